@@ -1,0 +1,71 @@
+# popgen-hub: the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_PIN := torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb.
+SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv
+EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
+MODEL := imagene_cnn.sweep_hsap_eur
+
+.PHONY: demo test venv venv-train system-deps pretrained example-data screenshot bench lint clean
+
+## demo: install the inference package and scan the bundled example VCF with the bundled model
+demo: venv
+	$(BIN)/popgen-hub list
+	$(BIN)/popgen-hub scan --vcf $(EXAMPLE_VCF) --model $(MODEL) -o demo_out
+
+## test: install everything (training extra, system tools) and run the whole test suite
+test: venv-train system-deps
+	$(BIN)/python -m pytest -q -ra
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.core: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.train: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q $(TORCH_PIN)
+	$(BIN)/pip install -q -e '.[train,dev]'
+	touch $@ $(VENV)/.core
+
+venv: $(VENV)/.core
+venv-train: $(VENV)/.train
+
+system-deps:
+	@missing=; for tool in bcftools tabix xvfb-run xauth java; do \
+		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -f /usr/share/java/igv.jar ] || missing="$$missing igv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages for:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+## pretrained: rebuild the bundled model from scratch (simulate, train, export; ~25 min)
+pretrained: venv-train
+	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/$(MODEL).sh
+
+## example-data: regenerate the bundled example VCF (2 Mb, 64 diploid samples, sweep at 1.2 Mb)
+example-data: venv-train
+	$(BIN)/popgen-hub simulate imagene_sweep --vcf $(EXAMPLE_VCF) --length 2000000 \
+		--sweep-at 1200000 --end-frequency 0.9 --seed 3 --contig chr1
+
+## screenshot: the README's IGV picture of the demo scan
+screenshot: venv-train system-deps
+	$(BIN)/popgen-hub scan --vcf $(EXAMPLE_VCF) --model $(MODEL) -q --snapshot -o demo_out
+	cp demo_out/igv_snapshot.png docs/igv_demo.png
+
+## bench: scan throughput (see benchmarks/)
+bench: venv-train
+	$(BIN)/python benchmarks/scan.py
+
+lint: venv-train
+	$(BIN)/ruff check hub tests benchmarks exporters
+
+clean:
+	rm -rf demo_out build .pytest_cache

@@ -1,0 +1,15 @@
+"""popgen-hub: pretrained deep-learning models for population genetics.
+
+>>> import popgen_hub
+>>> popgen_hub.list_models("imagene*")
+['imagene_cnn.sweep_hsap_eur']
+>>> model = popgen_hub.load("imagene_cnn.sweep_hsap_eur")
+>>> result = model.scan("my.vcf.gz", "scan_out", region="2:135000000-137000000")
+"""
+
+__version__ = "0.1.0"
+
+from .errors import PopgenHubError  # noqa: E402
+from .registry import list_models, load  # noqa: E402
+
+__all__ = ["PopgenHubError", "__version__", "list_models", "load"]

@@ -1,0 +1,380 @@
+"""The ``popgen-hub`` command line. Inference commands never import torch or the simulators."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import PopgenHubError
+
+TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-hub[train]'"
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _key_values(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """``k=v`` strings to a dict, values parsed as JSON when they can be (numbers, booleans)."""
+    result: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PopgenHubError(f"{what} {pair!r} must look like name=value")
+        try:
+            result[key] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key] = value
+    return result
+
+
+def _encoder(args: argparse.Namespace):
+    """The haplotype-image encoder with the ``--encoder name=value`` overrides."""
+    from .encoders import build_encoder
+
+    return build_encoder({"name": "haplotype_image", **_key_values(args.encoder, "--encoder")})
+
+
+# ---------------------------------------------------------------- list / info
+def cmd_list(args: argparse.Namespace) -> None:
+    from .registry import get_contract, list_models
+
+    if args.architectures:
+        try:
+            names = list_models(args.pattern, pretrained=False)
+        except ImportError:
+            raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+        print("\n".join(names))
+        return
+    names = list_models(args.pattern)
+    if not names:
+        print(f"no bundled models match {args.pattern!r}")
+        return
+    rows = []
+    for name in names:
+        contract = get_contract(name)
+        accuracy = contract.metrics.get("test", {}).get("accuracy")
+        rows.append((name, "/".join(contract.labels),
+                     f"{accuracy:.3f}" if accuracy is not None else "-",
+                     textwrap.shorten(contract.description, 64, placeholder=" ...")))
+    widths = [max(len(r[i]) for r in rows + [("model", "classes", "test acc.", "")])
+              for i in range(3)]
+    print(f"{'model':<{widths[0]}}  {'classes':<{widths[1]}}  {'test acc.':>{widths[2]}}  about")
+    for name, classes, accuracy, about in rows:
+        print(f"{name:<{widths[0]}}  {classes:<{widths[1]}}  {accuracy:>{widths[2]}}  {about}")
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    from .registry import get_contract, model_card
+
+    contract = get_contract(args.model)
+    if args.json:
+        print(contract.to_json())
+        return
+    print(f"{contract.name}  (architecture {contract.architecture}, revision {contract.revision})")
+    print(textwrap.fill(contract.description, 88))
+    print(f"\nclasses: {', '.join(contract.labels)}  (tracks: {', '.join(contract.track_labels)})")
+    spec = contract.input
+    print(f"input: {spec.n_haplotypes} {'phased ' if spec.phased else ''}haplotypes, "
+          f"{spec.window_bp:,} bp windows, tensor {spec.tensor_name!r}")
+    print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
+    test = contract.metrics.get("test")
+    if test:
+        print(f"held-out test accuracy: {test['accuracy']:.4f} (n = {test['n']})")
+    card = model_card(args.model)
+    if card:  # the card's body, without its YAML front matter
+        print("\n" + card.split("\n---\n", 1)[-1].strip())
+
+
+# ---------------------------------------------------------------- scan
+def cmd_scan(args: argparse.Namespace) -> None:
+    from .registry import load
+    from .scan import CHROM_SIZES, IGV_BATCH
+    from .writers.igv import render_snapshot, snapshot_tools
+
+    if args.snapshot:
+        snapshot_tools()  # before the work, not after
+    model = load(args.model, device=args.device, threads=args.threads)
+    result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
+                        step=args.step, seed=args.seed, batch_size=args.batch_size,
+                        workers=args.workers, genome=args.genome, progress=not args.quiet)
+    scored = result.scored()
+    label = result.contract.track_labels[0]
+    column = result.contract.labels.index(label)
+    top = result.ranked(label)[:5]
+    print(f"scanned {len(result.windows)} windows ({len(scored)} scored) of "
+          f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
+          f"on {result.provider}; {len(result.haplotypes)} of {result.n_available_haplotypes} "
+          f"haplotypes")
+    print(f"top windows by P({label}) (ties broken by log-odds):")
+    for row, odds in zip(top, result.log_odds(top, label), strict=True):
+        print(f"  {result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}  "
+              f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
+              f"({row['n_informative']} sites)")
+    print("wrote:")
+    for path in result.outputs.values():
+        print(f"  {path}")
+    batch = result.outputs[IGV_BATCH]
+    if args.snapshot:
+        png = render_snapshot(batch, Path(args.output) / "igv_snapshot.png",
+                              genome=result.outputs[CHROM_SIZES])
+        print(f"  {png} (IGV snapshot of the top window)")
+    print(f"to look at the track in IGV desktop: Tools > Run Batch Script > {batch}\n"
+          f"  (or start IGV with: igv -b {batch})")
+
+
+# ---------------------------------------------------------------- simulate
+def cmd_simulate(args: argparse.Namespace) -> None:
+    try:
+        from .simulate.scenarios import SCENARIOS, get_scenario
+    except ImportError:
+        raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+    if args.list or not args.scenario:
+        for name, cls in SCENARIOS.items():
+            print(f"{name}: classes {', '.join(cls.labels)}")
+            print(textwrap.indent(textwrap.fill(" ".join((cls.__doc__ or "").split()), 84), "    "))
+            defaults = cls()
+            print("    parameters: " + ", ".join(f"{k}={v}" for k, v in
+                                                   defaults.parameters.items()))
+        return
+    scenario = get_scenario(args.scenario, **_key_values(args.param, "--param"))
+    if args.vcf:
+        from .simulate.genome import simulate_vcf
+
+        path = simulate_vcf(args.vcf, scenario, length=args.length, seed=args.seed,
+                            sweep_at=args.sweep_at, end_frequency=args.end_frequency,
+                            contig=args.contig)
+        print(f"wrote {path} and its index ({scenario.n_haplotypes // 2} diploid samples, "
+              f"{args.length:,} bp" + (f", sweep at {args.sweep_at:,}" if args.sweep_at else "")
+              + ")")
+        return
+    if not args.output:
+        raise PopgenHubError("give -o DIR for a dataset, or --vcf FILE.vcf.gz for a VCF")
+    from .simulate.dataset import simulate_dataset
+
+    out = simulate_dataset(scenario.name, args.output, n=args.n, seed=args.seed,
+                           scenario_params=scenario.parameters, encoder=_encoder(args),
+                           shard_size=args.shard_size, workers=args.workers,
+                           progress=not args.quiet, command=args.invocation)
+    print(f"wrote {args.n} replicates of {scenario.name} to {out}")
+
+
+# ---------------------------------------------------------------- train / export
+def cmd_train(args: argparse.Namespace) -> None:
+    try:
+        from .training.loop import TrainSettings
+        from .training.train import train_from_dataset, train_on_the_fly
+    except ImportError:
+        raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, optimizer=args.optimizer,
+                             seed=args.seed)
+    if bool(args.data) == bool(args.simulate):
+        raise PopgenHubError("give exactly one of --data DIR or --simulate SCENARIO")
+    if args.data:
+        record = train_from_dataset(args.architecture, args.data, args.output, settings,
+                                    validation=args.validation_fraction,
+                                    test=args.test_fraction, progress=not args.quiet,
+                                    command=args.invocation)
+    else:
+        record = train_on_the_fly(
+            args.architecture, args.simulate, args.output, settings,
+            replicates_per_epoch=args.replicates_per_epoch,
+            validation_replicates=args.validation_replicates,
+            test_replicates=args.test_replicates,
+            scenario_params=_key_values(args.param, "--param"), encoder=_encoder(args),
+            workers=args.workers, progress=not args.quiet, command=args.invocation)
+    test = record["metrics"]["test"]
+    print(f"held-out test accuracy {test['accuracy']:.4f} on {test['n']} replicates "
+          f"(kept epoch {record['best_epoch']})")
+    print("confusion matrix (rows true, columns predicted): " + ", ".join(test["labels"]))
+    for label, row in zip(test["labels"], test["confusion_matrix"], strict=True):
+        print(f"  {label:>12}: " + "  ".join(f"{c:>6}" for c in row))
+    print(f"wrote {args.output}/model.pt, run.json, training_curve.png, confusion_matrix.png")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    try:
+        from .training.export import export_run
+    except ImportError:
+        raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+    out = export_run(args.run, args.name, args.output, card_source=args.card,
+                     revision=args.revision)
+    print(f"exported {args.name} to {out}: model.onnx, config.json"
+          + (", README.md" if args.card else ""))
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="popgen-hub", formatter_class=_formatter,
+        description="Pretrained deep-learning models for population genetics.",
+        epilog=_examples("popgen-hub list",
+                         "popgen-hub scan --vcf chr2.vcf.gz --model imagene_cnn.sweep_hsap_eur "
+                         "-o scan_out"))
+    parser.add_argument("--version", action="version", version=f"popgen-hub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list bundled pretrained models", formatter_class=_formatter,
+                       epilog=_examples("popgen-hub list", "popgen-hub list 'imagene*'",
+                                        "popgen-hub list --architectures"))
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style name filter")
+    p.add_argument("--architectures", action="store_true",
+                   help="list trainable architectures instead (needs the train extra)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="show a model's contract and model card",
+                       formatter_class=_formatter,
+                       epilog=_examples("popgen-hub info imagene_cnn.sweep_hsap_eur",
+                                        "popgen-hub info imagene_cnn.sweep_hsap_eur --json"))
+    p.add_argument("model", help="model name, local-dir:/path or a .onnx file")
+    p.add_argument("--json", action="store_true", help="print the contract as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "scan", help="scan a VCF/BCF and write BigWig tracks", formatter_class=_formatter,
+        description="Slide windows along an indexed VCF/BCF, encode each exactly as in "
+                    "training, score it, and write a BigWig per class, a window table (TSV), "
+                    "chrom.sizes and an IGV batch script into OUTDIR. Coordinates in outputs "
+                    "are 0-based half-open; --region is 1-based inclusive (samtools style).",
+        epilog=_examples(
+            "popgen-hub scan --vcf LCT.vcf.gz --model imagene_cnn.sweep_hsap_eur -o lct_scan",
+            "popgen-hub scan --vcf chr2.bcf --model imagene_cnn.sweep_hsap_eur "
+            "--region chr2:134000000-138000000 --step 5000 -o chr2_scan",
+            "popgen-hub scan --vcf genome.vcf.gz --model imagene_cnn.sweep_hsap_eur "
+            "--workers 8 -o genome_scan",
+            "popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out"))
+    p.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF")
+    p.add_argument("--model", required=True, help="model name (see `popgen-hub list`), "
+                   "local-dir:/path or a .onnx file")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory")
+    p.add_argument("--region", help="chr:start-end (1-based, inclusive) or a contig; default: "
+                   "every contig with records")
+    p.add_argument("--window-size", type=int, help="window length in bp (default: the "
+                   "model's training locus length)")
+    p.add_argument("--step", type=int, help="distance between window starts in bp "
+                   "(default: window/8); also the BigWig bin width")
+    p.add_argument("--seed", type=int, default=0, help="seed for choosing haplotypes when the "
+                   "VCF has more than the model takes (default 0)")
+    p.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                   help="auto: GPU (TensorRT/CUDA) when onnxruntime-gpu finds one, else CPU")
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the windows, each "
+                   "reading, encoding and scoring its part on one core (default 1)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads with one worker "
+                   "(0: all cores)")
+    p.add_argument("--genome", help="genome for the IGV batch script: an IGV id such as hg38, "
+                   "or a FASTA/chrom.sizes path (default: the chrom.sizes written to OUTDIR)")
+    p.add_argument("--snapshot", action="store_true", help="also render the top window with IGV "
+                   "desktop to OUTDIR/igv_snapshot.png (needs igv, java and xvfb-run)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser(
+        "simulate", help="simulate training data or a test VCF (train extra)",
+        formatter_class=_formatter,
+        epilog=_examples(
+            "popgen-hub simulate --list",
+            "popgen-hub simulate imagene_sweep --n 16000 --seed 1 --workers 2 -o data/sweep",
+            "popgen-hub simulate imagene_sweep --param selection_strength=200 --n 2000 -o s200",
+            "popgen-hub simulate imagene_sweep --vcf sim.vcf.gz --length 2000000 "
+            "--sweep-at 1200000 --seed 3"))
+    p.add_argument("scenario", nargs="?", help="scenario name (see --list)")
+    p.add_argument("--list", action="store_true", help="list scenarios and their parameters")
+    p.add_argument("--n", type=int, default=1000, help="replicates (dataset mode)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("-o", "--output", help="dataset directory (resumable)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--shard-size", type=int, default=500, help="replicates per shard file")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="override a scenario parameter (repeatable)")
+    p.add_argument("--encoder", action="append", metavar="NAME=VALUE",
+                   help="override an encoder parameter, e.g. n_cols=64 (repeatable)")
+    p.add_argument("--vcf", help="instead of a dataset, write one chromosome-scale VCF (.vcf.gz)")
+    p.add_argument("--length", type=int, default=2_000_000, help="VCF mode: length in bp")
+    p.add_argument("--sweep-at", type=int, help="VCF mode: position of a planted sweep")
+    p.add_argument("--end-frequency", type=float, default=0.9,
+                   help="VCF mode: frequency of the swept allele today (default 0.9)")
+    p.add_argument("--contig", default="chr1", help="VCF mode: contig name")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "train", help="train an architecture, report held-out test figures (train extra)",
+        formatter_class=_formatter,
+        description="Train on a saved dataset (split by replicate into disjoint training, "
+                    "validation and test sets) or on data simulated on the fly (a fresh batch "
+                    "every epoch, independent validation and test streams). The validation set "
+                    "picks the epoch; the test set is used once, at the end.",
+        epilog=_examples(
+            "popgen-hub train imagene_cnn --data data/sweep --epochs 6 -o runs/sweep",
+            "popgen-hub train imagene_cnn --simulate imagene_sweep --replicates-per-epoch 2000 "
+            "--epochs 10 --workers 2 -o runs/otf"))
+    p.add_argument("architecture", help="architecture (see `popgen-hub list --architectures`)")
+    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    p.add_argument("--data", help="dataset directory from `popgen-hub simulate`")
+    p.add_argument("--simulate", metavar="SCENARIO", help="simulate on the fly instead")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--optimizer", choices=("rmsprop", "adam"), default="rmsprop")
+    p.add_argument("--seed", type=int, default=0, help="seed of splits, weights and batches")
+    p.add_argument("--validation-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--replicates-per-epoch", type=int, default=2000, help="on the fly")
+    p.add_argument("--validation-replicates", type=int, default=500, help="on the fly")
+    p.add_argument("--test-replicates", type=int, default=1000, help="on the fly")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="on the fly: "
+                   "override a scenario parameter (repeatable)")
+    p.add_argument("--encoder", action="append", metavar="NAME=VALUE",
+                   help="on the fly: override an encoder parameter (repeatable)")
+    p.add_argument("--workers", type=int, default=1, help="simulation processes (on the fly)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "export", help="export a training run to ONNX + config.json + model card (train extra)",
+        formatter_class=_formatter,
+        epilog=_examples("popgen-hub export runs/sweep --name imagene_cnn.sweep_hsap_eur "
+                         "--card cards/imagene_cnn.sweep_hsap_eur.yaml -o models/sweep"))
+    p.add_argument("run", help="run directory from `popgen-hub train`")
+    p.add_argument("--name", required=True, help="model name, architecture.tag")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument("--card", help="model-card source (YAML, see cards/)")
+    p.add_argument("--revision", default="bundled", help="revision recorded in the contract")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    args.invocation = shlex.join(["popgen-hub", *argv])  # provenance of what it writes
+    try:
+        args.func(args)
+    except PopgenHubError as exc:
+        print(f"popgen-hub {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"popgen-hub {args.command}: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Model cards: YAML front matter built with huggingface_hub's ModelCardData, body from a template.
+
+The human-written parts (description, intended use, limitations, tags) live in
+``cards/<model>.yaml``; the measured parts (test metrics, training regime, input contract)
+come from the model's contract, so a card can never claim a number that was not measured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .. import __version__
+from ..contract import HAPLOTYPE_RULES, ModelContract
+from ..errors import PopgenHubError
+
+TEMPLATE = Path(__file__).with_name("card_template.md")
+REQUIRED_KEYS = ("description", "intended_use", "limitations", "tags", "task_name")
+
+
+def read_card_source(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = Path(path)
+    try:
+        source = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PopgenHubError(f"cannot read model-card source {path}: {exc}") from None
+    missing = [k for k in REQUIRED_KEYS if not isinstance(source, dict) or k not in source]
+    if missing:
+        raise PopgenHubError(f"model-card source {path} lacks {', '.join(missing)}")
+    return source
+
+
+def render_card(contract: ModelContract, source: dict[str, Any]) -> ModelCard:
+    """The model card of ``contract``, with its measured held-out metrics in model-index."""
+    test = contract.metrics.get("test")
+    if not test:
+        raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")
+    training = contract.training
+    dataset_name = (f"{training['scenario']} held-out test set ({test['n']} simulated "
+                    f"replicates, {training['parameters'].get('demography', '')})")
+    card_data = ModelCardData(
+        model_name=contract.name,
+        license=contract.license.lower(),
+        library_name="popgen-hub",
+        tags=list(source["tags"]),
+        metrics=["accuracy"],
+        pipeline_tag="image-classification",
+        eval_results=[EvalResult(
+            task_type="image-classification", task_name=source["task_name"],
+            dataset_type="simulated", dataset_name=dataset_name,
+            metric_type="accuracy", metric_value=round(test["accuracy"], 4),
+            metric_name="held-out test accuracy")],
+    )
+    return ModelCard.from_template(
+        card_data, template_path=str(TEMPLATE), contract=contract, source=source, test=test,
+        training=training, confusion_rows=[
+            (label, list(zip(shares, counts, strict=True))) for label, shares, counts in zip(
+                test["labels"], test["confusion_matrix_normalised"], test["confusion_matrix"],
+                strict=True)],
+        haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
+        version=__version__)

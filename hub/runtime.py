@@ -1,0 +1,113 @@
+"""Run an exported model with onnxruntime: the inference path, free of torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .contract import ONNX_METADATA_KEY, ModelContract
+from .encoders import build_encoder
+from .errors import PopgenHubError
+
+#: Preferred execution providers, fastest first; the first one available is used.
+PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
+                       "CPUExecutionProvider")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def choose_providers(device: str = "auto") -> list[str]:
+    """Providers to ask for: ``cpu``, ``gpu`` (error if none) or ``auto`` (GPU when present)."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    gpu = [p for p in PROVIDER_PREFERENCE[:-1] if p in available]
+    if device == "gpu" and not gpu:
+        raise PopgenHubError(
+            "--device gpu: onnxruntime has no GPU provider here (available: "
+            f"{', '.join(available)}); install `popgen-hub[gpu]` on a machine with CUDA")
+    return gpu + ["CPUExecutionProvider"]
+
+
+class OnnxModel:
+    """An onnxruntime session plus the contract that says how to prepare its input."""
+
+    def __init__(self, onnx_path: str | os.PathLike, contract: ModelContract | None = None, *,
+                 device: str = "auto", threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(onnx_path)
+        self.device = device
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        # Batches arrive between encoding work; idle threads that spin would take its core.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # a missing CUDA library is reported by us, not as noise
+        try:
+            self.session = ort.InferenceSession(str(self.path), options,
+                                                providers=choose_providers(device))
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise PopgenHubError(f"onnxruntime cannot load {self.path}: {exc}") from None
+        stored = self.session.get_modelmeta().custom_metadata_map.get(ONNX_METADATA_KEY)
+        if contract is None:
+            if stored is None:
+                raise PopgenHubError(
+                    f"{self.path} carries no popgen-hub contract (metadata key "
+                    f"{ONNX_METADATA_KEY!r}); export it with `popgen-hub export`")
+            contract = ModelContract.from_dict(json.loads(stored), source=str(self.path))
+        self.contract = contract
+        self.encoder = build_encoder(contract.encoder)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        if contract.input.tensor_name not in inputs:
+            raise PopgenHubError(
+                f"{self.path}: the contract names input {contract.input.tensor_name!r} but the "
+                f"graph's inputs are {sorted(inputs)}")
+
+    @property
+    def provider(self) -> str:
+        """The execution provider that runs the model (first of the session's providers)."""
+        return self.session.get_providers()[0]
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities, (batch, n_classes), for encoded inputs (batch, *encoder.shape)."""
+        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+        if inputs.shape[1:] != self.encoder.shape:
+            raise PopgenHubError(
+                f"{self.contract.name} takes inputs of shape (batch, "
+                f"{', '.join(map(str, self.encoder.shape))}), got {inputs.shape}")
+        return self.session.run([self.contract.output_name],
+                                {self.contract.input.tensor_name: inputs})[0]
+
+    def scan(self, vcf: str | os.PathLike, out_dir: str | os.PathLike, **options):
+        """Scan a VCF and write tracks; see :func:`popgen_hub.scan.scan_vcf`."""
+        from .scan import scan_vcf
+
+        return scan_vcf(self, vcf, out_dir, **options)
+
+
+def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,
+                   verify: bool = True) -> OnnxModel:
+    """Load ``model.onnx`` + ``config.json`` from a directory, checking the recorded sha256."""
+    config_path, onnx_path = directory / "config.json", directory / "model.onnx"
+    for required in (config_path, onnx_path):
+        if not required.is_file():
+            raise PopgenHubError(f"model directory {directory} lacks {required.name}")
+    contract = ModelContract.from_json_file(config_path)
+    expected = contract.weights.get("sha256")
+    if verify and expected and sha256_of(onnx_path) != expected:
+        raise PopgenHubError(
+            f"{onnx_path} does not match the sha256 recorded in {config_path.name}: the file is "
+            f"corrupt or was modified; reinstall popgen-hub or re-download the model")
+    return OnnxModel(onnx_path, contract, device=device, threads=threads)

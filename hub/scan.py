@@ -1,0 +1,331 @@
+"""Scan a VCF/BCF with a model: read -> window -> encode -> run -> write tracks.
+
+Windows are ``window`` bp long and start every ``step`` bp from the region start (for a whole
+contig, from its first record rounded down to a multiple of ``step``); the last window is the
+first that reaches the region's end. Each window is encoded exactly as in training, by the
+encoder the model's contract describes, and scored in batches by onnxruntime.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from .contract import HAPLOTYPE_RULES, ModelContract
+from .encoders import single_threaded_blas
+from .errors import PopgenHubError
+from .outputs import staged_outputs
+from .readers.vcf import ReadStats, Region, SiteBlock, VcfReader
+from .runtime import OnnxModel
+from .writers import write_bigwigs, write_chrom_sizes, write_igv_batch, write_window_table
+
+CHROM_SIZES = "scan.chrom.sizes"
+IGV_BATCH = "igv_batch.txt"
+
+
+def window_dtype(n_classes: int) -> np.dtype:
+    return np.dtype([("contig", np.int32), ("start", np.int64), ("end", np.int64),
+                     ("bin_start", np.int64), ("bin_end", np.int64), ("n_sites", np.int32),
+                     ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,))])
+
+
+def n_windows(start: int, end: int, window: int, step: int) -> int:
+    """Number of windows from ``start`` until the first that reaches ``end``."""
+    return 1 + max(0, math.ceil((end - start - window) / step))
+
+
+def iter_windows(blocks: Iterator[SiteBlock], region: Region, window: int, step: int
+                 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield ``(start, positions, haplotypes)`` per window, ``haplotypes`` as sites x haplotypes.
+
+    Streams: only the sites of the windows in progress are held in memory.
+    """
+    start, positions, matrix = region.start, np.empty(0, dtype=np.int64), None
+    for block in blocks:
+        positions = np.concatenate([positions, block.positions])
+        matrix = block.haplotypes if matrix is None else np.concatenate([matrix, block.haplotypes])
+        last = positions[-1]  # a site at or after a window's end proves the window complete
+        start, positions, matrix = yield from _windows_until(
+            lambda s, last=last: s + window > last, start, positions, matrix, window, step)
+    if matrix is None:
+        return
+    # the rest, up to and including the first window that reaches the end
+    end = region.end
+    yield from _windows_until(
+        lambda s: s >= end or (s > region.start and s - step + window >= end),
+        start, positions, matrix, window, step)
+
+
+def _windows_until(done, start: int, positions: np.ndarray, matrix: np.ndarray, window: int,
+                   step: int):
+    """Yield windows from ``start`` until ``done(start)``; return the advanced state."""
+    while not done(start):
+        stop = np.searchsorted(positions, start + window)
+        yield start, positions[:stop], matrix[:stop]
+        start += step
+        first = np.searchsorted(positions, start)
+        positions, matrix = positions[first:], matrix[first:]
+    return start, positions, matrix
+
+
+def choose_haplotypes(columns: list[tuple[str, int]], contract: ModelContract, seed: int,
+                      source: str) -> list[tuple[str, int]]:
+    """Apply the contract's haplotype rule (see :data:`popgen_hub.contract.HAPLOTYPE_RULES`)."""
+    required = contract.input.n_haplotypes
+    if len(columns) < required:
+        raise PopgenHubError(
+            f"{source} has {len(columns)} haplotypes but {contract.name} needs at least "
+            f"{required}; {HAPLOTYPE_RULES[contract.input.haplotype_rule]}")
+    if len(columns) == required:
+        return columns
+    chosen = np.sort(np.random.default_rng(seed).choice(len(columns), required, replace=False))
+    return [columns[i] for i in chosen]
+
+
+@dataclass
+class ScanResult:
+    """Everything a scan produced, with the provenance every output carries."""
+
+    contract: ModelContract
+    vcf: Path
+    regions: list[Region]
+    window: int
+    step: int
+    seed: int
+    n_available_haplotypes: int
+    haplotypes: list[tuple[str, int]]
+    provider: str
+    contigs: list[str]
+    contig_lengths: dict[str, int | None]
+    windows: np.ndarray
+    stats: ReadStats
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    def chrom_sizes(self) -> dict[str, int]:
+        """Lengths for the track headers: from the VCF header, else the last bin's end."""
+        sizes = {}
+        for index, contig in enumerate(self.contigs):
+            rows = self.windows[self.windows["contig"] == index]
+            furthest = int(max(rows["bin_end"].max(), rows["end"].max())) if len(rows) else 1
+            sizes[contig] = self.contig_lengths.get(contig) or furthest
+        return sizes
+
+    def scored(self) -> np.ndarray:
+        return self.windows[~np.isnan(self.windows["probabilities"][:, 0])]
+
+    def log_odds(self, windows: np.ndarray, label: str) -> np.ndarray:
+        """log P(label) / P(null class) of scored windows.
+
+        Probabilities near 1 saturate in float32 while the null class's stays resolvable
+        (e.g. 1e-9), so windows are ranked by log-odds, not by probability.
+        """
+        probabilities = np.maximum(windows["probabilities"].astype(np.float64), 1e-300)
+        column = self.contract.labels.index(label)
+        return np.log(probabilities[:, column]) - np.log(probabilities[:, 0])
+
+    def ranked(self, label: str | None = None) -> np.ndarray:
+        """Scored windows, most likely ``label`` (default: the first track label) first."""
+        scored = self.scored()
+        odds = self.log_odds(scored, label or self.contract.track_labels[0])
+        return scored[np.argsort(-odds, kind="stable")]
+
+    def top_window(self) -> np.void:
+        return self.ranked()[0]
+
+    def header(self) -> dict[str, Any]:
+        c = self.contract
+        return {
+            "popgen-hub": __version__,
+            "model": f"{c.name} (revision {c.revision}, sha256 {c.weights.get('sha256', 'n/a')})",
+            "labels": ", ".join(c.labels),
+            "input": str(self.vcf.resolve()),
+            "regions": ", ".join(map(str, self.regions)),
+            "coordinates": "0-based half-open; the BigWig holds each window's score on "
+                           "[bin_start, bin_end)",
+            "window_bp": self.window,
+            "step_bp": self.step,
+            "haplotypes": f"{len(self.haplotypes)} of {self.n_available_haplotypes} "
+                          f"(rule {c.input.haplotype_rule}, seed {self.seed})",
+            "encoder": c.encoder,
+            "min_informative_sites": c.input.min_sites,
+            "sites": asdict(self.stats),
+            "execution_provider": self.provider,
+        }
+
+
+def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLike, *,
+             region: str | None = None, window: int | None = None, step: int | None = None,
+             seed: int = 0, batch_size: int = 32, workers: int = 1, genome: str | None = None,
+             progress: bool = True) -> ScanResult:
+    """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
+
+    ``workers`` processes share the windows (each runs its own reader and onnxruntime session
+    on one thread); results are identical for any number. ``genome`` goes into the IGV batch
+    script (``hg38``, a FASTA or chrom.sizes path); by default the chrom.sizes written beside
+    the tracks, which works offline.
+    """
+    contract = model.contract
+    window = window or contract.input.window_bp
+    step = step or max(window // 8, 1)
+    if window < 1 or step < 1:
+        raise PopgenHubError("--window-size and --step must be positive")
+    if step > window:
+        raise PopgenHubError(f"--step {step} is larger than --window-size {window}: windows "
+                             f"would leave gaps; use a step of at most the window size")
+    if batch_size < 1 or workers < 1:
+        raise PopgenHubError("--batch-size and --workers must be positive")
+    out_dir = Path(out_dir)
+    reader = VcfReader(vcf)
+    regions = ([reader.region(region, grid=step)] if region else
+               [reader.contig_region(c, grid=step) for c in reader.contigs_with_records()])
+    if not regions:
+        raise PopgenHubError(f"{reader.path} has no variant records")
+    columns = reader.haplotype_columns()
+    haplotypes = choose_haplotypes(columns, contract, seed, reader.path.name)
+    with staged_outputs(out_dir) as staging:
+        windows, stats = _score_regions(model, reader, regions, haplotypes, window, step,
+                                        batch_size, workers, progress)
+        result = ScanResult(contract=contract, vcf=reader.path, regions=regions, window=window,
+                            step=step, seed=seed, n_available_haplotypes=len(columns),
+                            haplotypes=haplotypes, provider=model.provider,
+                            contigs=[r.contig for r in regions],
+                            contig_lengths=reader.contig_lengths, windows=windows, stats=stats)
+        if not len(result.scored()):
+            where = ", ".join(map(str, regions))
+            if stats.kept_biallelic_snps == 0:
+                raise PopgenHubError(
+                    f"no biallelic SNPs in {where} of {reader.path.name}; check the region and "
+                    f"that the file holds SNP genotypes")
+            raise PopgenHubError(
+                f"no window in {where} of {reader.path.name} has the {contract.input.min_sites} "
+                f"informative sites {contract.name} needs ({stats.kept_biallelic_snps} SNPs kept)")
+        tracks = {label: f"{contract.name}.{label}.bw" for label in contract.track_labels}
+        write_bigwigs(result, {label: staging.path(name) for label, name in tracks.items()})
+        write_window_table(result, staging.path(f"{contract.name}.windows.tsv"))
+        # IGV recognises a chrom.sizes genome by the ".chrom.sizes" ending.
+        write_chrom_sizes(result, staging.path(CHROM_SIZES))
+        write_igv_batch(result, staging.path(IGV_BATCH),
+                        genome=genome or str(staging.final(CHROM_SIZES)),
+                        tracks={label: staging.final(name) for label, name in tracks.items()})
+        result.outputs = {name: staging.final(name) for name in staging.names}
+    return result
+
+
+def split_region(region: Region, window: int, step: int, parts: int) -> list[Region]:
+    """Split a region's windows into ``parts`` runs of consecutive windows, each given as the
+    sub-region its windows read; scanning the pieces yields exactly the region's windows."""
+    total = n_windows(region.start, region.end, window, step)
+    per = math.ceil(total / max(1, min(parts, total)))
+    pieces = []
+    for first in range(0, total, per):
+        last = min(first + per, total) - 1
+        pieces.append(Region(region.contig, region.start + first * step,
+                             min(region.start + last * step + window, region.end)))
+    return pieces
+
+
+def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
+                   haplotypes: list[tuple[str, int]], window: int, step: int, batch_size: int,
+                   workers: int, progress: bool) -> tuple[np.ndarray, ReadStats]:
+    """Windows of every region (see :func:`window_dtype`) and what reading skipped."""
+    # a few pieces per worker keep all busy to the end; one piece when working alone. Pieces
+    # overlap by a window; each counts the records before the next piece's start.
+    pieces = []
+    for index, region in enumerate(regions):
+        split = split_region(region, window, step, 4 * workers if workers > 1 else 1)
+        owned_ends = [piece.start for piece in split[1:]] + [region.end]
+        pieces += [(index, piece, end) for piece, end in zip(split, owned_ends, strict=True)]
+    total = sum(n_windows(r.start, r.end, window, step) for r in regions)
+    bar = tqdm(total=total, desc="scanning", unit="win", disable=not progress)
+    stats, results = ReadStats(), []
+    try:
+        if workers == 1:
+            for index, piece, owned_end in pieces:
+                results.append((index, *_score_piece(model, reader, piece, owned_end,
+                                                     haplotypes, window, step, batch_size, bar)))
+        else:
+            with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(
+                    model.path, model.contract, model.device, reader.path)) as pool:
+                jobs = [pool.submit(_score_piece_in_worker, piece, owned_end, haplotypes, window,
+                                    step, batch_size) for _, piece, owned_end in pieces]
+                for (index, _, _), job in zip(pieces, jobs, strict=True):
+                    windows, piece_stats = job.result()
+                    bar.update(len(windows))
+                    results.append((index, windows, piece_stats))
+    finally:
+        bar.close()
+    for index, windows, piece_stats in results:
+        windows["contig"] = index
+        stats.add(piece_stats)
+    return np.concatenate([windows for _, windows, _ in results]), stats
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(onnx_path: Path, contract: ModelContract, device: str, vcf: Path) -> None:
+    _WORKER["model"] = OnnxModel(onnx_path, contract, device=device, threads=1)
+    _WORKER["reader"] = VcfReader(vcf)
+
+
+def _score_piece_in_worker(piece: Region, owned_end: int, haplotypes, window: int, step: int,
+                           batch_size: int):
+    return _score_piece(_WORKER["model"], _WORKER["reader"], piece, owned_end, haplotypes,
+                        window, step, batch_size, None)
+
+
+def _score_piece(model: OnnxModel, reader: VcfReader, piece: Region, owned_end: int,
+                 haplotypes: list[tuple[str, int]], window: int, step: int, batch_size: int,
+                 bar: tqdm | None) -> tuple[np.ndarray, ReadStats]:
+    """Read, encode and score the windows of one piece of a region, in batches.
+
+    Windows without sites are left out; windows with fewer informative sites than the
+    contract's minimum are kept with NaN probabilities.
+    """
+    contract, encoder = model.contract, model.encoder
+    stats = ReadStats()
+    no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
+    rows: list[tuple] = []
+    batch_rows: list[int] = []
+    images: list[np.ndarray] = []
+    probabilities = np.empty((0, len(contract.labels)), dtype=np.float32)
+    scored: list[int] = []
+
+    def flush() -> None:
+        nonlocal probabilities
+        if images:
+            probabilities = np.concatenate([probabilities, model.predict(np.stack(images))])
+            scored.extend(batch_rows)
+            batch_rows.clear()
+            images.clear()
+
+    blocks = reader.blocks(piece, haplotypes, phased=contract.input.phased, stats=stats,
+                           count_before=owned_end)
+    with single_threaded_blas():
+        for start, positions, matrix in iter_windows(blocks, piece, window, step):
+            if bar is not None:
+                bar.update(1)
+            if len(positions) == 0:
+                continue
+            encoded = encoder.encode(matrix.T, positions, (start, start + window))
+            bin_start = start + (window - step) // 2
+            rows.append((0, start, start + window, bin_start, bin_start + step, len(positions),
+                         encoded.n_sites, no_score))
+            if encoded.n_sites >= contract.input.min_sites:
+                batch_rows.append(len(rows) - 1)
+                images.append(encoded.image)
+                if len(images) == batch_size:
+                    flush()
+        flush()
+    windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
+    windows["probabilities"][scored] = probabilities
+    return windows, stats

@@ -1,0 +1,1 @@
+"""Simulation of training data (needs the ``train`` extra: msprime, tskit)."""

@@ -1,0 +1,219 @@
+"""Simulated datasets: replicates simulated, encoded and stored as compressed ``.npz`` shards.
+
+Layout of a dataset directory::
+
+    manifest.json        scenario, parameters, encoder, seed, size, provenance
+    shard-000000.npz     images, labels, replicate index, per-replicate parameters,
+    shard-000001.npz     raw haplotypes (bit-packed) with site offsets and positions
+    ...
+
+A shard holds replicates ``[k * shard_size, (k + 1) * shard_size)`` and depends only on the
+seed, so datasets are identical whatever the number of workers. Shards are written to a
+temporary name and renamed when complete: a re-run skips finished shards and never reads a
+half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..encoders import HaplotypeImageEncoder, build_encoder, single_threaded_blas
+from ..errors import PopgenHubError
+from .scenarios import get_scenario
+
+MANIFEST = "manifest.json"
+
+
+def _provenance() -> dict[str, str]:
+    import msprime
+    import tskit
+
+    return {"popgen_hub": __version__, "msprime": msprime.__version__,
+            "tskit": tskit.__version__, "numpy": np.__version__}
+
+
+def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
+                    encoder_config: dict[str, Any], seed: int, start: int, stop: int
+                    ) -> dict[str, np.ndarray]:
+    """Simulate and encode replicates ``start..stop-1`` of stream ``seed`` (picklable for pools)."""
+    scenario = get_scenario(scenario_name, **scenario_params)
+    encoder = build_encoder(encoder_config)
+    images, labels, packed, offsets, positions = [], [], [], [0], []
+    params: dict[str, list[float]] = {}
+    with single_threaded_blas():
+        for index in range(start, stop):
+            replicate = scenario.simulate(index, seed)
+            images.append(encoder.encode(replicate.haplotypes, replicate.positions,
+                                         (0, scenario.length)).image)
+            labels.append(replicate.label)
+            packed.append(np.packbits(replicate.haplotypes.T, axis=1))
+            positions.append(replicate.positions)
+            offsets.append(offsets[-1] + replicate.haplotypes.shape[1])
+            for key, value in replicate.params.items():
+                params.setdefault(key, []).append(value)
+    arrays = {
+        "images": np.stack(images),
+        "labels": np.asarray(labels, dtype=np.int64),
+        "index": np.arange(start, stop, dtype=np.int64),
+        "haplotypes_packed": np.concatenate(packed),
+        "site_offsets": np.asarray(offsets, dtype=np.int64),
+        "positions": np.concatenate(positions),
+        "n_haplotypes": np.int64(scenario.n_haplotypes),
+    }
+    arrays.update({f"param_{k}": np.asarray(v, dtype=np.float64) for k, v in params.items()})
+    return arrays
+
+
+def _ranges(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+
+
+def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, progress: bool):
+    """Yield results of ``simulate_arrays`` over chunks, in order, with a progress bar."""
+    bar = tqdm(total=total, desc=desc, unit="rep", disable=not progress)
+    try:
+        if workers <= 1:
+            for args in task_args:
+                result = simulate_arrays(*args)
+                bar.update(len(result["labels"]))
+                yield result
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(simulate_arrays, *zip(*task_args, strict=True)):
+                    bar.update(len(result["labels"]))
+                    yield result
+    finally:
+        bar.close()
+
+
+def simulate_in_memory(scenario_name: str, scenario_params: dict[str, Any],
+                       encoder: HaplotypeImageEncoder, n: int, seed: int, *, workers: int = 1,
+                       progress: bool = True, desc: str = "simulating"
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of ``n`` fresh replicates (ImaGene's simulation on the fly)."""
+    chunk = max(1, min(200, -(-n // max(workers, 1))))
+    args = [(scenario_name, scenario_params, encoder.to_config(), seed, a, b)
+            for a, b in _ranges(n, chunk)]
+    results = list(_map_chunks(args, workers, n, desc, progress))
+    return (np.concatenate([r["images"] for r in results]),
+            np.concatenate([r["labels"] for r in results]))
+
+
+def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: int,
+                     scenario_params: dict[str, Any] | None = None,
+                     encoder: HaplotypeImageEncoder | None = None, shard_size: int = 500,
+                     workers: int = 1, progress: bool = True, command: str = "") -> Path:
+    """Simulate ``n`` replicates of a scenario into ``out_dir`` (resumable)."""
+    scenario = get_scenario(scenario_name, **(scenario_params or {}))
+    encoder = encoder or HaplotypeImageEncoder()
+    if n < 1 or shard_size < 1:
+        raise PopgenHubError("--n and --shard-size must be positive")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PopgenHubError(f"cannot create output directory {out}: {exc.strerror}") from None
+    manifest = {
+        "scenario": scenario.name,
+        "parameters": scenario.parameters,
+        "labels": list(scenario.labels),
+        "encoder": encoder.to_config(),
+        "seed": seed,
+        "n": n,
+        "shard_size": shard_size,
+        "citations": list(scenario.citations),
+    }
+    manifest_path = out / MANIFEST
+    if manifest_path.exists():
+        existing = json.loads(manifest_path.read_text())
+        differing = [k for k in manifest if existing.get(k) != manifest[k]]
+        if differing:
+            raise PopgenHubError(
+                f"{out} already holds a different dataset ({existing.get('scenario')}; differs "
+                f"in {', '.join(differing)}); choose another -o directory or delete it"
+            )
+    else:
+        _write_text_atomic(manifest_path, json.dumps(
+            {**manifest, "command": command, "provenance": _provenance()}, indent=2))
+    todo = [(i, a, b) for i, (a, b) in enumerate(_ranges(n, shard_size))
+            if not _shard_path(out, i).exists()]
+    done = n - sum(b - a for _, a, b in todo)
+    if done:
+        print(f"resuming: {done} of {n} replicates already in {out}")
+    args = [(scenario.name, scenario.parameters, encoder.to_config(), seed, a, b)
+            for _, a, b in todo]
+    chunks = _map_chunks(args, workers, n - done, scenario.name, progress)
+    for (shard, _, _), arrays in zip(todo, chunks, strict=True):
+        _write_npz_atomic(_shard_path(out, shard), arrays)
+    return out
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _shard_path(out: Path, shard: int) -> Path:
+    return out / f"shard-{shard:06d}.npz"
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: encoded images, labels and replicate indices, in replicate order."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    index: np.ndarray
+    manifest: dict[str, Any]
+
+    @property
+    def encoder(self) -> HaplotypeImageEncoder:
+        return build_encoder(self.manifest["encoder"])
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load every shard of a dataset directory; refuses incomplete datasets."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise PopgenHubError(
+            f"{path} is not a popgen-hub dataset (no {MANIFEST}); make one with "
+            f"`popgen-hub simulate SCENARIO --n N -o {path}`"
+        )
+    manifest = json.loads(manifest_path.read_text())
+    n_shards = len(_ranges(manifest["n"], manifest["shard_size"]))
+    missing = [i for i in range(n_shards) if not _shard_path(path, i).exists()]
+    if missing:
+        raise PopgenHubError(
+            f"{path} is incomplete: {len(missing)} of {n_shards} shards missing; re-run the same "
+            f"`popgen-hub simulate` command to finish it"
+        )
+    images, labels, index = [], [], []
+    for i in range(n_shards):
+        with np.load(_shard_path(path, i)) as shard:
+            images.append(shard["images"])
+            labels.append(shard["labels"])
+            index.append(shard["index"])
+    return Dataset(np.concatenate(images), np.concatenate(labels), np.concatenate(index), manifest)

@@ -1,0 +1,78 @@
+"""Simulate a chromosome-scale region to an indexed VCF, optionally with a planted sweep.
+
+Used for the bundled example VCF, the end-to-end tests and by users who want to see what a
+scan of a known truth looks like. Alleles are nucleotides on a discrete genome (msprime's
+JC69), so the file has the multi-allelic sites a real VCF has.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import msprime
+import numpy as np
+
+from ..errors import PopgenHubError
+from .demography import get_demography, present_size
+from .scenarios import SweepVsNeutral, replicate_seeds
+
+
+def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: int,
+                 seed: int, sweep_at: int | None = None, end_frequency: float = 0.9,
+                 contig: str = "chr1") -> Path:
+    """Write ``path`` (.vcf.gz) and its tabix index: ``scenario.n_haplotypes / 2`` phased
+    diploid samples over ``length`` bp; a sweep of the scenario's strength at ``sweep_at``."""
+    path = Path(path)
+    if not path.name.endswith(".vcf.gz"):
+        raise PopgenHubError(f"--vcf {path}: the output name must end in .vcf.gz")
+    if sweep_at is not None and not 0 <= sweep_at < length:
+        raise PopgenHubError(f"--sweep-at {sweep_at} is outside the simulated 0..{length} bp")
+    if not 0 < end_frequency < 1:
+        raise PopgenHubError(f"--end-frequency {end_frequency} must be in (0, 1)")
+    ancestry_seed, mutation_seed, _ = replicate_seeds(seed, 0)
+    demography = get_demography(scenario.demography)
+    model = None
+    if sweep_at is not None:
+        size = present_size(demography)
+        model = [
+            msprime.SweepGenicSelection(
+                position=sweep_at, start_frequency=1.0 / (2 * size),
+                end_frequency=end_frequency,
+                s=2 * scenario.selection_strength / (2 * scenario.reference_size),
+                dt=1.0 / (40 * size)),
+            msprime.StandardCoalescent(),
+        ]
+    ts = msprime.sim_ancestry(samples=scenario.n_haplotypes // 2, ploidy=2,
+                              demography=demography, sequence_length=length,
+                              recombination_rate=scenario.recombination_rate, model=model,
+                              random_seed=ancestry_seed)
+    ts = msprime.sim_mutations(ts, rate=scenario.mutation_rate, random_seed=mutation_seed)
+    return write_indexed_vcf(ts, path, contig=contig)
+
+
+def write_indexed_vcf(ts, path: Path, *, contig: str) -> Path:
+    """bgzip-compressed VCF and .tbi index of a tree sequence, written atomically."""
+    import pysam
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".popgen-hub-"))
+    try:
+        plain = tmp_dir / path.name[: -len(".gz")]
+        names = [f"sample{i}" for i in range(ts.num_individuals)]
+        text = io.StringIO()
+        ts.write_vcf(text, contig_id=contig, individual_names=names,
+                     position_transform=lambda x: np.asarray(x, dtype=np.int64) + 1)
+        # tskit declares the transformed length (L + 1); the contig is L bp long.
+        plain.write_text(text.getvalue().replace(
+            f"##contig=<ID={contig},length={int(ts.sequence_length) + 1}>",
+            f"##contig=<ID={contig},length={int(ts.sequence_length)}>", 1))
+        pysam.tabix_index(str(plain), preset="vcf", force=True)
+        os.replace(tmp_dir / path.name, path)
+        os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return path

@@ -1,0 +1,130 @@
+"""Export a training run to a self-describing model directory.
+
+``model.onnx`` (one file, dynamic batch axis, contract in ``metadata_props``), ``config.json``
+(the contract plus the weights' sha256), ``README.md`` (model card), the training figures and
+``parity_inputs.npz`` (encoded test windows with the probabilities torch gave them). The ONNX
+graph is checked with ``onnx.checker`` and its onnxruntime outputs against torch's before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
+from ..errors import PopgenHubError
+from ..models import build_model
+from ..outputs import staged_outputs
+from ..runtime import OnnxModel, sha256_of
+
+PARITY_TOLERANCE = 1e-5
+OPSET = 18
+RUN_FIGURES = ("training_curve.png", "confusion_matrix.png")
+
+
+def contract_from_run(run: dict[str, Any], name: str, *, description: str,
+                      revision: str = "bundled") -> ModelContract:
+    if not name.startswith(run["architecture"] + "."):
+        raise PopgenHubError(
+            f"model name {name!r} must start with its architecture: {run['architecture']}.TAG")
+    params = run["data"]["parameters"]
+    return ModelContract(
+        name=name,
+        architecture=run["architecture"],
+        description=description,
+        input=InputSpec(tensor_name="haplotype_image", n_haplotypes=params["n_haplotypes"],
+                        window_bp=params["length"], phased=True),
+        encoder=run["encoder"],
+        labels=run["labels"],
+        training={**{k: v for k, v in run["data"].items() if k != "citations"},
+                  "settings": run["settings"], "best_epoch": run["best_epoch"],
+                  "command": run["command"]},
+        metrics={"test": run["metrics"]["test"]},
+        citations=run["data"].get("citations", []),
+        revision=revision,
+    )
+
+
+def _torch_model(run_dir: Path, run: dict[str, Any]) -> nn.Module:
+    model = build_model(run["architecture"], **run["model_config"])
+    model.load_state_dict(torch.load(run_dir / "model.pt", weights_only=True))
+    return nn.Sequential(model, nn.Softmax(dim=1)).eval()
+
+
+def export_onnx(model: nn.Module, contract: ModelContract, example: np.ndarray, path: Path) -> None:
+    """Write a single-file ONNX (opset :data:`OPSET`) with a dynamic batch axis and the contract."""
+    import onnx
+
+    batch = torch.export.Dim("batch", min=1)
+    # The exporter logs optional-operator notices (torchvision absent) and deprecations.
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        program = torch.onnx.export(
+            model, (torch.from_numpy(example),), dynamo=True, external_data=False,
+            input_names=[contract.input.tensor_name], output_names=[contract.output_name],
+            dynamic_shapes=({0: batch},), opset_version=OPSET, verbose=False)
+    proto = program.model_proto
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = ONNX_METADATA_KEY, contract.to_json()
+    proto.producer_name = "popgen-hub"
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save_model(proto, str(path))
+
+
+def check_parity(onnx_path: Path, contract: ModelContract, inputs: np.ndarray,
+                 expected: np.ndarray) -> float:
+    """Largest absolute difference between onnxruntime and torch probabilities; raises if big."""
+    got = OnnxModel(onnx_path, contract, device="cpu").predict(inputs)
+    worst = float(np.abs(got - expected).max())
+    if worst > PARITY_TOLERANCE:
+        raise PopgenHubError(f"ONNX export differs from torch by {worst:.2e} "
+                             f"(tolerance {PARITY_TOLERANCE:.0e}); not exported")
+    return worst
+
+
+def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
+               card_source: str | Path | None = None, revision: str = "bundled") -> Path:
+    """Export ``run_dir`` (from ``popgen-hub train``) as model ``name`` into ``out_dir``."""
+    from ..publish.card import read_card_source, render_card
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").is_file() or not (run_dir / "model.pt").is_file():
+        raise PopgenHubError(f"{run_dir} is not a training run (needs run.json and model.pt "
+                             f"from `popgen-hub train`)")
+    run = json.loads((run_dir / "run.json").read_text())
+    source = read_card_source(card_source) if card_source else None
+    description = (source["description"].strip() if source else
+                   f"{run['architecture']} trained on {run['data']['scenario']}")
+    contract = contract_from_run(run, name, description=description, revision=revision)
+    model = _torch_model(run_dir, run)
+    with np.load(run_dir / "parity_inputs.npz") as parity:
+        inputs = parity["images"]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(inputs)).numpy()
+    with staged_outputs(out_dir) as staging:
+        onnx_path = staging.path("model.onnx")
+        export_onnx(model, contract, inputs[:1], onnx_path)
+        worst = check_parity(onnx_path, contract, inputs, expected)
+        # About the file, not the input contract, so only in config.json.
+        final = ModelContract.from_dict({**contract.to_dict(), "weights": {
+            "filename": "model.onnx", "sha256": sha256_of(onnx_path), "onnx_opset": OPSET,
+            "parity_max_abs_diff_vs_torch": worst}})
+        staging.path("config.json").write_text(final.to_json() + "\n")
+        np.savez_compressed(staging.path("parity_inputs.npz"), images=inputs,
+                            probabilities=expected)
+        for figure in RUN_FIGURES:
+            shutil.copyfile(run_dir / figure, staging.path(figure))
+        if source:
+            render_card(final, source).save(staging.path("README.md"))
+    return Path(out_dir)

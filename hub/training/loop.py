@@ -1,0 +1,181 @@
+"""Train a classifier on encoded windows and evaluate it honestly.
+
+Three disjoint sets: training (fits weights), validation (picks the epoch: model selection)
+and test (touched once, after training, for the reported figures). With saved data they are a
+seeded partition of replicate indices; simulating on the fly, they are independent simulation
+streams, and each epoch trains on a fresh batch (ImaGene's "simulation on the fly").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..errors import PopgenHubError
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+def stream_seed(seed: int, split: str, batch: int = 0) -> int:
+    """Seed of an independent simulation stream for one split (and one on-the-fly batch)."""
+    state = np.random.SeedSequence([seed, SPLIT_NAMES.index(split), batch]).generate_state(1)
+    return int(state[0])
+
+
+def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1
+                  ) -> dict[str, np.ndarray]:
+    """A seeded partition of ``range(n)`` into disjoint train / validation / test indices."""
+    if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
+        raise PopgenHubError("validation and test fractions must be in (0, 1) and sum below 1")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val, n_test = max(1, round(n * validation)), max(1, round(n * test))
+    if n - n_val - n_test < 1:
+        raise PopgenHubError(f"{n} replicates are too few to split into train/validation/test")
+    return {
+        "test": np.sort(order[:n_test]),
+        "validation": np.sort(order[n_test:n_test + n_val]),
+        "train": np.sort(order[n_test + n_val:]),
+    }
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 10
+    batch_size: int = 32  # ImaGene
+    learning_rate: float = 1e-3
+    optimizer: str = "rmsprop"  # ImaGene
+    seed: int = 0
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    validation_loss: float
+    validation_accuracy: float
+    seconds: float
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def predict_proba(model: nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for idx in _batches(len(images), batch_size, None):
+            out.append(torch.softmax(model(torch.from_numpy(images[idx])), dim=1).numpy())
+    return np.concatenate(out)
+
+
+def _loss_and_accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray
+                       ) -> tuple[float, float]:
+    probs = predict_proba(model, images)
+    picked = probs[np.arange(len(labels)), labels]
+    loss = float(-np.log(np.clip(picked, 1e-12, 1)).mean())
+    return loss, float((probs.argmax(1) == labels).mean())
+
+
+def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.ndarray]],
+        validation: tuple[np.ndarray, np.ndarray], settings: TrainSettings,
+        progress: bool = True) -> list[EpochRecord]:
+    """Train for ``settings.epochs``; keep the weights of the best validation epoch.
+
+    ``training_batch(epoch)`` returns that epoch's images and labels: the same saved set every
+    epoch, or a fresh simulated batch. Seed torch before building ``model`` for reproducible
+    initial weights; the batch order comes from ``settings.seed``.
+    """
+    torch.set_num_threads(settings.threads)
+    rng = np.random.default_rng(settings.seed)
+    optimisers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+    optimiser = optimisers[settings.optimizer](model.parameters(), lr=settings.learning_rate)
+    criterion = nn.CrossEntropyLoss()
+    history: list[EpochRecord] = []
+    best_state, best_key = None, None
+    for epoch in range(settings.epochs):
+        started = time.perf_counter()
+        images, labels = training_batch(epoch)
+        model.train()
+        total_loss, correct = 0.0, 0
+        bar = tqdm(total=len(labels), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="img",
+                   disable=not progress, leave=False)
+        for idx in _batches(len(labels), settings.batch_size, rng):
+            x, y = torch.from_numpy(images[idx]), torch.from_numpy(labels[idx])
+            optimiser.zero_grad()
+            logits = model(x)
+            loss = criterion(logits, y)
+            (loss + model.regularisation()).backward()
+            optimiser.step()
+            total_loss += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+            bar.update(len(idx))
+        bar.close()
+        val_loss, val_acc = _loss_and_accuracy(model, *validation)
+        record = EpochRecord(epoch + 1, total_loss / len(labels), correct / len(labels),
+                             val_loss, val_acc, time.perf_counter() - started)
+        history.append(record)
+        if progress:
+            print(f"epoch {record.epoch:>3}: train loss {record.train_loss:.4f} acc "
+                  f"{record.train_accuracy:.4f} | validation loss {val_loss:.4f} acc {val_acc:.4f}"
+                  f" ({record.seconds:.0f} s)")
+        key = (val_acc, -val_loss)
+        if best_key is None or key > best_key:
+            best_key, best_state = key, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return history
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts; rows = true class, columns = predicted class."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_names: list[str]
+             ) -> dict[str, Any]:
+    """Accuracy and confusion matrix (counts and row-normalised) on a labelled set."""
+    probs = predict_proba(model, images)
+    predicted = probs.argmax(1)
+    counts = confusion_matrix(labels, predicted, len(label_names))
+    rows = counts.sum(1, keepdims=True)
+    return {
+        "n": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()),
+        "labels": list(label_names),
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalised": np.round(counts / np.maximum(rows, 1), 4).tolist(),
+    }
+
+
+def save_run(run_dir: Path, model: nn.Module, record: dict[str, Any],
+             history: list[EpochRecord]) -> None:
+    """Write weights (a plain state dict), run.json and the two plots."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), run_dir / "model.pt")
+    record = {**record, "history": [asdict(h) for h in history]}
+    (run_dir / "run.json").write_text(json.dumps(record, indent=2))
+    from .plots import plot_confusion_matrix, plot_training_curve
+
+    plot_training_curve(history, run_dir / "training_curve.png", title=record["architecture"])
+    test = record["metrics"]["test"]
+    plot_confusion_matrix(np.asarray(test["confusion_matrix"]), test["labels"],
+                          run_dir / "confusion_matrix.png",
+                          title=f"held-out test set (n = {test['n']}), accuracy "
+                                f"{test['accuracy']:.3f}")

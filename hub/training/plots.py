@@ -1,0 +1,48 @@
+"""Training curve and confusion matrix figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_training_curve(history, path: Path, title: str) -> None:
+    epochs = [h.epoch for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [h.train_loss for h in history], "o-", label="training")
+    ax_loss.plot(epochs, [h.validation_loss for h in history], "s-", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss")
+    ax_acc.plot(epochs, [h.train_accuracy for h in history], "o-", label="training")
+    ax_acc.plot(epochs, [h.validation_accuracy for h in history], "s-", label="validation")
+    best = max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
+    ax_acc.axvline(best.epoch, color="grey", ls=":", label=f"kept (epoch {best.epoch})")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_confusion_matrix(counts: np.ndarray, labels: list[str], path: Path, title: str) -> None:
+    normalised = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 2, 1.4 * len(labels) + 1.6))
+    ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{normalised[i, j]:.3f}\n({counts[i, j]})", ha="center", va="center",
+                    color="white" if normalised[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="predicted", ylabel="true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

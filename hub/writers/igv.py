@@ -1,0 +1,87 @@
+"""IGV desktop: batch scripts for users, and headless rendering of them to PNG.
+
+Rendering runs the Debian ``igv`` package's jar (or ``$IGV_JAR``) under ``xvfb-run``, with a
+private home directory and a preferences file whose default genome is a local chrom.sizes, so
+IGV never tries to download hg19.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import PopgenHubError
+
+if TYPE_CHECKING:
+    from ..scan import ScanResult
+
+#: The batch script shows the top window with this much on either side (clipped to the scan).
+VIEW_MARGIN = 1_000_000
+IGV_JAR = Path(os.environ.get("IGV_JAR", "/usr/share/java/igv.jar"))
+
+
+def track_name(model: str, label: str) -> str:
+    """IGV track name; no spaces, because batch commands address tracks by name."""
+    return f"P({label})_{model}"
+
+
+def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
+                    tracks: dict[str, Path]) -> None:
+    """An IGV desktop batch script (Tools > Run Batch Script, or ``igv -b``) that loads the
+    tracks on a 0-1 scale and goes to the top-scoring window.
+
+    ``genome`` is an IGV genome id (``hg38``) or a path to a FASTA or ``.chrom.sizes`` file.
+    """
+    top = result.top_window()
+    same_contig = result.windows[result.windows["contig"] == top["contig"]]
+    start = max(int(top["start"]) - VIEW_MARGIN, int(same_contig["start"].min()))
+    end = min(int(top["end"]) + VIEW_MARGIN, int(same_contig["end"].max()))
+    locus = f"{result.contigs[top['contig']]}:{start + 1}-{end}"
+    lines = ["new", f"genome {genome}"]
+    for label, track in tracks.items():
+        name = track_name(result.contract.name, label)
+        lines += [f"load {track} name={name}", f"setDataRange 0,1 {name}",
+                  f"setTrackHeight 160 {name}"]
+    lines.append(f"goto {locus}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def snapshot_tools() -> tuple[str, str]:
+    """Paths of java and xvfb-run, or an error saying what to install."""
+    java, xvfb_run = shutil.which("java"), shutil.which("xvfb-run")
+    if not (java and xvfb_run and IGV_JAR.is_file()):
+        raise PopgenHubError(
+            "rendering a snapshot needs IGV desktop, Java and Xvfb (Debian/Ubuntu: "
+            "`apt-get install igv xvfb`; or set IGV_JAR to igv.jar)")
+    return java, xvfb_run
+
+
+def render_snapshot(batch: Path, png: Path, *, genome: Path, timeout: float = 180) -> Path:
+    """Run ``batch`` in IGV desktop on a virtual display and save what it shows as ``png``."""
+    java, xvfb_run = snapshot_tools()
+    png = Path(png).resolve()
+    with tempfile.TemporaryDirectory(prefix="popgen-hub-igv-") as tmp:
+        tmp_dir = Path(tmp)
+        prefs = tmp_dir / "prefs.properties"
+        prefs.write_text(f"DEFAULT_GENOME_KEY={Path(genome).resolve()}\n")
+        script = tmp_dir / "batch.txt"
+        script.write_text(Path(batch).read_text() + f"snapshotDirectory {tmp_dir}\n"
+                          f"snapshot snapshot.png\nexit\n")
+        command = [xvfb_run, "-a", "-s", "-screen 0 1400x900x24", java, "-Xmx2g",
+                   f"-Duser.home={tmp_dir}", "-cp", str(IGV_JAR), "org.broad.igv.ui.Main",
+                   "-o", str(prefs), "-b", str(script)]
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise PopgenHubError(f"IGV did not finish within {timeout:.0f} s") from None
+        shot = tmp_dir / "snapshot.png"
+        if not shot.is_file():
+            tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-5:])
+            raise PopgenHubError(f"IGV wrote no snapshot (exit code {run.returncode}): {tail}")
+        png.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(shot), png)
+    return png

@@ -1,0 +1,63 @@
+"""BigWig, TSV and chrom.sizes writers for a :class:`~popgen_hub.scan.ScanResult`.
+
+Coordinates are 0-based half-open everywhere. Overlapping windows become non-overlapping
+BigWig bins: each window's score covers its central ``step`` base pairs, so consecutive
+windows tile the scanned region.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..scan import ScanResult
+
+
+def write_bigwigs(result: ScanResult, paths: dict[str, Path]) -> None:
+    """One BigWig of P(label) per track label (``paths`` maps label to file)."""
+    import pyBigWig
+
+    scored = result.windows[~np.isnan(result.windows["probabilities"][:, 0])]
+    lengths = result.chrom_sizes()
+    for label, path in paths.items():
+        column = result.contract.labels.index(label)
+        bw = pyBigWig.open(str(path), "w")
+        try:
+            bw.addHeader([(c, lengths[c]) for c in result.contigs], maxZooms=10)
+            for index, contig in enumerate(result.contigs):
+                rows = scored[scored["contig"] == index]
+                starts = np.minimum(rows["bin_start"], lengths[contig] - 1)
+                ends = np.minimum(rows["bin_end"], lengths[contig])
+                keep = ends > starts
+                if keep.any():
+                    bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
+                                  ends=ends[keep].tolist(),
+                                  values=rows["probabilities"][keep, column].astype(float).tolist())
+        finally:
+            bw.close()
+
+
+def write_window_table(result: ScanResult, path: Path) -> None:
+    """Every window with data: coordinates, site counts and class probabilities."""
+    labels = result.contract.labels
+    with open(path, "w") as out:
+        for key, value in result.header().items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            out.write(f"# {key}: {text}\n")
+        out.write("\t".join(["contig", "start", "end", "bin_start", "bin_end", "n_sites",
+                             "n_informative_sites", *(f"p_{label}" for label in labels)]) + "\n")
+        for row in result.windows:
+            probs = "\t".join("NA" if np.isnan(p) else f"{p:.6g}" for p in row["probabilities"])
+            out.write(f"{result.contigs[row['contig']]}\t{row['start']}\t{row['end']}\t"
+                      f"{row['bin_start']}\t{row['bin_end']}\t{row['n_sites']}\t"
+                      f"{row['n_informative']}\t{probs}\n")
+
+
+def write_chrom_sizes(result: ScanResult, path: Path) -> None:
+    with open(path, "w") as out:
+        for contig, length in result.chrom_sizes().items():
+            out.write(f"{contig}\t{length}\n")

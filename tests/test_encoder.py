@@ -1,0 +1,139 @@
+"""Properties of the ImaGene haplotype-image encoder (the one used by training and inference)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from popgen_hub.encoders import HaplotypeImageEncoder, build_encoder
+from popgen_hub.encoders.haplotype_image import area_weights
+from popgen_hub.errors import PopgenHubError
+
+
+def random_haplotypes(seed: int, n_haplotypes: int = 64, n_sites: int = 200) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    freqs = rng.uniform(0.02, 0.98, n_sites)
+    return (rng.random((n_haplotypes, n_sites)) < freqs).astype(np.int8)
+
+
+def test_image_has_contract_shape_dtype_and_binary_values():
+    encoder = HaplotypeImageEncoder(n_rows=32, n_cols=48)
+    encoded = encoder.encode(random_haplotypes(0))
+    assert encoded.image.shape == (1, 32, 48) == encoder.shape
+    assert encoded.image.dtype == np.float32
+    assert set(np.unique(encoded.image)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("fit", ["resize", "crop_pad"])
+def test_same_shape_for_few_and_many_sites(fit):
+    encoder = HaplotypeImageEncoder(n_rows=64, n_cols=64, fit=fit)
+    for n_sites in (5, 64, 500):
+        haplotypes = random_haplotypes(n_sites, n_sites=n_sites)
+        positions = np.arange(n_sites) * 100.0
+        image = encoder.encode(haplotypes, positions, (0, n_sites * 100)).image
+        assert image.shape == (1, 64, 64)
+
+
+def test_polarisation_makes_ref_alt_coding_irrelevant():
+    encoder = HaplotypeImageEncoder(n_rows=64, n_cols=64)
+    haplotypes = random_haplotypes(1, n_haplotypes=63)  # odd: no 50/50 sites, whose minor
+    # allele is undefined (the encoder then keeps ALT as minor)
+    flipped = 1 - haplotypes
+    some = 1 - haplotypes.copy()
+    some[:, ::2] = haplotypes[:, ::2]  # flip only odd columns
+    reference = encoder.encode(haplotypes).image
+    assert np.array_equal(reference, encoder.encode(flipped).image)
+    assert np.array_equal(reference, encoder.encode(some).image)
+
+
+def test_ones_are_minor_alleles():
+    encoder = HaplotypeImageEncoder(min_maf=0.0)
+    haplotypes = random_haplotypes(2)
+    minor, _ = encoder.minor_allele_matrix(haplotypes)
+    assert (minor.mean(axis=0) <= 0.5).all()
+
+
+def test_maf_filter_drops_rare_and_monomorphic_sites():
+    haplotypes = np.zeros((100, 4), dtype=np.int8)
+    haplotypes[:1, 0] = 1  # MAF 0.01: kept at min_maf 0.01
+    haplotypes[:50, 1] = 1  # MAF 0.5
+    haplotypes[:, 2] = 1  # monomorphic ALT
+    # column 3 monomorphic REF
+    assert HaplotypeImageEncoder(min_maf=0.01).encode(haplotypes).n_sites == 2
+    assert HaplotypeImageEncoder(min_maf=0.02).encode(haplotypes).n_sites == 1
+    assert HaplotypeImageEncoder(min_maf=0.0).encode(haplotypes).n_sites == 2
+
+
+def test_rows_sorted_most_frequent_haplotype_first_and_row_order_irrelevant():
+    rng = np.random.default_rng(3)
+    founders = rng.integers(0, 2, (4, 30)).astype(np.int8)
+    haplotypes = np.repeat(founders, [20, 7, 3, 2], axis=0)
+    encoder = HaplotypeImageEncoder(n_rows=32, n_cols=30, binarise=False)
+    image = encoder.encode(haplotypes).image[0]
+    # the rows of one haplotype are contiguous, groups in decreasing size
+    runs = [len(list(group)) for _, group in itertools.groupby(map(tuple, image))]
+    assert runs == [20, 7, 3, 2]
+    shuffled = haplotypes[rng.permutation(len(haplotypes))]
+    assert np.array_equal(image, encoder.encode(shuffled).image[0])
+
+
+def test_dist_sort_orders_groups_by_distance_to_the_most_frequent():
+    top = np.zeros(10, dtype=np.int8)
+    near = top.copy()
+    near[0] = 1
+    far = np.ones(10, dtype=np.int8)
+    far[:3] = 0
+    haplotypes = np.vstack([far] * 3 + [near] * 2 + [top] * 6)
+    encoder = HaplotypeImageEncoder(n_rows=11, n_cols=10, row_sort="dist", min_maf=0.0,
+                                    binarise=False)
+    image = encoder.encode(haplotypes).image[0]
+    distances = [int(np.count_nonzero(row != image[0])) for row in image]
+    assert distances == sorted(distances)
+    assert distances[-1] > distances[6] > 0  # far after near, though far is more frequent
+
+
+def test_area_weights_average_blocks_and_preserve_mass():
+    weights = area_weights(6, 3)
+    assert np.allclose(weights.sum(axis=1), 1.0)
+    assert np.allclose(weights @ np.arange(6.0), [0.5, 2.5, 4.5])
+    up = area_weights(2, 4)
+    assert np.allclose(up @ np.array([0.0, 1.0]), [0, 0, 1, 1])
+    odd = area_weights(5, 3)
+    assert np.allclose(odd.sum(axis=1), 1.0) and np.allclose(odd.sum(axis=0), 3 / 5)
+
+
+def test_missing_calls_read_as_major_allele():
+    haplotypes = random_haplotypes(4, n_haplotypes=40, n_sites=50)
+    encoder = HaplotypeImageEncoder(n_rows=40, n_cols=50, min_maf=0.0)
+    minor, _ = encoder.minor_allele_matrix(haplotypes)
+    with_missing = haplotypes.copy()
+    with_missing[0, :] = -1
+    minor_missing, keep = encoder.minor_allele_matrix(with_missing)
+    assert (minor_missing[0] == 0).all()
+    assert keep.sum() <= haplotypes.shape[1]
+
+
+def test_crop_pad_keeps_central_sites_and_pads_symmetrically():
+    encoder = HaplotypeImageEncoder(n_rows=8, n_cols=4, fit="crop_pad", min_maf=0.0,
+                                    row_sort="none")
+    haplotypes = np.eye(8, 10, dtype=np.int8)  # site j polymorphic in haplotype j (j < 8)
+    positions = np.arange(10) * 10.0
+    image = encoder.encode(haplotypes, positions, (0, 100)).image[0]
+    # window middle 50 -> sites 3..6 of the 8 informative ones
+    assert [int(np.argmax(image[:, c])) for c in range(4)] == [3, 4, 5, 6]
+    narrow = HaplotypeImageEncoder(n_rows=8, n_cols=12, fit="crop_pad", min_maf=0.0,
+                                   row_sort="none").encode(haplotypes, positions, (0, 100))
+    assert (narrow.image[0, :, :2] == 0).all() and (narrow.image[0, :, -2:] == 0).all()
+
+
+def test_config_round_trip_and_clear_errors():
+    encoder = HaplotypeImageEncoder(n_rows=32, n_cols=16, row_sort="dist", col_sort="freq")
+    assert build_encoder(encoder.to_config()) == encoder
+    with pytest.raises(PopgenHubError, match="row_sort"):
+        HaplotypeImageEncoder(row_sort="random")
+    with pytest.raises(PopgenHubError, match="unknown encoder"):
+        build_encoder({"name": "nope"})
+    with pytest.raises(PopgenHubError, match="unknown parameters"):
+        build_encoder({"name": "haplotype_image", "size": 3})
