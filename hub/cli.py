@@ -8,11 +8,13 @@ import os
 import shlex
 import sys
 import textwrap
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import PopgenHubError
+
+if TYPE_CHECKING:
+    from .encoders import HaplotypeImageEncoder
 
 TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-hub[train]'"
 
@@ -39,7 +41,7 @@ def _key_values(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return result
 
 
-def _encoder(args: argparse.Namespace):
+def _encoder(args: argparse.Namespace) -> HaplotypeImageEncoder:
     """The haplotype-image encoder with the ``--encoder name=value`` overrides."""
     from .encoders import build_encoder
 
@@ -100,15 +102,13 @@ def cmd_info(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- scan
 def cmd_scan(args: argparse.Namespace) -> None:
     from .registry import load
-    from .scan import CHROM_SIZES, IGV_BATCH
-    from .writers.igv import render_snapshot, snapshot_tools
+    from .scan import IGV_BATCH
 
-    if args.snapshot:
-        snapshot_tools()  # before the work, not after
     model = load(args.model, device=args.device, threads=args.threads)
     result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
-                        workers=args.workers, genome=args.genome, progress=not args.quiet)
+                        workers=args.workers, genome=args.genome, snapshot=args.snapshot,
+                        progress=not args.quiet)
     scored = result.scored()
     label = result.contract.track_labels[0]
     column = result.contract.labels.index(label)
@@ -117,7 +117,7 @@ def cmd_scan(args: argparse.Namespace) -> None:
           f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
           f"on {result.provider}; {len(result.haplotypes)} of {result.n_available_haplotypes} "
           f"haplotypes")
-    print(f"top windows by P({label}) (ties broken by log-odds):")
+    print(f"top windows by the log-odds of P({label}):")
     for row, odds in zip(top, result.log_odds(top, label), strict=True):
         print(f"  {result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}  "
               f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
@@ -126,10 +126,6 @@ def cmd_scan(args: argparse.Namespace) -> None:
     for path in result.outputs.values():
         print(f"  {path}")
     batch = result.outputs[IGV_BATCH]
-    if args.snapshot:
-        png = render_snapshot(batch, Path(args.output) / "igv_snapshot.png",
-                              genome=result.outputs[CHROM_SIZES])
-        print(f"  {png} (IGV snapshot of the top window)")
     print(f"to look at the track in IGV desktop: Tools > Run Batch Script > {batch}\n"
           f"  (or start IGV with: igv -b {batch})")
 
@@ -368,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"popgen-hub {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"popgen-hub {args.command}: interrupted; no output was written", file=sys.stderr)
+        print(f"popgen-hub {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

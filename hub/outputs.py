@@ -17,12 +17,13 @@ from .errors import PopgenHubError
 
 
 class Staging:
-    """Hands out temporary paths; ``final(name)`` is where a file will be after commit."""
+    """Hands out temporary paths; ``final(name)`` is where a file will be after the commit."""
 
     def __init__(self, out_dir: Path, staging_dir: Path) -> None:
         self.out_dir = out_dir
         self.dir = staging_dir
         self.names: list[str] = []
+        self.obsolete: list[str] = []  # files an earlier run left that this one replaces
 
     def path(self, name: str) -> Path:
         self.names.append(name)
@@ -32,38 +33,52 @@ class Staging:
         return (self.out_dir / name).resolve()
 
 
-def check_writable(out_dir: Path) -> bool:
-    """Create ``out_dir`` if needed and check we can write there; returns whether it was new."""
-    existed = out_dir.exists()
-    if existed and not out_dir.is_dir():
-        raise PopgenHubError(f"output {out_dir} exists and is not a directory; choose another -o")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out_dir, prefix=".popgen-hub-probe-")
-        probe.close()
-    except OSError as exc:
-        if not existed:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise PopgenHubError(
-            f"cannot write to output directory {out_dir}: {exc.strerror}; choose a writable "
-            f"-o directory") from None
-    return not existed
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None if it exists)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return missing
+        missing = candidate
+    return missing
 
 
 @contextmanager
 def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
-    """Stage files under ``out_dir/.popgen-hub-XXXX/``; move them into ``out_dir`` on success."""
+    """Stage files in a hidden folder and publish them only when the block succeeds.
+
+    A new ``out_dir`` appears whole, by renaming the staging folder into place. Into an
+    existing one, the files are moved one by one (one rename each, once all are written) and
+    ``Staging.obsolete`` files are removed. A failure removes everything staged and any folder
+    this call created.
+    """
     out_dir = Path(out_dir)
-    created = check_writable(out_dir)
-    staging_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".popgen-hub-"))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PopgenHubError(f"output {out_dir} exists and is not a directory; choose another -o")
+    created = _first_missing(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging_dir = Path(tempfile.mkdtemp(
+            dir=out_dir if created is None else out_dir.parent,
+            prefix=".popgen-hub-" if created is None else f".{out_dir.name}.popgen-hub-"))
+    except OSError as exc:
+        if created is not None and created != out_dir:
+            shutil.rmtree(created, ignore_errors=True)
+        raise PopgenHubError(f"cannot write to output directory {out_dir}: {exc.strerror}; "
+                             f"choose a writable -o directory") from None
     staging = Staging(out_dir, staging_dir)
     try:
         yield staging
-        for name in staging.names:
-            os.replace(staging_dir / name, out_dir / name)
+        if created is not None:
+            os.rename(staging_dir, out_dir)
+        else:
+            for name in staging.names:
+                os.replace(staging_dir / name, out_dir / name)
+            for name in staging.obsolete:
+                (out_dir / name).unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(staging_dir, ignore_errors=True)
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     shutil.rmtree(staging_dir, ignore_errors=True)

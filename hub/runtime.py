@@ -6,12 +6,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .contract import ONNX_METADATA_KEY, ModelContract
 from .encoders import build_encoder
 from .errors import PopgenHubError
+
+if TYPE_CHECKING:
+    from .scan import ScanResult
 
 #: Preferred execution providers, fastest first; the first one available is used.
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
@@ -61,19 +65,23 @@ class OnnxModel:
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
             raise PopgenHubError(f"onnxruntime cannot load {self.path}: {exc}") from None
         stored = self.session.get_modelmeta().custom_metadata_map.get(ONNX_METADATA_KEY)
-        if contract is None:
-            if stored is None:
-                raise PopgenHubError(
-                    f"{self.path} carries no popgen-hub contract (metadata key "
-                    f"{ONNX_METADATA_KEY!r}); export it with `popgen-hub export`")
-            contract = ModelContract.from_dict(json.loads(stored), source=str(self.path))
-        self.contract = contract
-        self.encoder = build_encoder(contract.encoder)
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        if contract.input.tensor_name not in inputs:
+        if stored is None:
             raise PopgenHubError(
-                f"{self.path}: the contract names input {contract.input.tensor_name!r} but the "
-                f"graph's inputs are {sorted(inputs)}")
+                f"{self.path} carries no popgen-hub contract (metadata key "
+                f"{ONNX_METADATA_KEY!r}); export it with `popgen-hub export`")
+        embedded = ModelContract.from_dict(json.loads(stored), source=str(self.path))
+        if contract is not None and contract.to_dict() | {"weights": {}} != embedded.to_dict():
+            raise PopgenHubError(
+                f"{self.path} and the config.json beside it describe different contracts (one "
+                f"was edited or replaced); export the model again")
+        self.contract = contract or embedded
+        self.encoder = build_encoder(self.contract.encoder)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        expected_input = self.contract.input.tensor_name
+        if expected_input not in inputs:
+            raise PopgenHubError(
+                f"{self.path}: the contract names input {expected_input!r} but the graph's "
+                f"inputs are {sorted(inputs)}")
 
     @property
     def provider(self) -> str:
@@ -90,8 +98,9 @@ class OnnxModel:
         return self.session.run([self.contract.output_name],
                                 {self.contract.input.tensor_name: inputs})[0]
 
-    def scan(self, vcf: str | os.PathLike, out_dir: str | os.PathLike, **options):
-        """Scan a VCF and write tracks; see :func:`popgen_hub.scan.scan_vcf`."""
+    def scan(self, vcf: str | os.PathLike, out_dir: str | os.PathLike, **options: Any
+             ) -> ScanResult:
+        """Scan a VCF and write tracks; see :func:`popgen_hub.scan.scan_vcf` for options."""
         from .scan import scan_vcf
 
         return scan_vcf(self, vcf, out_dir, **options)

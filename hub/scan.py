@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,18 @@ from .errors import PopgenHubError
 from .outputs import staged_outputs
 from .readers.vcf import ReadStats, Region, SiteBlock, VcfReader
 from .runtime import OnnxModel
-from .writers import write_bigwigs, write_chrom_sizes, write_igv_batch, write_window_table
+from .writers import (
+    render_snapshot,
+    write_bigwigs,
+    write_chrom_sizes,
+    write_igv_batch,
+    write_window_table,
+)
+from .writers.igv import snapshot_tools
 
 CHROM_SIZES = "scan.chrom.sizes"
 IGV_BATCH = "igv_batch.txt"
+SNAPSHOT = "igv_snapshot.png"
 
 
 def window_dtype(n_classes: int) -> np.dtype:
@@ -38,43 +47,43 @@ def window_dtype(n_classes: int) -> np.dtype:
                      ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,))])
 
 
-def n_windows(start: int, end: int, window: int, step: int) -> int:
-    """Number of windows from ``start`` until the first that reaches ``end``."""
-    return 1 + max(0, math.ceil((end - start - window) / step))
+def window_starts(region: Region, window: int, step: int) -> range:
+    """Starts of the windows of a region: every ``step`` bp from its start, up to and including
+    the first window that reaches its end."""
+    count = 1 + max(0, math.ceil((region.end - region.start - window) / step))
+    return range(region.start, region.start + count * step, step)
 
 
-def iter_windows(blocks: Iterator[SiteBlock], region: Region, window: int, step: int
+def split_starts(starts: range, parts: int) -> list[range]:
+    """``starts`` cut into at most ``parts`` runs of consecutive windows."""
+    per = math.ceil(len(starts) / max(1, min(parts, len(starts))))
+    return [starts[i:i + per] for i in range(0, len(starts), per)]
+
+
+def iter_windows(blocks: Iterable[SiteBlock], starts: range, window: int
                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yield ``(start, positions, haplotypes)`` per window, ``haplotypes`` as sites x haplotypes.
+    """Yield ``(start, positions, haplotypes)`` for each window start, ``haplotypes`` as
+    sites x haplotypes; ``blocks`` must hold the sites of ``[starts[0], starts[-1] + window)``.
 
     Streams: only the sites of the windows in progress are held in memory.
     """
-    start, positions, matrix = region.start, np.empty(0, dtype=np.int64), None
-    for block in blocks:
-        positions = np.concatenate([positions, block.positions])
-        matrix = block.haplotypes if matrix is None else np.concatenate([matrix, block.haplotypes])
-        last = positions[-1]  # a site at or after a window's end proves the window complete
-        start, positions, matrix = yield from _windows_until(
-            lambda s, last=last: s + window > last, start, positions, matrix, window, step)
-    if matrix is None:
-        return
-    # the rest, up to and including the first window that reaches the end
-    end = region.end
-    yield from _windows_until(
-        lambda s: s >= end or (s > region.start and s - step + window >= end),
-        start, positions, matrix, window, step)
-
-
-def _windows_until(done, start: int, positions: np.ndarray, matrix: np.ndarray, window: int,
-                   step: int):
-    """Yield windows from ``start`` until ``done(start)``; return the advanced state."""
-    while not done(start):
-        stop = np.searchsorted(positions, start + window)
-        yield start, positions[:stop], matrix[:stop]
-        start += step
-        first = np.searchsorted(positions, start)
+    blocks = iter(blocks)
+    positions = np.empty(0, dtype=np.int64)
+    matrix = np.empty((0, 0), dtype=np.int8)
+    more = True
+    for start in starts:
+        end = start + window
+        while more and (len(positions) == 0 or positions[-1] < end):
+            block = next(blocks, None)
+            if block is None:
+                more = False
+            else:
+                positions = np.concatenate([positions, block.positions])
+                matrix = (block.haplotypes if matrix.shape[1] == 0 else
+                          np.concatenate([matrix, block.haplotypes]))
+        first, stop = np.searchsorted(positions, start), np.searchsorted(positions, end)
+        yield start, positions[first:stop], matrix[first:stop]
         positions, matrix = positions[first:], matrix[first:]
-    return start, positions, matrix
 
 
 def choose_haplotypes(columns: list[tuple[str, int]], contract: ModelContract, seed: int,
@@ -104,11 +113,15 @@ class ScanResult:
     n_available_haplotypes: int
     haplotypes: list[tuple[str, int]]
     provider: str
-    contigs: list[str]
     contig_lengths: dict[str, int | None]
     windows: np.ndarray
     stats: ReadStats
     outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def contigs(self) -> list[str]:
+        """Contig names; ``windows["contig"]`` indexes this list."""
+        return [region.contig for region in self.regions]
 
     def chrom_sizes(self) -> dict[str, int]:
         """Lengths for the track headers: from the VCF header, else the last bin's end."""
@@ -165,13 +178,15 @@ class ScanResult:
 def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLike, *,
              region: str | None = None, window: int | None = None, step: int | None = None,
              seed: int = 0, batch_size: int = 32, workers: int = 1, genome: str | None = None,
-             progress: bool = True) -> ScanResult:
+             snapshot: bool = False, progress: bool = True) -> ScanResult:
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
     ``workers`` processes share the windows (each runs its own reader and onnxruntime session
-    on one thread); results are identical for any number. ``genome`` goes into the IGV batch
-    script (``hg38``, a FASTA or chrom.sizes path); by default the chrom.sizes written beside
-    the tracks, which works offline.
+    on one thread); the windows are the same for any number, the probabilities equal up to
+    float rounding (onnxruntime may add in another order on another thread count).
+    ``genome`` goes into the IGV batch script (``hg38``, a FASTA or chrom.sizes path); by
+    default the chrom.sizes written beside the tracks, which works offline. ``snapshot`` also
+    renders the batch script's view with IGV desktop to ``igv_snapshot.png``.
     """
     contract = model.contract
     window = window or contract.input.window_bp
@@ -183,6 +198,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
                              f"would leave gaps; use a step of at most the window size")
     if batch_size < 1 or workers < 1:
         raise PopgenHubError("--batch-size and --workers must be positive")
+    if snapshot:
+        snapshot_tools()  # fail before the work, not after
     out_dir = Path(out_dir)
     reader = VcfReader(vcf)
     regions = ([reader.region(region, grid=step)] if region else
@@ -197,7 +214,6 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
         result = ScanResult(contract=contract, vcf=reader.path, regions=regions, window=window,
                             step=step, seed=seed, n_available_haplotypes=len(columns),
                             haplotypes=haplotypes, provider=model.provider,
-                            contigs=[r.contig for r in regions],
                             contig_lengths=reader.contig_lengths, windows=windows, stats=stats)
         if not len(result.scored()):
             where = ", ".join(map(str, regions))
@@ -216,53 +232,57 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
         write_igv_batch(result, staging.path(IGV_BATCH),
                         genome=genome or str(staging.final(CHROM_SIZES)),
                         tracks={label: staging.final(name) for label, name in tracks.items()})
+        if snapshot:  # the same view, of the staged files, rendered before anything is published
+            staged_batch = staging.dir / "snapshot_batch.txt"
+            write_igv_batch(result, staged_batch, genome=str(staging.dir / CHROM_SIZES),
+                            tracks={label: staging.dir / name for label, name in tracks.items()})
+            render_snapshot(staged_batch, staging.path(SNAPSHOT),
+                            genome=staging.dir / CHROM_SIZES)
+        else:
+            staging.obsolete.append(SNAPSHOT)
         result.outputs = {name: staging.final(name) for name in staging.names}
     return result
-
-
-def split_region(region: Region, window: int, step: int, parts: int) -> list[Region]:
-    """Split a region's windows into ``parts`` runs of consecutive windows, each given as the
-    sub-region its windows read; scanning the pieces yields exactly the region's windows."""
-    total = n_windows(region.start, region.end, window, step)
-    per = math.ceil(total / max(1, min(parts, total)))
-    pieces = []
-    for first in range(0, total, per):
-        last = min(first + per, total) - 1
-        pieces.append(Region(region.contig, region.start + first * step,
-                             min(region.start + last * step + window, region.end)))
-    return pieces
 
 
 def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
                    haplotypes: list[tuple[str, int]], window: int, step: int, batch_size: int,
                    workers: int, progress: bool) -> tuple[np.ndarray, ReadStats]:
     """Windows of every region (see :func:`window_dtype`) and what reading skipped."""
-    # a few pieces per worker keep all busy to the end; one piece when working alone. Pieces
-    # overlap by a window; each counts the records before the next piece's start.
+    # A few pieces per worker keep all of them busy to the end; one piece when working alone.
+    # Pieces read overlapping stretches; each counts the records before the next one's start.
     pieces = []
     for index, region in enumerate(regions):
-        split = split_region(region, window, step, 4 * workers if workers > 1 else 1)
-        owned_ends = [piece.start for piece in split[1:]] + [region.end]
-        pieces += [(index, piece, end) for piece, end in zip(split, owned_ends, strict=True)]
-    total = sum(n_windows(r.start, r.end, window, step) for r in regions)
-    bar = tqdm(total=total, desc="scanning", unit="win", disable=not progress)
-    stats, results = ReadStats(), []
+        runs = split_starts(window_starts(region, window, step), 4 * workers if workers > 1 else 1)
+        owned_ends = [run[0] for run in runs[1:]] + [None]
+        pieces += [(index, region.contig, run, end) for run, end in zip(runs, owned_ends,
+                                                                        strict=True)]
+    bar = tqdm(total=sum(len(run) for _, _, run, _ in pieces), desc="scanning", unit="win",
+               disable=not progress)
+    results = []
     try:
         if workers == 1:
-            for index, piece, owned_end in pieces:
-                results.append((index, *_score_piece(model, reader, piece, owned_end,
-                                                     haplotypes, window, step, batch_size, bar)))
+            for index, contig, run, owned_end in pieces:
+                results.append((index, *_score_piece(model, reader, contig, run, owned_end,
+                                                     haplotypes, window, batch_size, bar)))
         else:
-            with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(
-                    model.path, model.contract, model.device, reader.path)) as pool:
-                jobs = [pool.submit(_score_piece_in_worker, piece, owned_end, haplotypes, window,
-                                    step, batch_size) for _, piece, owned_end in pieces]
-                for (index, _, _), job in zip(pieces, jobs, strict=True):
-                    windows, piece_stats = job.result()
-                    bar.update(len(windows))
-                    results.append((index, windows, piece_stats))
+            # forkserver: forking this process would copy onnxruntime's threads (and a CUDA
+            # context) into the workers
+            with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
+                                     initializer=_start_worker, initargs=(
+                                         model.path, model.contract, model.device,
+                                         reader.path)) as pool:
+                jobs = [pool.submit(_score_piece_in_worker, contig, run, owned_end, haplotypes,
+                                    window, batch_size) for _, contig, run, owned_end in pieces]
+                try:
+                    for (index, _, run, _), job in zip(pieces, jobs, strict=True):
+                        results.append((index, *job.result()))
+                        bar.update(len(run))
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)  # report an error now, not at the end
+                    raise
     finally:
         bar.close()
+    stats = ReadStats()
     for index, windows, piece_stats in results:
         windows["contig"] = index
         stats.add(piece_stats)
@@ -277,49 +297,53 @@ def _start_worker(onnx_path: Path, contract: ModelContract, device: str, vcf: Pa
     _WORKER["reader"] = VcfReader(vcf)
 
 
-def _score_piece_in_worker(piece: Region, owned_end: int, haplotypes, window: int, step: int,
-                           batch_size: int):
-    return _score_piece(_WORKER["model"], _WORKER["reader"], piece, owned_end, haplotypes,
-                        window, step, batch_size, None)
+def _score_piece_in_worker(contig: str, starts: range, owned_end: int | None,
+                           haplotypes: list[tuple[str, int]], window: int, batch_size: int
+                           ) -> tuple[np.ndarray, ReadStats]:
+    return _score_piece(_WORKER["model"], _WORKER["reader"], contig, starts, owned_end,
+                        haplotypes, window, batch_size, None)
 
 
-def _score_piece(model: OnnxModel, reader: VcfReader, piece: Region, owned_end: int,
-                 haplotypes: list[tuple[str, int]], window: int, step: int, batch_size: int,
-                 bar: tqdm | None) -> tuple[np.ndarray, ReadStats]:
-    """Read, encode and score the windows of one piece of a region, in batches.
+def _score_piece(model: OnnxModel, reader: VcfReader, contig: str, starts: range,
+                 owned_end: int | None, haplotypes: list[tuple[str, int]], window: int,
+                 batch_size: int, bar: tqdm | None) -> tuple[np.ndarray, ReadStats]:
+    """Read, encode and score the windows starting at ``starts``, in batches.
 
-    Windows without sites are left out; windows with fewer informative sites than the
-    contract's minimum are kept with NaN probabilities.
+    Each window is read in full, past the region's end where the contig goes on. Windows
+    without sites are left out; windows with fewer informative sites than the contract's
+    minimum are kept with NaN probabilities. Records before ``owned_end`` (default: all) are
+    counted in the returned stats.
     """
     contract, encoder = model.contract, model.encoder
+    length = reader.contig_lengths.get(contig)
+    end = starts[-1] + window if length is None else min(starts[-1] + window, length)
     stats = ReadStats()
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
     rows: list[tuple] = []
     batch_rows: list[int] = []
     images: list[np.ndarray] = []
-    probabilities = np.empty((0, len(contract.labels)), dtype=np.float32)
+    probabilities: list[np.ndarray] = []
     scored: list[int] = []
 
     def flush() -> None:
-        nonlocal probabilities
         if images:
-            probabilities = np.concatenate([probabilities, model.predict(np.stack(images))])
+            probabilities.append(model.predict(np.stack(images)))
             scored.extend(batch_rows)
             batch_rows.clear()
             images.clear()
 
-    blocks = reader.blocks(piece, haplotypes, phased=contract.input.phased, stats=stats,
-                           count_before=owned_end)
+    blocks = reader.blocks(Region(contig, starts[0], end), haplotypes,
+                           phased=contract.input.phased, stats=stats, count_before=owned_end)
     with single_threaded_blas():
-        for start, positions, matrix in iter_windows(blocks, piece, window, step):
+        for start, positions, matrix in iter_windows(blocks, starts, window):
             if bar is not None:
                 bar.update(1)
             if len(positions) == 0:
                 continue
             encoded = encoder.encode(matrix.T, positions, (start, start + window))
-            bin_start = start + (window - step) // 2
-            rows.append((0, start, start + window, bin_start, bin_start + step, len(positions),
-                         encoded.n_sites, no_score))
+            bin_start = start + (window - starts.step) // 2
+            rows.append((0, start, start + window, bin_start, bin_start + starts.step,
+                         len(positions), encoded.n_sites, no_score))
             if encoded.n_sites >= contract.input.min_sites:
                 batch_rows.append(len(rows) - 1)
                 images.append(encoded.image)
@@ -327,5 +351,6 @@ def _score_piece(model: OnnxModel, reader: VcfReader, piece: Region, owned_end: 
                     flush()
         flush()
     windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
-    windows["probabilities"][scored] = probabilities
+    if scored:
+        windows["probabilities"][scored] = np.concatenate(probabilities)
     return windows, stats

@@ -77,15 +77,23 @@ def test_malformed_regions(sweep_vcf, tmp_path, region):
     scan_fails(sweep_vcf, tmp_path / "out", "--region", region, match="region")
 
 
-def test_unphased_genotypes_stop_the_scan_midway_and_leave_nothing(sweep_vcf, tmp_path):
-    def unphase_after_1mb(fields):
+def unphased_after_1mb(vcf, dest):
+    def unphase(fields):
         if int(fields[1]) > 1_000_000:
             fields[9:] = [gt.replace("|", "/") for gt in fields[9:]]
         return fields
 
-    unphased = edited_copy(sweep_vcf, tmp_path / "unphased.vcf.gz", unphase_after_1mb)
-    line = scan_fails(unphased, tmp_path / "out", match="unphased heterozygous genotype")
+    return edited_copy(vcf, dest, unphase)
+
+
+def test_unphased_genotypes_stop_the_scan_midway_and_leave_nothing(sweep_vcf, tmp_path):
+    unphased = unphased_after_1mb(sweep_vcf, tmp_path / "unphased.vcf.gz")
+    out = tmp_path / "new" / "out"
+    line = scan_fails(unphased, out, match="unphased heterozygous genotype")
     assert "chr1:" in line and "phase the VCF first" in line
+    assert not (tmp_path / "new").exists()  # nor the parent folder the run created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unphased.vcf.gz",
+                                                           "unphased.vcf.gz.tbi"]
 
 
 def test_no_snps_in_the_region(tmp_path):
@@ -136,14 +144,14 @@ def test_unknown_model_lists_the_valid_ones(sweep_vcf, tmp_path):
     assert BUNDLED_MODEL in result.stderr and "Traceback" not in result.stderr
 
 
-def test_existing_results_survive_a_failed_rerun(sweep_vcf, tmp_path):
+def test_existing_results_survive_a_rerun_that_fails_midway(sweep_vcf, tmp_path):
     out = tmp_path / "out"
-    run_cli("scan", "--vcf", sweep_vcf, "--model", BUNDLED_MODEL, "--region",
-            "chr1:1100001-1300000", "-q", "-o", out)
+    run_cli("scan", "--vcf", sweep_vcf, "--model", BUNDLED_MODEL, "-q", "-o", out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    result = run_cli("scan", "--vcf", sweep_vcf, "--model", BUNDLED_MODEL, "--region",
-                     "chr9:1-10", "-q", "-o", out, check=False)
-    assert result.returncode == 1
+    unphased = unphased_after_1mb(sweep_vcf, tmp_path / "unphased.vcf.gz")
+    result = run_cli("scan", "--vcf", unphased, "--model", BUNDLED_MODEL, "-q", "-o", out,
+                     check=False)
+    assert result.returncode == 1 and "unphased" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

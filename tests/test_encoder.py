@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from popgen_hub.encoders import HaplotypeImageEncoder, build_encoder
-from popgen_hub.encoders.haplotype_image import area_weights
+from popgen_hub.encoders.haplotype_image import area_overlaps
 from popgen_hub.errors import PopgenHubError
 
 
@@ -94,25 +94,34 @@ def test_dist_sort_orders_groups_by_distance_to_the_most_frequent():
     assert distances[-1] > distances[6] > 0  # far after near, though far is more frequent
 
 
-def test_area_weights_average_blocks_and_preserve_mass():
-    weights = area_weights(6, 3)
-    assert np.allclose(weights.sum(axis=1), 1.0)
-    assert np.allclose(weights @ np.arange(6.0), [0.5, 2.5, 4.5])
-    up = area_weights(2, 4)
-    assert np.allclose(up @ np.array([0.0, 1.0]), [0, 0, 1, 1])
-    odd = area_weights(5, 3)
-    assert np.allclose(odd.sum(axis=1), 1.0) and np.allclose(odd.sum(axis=0), 3 / 5)
+def test_area_overlaps_are_integer_areas_that_average_blocks():
+    assert np.array_equal(area_overlaps(6, 3) @ np.arange(6.0) / 6, [0.5, 2.5, 4.5])
+    assert np.array_equal(area_overlaps(2, 4) @ np.array([0.0, 1.0]) / 2, [0, 0, 1, 1])
+    odd = area_overlaps(5, 3)
+    assert (odd == np.round(odd)).all()
+    assert (odd.sum(axis=1) == 5).all() and (odd.sum(axis=0) == 3).all()
 
 
-def test_missing_calls_read_as_major_allele():
-    haplotypes = random_haplotypes(4, n_haplotypes=40, n_sites=50)
-    encoder = HaplotypeImageEncoder(n_rows=40, n_cols=50, min_maf=0.0)
-    minor, _ = encoder.minor_allele_matrix(haplotypes)
-    with_missing = haplotypes.copy()
-    with_missing[0, :] = -1
-    minor_missing, keep = encoder.minor_allele_matrix(with_missing)
-    assert (minor_missing[0] == 0).all()
-    assert keep.sum() <= haplotypes.shape[1]
+def test_exact_half_is_one_whatever_the_arithmetic():
+    """768 sites become 128 columns, 6 per pixel: 3 minor alleles of 6 is exactly 0.5."""
+    haplotypes = np.zeros((128, 768), dtype=np.int8)
+    haplotypes[:60, 0::2] = 1  # even sites minor in haplotypes 0-59, odd sites in 60-119:
+    haplotypes[60:120, 1::2] = 1  # every pixel of those rows holds 3 minor alleles of 6
+    encoder = HaplotypeImageEncoder(row_sort="none")
+    assert encoder.encode(haplotypes).n_sites == 768
+    image = encoder.encode(haplotypes).image[0]
+    assert (image[:120] == 1).all() and (image[120:] == 0).all()
+    fractions = HaplotypeImageEncoder(row_sort="none", binarise=False).encode(haplotypes).image
+    assert (fractions[0, :120] == 0.5).all()
+
+
+def test_missing_calls_read_as_major_allele_and_frequencies_use_called_haplotypes():
+    # 10 haplotypes: 4 ALT, 3 REF, 3 missing. Among called, ALT is the major allele (4/7);
+    # counting missing as REF would make it the minor one (4/10).
+    site = np.array([1, 1, 1, 1, 0, 0, 0, -1, -1, -1], dtype=np.int8)[:, None]
+    minor, keep = HaplotypeImageEncoder(min_maf=0.0).minor_allele_matrix(site)
+    assert keep.tolist() == [True]
+    assert minor[:, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
 
 
 def test_crop_pad_keeps_central_sites_and_pads_symmetrically():
@@ -126,6 +135,9 @@ def test_crop_pad_keeps_central_sites_and_pads_symmetrically():
     narrow = HaplotypeImageEncoder(n_rows=8, n_cols=12, fit="crop_pad", min_maf=0.0,
                                    row_sort="none").encode(haplotypes, positions, (0, 100))
     assert (narrow.image[0, :, :2] == 0).all() and (narrow.image[0, :, -2:] == 0).all()
+    # without positions, the middle of the informative sites by index
+    centred = encoder.encode(haplotypes).image[0]
+    assert [int(np.argmax(centred[:, c])) for c in range(4)] == [2, 3, 4, 5]
 
 
 def test_config_round_trip_and_clear_errors():

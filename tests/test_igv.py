@@ -31,3 +31,7 @@ def test_igv_renders_the_scan(sweep_vcf, tmp_path):
     peak = int(np.argmax(columns))
     drawn = np.flatnonzero(columns)
     assert drawn.min() < peak < drawn.max()
+    # a later scan into the same folder without --snapshot removes the now stale picture
+    run_cli("scan", "--vcf", sweep_vcf, "--model", BUNDLED_MODEL, "--region",
+            "chr1:600001-1800000", "-q", "-o", tmp_path)
+    assert not png.exists()

@@ -30,6 +30,16 @@ def test_replicates_are_reproducible_and_labels_alternate():
     assert (np.diff(a.positions) > 0).all() and a.positions.max() < scenario.length
 
 
+def test_other_parameters_never_share_replicates_even_with_the_same_seed():
+    """Neutral replicates ignore the selection parameters; without the scenario's stream in the
+    seeds, a dataset of 2Ns = 200 would repeat the neutral half of one of 2Ns = 300."""
+    strong = get_scenario("imagene_sweep", n_haplotypes=16, selection_strength=300)
+    weaker = get_scenario("imagene_sweep", n_haplotypes=16, selection_strength=200)
+    assert strong.simulate(0, seed=1).label == weaker.simulate(0, seed=1).label == 0
+    assert not np.array_equal(strong.simulate(0, seed=1).haplotypes,
+                              weaker.simulate(0, seed=1).haplotypes)
+
+
 def test_sweeps_have_less_diversity_than_neutral_loci():
     scenario = get_scenario("imagene_sweep", n_haplotypes=64)
     replicates = [scenario.simulate(i, seed=11) for i in range(40)]

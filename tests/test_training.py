@@ -122,6 +122,19 @@ def test_tampered_weights_are_refused(trained_run, tmp_path):
         popgen_hub.load(f"local-dir:{out}")
 
 
+def test_an_edited_config_is_refused(trained_run, tmp_path):
+    run, _ = trained_run
+    out = tmp_path / "model"
+    run_cli("export", run, "--name", "imagene_cnn.test", "-o", out)
+    config = json.loads((out / "config.json").read_text())
+    config["encoder"]["min_maf"] = 0.05
+    (out / "config.json").write_text(json.dumps(config))
+    import popgen_hub
+
+    with pytest.raises(PopgenHubError, match="describe different contracts"):
+        popgen_hub.load(f"local-dir:{out}")
+
+
 def test_export_refuses_a_name_of_another_architecture(trained_run, tmp_path):
     run, _ = trained_run
     result = run_cli("export", run, "--name", "other.tag", "-o", tmp_path / "x", check=False)

@@ -8,11 +8,14 @@ Two deliberate differences from ImaGene's code, both in the direction of its pap
 - polarisation is done per image (ImaGene's ``majorminor`` only ever flipped the first image);
 - resizing is exact area averaging (each output pixel is the mean of the input area it covers)
   followed by re-binarisation at 0.5, in pure numpy, instead of scikit-image's anti-aliased
-  interpolation, so inference needs no image library and gives identical numbers everywhere.
+  interpolation, so inference needs no image library. The areas are integer overlaps on a
+  common grid, so every sum is an exact integer and a pixel at exactly 0.5 (common: 768 sites
+  averaged 6 to a pixel) becomes 1 on every machine, whatever order its BLAS adds in.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -28,10 +31,10 @@ FITS = ("resize", "crop_pad")
 
 class EncodedWindow(NamedTuple):
     image: np.ndarray  # float32, (1, n_rows, n_cols)
-    n_sites: int  # informative sites that went into the image
+    n_sites: int  # informative sites in the window, before the image is fitted to n_cols
 
 
-def single_threaded_blas():
+def single_threaded_blas() -> AbstractContextManager:
     """Context in which numpy's BLAS uses one thread.
 
     The encoder's matrix products are small; OpenBLAS's extra threads gain nothing on them and
@@ -43,15 +46,19 @@ def single_threaded_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-@lru_cache(maxsize=256)
-def area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix whose row j averages the input cells that output cell j covers."""
-    edges = np.arange(n_out + 1) * (n_in / n_out)
-    lo = np.maximum(edges[:-1, None], np.arange(n_in)[None, :])
-    hi = np.minimum(edges[1:, None], np.arange(1, n_in + 1)[None, :])
-    weights = (np.clip(hi - lo, 0.0, None) * (n_out / n_in)).astype(np.float32)
-    weights.flags.writeable = False
-    return weights
+@lru_cache(maxsize=64)
+def area_overlaps(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) integer overlaps of output and input cells on a grid n_in * n_out long.
+
+    Output cell j spans [j n_in, (j + 1) n_in) and input cell i spans [i n_out, (i + 1) n_out),
+    so each row sums to n_in and ``overlaps @ x / n_in`` is the area average of ``x`` over each
+    output cell. Stored as float64 holding exact integers.
+    """
+    j, i = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
+    overlap = np.minimum((j + 1) * n_in, (i + 1) * n_out) - np.maximum(j * n_in, i * n_out)
+    overlaps = np.clip(overlap, 0, None).astype(np.float64)
+    overlaps.flags.writeable = False
+    return overlaps
 
 
 def _sorted_by_group_frequency(matrix: np.ndarray, axis: int, by: str) -> np.ndarray:
@@ -147,13 +154,18 @@ class HaplotypeImageEncoder:
 
     def encode(self, haplotypes: np.ndarray, positions: np.ndarray | None = None,
                window: tuple[float, float] | None = None) -> EncodedWindow:
-        """Encode one window. ``positions`` and ``window`` are needed only for ``crop_pad``."""
+        """Encode one window.
+
+        Only ``crop_pad`` uses ``positions`` (default: site indices) and ``window`` (default:
+        the span of the informative sites), to keep the sites around the window's middle.
+        """
         haplotypes = np.asarray(haplotypes)
         if haplotypes.ndim != 2:
             raise ValueError(f"haplotypes must be 2-D (haplotypes x sites), got {haplotypes.shape}")
         minor, informative = self.minor_allele_matrix(haplotypes)
         n_sites = minor.shape[1]
-        if self.fit == "crop_pad" and positions is not None:
+        if self.fit == "crop_pad" and n_sites > self.n_cols:
+            positions = np.arange(haplotypes.shape[1]) if positions is None else positions
             minor = self._central_columns(minor, np.asarray(positions)[informative], window)
         if self.row_sort != "none" and minor.shape[1] > 0:
             minor = _sorted_by_group_frequency(minor, axis=0, by=self.row_sort)
@@ -164,8 +176,6 @@ class HaplotypeImageEncoder:
 
     def _central_columns(self, minor: np.ndarray, positions: np.ndarray,
                          window: tuple[float, float] | None) -> np.ndarray:
-        if minor.shape[1] <= self.n_cols:
-            return minor
         middle = (window[0] + window[1]) / 2 if window else (positions[0] + positions[-1]) / 2
         first = int(np.searchsorted(positions, middle)) - self.n_cols // 2
         first = min(max(first, 0), minor.shape[1] - self.n_cols)
@@ -181,11 +191,12 @@ class HaplotypeImageEncoder:
             c0 = (self.n_cols - c) // 2
             out[:r, c0:c0 + c] = minor[:r, :c]
             return out
-        image = minor.astype(np.float32)
+        # Sums of 0/1 values times integer overlaps: exact integers in float64, in any order.
+        total, area = minor.astype(np.float64), 1
         if cols != self.n_cols:
-            image = image @ area_weights(cols, self.n_cols).T
+            total, area = total @ area_overlaps(cols, self.n_cols).T, area * cols
         if rows != self.n_rows:
-            image = area_weights(rows, self.n_rows) @ image
+            total, area = area_overlaps(rows, self.n_rows) @ total, area * rows
         if self.binarise:
-            image = (image >= 0.5).astype(np.float32)
-        return image.astype(np.float32, copy=False)
+            return (2 * total >= area).astype(np.float32)  # mean >= 0.5, without rounding
+        return (total / area).astype(np.float32)

@@ -1,18 +1,22 @@
 """Stream haplotypes from an indexed VCF/BCF (through htslib, via cyvcf2).
 
-Sites kept: biallelic SNPs (REF and ALT single bases), the first record at a position.
-Everything else is counted and skipped. Haplotypes are columns: a diploid sample gives two, a
-haploid call one. Genotype codes: 0 = REF, 1 = ALT, -1 = missing.
+Sites kept: biallelic SNPs (REF and ALT single bases); a SNP at the position of the previous
+kept SNP is skipped. Everything else is counted and skipped. Haplotypes are columns: a diploid
+sample gives two, a haploid one; each sample's ploidy is read from the file's first records.
+Genotype codes: 0 = REF, 1 = ALT, -1 = missing (a lone ``.`` in a diploid sample is missing
+for both haplotypes).
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ _REGION = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>[\d,]+)?(?:-(?P<end>[\d,]
 _CONTIG_LINE = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?[,<]length=(\d+))?", re.MULTILINE)
 _BASES = frozenset("ACGTacgt")
 _MAX_POSITION = 2**31 - 1  # upper bound for contigs whose header gives no length
+PLOIDY_RECORDS = 1000  # records read to learn each sample's ploidy
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,9 @@ class VcfReader:
             whole = self.contig_region(contig, grid)
             start = whole.start if start is None else start
             end = whole.end if end is None else end
+        if start >= end:
+            raise PopgenHubError(
+                f"region {text!r} starts after the last record of {contig} (at {end:,})")
         return Region(contig, start, end)
 
     def contig_region(self, contig: str, grid: int = 1) -> Region:
@@ -229,16 +237,25 @@ class VcfReader:
                 if next(_query(self._vcf, c, self.path), None) is not None]
 
     def haplotype_columns(self) -> list[tuple[str, int]]:
-        """(sample, allele slot) of every haplotype, from the ploidy of the first record."""
+        """(sample, allele slot) of every haplotype: slots 0 .. ploidy - 1 of each sample."""
+        return [(sample, slot) for sample, ploidy in zip(self.samples, self.ploidies, strict=True)
+                for slot in range(ploidy)]
+
+    @cached_property
+    def ploidies(self) -> np.ndarray:
+        """Each sample's ploidy: the most alleles it has in the file's first records (one
+        record may hold a lone ``.`` for a diploid sample's missing call)."""
         import cyvcf2
 
+        ploidy = np.zeros(len(self.samples), dtype=np.int64)
         # a fresh handle: region queries move the shared one's file position
-        record = next(iter(cyvcf2.VCF(str(self.path), lazy=True)), None)
-        if record is None:
-            raise PopgenHubError(f"{self.path} has no variant records")
-        genotypes = record.genotype.array()
-        return [(sample, slot) for i, sample in enumerate(self.samples)
-                for slot in range(genotypes.shape[1] - 1) if genotypes[i, slot] != -2]
+        records = iter(cyvcf2.VCF(str(self.path), lazy=True))
+        for record in itertools.islice(records, PLOIDY_RECORDS):
+            calls = record.genotype.array()[:, :-1]
+            ploidy = np.maximum(ploidy, (calls != -2).sum(axis=1))
+        if not ploidy.any():
+            raise PopgenHubError(f"{self.path} has no genotype calls in its first records")
+        return ploidy
 
     def blocks(self, region: Region, haplotypes: list[tuple[str, int]], *, phased: bool,
                stats: ReadStats, count_before: int | None = None, block_size: int = 2048
@@ -257,6 +274,7 @@ class VcfReader:
         row_of = {s: i for i, s in enumerate(wanted_samples)}
         columns = (np.array([row_of[s] for s, _ in haplotypes]),
                    np.array([slot for _, slot in haplotypes]))
+        width = int(self.ploidies.max()) + 1  # alleles + cyvcf2's phase flag
         positions: list[int] = []
         genotypes: list[np.ndarray] = []
         last_position = -1
@@ -271,10 +289,8 @@ class VcfReader:
                 continue
             last_position = position
             array = record.genotype.array()
-            if genotypes and array.shape != genotypes[0].shape:
-                raise PopgenHubError(
-                    f"{self.path.name} {record.CHROM}:{record.POS}: the ploidy of the samples "
-                    f"changes between records; split the file by ploidy (e.g. chrX PAR/non-PAR)")
+            if array.shape[1] != width:
+                array = self._to_width(array, width, record)
             positions.append(position)
             genotypes.append(array)
             if len(positions) == block_size:
@@ -286,6 +302,17 @@ class VcfReader:
             stats.kept_biallelic_snps += bisect.bisect_left(positions, count_before)
             yield self._block(region.contig, positions, genotypes, haplotypes, wanted_samples,
                               columns, phased)
+
+    def _to_width(self, array: np.ndarray, width: int, record) -> np.ndarray:
+        """A record whose calls have fewer alleles (e.g. all ``.``) padded as absent alleles."""
+        if array.shape[1] > width:
+            raise PopgenHubError(
+                f"{self.path.name} {record.CHROM}:{record.POS}: a sample has more alleles than "
+                f"in the file's first records; split the file by ploidy (e.g. chrX PAR/non-PAR)")
+        padded = np.full((array.shape[0], width), -2, dtype=array.dtype)
+        padded[:, :array.shape[1] - 1] = array[:, :-1]
+        padded[:, -1] = array[:, -1]
+        return padded
 
     def _block(self, contig: str, positions: list[int], genotypes: list[np.ndarray],
                haplotypes: list[tuple[str, int]], samples: list[str],
@@ -306,9 +333,13 @@ class VcfReader:
         alleles = calls[:, columns[0], columns[1]]
         absent = alleles == -2
         if absent.any():
+            missing_call = calls[:, columns[0], 0] == -1  # a lone "." for the whole sample
+            alleles[absent & missing_call] = -1
+            absent &= ~missing_call
+        if absent.any():
             site, column = np.argwhere(absent)[0]
             raise PopgenHubError(
                 f"{self.path.name} {contig}:{positions[site] + 1}: sample "
-                f"{haplotypes[column][0]} has fewer alleles than in the first record; mixed "
-                f"ploidy per sample is not supported")
+                f"{haplotypes[column][0]} has fewer alleles than in the file's first records; "
+                f"split the file by ploidy (e.g. chrX PAR/non-PAR)")
         return SiteBlock(np.asarray(positions, dtype=np.int64), alleles.astype(np.int8))

@@ -20,6 +20,7 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, pro
                 bar.update(len(result["labels"]))
                 yield result
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # forkserver: training calls this with torch's thread pools already running
+            with ProcessPoolExecutor(max_workers=workers,
+                                     mp_context=get_context("forkserver")) as pool:
                 for result in pool.map(simulate_arrays, *zip(*task_args, strict=True)):
                     bar.update(len(result["labels"]))
                     yield result

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import msprime
 import numpy as np
+import tskit
 
 from ..errors import PopgenHubError
 from .demography import get_demography, present_size
@@ -33,7 +34,7 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
         raise PopgenHubError(f"--sweep-at {sweep_at} is outside the simulated 0..{length} bp")
     if not 0 < end_frequency < 1:
         raise PopgenHubError(f"--end-frequency {end_frequency} must be in (0, 1)")
-    ancestry_seed, mutation_seed, _ = replicate_seeds(seed, 0)
+    ancestry_seed, mutation_seed, _ = replicate_seeds(seed, 0, scenario.stream)
     demography = get_demography(scenario.demography)
     model = None
     if sweep_at is not None:
@@ -54,7 +55,7 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
     return write_indexed_vcf(ts, path, contig=contig)
 
 
-def write_indexed_vcf(ts, path: Path, *, contig: str) -> Path:
+def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Path:
     """bgzip-compressed VCF and .tbi index of a tree sequence, written atomically."""
     import pysam
 

@@ -8,6 +8,8 @@ dataset is the same whatever the number of workers that made it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
@@ -36,9 +38,9 @@ class Replicate:
     params: dict[str, float]
 
 
-def replicate_seeds(seed: int, index: int, n: int = 3) -> list[int]:
-    """Independent 32-bit seeds for replicate ``index`` of stream ``seed`` (never 0)."""
-    state = np.random.SeedSequence(entropy=seed, spawn_key=(index,)).generate_state(n)
+def replicate_seeds(seed: int, index: int, stream: int, n: int = 3) -> list[int]:
+    """Independent 31-bit seeds (never 0) for replicate ``index`` of ``seed``'s ``stream``."""
+    state = np.random.SeedSequence(entropy=seed, spawn_key=(stream, index)).generate_state(n)
     return [int(s) % (2**31 - 2) + 1 for s in state]
 
 
@@ -88,9 +90,17 @@ class SweepVsNeutral:
     def parameters(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def stream(self) -> int:
+        """A number for this scenario and its parameters, mixed into every replicate's seeds:
+        datasets of different scenarios or parameters never share a replicate (their neutral
+        halves would otherwise be identical under the same --seed)."""
+        text = json.dumps({"scenario": self.name, **self.parameters}, sort_keys=True)
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
     def simulate(self, index: int, seed: int) -> Replicate:
         label = index % len(self.labels)
-        ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index)
+        ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
         demography = get_demography(self.demography)
         params: dict[str, float] = {"selection_strength": 0.0, "end_frequency": 0.0}
         model: Any = None

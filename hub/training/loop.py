@@ -33,12 +33,19 @@ def stream_seed(seed: int, split: str, batch: int = 0) -> int:
     return int(state[0])
 
 
+def _rng(seed: int, purpose: str) -> np.random.Generator:
+    """Independent generators per purpose from one seed (a split must not share a stream with
+    the batch order)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
+        ("split", "batches").index(purpose),)))
+
+
 def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1
                   ) -> dict[str, np.ndarray]:
     """A seeded partition of ``range(n)`` into disjoint train / validation / test indices."""
     if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
         raise PopgenHubError("validation and test fractions must be in (0, 1) and sum below 1")
-    order = np.random.default_rng(seed).permutation(n)
+    order = _rng(seed, "split").permutation(n)
     n_val, n_test = max(1, round(n * validation)), max(1, round(n * test))
     if n - n_val - n_test < 1:
         raise PopgenHubError(f"{n} replicates are too few to split into train/validation/test")
@@ -101,13 +108,15 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
     epoch, or a fresh simulated batch. Seed torch before building ``model`` for reproducible
     initial weights; the batch order comes from ``settings.seed``.
     """
+    if settings.epochs < 1:
+        raise PopgenHubError("--epochs must be at least 1")
     torch.set_num_threads(settings.threads)
-    rng = np.random.default_rng(settings.seed)
+    rng = _rng(settings.seed, "batches")
     optimisers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
     optimiser = optimisers[settings.optimizer](model.parameters(), lr=settings.learning_rate)
     criterion = nn.CrossEntropyLoss()
     history: list[EpochRecord] = []
-    best_state, best_key = None, None
+    best_state = None
     for epoch in range(settings.epochs):
         started = time.perf_counter()
         images, labels = training_batch(epoch)
@@ -134,11 +143,15 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
             print(f"epoch {record.epoch:>3}: train loss {record.train_loss:.4f} acc "
                   f"{record.train_accuracy:.4f} | validation loss {val_loss:.4f} acc {val_acc:.4f}"
                   f" ({record.seconds:.0f} s)")
-        key = (val_acc, -val_loss)
-        if best_key is None or key > best_key:
-            best_key, best_state = key, copy.deepcopy(model.state_dict())
+        if best_epoch(history) is record:
+            best_state = copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     return history
+
+
+def best_epoch(history: list[EpochRecord]) -> EpochRecord:
+    """Model selection: the highest validation accuracy, then the lowest validation loss."""
+    return max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

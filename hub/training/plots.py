@@ -10,8 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .loop import EpochRecord, best_epoch  # noqa: E402
 
-def plot_training_curve(history, path: Path, title: str) -> None:
+
+def plot_training_curve(history: list[EpochRecord], path: Path, title: str) -> None:
     epochs = [h.epoch for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
     ax_loss.plot(epochs, [h.train_loss for h in history], "o-", label="training")
@@ -19,7 +21,7 @@ def plot_training_curve(history, path: Path, title: str) -> None:
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss")
     ax_acc.plot(epochs, [h.train_accuracy for h in history], "o-", label="training")
     ax_acc.plot(epochs, [h.validation_accuracy for h in history], "s-", label="validation")
-    best = max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
+    best = best_epoch(history)
     ax_acc.axvline(best.epoch, color="grey", ls=":", label=f"kept (epoch {best.epoch})")
     ax_acc.set(xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from ..encoders import HaplotypeImageEncoder
 from ..models import build_model
 from ..simulate.dataset import load_dataset, simulate_in_memory
 from ..simulate.scenarios import get_scenario
-from .loop import TrainSettings, evaluate, fit, save_run, split_indices, stream_seed
+from .loop import TrainSettings, best_epoch, evaluate, fit, save_run, split_indices, stream_seed
 
 PARITY_SAMPLE = 64  # encoded test windows kept for the ONNX parity check
 
@@ -76,15 +77,17 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                   n_train=replicates_per_epoch * settings.epochs, command=command)
 
 
-def _train(architecture, encoder, labels, training_batch, validation, test, data, run_dir,
-           settings: TrainSettings, progress: bool, n_train: int, command: str
-           ) -> dict[str, Any]:
+def _train(architecture: str, encoder: HaplotypeImageEncoder, labels: list[str],
+           training_batch: Callable[[int], tuple[np.ndarray, np.ndarray]],
+           validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
+           data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
+           n_train: int, command: str) -> dict[str, Any]:
     torch.manual_seed(settings.seed)  # initial weights
     model = build_model(architecture, n_rows=encoder.n_rows, n_cols=encoder.n_cols,
                         n_classes=len(labels))
     history = fit(model, training_batch, validation, settings, progress=progress)
     test_metrics = evaluate(model, *test, labels)
-    best = max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
+    best = best_epoch(history)
     record = {
         "architecture": architecture,
         "model_config": model.config,

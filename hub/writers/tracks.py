@@ -21,7 +21,7 @@ def write_bigwigs(result: ScanResult, paths: dict[str, Path]) -> None:
     """One BigWig of P(label) per track label (``paths`` maps label to file)."""
     import pyBigWig
 
-    scored = result.windows[~np.isnan(result.windows["probabilities"][:, 0])]
+    scored = result.scored()
     lengths = result.chrom_sizes()
     for label, path in paths.items():
         column = result.contract.labels.index(label)
