@@ -9,7 +9,8 @@ SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
 
-.PHONY: demo test venv venv-train system-deps pretrained example-data screenshot bench lint clean
+.PHONY: demo test venv venv-train system-deps pretrained publish example-data screenshot bench lint \
+	clean
 
 ## demo: install the inference package and scan the bundled example VCF with the bundled model
 demo: venv
@@ -60,12 +61,16 @@ screenshot: venv-train system-deps
 	$(BIN)/popgen-hub scan --vcf $(EXAMPLE_VCF) --model $(MODEL) -q --snapshot -o demo_out
 	cp demo_out/igv_snapshot.png docs/igv_demo.png
 
+## publish: push every bundled model to the Hugging Face Hub (needs HF_TOKEN; HF_ORG, DRY_RUN=dir)
+publish: venv-train
+	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/publish_all.sh
+
 ## bench: scan throughput (see benchmarks/)
 bench: venv-train
 	$(BIN)/python benchmarks/scan.py
 
 lint: venv-train
-	$(BIN)/ruff check hub tests benchmarks exporters
+	$(BIN)/ruff check hub tests benchmarks exporters examples
 
 clean:
 	rm -rf demo_out build .pytest_cache

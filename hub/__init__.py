@@ -3,7 +3,7 @@
 >>> import popgen_hub
 >>> popgen_hub.list_models("imagene*")
 ['imagene_cnn.sweep_hsap_eur']
->>> model = popgen_hub.load("imagene_cnn.sweep_hsap_eur")
+>>> model = popgen_hub.load("imagene_cnn.sweep_hsap_eur")  # or "hf-hub:org/repo@revision"
 >>> result = model.scan("my.vcf.gz", "scan_out", region="2:135000000-137000000")
 """
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .encoders import HaplotypeImageEncoder
 
 TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-hub[train]'"
+PUBLISH_EXTRA_HINT = "push needs the publish extra: pip install 'popgen-hub[publish]'"
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -104,11 +105,11 @@ def cmd_scan(args: argparse.Namespace) -> None:
     from .registry import load
     from .scan import IGV_BATCH
 
-    model = load(args.model, device=args.device, threads=args.threads)
+    model = load(args.model, device=args.device, threads=args.threads, sha256=args.sha256)
     result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
-                        progress=not args.quiet)
+                        writers=args.writer or (), progress=not args.quiet)
     scored = result.scored()
     label = result.contract.track_labels[0]
     column = result.contract.labels.index(label)
@@ -211,6 +212,43 @@ def cmd_export(args: argparse.Namespace) -> None:
           + (", README.md" if args.card else ""))
 
 
+# ---------------------------------------------------------------- push / plugins
+def cmd_push(args: argparse.Namespace) -> None:
+    try:
+        from .publish.push import build_repo_folder, push
+    except ImportError:
+        raise PopgenHubError(PUBLISH_EXTRA_HINT) from None
+    if args.dry_run:
+        if not args.output:
+            raise PopgenHubError("--dry-run writes the repo folder to -o DIR; give -o")
+        folder = build_repo_folder(args.model, args.output, repo_id=args.repo,
+                                   card_source=args.card)
+        print(f"wrote the {args.repo} repo folder to {folder} (not uploaded): "
+              + ", ".join(sorted(p.name for p in folder.iterdir())))
+        return
+    url = push(args.model, args.repo, revision=args.revision, private=args.private,
+               card_source=args.card)
+    print(f"pushed {args.model} to {args.repo}: {url}\n"
+          f"load it with: popgen-hub info hf-hub:{args.repo}"
+          + (f"@{args.revision}" if args.revision else ""))
+
+
+def cmd_plugins(args: argparse.Namespace) -> None:
+    from .plugins import DISABLE_VARIABLE, installed_plugins, plugins_disabled
+
+    if plugins_disabled():
+        print(f"plugins are disabled ({DISABLE_VARIABLE} is set)")
+        return
+    plugins = installed_plugins()
+    if not plugins:
+        print("no plugins installed (see docs/plugins.md to write one)")
+        return
+    for plugin in plugins:
+        state = f"FAILED: {plugin.error}" if plugin.error else "ok"
+        print(f"{plugin.group:<9} {plugin.name:<20} {plugin.target:<40} "
+              f"({plugin.distribution})  {state}")
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -233,8 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show a model's contract and model card",
                        formatter_class=_formatter,
                        epilog=_examples("popgen-hub info imagene_cnn.sweep_hsap_eur",
-                                        "popgen-hub info imagene_cnn.sweep_hsap_eur --json"))
-    p.add_argument("model", help="model name, local-dir:/path or a .onnx file")
+                                        "popgen-hub info imagene_cnn.sweep_hsap_eur --json",
+                                        "popgen-hub info hf-hub:my-lab/sweep-ceu@v1.0"))
+    p.add_argument("model", help="model name, hf-hub:org/repo[@revision], local-dir:/path or "
+                   "a .onnx file")
     p.add_argument("--json", action="store_true", help="print the contract as JSON")
     p.set_defaults(func=cmd_info)
 
@@ -253,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
             "popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out"))
     p.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF")
     p.add_argument("--model", required=True, help="model name (see `popgen-hub list`), "
-                   "local-dir:/path or a .onnx file")
+                   "hf-hub:org/repo[@revision], local-dir:/path or a .onnx file")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory")
     p.add_argument("--region", help="chr:start-end (1-based, inclusive) or a contig; default: "
                    "every contig with records")
@@ -274,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "or a FASTA/chrom.sizes path (default: the chrom.sizes written to OUTDIR)")
     p.add_argument("--snapshot", action="store_true", help="also render the top window with IGV "
                    "desktop to OUTDIR/igv_snapshot.png (needs igv, java and xvfb-run)")
+    p.add_argument("--writer", action="append", metavar="NAME", help="also run this track "
+                   "writer from a plugin (repeatable; see `popgen-hub plugins`)")
+    p.add_argument("--sha256", help="refuse the model unless its model.onnx has this sha256")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_scan)
 
@@ -350,6 +393,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--card", help="model-card source (YAML, see cards/)")
     p.add_argument("--revision", default="bundled", help="revision recorded in the contract")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "push", help="publish a model to a Hugging Face model repo (publish extra)",
+        formatter_class=_formatter,
+        description="Build the repo folder (README.md model card, config.json, model.onnx, "
+                    "figures, ONNX-zoo test_data_set_0/) and upload it with huggingface_hub. "
+                    "The token comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT picks the "
+                    "server. The model must load (sha256, contract) and reproduce its test data.",
+        epilog=_examples(
+            "popgen-hub push imagene_cnn.sweep_hsap_eur --repo my-lab/imagene-sweep-eur",
+            "popgen-hub push local-dir:models/sweep --repo my-lab/sweep --revision v1.0",
+            "popgen-hub push imagene_cnn.sweep_hsap_eur --repo my-lab/x --dry-run -o repo_dir"))
+    p.add_argument("model", help="model name, local-dir:/path or hf-hub:org/repo")
+    p.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub model repo")
+    p.add_argument("--revision", help="branch to push to (created when missing; default main)")
+    p.add_argument("--card", help="model-card source (default: cards/MODEL.yaml when present, "
+                   "else the model's own README.md)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--dry-run", action="store_true", help="only write the folder, to -o DIR")
+    p.add_argument("-o", "--output", metavar="DIR", help="where --dry-run writes the folder")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("plugins", help="list installed plugins and whether they load",
+                       formatter_class=_formatter, epilog=_examples(
+                           "popgen-hub plugins", "POPGEN_HUB_DISABLE_PLUGINS=1 popgen-hub list"))
+    p.set_defaults(func=cmd_plugins)
     return parser
 
 

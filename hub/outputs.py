@@ -43,6 +43,17 @@ def _first_missing(path: Path) -> Path | None:
     return missing
 
 
+def _replace(source: Path, target: Path) -> None:
+    """``os.replace`` that also replaces a folder (the old one is moved aside, then removed)."""
+    if target.is_dir() and not target.is_symlink():
+        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, aside / target.name)
+        os.replace(source, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(source, target)
+
+
 @contextmanager
 def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
     """Stage files in a hidden folder and publish them only when the block succeeds.
@@ -73,7 +84,7 @@ def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
             os.rename(staging_dir, out_dir)
         else:
             for name in staging.names:
-                os.replace(staging_dir / name, out_dir / name)
+                _replace(staging_dir / name, out_dir / name)
             for name in staging.obsolete:
                 (out_dir / name).unlink(missing_ok=True)
     except BaseException:

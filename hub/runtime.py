@@ -106,17 +106,30 @@ class OnnxModel:
         return scan_vcf(self, vcf, out_dir, **options)
 
 
+def verify_sha256(path: Path, expected: str, recorded_in: str) -> None:
+    """Refuse a file whose sha256 is not ``expected``."""
+    if sha256_of(path) != expected.lower():
+        raise PopgenHubError(
+            f"{path} does not match {recorded_in}: the file is corrupt or was modified; "
+            f"reinstall popgen-hub, or delete the file and download the model again")
+
+
 def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,
-                   verify: bool = True) -> OnnxModel:
-    """Load ``model.onnx`` + ``config.json`` from a directory, checking the recorded sha256."""
+                   sha256: str | None = None) -> OnnxModel:
+    """Load ``model.onnx`` + ``config.json`` from a directory, checking the recorded sha256
+    (and ``sha256``, a hash the caller pins, when given)."""
     config_path, onnx_path = directory / "config.json", directory / "model.onnx"
     for required in (config_path, onnx_path):
         if not required.is_file():
             raise PopgenHubError(f"model directory {directory} lacks {required.name}")
     contract = ModelContract.from_json_file(config_path)
-    expected = contract.weights.get("sha256")
-    if verify and expected and sha256_of(onnx_path) != expected:
+    recorded = contract.weights.get("sha256")
+    if not recorded:
+        raise PopgenHubError(f"{config_path} records no sha256 for model.onnx; export the model "
+                             f"with `popgen-hub export`")
+    verify_sha256(onnx_path, recorded, f"the sha256 recorded in {config_path.name}")
+    if sha256 and sha256.lower() != recorded:
         raise PopgenHubError(
-            f"{onnx_path} does not match the sha256 recorded in {config_path.name}: the file is "
-            f"corrupt or was modified; reinstall popgen-hub or re-download the model")
+            f"{directory}: the model's sha256 {recorded[:12]}... is not the pinned "
+            f"{sha256[:12]}...; this is a different model (another revision?)")
     return OnnxModel(onnx_path, contract, device=device, threads=threads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -24,7 +24,9 @@ from . import __version__
 from .contract import HAPLOTYPE_RULES, ModelContract
 from .encoders import single_threaded_blas
 from .errors import PopgenHubError
-from .outputs import staged_outputs
+from .outputs import Staging, staged_outputs
+from .plugins import load_plugins
+from .readers import open_reader
 from .readers.vcf import ReadStats, Region, SiteBlock, VcfReader
 from .runtime import OnnxModel
 from .writers import (
@@ -178,7 +180,8 @@ class ScanResult:
 def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLike, *,
              region: str | None = None, window: int | None = None, step: int | None = None,
              seed: int = 0, batch_size: int = 32, workers: int = 1, genome: str | None = None,
-             snapshot: bool = False, progress: bool = True) -> ScanResult:
+             snapshot: bool = False, writers: Sequence[str] = (),
+             progress: bool = True) -> ScanResult:
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
     ``workers`` processes share the windows (each runs its own reader and onnxruntime session
@@ -186,7 +189,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     float rounding (onnxruntime may add in another order on another thread count).
     ``genome`` goes into the IGV batch script (``hg38``, a FASTA or chrom.sizes path); by
     default the chrom.sizes written beside the tracks, which works offline. ``snapshot`` also
-    renders the batch script's view with IGV desktop to ``igv_snapshot.png``.
+    renders the batch script's view with IGV desktop to ``igv_snapshot.png``. ``writers``
+    names extra track writers from plugins, each called as ``write(result, staging)``.
     """
     contract = model.contract
     window = window or contract.input.window_bp
@@ -200,8 +204,9 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
         raise PopgenHubError("--batch-size and --workers must be positive")
     if snapshot:
         snapshot_tools()  # fail before the work, not after
+    extra_writers = _plugin_writers(writers)
     out_dir = Path(out_dir)
-    reader = VcfReader(vcf)
+    reader = open_reader(vcf)
     regions = ([reader.region(region, grid=step)] if region else
                [reader.contig_region(c, grid=step) for c in reader.contigs_with_records()])
     if not regions:
@@ -240,8 +245,26 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
                             genome=staging.dir / CHROM_SIZES)
         else:
             staging.obsolete.append(SNAPSHOT)
+        for name, write in extra_writers.items():
+            try:
+                write(result, staging)
+            except PopgenHubError:
+                raise
+            except Exception as exc:  # someone else's code: name it, publish nothing
+                raise PopgenHubError(f"writer {name!r} (a plugin) failed: "
+                                     f"{type(exc).__name__}: {exc}") from exc
         result.outputs = {name: staging.final(name) for name in staging.names}
     return result
+
+
+def _plugin_writers(names: Sequence[str]) -> dict[str, Callable[[ScanResult, Staging], None]]:
+    available = load_plugins("writers", {})
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise PopgenHubError(
+            f"unknown writer {', '.join(map(repr, unknown))}; installed writers: "
+            f"{', '.join(available) or 'none'} (writers come from plugins: `popgen-hub plugins`)")
+    return {name: available[name] for name in names}
 
 
 def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
@@ -294,7 +317,7 @@ _WORKER: dict[str, Any] = {}
 
 def _start_worker(onnx_path: Path, contract: ModelContract, device: str, vcf: Path) -> None:
     _WORKER["model"] = OnnxModel(onnx_path, contract, device=device, threads=1)
-    _WORKER["reader"] = VcfReader(vcf)
+    _WORKER["reader"] = open_reader(vcf)
 
 
 def _score_piece_in_worker(contig: str, starts: range, owned_end: int | None,

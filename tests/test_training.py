@@ -12,6 +12,8 @@ import torch
 from conftest import ROOT, run_cli
 from popgen_hub.contract import ONNX_METADATA_KEY
 from popgen_hub.errors import PopgenHubError
+from popgen_hub.publish.test_data import TEST_DATA_DIR, read_test_data
+from popgen_hub.training.export import TEST_DATA_WINDOWS
 from popgen_hub.training.loop import split_indices, stream_seed
 
 
@@ -84,7 +86,7 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     run_cli("export", run, "--name", "imagene_cnn.test", "--card",
             ROOT / "cards" / "imagene_cnn.sweep_hsap_eur.yaml", "-o", out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.md", "config.json", "confusion_matrix.png", "model.onnx", "parity_inputs.npz",
+        "README.md", "config.json", "confusion_matrix.png", "model.onnx", "test_data_set_0",
         "training_curve.png"]
     proto = onnx.load(str(out / "model.onnx"))
     onnx.checker.check_model(proto, full_check=True)
@@ -100,8 +102,8 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     import popgen_hub
 
     model = popgen_hub.load(f"local-dir:{out}", device="cpu")
-    with np.load(out / "parity_inputs.npz") as parity:
-        images, expected = parity["images"], parity["probabilities"]
+    images, expected = read_test_data(out / TEST_DATA_DIR)  # ONNX-zoo files, torch's outputs
+    assert len(images) == TEST_DATA_WINDOWS
     for n in (1, 7, len(images)):
         assert np.abs(model.predict(images[:n]) - expected[:n]).max() < 1e-5
     assert np.allclose(model.predict(images).sum(axis=1), 1.0, atol=1e-6)

@@ -1,7 +1,7 @@
 """Encoders turn one window of haplotypes into a model input tensor.
 
 An encoder is built from the ``encoder`` section of a model contract, so training and inference
-run the same code with the same parameters.
+run the same code with the same parameters. Plugins add encoders (group ``popgen_hub.encoders``).
 """
 
 from __future__ import annotations
@@ -9,19 +9,32 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import PopgenHubError
+from ..plugins import load_plugins
 from .haplotype_image import EncodedWindow, HaplotypeImageEncoder, single_threaded_blas
 
 ENCODERS: dict[str, type] = {HaplotypeImageEncoder.name: HaplotypeImageEncoder}
 
 
+def available_encoders() -> dict[str, type]:
+    """Built-in encoders and those of installed plugins, by name."""
+    return load_plugins("encoders", ENCODERS)
+
+
 def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
-    """Build the encoder a contract's ``encoder`` section describes."""
+    """Build the encoder a contract's ``encoder`` section describes.
+
+    Every encoder has the interface of :class:`HaplotypeImageEncoder` (``from_config``,
+    ``to_config``, ``shape``, ``n_rows``, ``n_cols``, ``encode``).
+    """
     params = dict(config)
     name = params.pop("name", None)
-    if name not in ENCODERS:
-        raise PopgenHubError(f"unknown encoder {name!r}; known encoders: {sorted(ENCODERS)}")
-    return ENCODERS[name].from_config(params)
+    encoders = available_encoders()
+    if name not in encoders:
+        raise PopgenHubError(f"unknown encoder {name!r}; known encoders: {', '.join(encoders)} "
+                             f"(others come from plugins: install the one that provides it; "
+                             f"`popgen-hub plugins` lists those installed)")
+    return encoders[name].from_config(params)
 
 
-__all__ = ["ENCODERS", "EncodedWindow", "HaplotypeImageEncoder", "build_encoder",
-           "single_threaded_blas"]
+__all__ = ["ENCODERS", "EncodedWindow", "HaplotypeImageEncoder", "available_encoders",
+           "build_encoder", "single_threaded_blas"]

@@ -1,4 +1,10 @@
-"""Network architectures (PyTorch; needs the ``train`` extra). Inference never imports this."""
+"""Network architectures (PyTorch; needs the ``train`` extra). Inference never imports this.
+
+An architecture is an ``nn.Module`` class built as ``cls(n_rows=, n_cols=, n_classes=)`` for
+inputs (batch, 1, n_rows, n_cols), returning one logit per class, with a ``config`` dict of its
+arguments and optionally a ``regularisation()`` term added to the loss; plugins add more
+(group ``popgen_hub.models``).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,21 @@ from typing import Any
 from torch import nn
 
 from ..errors import PopgenHubError
+from ..plugins import load_plugins
 from .imagene_cnn import ImaGeneCNN
 
 ARCHITECTURES: dict[str, type] = {"imagene_cnn": ImaGeneCNN}
 
 
+def available_architectures() -> dict[str, type]:
+    """Built-in architectures and those of installed plugins, by name."""
+    return load_plugins("models", ARCHITECTURES)
+
+
 def build_model(architecture: str, **kwargs: Any) -> nn.Module:
     """Instantiate a registered architecture."""
-    try:
-        cls = ARCHITECTURES[architecture]
-    except KeyError:
+    architectures = available_architectures()
+    if architecture not in architectures:
         raise PopgenHubError(
-            f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}"
-        ) from None
-    return cls(**kwargs)
+            f"unknown architecture {architecture!r}; known: {', '.join(architectures)}")
+    return architectures[architecture](**kwargs)

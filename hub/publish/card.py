@@ -34,8 +34,13 @@ def read_card_source(path: str | Path) -> dict[str, Any]:
     return source
 
 
-def render_card(contract: ModelContract, source: dict[str, Any]) -> ModelCard:
-    """The model card of ``contract``, with its measured held-out metrics in model-index."""
+def render_card(contract: ModelContract, source: dict[str, Any], *,
+                hub_id: str | None = None) -> ModelCard:
+    """The model card of ``contract``, with its measured held-out metrics in model-index.
+
+    ``hub_id`` (``org/repo``) is where the card will be published: its examples then load
+    the model from there.
+    """
     test = contract.metrics.get("test")
     if not test:
         raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")
@@ -62,4 +67,5 @@ def render_card(contract: ModelContract, source: dict[str, Any]) -> ModelCard:
                 test["labels"], test["confusion_matrix_normalised"], test["confusion_matrix"],
                 strict=True)],
         haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
+        model_id=f"hf-hub:{hub_id}" if hub_id else contract.name,
         version=__version__)

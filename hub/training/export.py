@@ -2,7 +2,8 @@
 
 ``model.onnx`` (one file, dynamic batch axis, contract in ``metadata_props``), ``config.json``
 (the contract plus the weights' sha256), ``README.md`` (model card), the training figures and
-``parity_inputs.npz`` (encoded test windows with the probabilities torch gave them). The ONNX
+``test_data_set_0/`` (ONNX-zoo test data: encoded test windows and the probabilities torch gave
+them). The ONNX
 graph is checked with ``onnx.checker`` and its onnxruntime outputs against torch's before
 anything is written.
 """
@@ -28,6 +29,7 @@ from ..runtime import OnnxModel, sha256_of
 
 PARITY_TOLERANCE = 1e-5
 OPSET = 18
+TEST_DATA_WINDOWS = 8  # windows shipped in test_data_set_0 (all parity inputs are checked)
 RUN_FIGURES = ("training_curve.png", "confusion_matrix.png")
 
 
@@ -97,6 +99,7 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
                card_source: str | Path | None = None, revision: str = "bundled") -> Path:
     """Export ``run_dir`` (from ``popgen-hub train``) as model ``name`` into ``out_dir``."""
     from ..publish.card import read_card_source, render_card
+    from ..publish.test_data import TEST_DATA_DIR, write_test_data
 
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").is_file() or not (run_dir / "model.pt").is_file():
@@ -121,8 +124,10 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
             "filename": "model.onnx", "sha256": sha256_of(onnx_path), "onnx_opset": OPSET,
             "parity_max_abs_diff_vs_torch": worst}})
         staging.path("config.json").write_text(final.to_json() + "\n")
-        np.savez_compressed(staging.path("parity_inputs.npz"), images=inputs,
-                            probabilities=expected)
+        staging.path(TEST_DATA_DIR)
+        write_test_data(staging.dir / TEST_DATA_DIR, inputs[:TEST_DATA_WINDOWS],
+                        expected[:TEST_DATA_WINDOWS], input_name=contract.input.tensor_name,
+                        output_name=contract.output_name)
         for figure in RUN_FIGURES:
             shutil.copyfile(run_dir / figure, staging.path(figure))
         if source:

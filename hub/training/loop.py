@@ -129,7 +129,8 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
             optimiser.zero_grad()
             logits = model(x)
             loss = criterion(logits, y)
-            (loss + model.regularisation()).backward()
+            penalty = model.regularisation() if hasattr(model, "regularisation") else 0.0
+            (loss + penalty).backward()
             optimiser.step()
             total_loss += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == y).sum())
