@@ -163,8 +163,30 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     out = simulate_dataset(scenario.name, args.output, n=args.n, seed=args.seed,
                            scenario_params=scenario.parameters, encoder=_encoder(args),
                            shard_size=args.shard_size, workers=args.workers,
-                           progress=not args.quiet, command=args.invocation)
+                           scheduler=args.scheduler, progress=not args.quiet,
+                           command=args.invocation)
     print(f"wrote {args.n} replicates of {scenario.name} to {out}")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    try:
+        from .simulate.importers import import_dataset, source_files
+    except ImportError:
+        raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+    classes: dict[str, list] = {}
+    for spec in args.classes or []:
+        label, sep, where = spec.partition("=")
+        if not sep or not label or not where:
+            raise PopgenHubError(f"--class {spec!r} must look like LABEL=PATH")
+        if label in classes:
+            raise PopgenHubError(f"--class {label} is given twice")
+        classes[label] = source_files(where, args.format)
+    out = import_dataset(args.format, classes, args.output, length=args.length,
+                         encoder=_encoder(args), shard_size=args.shard_size,
+                         simulator=args.simulator, progress=not args.quiet,
+                         command=args.invocation)
+    counts = ", ".join(f"{label}: {len(files)} files" for label, files in classes.items())
+    print(f"imported {counts} into {out}; train with `popgen-hub train ARCH --data {out}`")
 
 
 # ---------------------------------------------------------------- train / export
@@ -327,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
             "popgen-hub simulate --list",
             "popgen-hub simulate imagene_sweep --n 16000 --seed 1 --workers 2 -o data/sweep",
             "popgen-hub simulate imagene_sweep --param selection_strength=200 --n 2000 -o s200",
+            "popgen-hub simulate imagene_sweep --n 100000 --scheduler tcp://10.0.0.5:8786 "
+            "-o big",
             "popgen-hub simulate imagene_sweep --vcf sim.vcf.gz --length 2000000 "
             "--sweep-at 1200000 --seed 3"))
     p.add_argument("scenario", nargs="?", help="scenario name (see --list)")
@@ -335,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("-o", "--output", help="dataset directory (resumable)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="simulate on a Dask "
+                   "distributed cluster instead (its workers need popgen-hub[train])")
     p.add_argument("--shard-size", type=int, default=500, help="replicates per shard file")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="override a scenario parameter (repeatable)")
@@ -348,6 +374,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contig", default="chr1", help="VCF mode: contig name")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "import", help="make a dataset of simulations from elsewhere: ms, msms, discoal, "
+        ".trees (train extra)", formatter_class=_formatter,
+        description="Read replicates simulated by other tools, one class per --class, encode "
+                    "them like `simulate` does and write a dataset `train --data` reads. ms "
+                    "format: ms, msms, discoal, scrm, mspms output (many replicates per file); "
+                    "trees: tskit tree sequences from msprime, SLiM or fwdpy11 (one per file).",
+        epilog=_examples(
+            "popgen-hub import ms --class neutral=sims/neutral --class sweep=sims/sweep "
+            "--length 80000 -o data/mine",
+            "popgen-hub import trees --class neutral='slim/neutral_*.trees' "
+            "--class balancing='slim/bal_*.trees' --length 50000 -o data/slim"))
+    p.add_argument("format", choices=("ms", "trees"))
+    p.add_argument("--class", dest="classes", action="append", metavar="LABEL=PATH",
+                   required=True, help="a class and its files: a file, a folder or a quoted "
+                   "glob (repeat; the first class is the null class, e.g. neutral)")
+    p.add_argument("--length", type=float, required=True,
+                   help="locus length in bp (ms positions are fractions of it)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--encoder", action="append", metavar="NAME=VALUE",
+                   help="override an encoder parameter, e.g. n_cols=64 (repeatable)")
+    p.add_argument("--shard-size", type=int, default=500, help="replicates per shard file")
+    p.add_argument("--simulator", default="", help="what made the files, for provenance "
+                   "(e.g. 'SLiM 4.0.1'); shown on model cards")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
         "train", help="train an architecture, report held-out test figures (train extra)",

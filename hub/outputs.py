@@ -77,6 +77,9 @@ def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
             shutil.rmtree(created, ignore_errors=True)
         raise PopgenHubError(f"cannot write to output directory {out_dir}: {exc.strerror}; "
                              f"choose a writable -o directory") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging_dir, 0o777 & ~umask)  # mkdtemp makes it private; the result should not be
     staging = Staging(out_dir, staging_dir)
     try:
         yield staging

@@ -49,7 +49,7 @@ def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
     """Simulate and encode replicates ``start..stop-1`` of stream ``seed`` (picklable for pools)."""
     scenario = get_scenario(scenario_name, **scenario_params)
     encoder = build_encoder(encoder_config)
-    images, labels, packed, offsets, positions = [], [], [], [0], []
+    images, labels, replicates = [], [], []
     params: dict[str, list[float]] = {}
     with single_threaded_blas():
         for index in range(start, stop):
@@ -57,33 +57,47 @@ def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
             images.append(encoder.encode(replicate.haplotypes, replicate.positions,
                                          (0, scenario.length)).image)
             labels.append(replicate.label)
-            packed.append(np.packbits(replicate.haplotypes.T, axis=1))
-            positions.append(replicate.positions)
-            offsets.append(offsets[-1] + replicate.haplotypes.shape[1])
+            replicates.append((replicate.haplotypes, replicate.positions))
             for key, value in replicate.params.items():
                 params.setdefault(key, []).append(value)
-    arrays = {
-        "images": np.stack(images),
-        "labels": np.asarray(labels, dtype=np.int64),
-        "index": np.arange(start, stop, dtype=np.int64),
-        "haplotypes_packed": np.concatenate(packed),
-        "site_offsets": np.asarray(offsets, dtype=np.int64),
-        "positions": np.concatenate(positions),
-        "n_haplotypes": np.int64(scenario.n_haplotypes),
-    }
+    arrays = shard_arrays(images, labels, start, replicates, scenario.n_haplotypes)
     arrays.update({f"param_{k}": np.asarray(v, dtype=np.float64) for k, v in params.items()})
     return arrays
+
+
+def shard_arrays(images: list[np.ndarray], labels: list[int], start: int,
+                 replicates: list[tuple[np.ndarray, np.ndarray]], n_haplotypes: int
+                 ) -> dict[str, np.ndarray]:
+    """The arrays of one shard: encoded images, labels, replicate numbers from ``start``, and
+    the raw (haplotypes, positions) of each replicate, bit-packed with site offsets."""
+    offsets = np.cumsum([0] + [haplotypes.shape[1] for haplotypes, _ in replicates])
+    return {
+        "images": np.stack(images),
+        "labels": np.asarray(labels, dtype=np.int64),
+        "index": np.arange(start, start + len(labels), dtype=np.int64),
+        "haplotypes_packed": np.concatenate([np.packbits(h.T, axis=1) for h, _ in replicates]),
+        "site_offsets": offsets.astype(np.int64),
+        "positions": np.concatenate([positions for _, positions in replicates]),
+        "n_haplotypes": np.int64(n_haplotypes),
+    }
 
 
 def _ranges(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
 
 
-def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, progress: bool):
-    """Yield results of ``simulate_arrays`` over chunks, in order, with a progress bar."""
+def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, progress: bool,
+                scheduler: str | None = None):
+    """Yield results of ``simulate_arrays`` over chunks, in order, with a progress bar.
+
+    With ``scheduler`` (a Dask distributed address) the cluster's workers simulate and this
+    process receives and writes the shards; the workers need popgen-hub's train extra.
+    """
     bar = tqdm(total=total, desc=desc, unit="rep", disable=not progress)
     try:
-        if workers <= 1:
+        if scheduler:
+            yield from _map_on_dask(task_args, scheduler, bar)
+        elif workers <= 1:
             for args in task_args:
                 result = simulate_arrays(*args)
                 bar.update(len(result["labels"]))
@@ -97,6 +111,28 @@ def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, pro
                     yield result
     finally:
         bar.close()
+
+
+def _map_on_dask(task_args: list[tuple], scheduler: str, bar: tqdm):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise PopgenHubError("--scheduler needs Dask: pip install 'distributed'") from None
+    try:
+        client = Client(scheduler, timeout=30)
+    except OSError as exc:
+        raise PopgenHubError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}; "
+                             f"start one (`dask scheduler`) or check the address") from None
+    with client:
+        # pure=False: equal arguments must still run (they never are, but Dask would cache)
+        futures = client.map(simulate_arrays, *zip(*task_args, strict=True), pure=False)
+        try:
+            for future in futures:
+                result = future.result()
+                bar.update(len(result["labels"]))
+                yield result
+        finally:
+            client.cancel(futures)
 
 
 def simulate_in_memory(scenario_name: str, scenario_params: dict[str, Any],
@@ -126,8 +162,10 @@ def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: int,
                      scenario_params: dict[str, Any] | None = None,
                      encoder: HaplotypeImageEncoder | None = None, shard_size: int = 500,
-                     workers: int = 1, progress: bool = True, command: str = "") -> Path:
-    """Simulate ``n`` replicates of a scenario into ``out_dir`` (resumable)."""
+                     workers: int = 1, scheduler: str | None = None, progress: bool = True,
+                     command: str = "") -> Path:
+    """Simulate ``n`` replicates of a scenario into ``out_dir`` (resumable), on ``workers``
+    local processes or on the Dask cluster at ``scheduler`` (``tcp://host:port``)."""
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
     if n < 1 or shard_size < 1:
@@ -160,15 +198,15 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         _write_text_atomic(manifest_path, json.dumps(
             {**manifest, "command": command, "provenance": _provenance()}, indent=2))
     todo = [(i, a, b) for i, (a, b) in enumerate(_ranges(n, shard_size))
-            if not _shard_path(out, i).exists()]
+            if not shard_path(out, i).exists()]
     done = n - sum(b - a for _, a, b in todo)
     if done:
         print(f"resuming: {done} of {n} replicates already in {out}")
     args = [(scenario.name, scenario.parameters, encoder.to_config(), seed, a, b)
             for _, a, b in todo]
-    chunks = _map_chunks(args, workers, n - done, scenario.name, progress)
+    chunks = _map_chunks(args, workers, n - done, scenario.name, progress, scheduler)
     for (shard, _, _), arrays in zip(todo, chunks, strict=True):
-        _write_npz_atomic(_shard_path(out, shard), arrays)
+        _write_npz_atomic(shard_path(out, shard), arrays)
     return out
 
 
@@ -178,7 +216,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _shard_path(out: Path, shard: int) -> Path:
+def shard_path(out: Path, shard: int) -> Path:
     return out / f"shard-{shard:06d}.npz"
 
 
@@ -207,7 +245,7 @@ def load_dataset(path: str | Path) -> Dataset:
         )
     manifest = json.loads(manifest_path.read_text())
     n_shards = len(_ranges(manifest["n"], manifest["shard_size"]))
-    missing = [i for i in range(n_shards) if not _shard_path(path, i).exists()]
+    missing = [i for i in range(n_shards) if not shard_path(path, i).exists()]
     if missing:
         raise PopgenHubError(
             f"{path} is incomplete: {len(missing)} of {n_shards} shards missing; re-run the same "
@@ -215,7 +253,7 @@ def load_dataset(path: str | Path) -> Dataset:
         )
     images, labels, index = [], [], []
     for i in range(n_shards):
-        with np.load(_shard_path(path, i)) as shard:
+        with np.load(shard_path(path, i)) as shard:
             images.append(shard["images"])
             labels.append(shard["labels"])
             index.append(shard["index"])

@@ -32,7 +32,7 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
         "dataset_command": manifest.get("command", ""),
         "scenario": manifest["scenario"],
         "parameters": manifest["parameters"],
-        "simulator": f"msprime {manifest['provenance']['msprime']}",
+        "simulator": manifest.get("simulator") or f"msprime {manifest['provenance']['msprime']}",
         "dataset_seed": manifest["seed"],
         "split": f"a seeded partition of {len(dataset.labels)} replicates by index "
                  f"(seed {settings.seed})",

@@ -1,0 +1,105 @@
+"""Training-data generation speed: replicates per second, and where the time goes.
+
+For each class of a scenario it times, per replicate, the simulator (msprime), the encoder and
+the shard packing + compressed write, then times whole `simulate_dataset` runs with 1 and 2
+worker processes. Prints a Markdown table and writes build/bench/simulate.json. Measures;
+asserts nothing.
+
+    python benchmarks/simulate.py [--scenario imagene_sweep] [--n 400] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from popgen_hub.encoders import HaplotypeImageEncoder
+from popgen_hub.simulate.dataset import shard_arrays, simulate_dataset
+from popgen_hub.simulate.scenarios import get_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def per_replicate_stages(scenario_name: str, n: int) -> dict[str, dict[str, float]]:
+    """Seconds per replicate in the simulator, the encoder and packing + writing, per class."""
+    scenario = get_scenario(scenario_name)
+    encoder = HaplotypeImageEncoder()
+    stages: dict[str, dict[str, list[float]]] = {
+        label: {"simulate": [], "encode": [], "write": []} for label in scenario.labels}
+    for index in range(n):
+        label = scenario.labels[index % len(scenario.labels)]
+        started = time.perf_counter()
+        replicate = scenario.simulate(index, seed=99)
+        simulated = time.perf_counter()
+        image = encoder.encode(replicate.haplotypes, replicate.positions,
+                               (0, scenario.length)).image
+        encoded = time.perf_counter()
+        arrays = shard_arrays([image], [replicate.label], index,
+                              [(replicate.haplotypes, replicate.positions)],
+                              scenario.n_haplotypes)
+        np.savez_compressed(io.BytesIO(), **arrays)
+        written = time.perf_counter()
+        for stage, seconds in (("simulate", simulated - started), ("encode", encoded - simulated),
+                               ("write", written - encoded)):
+            stages[label][stage].append(seconds)
+    return {label: {stage: statistics.mean(times) for stage, times in by_stage.items()}
+            for label, by_stage in stages.items()}
+
+
+def whole_runs(scenario_name: str, n: int, repeats: int, out: Path) -> dict[int, float]:
+    """Median wall seconds of `simulate_dataset` for n replicates, by worker count."""
+    result = {}
+    for workers in (1, 2):
+        times = []
+        for repeat in range(repeats):
+            target = out / f"w{workers}_{repeat}"
+            shutil.rmtree(target, ignore_errors=True)
+            started = time.perf_counter()
+            simulate_dataset(scenario_name, target, n=n, seed=repeat, workers=workers,
+                             shard_size=max(n // 8, 1), progress=False)
+            times.append(time.perf_counter() - started)
+            shutil.rmtree(target)
+        result[workers] = statistics.median(times)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="imagene_sweep")
+    parser.add_argument("--n", type=int, default=400, help="replicates per whole run")
+    parser.add_argument("--stage-n", type=int, default=200, help="replicates timed by stage")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    out = ROOT / "build" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+
+    stages = per_replicate_stages(args.scenario, args.stage_n)
+    runs = whole_runs(args.scenario, args.n, args.repeats, out)
+    print(f"| {args.scenario}, per replicate (mean of {args.stage_n}) | simulator ms | "
+          f"encode ms | pack + write ms | outside the simulator |")
+    print("|---|---|---|---|---|")
+    for label, seconds in stages.items():
+        overhead = (seconds["encode"] + seconds["write"]) / seconds["simulate"]
+        print(f"| {label} | {1e3 * seconds['simulate']:.1f} | {1e3 * seconds['encode']:.1f} | "
+              f"{1e3 * seconds['write']:.1f} | {100 * overhead:.0f} % of simulator time |")
+    print(f"\n| whole dataset, {args.n} replicates (median of {args.repeats}) | seconds | "
+          f"replicates/s |")
+    print("|---|---|---|")
+    for workers, seconds in runs.items():
+        print(f"| {workers} worker{'s' if workers > 1 else ''} | {seconds:.1f} | "
+              f"{args.n / seconds:.1f} |")
+    print(f"\n2 workers / 1 worker: {runs[1] / runs[2]:.2f}x")
+    (out / "simulate.json").write_text(json.dumps(
+        {"scenario": args.scenario, "stages_seconds": stages, "n": args.n,
+         "whole_run_seconds": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Simulations made elsewhere, read into popgen-hub datasets (the same shards `simulate` writes).
+
+Formats:
+
+``ms``
+    The text output of Hudson's ms and of msms, discoal, scrm and msprime's ``mspms``: any header
+    lines, then per replicate ``//``, ``segsites: S``, ``positions: p1 .. pS`` (fractions of the
+    locus) and one line of S characters 0/1 per haplotype. A file may hold many replicates.
+``trees``
+    tskit tree sequences (msprime, SLiM, fwdpy11), one replicate per file: every site with one
+    mutation becomes a 0/1 column (derived = 1); sites with several mutations are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..encoders import HaplotypeImageEncoder, single_threaded_blas
+from ..errors import PopgenHubError
+from ..outputs import staged_outputs
+from .dataset import MANIFEST, shard_arrays, shard_path
+
+FORMATS = ("ms", "trees")
+SUFFIXES = {"ms": (".txt", ".ms", ".out", ".msout"), "trees": (".trees", ".ts")}
+
+
+@dataclass(frozen=True)
+class ImportedReplicate:
+    haplotypes: np.ndarray  # uint8 (n_haplotypes, n_sites), 1 = derived
+    positions: np.ndarray  # float64, bp from the locus start
+    source: str  # file (and replicate number) it came from
+
+
+def read_ms(path: str | Path, length: float) -> Iterator[ImportedReplicate]:
+    """Replicates of an ms-format file; positions scaled from [0, 1] to ``length`` bp."""
+    path = Path(path)
+    lines = iter(enumerate(path.read_text().splitlines(), start=1))
+    number = 0
+
+    def fail(line_no: int, problem: str) -> PopgenHubError:
+        return PopgenHubError(f"{path}, line {line_no}: {problem}; is it ms/msms/discoal output?")
+
+    for line_no, line in lines:
+        if line.strip() != "//":
+            continue  # command line, seeds, blank lines
+        number += 1
+        line_no, line = next(lines, (line_no, ""))
+        match = re.fullmatch(r"segsites:\s*(\d+)", line.strip())
+        if not match:
+            raise fail(line_no, f"expected 'segsites: N' after '//', found {line[:40]!r}")
+        n_sites = int(match.group(1))
+        positions = np.zeros(0)
+        haplotypes: list[bytes] = []
+        if n_sites:
+            line_no, line = next(lines, (line_no, ""))
+            if not line.startswith("positions:"):
+                raise fail(line_no, f"expected 'positions:', found {line[:40]!r}")
+            positions = np.array(line.split()[1:], dtype=np.float64)
+            if len(positions) != n_sites:
+                raise fail(line_no, f"{len(positions)} positions for {n_sites} segregating sites")
+            for line_no, line in lines:
+                row = line.strip()
+                if not row:
+                    break
+                if len(row) != n_sites or row.strip("01"):
+                    raise fail(line_no, f"a haplotype must be {n_sites} characters 0/1")
+                haplotypes.append(row.encode())
+        if n_sites and not haplotypes:
+            raise fail(line_no, "a replicate without haplotypes")
+        # No segregating sites: ms prints no haplotype rows, so the sample size is unknown here.
+        matrix = (np.frombuffer(b"".join(haplotypes), dtype=np.uint8).reshape(-1, n_sites)
+                  - ord("0")) if n_sites else np.zeros((0, 0), dtype=np.uint8)
+        yield ImportedReplicate(matrix, positions * length, f"{path.name}#{number}")
+    if number == 0:
+        raise PopgenHubError(f"{path}: no '//' replicate found; is it ms/msms/discoal output?")
+
+
+def read_trees(path: str | Path) -> ImportedReplicate:
+    """The 0/1 haplotypes of a tree sequence's samples at its single-mutation sites."""
+    import tskit
+
+    path = Path(path)
+    try:
+        ts = tskit.load(str(path))
+    except (tskit.FileFormatError, OSError) as exc:
+        raise PopgenHubError(f"{path} is not a tskit tree sequence ({exc})") from None
+    keep, rows = [], []
+    for variant in ts.variants():
+        if len(variant.site.mutations) == 1 and len(variant.alleles) == 2:
+            keep.append(variant.site.position)
+            rows.append(variant.genotypes.astype(np.uint8))
+    matrix = np.array(rows, dtype=np.uint8).T if rows else np.zeros((ts.num_samples, 0), np.uint8)
+    return ImportedReplicate(matrix, np.array(keep, dtype=np.float64), path.name)
+
+
+def _natural_key(path: Path) -> list[Any]:
+    """NE_2.txt before NE_10.txt."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def source_files(spec: str, fmt: str) -> list[Path]:
+    """The files of a ``--class`` value: a file, a folder (its files of ``fmt``) or a glob."""
+    path = Path(spec)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file() and p.name.endswith(SUFFIXES[fmt])]
+    else:
+        files = [p for p in Path().glob(spec) if p.is_file()] if any(c in spec for c in "*?[") \
+            else []
+    if not files:
+        raise PopgenHubError(f"{spec}: no {fmt} files there (looked for "
+                             f"{', '.join(SUFFIXES[fmt])})")
+    return sorted(files, key=_natural_key)
+
+
+def _read(fmt: str, path: Path, length: float) -> Iterator[ImportedReplicate]:
+    if fmt == "ms":
+        yield from read_ms(path, length)
+    else:
+        yield read_trees(path)
+
+
+def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path, *,
+                   length: float, encoder: HaplotypeImageEncoder | None = None,
+                   shard_size: int = 500, simulator: str = "", progress: bool = True,
+                   command: str = "") -> Path:
+    """Encode the replicates of ``classes`` (label -> files) into a dataset at ``out_dir``.
+
+    Replicates are numbered class by class, in natural file order (NE_2 before NE_10). The
+    dataset is written whole or not at all; ``popgen-hub train --data`` reads it.
+    """
+    if fmt not in FORMATS:
+        raise PopgenHubError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    if len(classes) < 2:
+        raise PopgenHubError("give at least two classes (--class LABEL=PATH, repeated)")
+    if length <= 0 or shard_size < 1:
+        raise PopgenHubError("--length and --shard-size must be positive")
+    encoder = encoder or HaplotypeImageEncoder()
+    pending: list[tuple[np.ndarray, int, ImportedReplicate]] = []
+    sources: dict[str, list[str]] = {label: [] for label in classes}
+    n_haplotypes: int | None = None
+    n = shards = 0
+    with staged_outputs(out_dir) as staging, single_threaded_blas(), tqdm(
+            total=sum(map(len, classes.values())), desc=f"importing {fmt}", unit="file",
+            disable=not progress) as bar:
+
+        def flush() -> None:
+            nonlocal shards
+            arrays = shard_arrays([image for image, _, _ in pending],
+                                  [label for _, label, _ in pending], n - len(pending),
+                                  [(r.haplotypes, r.positions) for _, _, r in pending],
+                                  n_haplotypes)
+            np.savez_compressed(staging.path(shard_path(Path(), shards).name), **arrays)
+            shards += 1
+            pending.clear()
+
+        for label_index, (label, files) in enumerate(classes.items()):
+            for path in files:
+                for replicate in _read(fmt, path, length):
+                    haplotypes = replicate.haplotypes
+                    if haplotypes.shape[1] == 0 and n_haplotypes:
+                        haplotypes = np.zeros((n_haplotypes, 0), np.uint8)  # ms prints no rows
+                    if n_haplotypes is None:
+                        if not len(haplotypes):
+                            raise PopgenHubError(
+                                f"{replicate.source}: the first replicate has no segregating "
+                                f"sites, so its sample size is unknown; put another file first")
+                        n_haplotypes = len(haplotypes)
+                    if len(haplotypes) != n_haplotypes:
+                        raise PopgenHubError(
+                            f"{replicate.source} has {len(haplotypes)} haplotypes where the "
+                            f"first replicate had {n_haplotypes}; import one sample size at a "
+                            f"time")
+                    image = encoder.encode(haplotypes, replicate.positions, (0, length)).image
+                    pending.append((image, label_index,
+                                    ImportedReplicate(haplotypes, replicate.positions,
+                                                      replicate.source)))
+                    sources[label].append(replicate.source)
+                    n += 1
+                    if len(pending) == shard_size:
+                        flush()
+                bar.update(1)
+        if pending:
+            flush()
+        manifest = {
+            "scenario": f"imported {fmt}",
+            "parameters": {"n_haplotypes": n_haplotypes, "length": length},
+            "labels": list(classes),
+            "encoder": encoder.to_config(),
+            "seed": None,
+            "n": n,
+            "shard_size": shard_size,
+            "simulator": simulator or f"unknown (imported from {fmt} files)",
+            "sources": sources,
+            "citations": [],
+            "command": command,
+            "provenance": {"popgen_hub": __version__, "numpy": np.__version__},
+        }
+        staging.path(MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return Path(out_dir)
