@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -54,13 +54,16 @@ def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
     with single_threaded_blas():
         for index in range(start, stop):
             replicate = scenario.simulate(index, seed)
-            images.append(encoder.encode(replicate.haplotypes, replicate.positions,
+            # Image encoders see the present-day haplotypes; all are kept raw.
+            present = replicate.haplotypes[:scenario.time_points[0].n_haplotypes]
+            images.append(encoder.encode(present, replicate.positions,
                                          (0, scenario.length)).image)
             labels.append(replicate.label)
             replicates.append((replicate.haplotypes, replicate.positions))
             for key, value in replicate.params.items():
                 params.setdefault(key, []).append(value)
-    arrays = shard_arrays(images, labels, start, replicates, scenario.n_haplotypes)
+    arrays = shard_arrays(images, labels, start, replicates,
+                          sum(point.n_haplotypes for point in scenario.time_points))
     arrays.update({f"param_{k}": np.asarray(v, dtype=np.float64) for k, v in params.items()})
     return arrays
 
@@ -180,6 +183,7 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "parameters": scenario.parameters,
         "labels": list(scenario.labels),
         "encoder": encoder.to_config(),
+        "time_points": [asdict(point) for point in scenario.time_points],
         "seed": seed,
         "n": n,
         "shard_size": shard_size,

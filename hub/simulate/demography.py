@@ -1,11 +1,14 @@
 """Demographic models used by the scenarios, each parameter named with its source.
 
-Sizes are diploid individuals, times are generations before present.
+Sizes are diploid individuals, times are generations before present. ImaGene's Marth et al.
+European models are written out here; human out-of-Africa models come from stdpopsim's
+catalogue (``HomSap/<model id>``), with their populations, generation times and citations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import msprime
 
@@ -45,20 +48,49 @@ def _marth2004_eur_3epoch() -> msprime.Demography:
     return demography
 
 
-DEMOGRAPHIES: dict[str, Callable[[], msprime.Demography]] = {
-    "marth2004_eur_1epoch": _marth2004_eur_1epoch,
-    "marth2004_eur_2epoch": _marth2004_eur_2epoch,
-    "marth2004_eur_3epoch": _marth2004_eur_3epoch,
+@dataclass(frozen=True)
+class DemographyInfo:
+    build: Callable[[], msprime.Demography]
+    populations: tuple[str, ...]  # the first is the default sampled population
+    generation_time: float  # years
+    citation: str
+
+
+def _stdpopsim(model_id: str) -> DemographyInfo:
+    import stdpopsim
+
+    model = stdpopsim.get_species("HomSap").get_demographic_model(model_id)
+    citation = "; ".join(f"{c.author} ({c.year}) doi:{c.doi}" for c in model.citations)
+    populations = tuple(p.name for p in model.populations)
+    default = ("CEU",) if "CEU" in populations else ()
+    return DemographyInfo(lambda: model.model, default + tuple(p for p in populations
+                                                               if p not in default),
+                          float(model.generation_time),
+                          f"stdpopsim HomSap/{model_id}: {citation}")
+
+
+MARTH = ("pop_0",)
+#: 25 years per generation for the Marth models, which are in generations only.
+DEMOGRAPHIES: dict[str, Callable[[], DemographyInfo]] = {
+    "marth2004_eur_1epoch": lambda: DemographyInfo(_marth2004_eur_1epoch, MARTH, 25.0, MARTH_2004),
+    "marth2004_eur_2epoch": lambda: DemographyInfo(_marth2004_eur_2epoch, MARTH, 25.0, MARTH_2004),
+    "marth2004_eur_3epoch": lambda: DemographyInfo(_marth2004_eur_3epoch, MARTH, 25.0, MARTH_2004),
+    "HomSap/OutOfAfrica_3G09": lambda: _stdpopsim("OutOfAfrica_3G09"),
+    "HomSap/OutOfAfrica_4J17": lambda: _stdpopsim("OutOfAfrica_4J17"),
 }
 
 
-def get_demography(name: str) -> msprime.Demography:
+def demography_info(name: str) -> DemographyInfo:
     try:
         return DEMOGRAPHIES[name]()
     except KeyError:
         raise PopgenHubError(
             f"unknown demography {name!r}; known demographies: {', '.join(DEMOGRAPHIES)}"
         ) from None
+
+
+def get_demography(name: str) -> msprime.Demography:
+    return demography_info(name).build()
 
 
 def present_size(demography: msprime.Demography) -> float:

@@ -1,153 +1,25 @@
-"""Labelled simulation scenarios: each draws replicates of one locus for a classification task.
+"""The scenario catalogue: every labelled simulation task, by name (``simulate --list``).
 
-A scenario is a small frozen dataclass whose fields are its parameters, each with its source;
-``simulate(index, seed)`` returns replicate ``index`` of the stream identified by ``seed``.
-Replicate ``i`` always has label ``i % n_classes`` and depends only on ``(seed, i)``, so a
-dataset is the same whatever the number of workers that made it.
+One module per scenario in ``catalogue/``; see :mod:`popgen_hub.simulate.base` for what they
+share.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
-
-import msprime
-import numpy as np
+from dataclasses import fields
+from typing import Any
 
 from ..errors import PopgenHubError
-from .demography import MARTH_2004, get_demography, present_size
+from .base import Replicate, replicate_seeds
+from .catalogue.imagene_sweep import IMAGENE, SweepVsNeutral
+from .catalogue.neutral import Neutral
+from .catalogue.sweeps import HardSoftSweeps
 
-IMAGENE = (
-    "Torada L, Lorenzon L, Beddis A, Isildak U, Pattini L, Mathieson S, Fumagalli M (2019). "
-    "ImaGene: a convolutional neural network to quantify natural selection from genomic data. "
-    "BMC Bioinformatics 20:337."
-)
-MSPRIME = ("Baumdicker F et al. (2022). Efficient ancestry and mutation simulation with msprime "
-           "1.0. Genetics 220:iyab229.")
+SCENARIOS: dict[str, type] = {cls.name: cls for cls in (SweepVsNeutral, Neutral, HardSoftSweeps)}
 
 
-@dataclass(frozen=True)
-class Replicate:
-    """One simulated locus: haplotypes x sites, 0 = ancestral, 1 = derived."""
-
-    label: int
-    haplotypes: np.ndarray  # uint8 (n_haplotypes, n_sites)
-    positions: np.ndarray  # float64, base pairs from the locus start
-    params: dict[str, float]
-
-
-def replicate_seeds(seed: int, index: int, stream: int, n: int = 3) -> list[int]:
-    """Independent 31-bit seeds (never 0) for replicate ``index`` of ``seed``'s ``stream``."""
-    state = np.random.SeedSequence(entropy=seed, spawn_key=(stream, index)).generate_state(n)
-    return [int(s) % (2**31 - 2) + 1 for s in state]
-
-
-@dataclass(frozen=True)
-class SweepVsNeutral:
-    """Neutral loci vs a hard selective sweep at the locus centre, ImaGene's settings.
-
-    The sweep is a new mutation (start frequency 1/2N) under additive selection with strength
-    S = 2 N_ref s (s = heterozygote advantage; S = 300 means s = 1.5 %, ImaGene's strong class),
-    simulated with msprime's structured coalescent (SweepGenicSelection). It ends at the
-    present at a frequency drawn per replicate uniformly from [end_frequency_min,
-    end_frequency_max], so partial, ongoing sweeps such as LCT in Europeans are in the class.
-    """
-
-    name: ClassVar[str] = "imagene_sweep"
-    labels: ClassVar[tuple[str, ...]] = ("neutral", "sweep")
-    citations: ClassVar[tuple[str, ...]] = (IMAGENE, MARTH_2004, MSPRIME)
-
-    demography: str = "marth2004_eur_3epoch"  # ImaGene Reproduce/simulate.sh, MARTH3
-    reference_size: int = 10_000  # ImaGene NREF
-    length: int = 80_000  # ImaGene LEN, bp
-    mutation_rate: float = 1.5e-8  # ImaGene THETA = 48 = 4 NREF mu LEN
-    recombination_rate: float = 1e-8  # ImaGene RHO = 32 = 4 NREF r LEN
-    n_haplotypes: int = 128  # ImaGene NCHROMS
-    selection_strength: float = 300.0  # ImaGene SELRANGE strong class, S = 2 NREF s
-    end_frequency_min: float = 0.6
-    end_frequency_max: float = 1.0
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.n_haplotypes < 4 or self.n_haplotypes % 2:
-            problems.append(f"n_haplotypes={self.n_haplotypes} must be an even number >= 4")
-        if self.length <= 0:
-            problems.append(f"length={self.length} must be positive")
-        if self.selection_strength <= 0:
-            problems.append(f"selection_strength={self.selection_strength} must be positive")
-        if not 0 < self.end_frequency_min <= self.end_frequency_max <= 1:
-            problems.append(
-                f"end_frequency_min={self.end_frequency_min}, end_frequency_max="
-                f"{self.end_frequency_max} must satisfy 0 < min <= max <= 1"
-            )
-        if problems:
-            raise PopgenHubError(f"scenario {self.name}: " + "; ".join(problems))
-        get_demography(self.demography)
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def stream(self) -> int:
-        """A number for this scenario and its parameters, mixed into every replicate's seeds:
-        datasets of different scenarios or parameters never share a replicate (their neutral
-        halves would otherwise be identical under the same --seed)."""
-        text = json.dumps({"scenario": self.name, **self.parameters}, sort_keys=True)
-        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-
-    def simulate(self, index: int, seed: int) -> Replicate:
-        label = index % len(self.labels)
-        ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
-        demography = get_demography(self.demography)
-        params: dict[str, float] = {"selection_strength": 0.0, "end_frequency": 0.0}
-        model: Any = None
-        if self.labels[label] == "sweep":
-            size = present_size(demography)
-            end_frequency = float(np.random.default_rng(draw_seed).uniform(
-                self.end_frequency_min, self.end_frequency_max))
-            end_frequency = min(end_frequency, 1.0 - 1.0 / (2 * size))
-            # msprime's s is the homozygote advantage: W_Bb = 1 + s/2, W_BB = 1 + s.
-            s_homozygote = 2 * self.selection_strength / (2 * self.reference_size)
-            model = [
-                msprime.SweepGenicSelection(
-                    position=self.length / 2,
-                    start_frequency=1.0 / (2 * size),
-                    end_frequency=end_frequency,
-                    s=s_homozygote,
-                    dt=1.0 / (40 * size),
-                ),
-                msprime.StandardCoalescent(),
-            ]
-            params = {"selection_strength": self.selection_strength, "end_frequency": end_frequency}
-        ts = msprime.sim_ancestry(
-            samples=self.n_haplotypes // 2,
-            ploidy=2,
-            demography=demography,
-            sequence_length=self.length,
-            recombination_rate=self.recombination_rate,
-            model=model,
-            random_seed=ancestry_seed,
-        )
-        ts = msprime.sim_mutations(
-            ts,
-            rate=self.mutation_rate,
-            model=msprime.BinaryMutationModel(),
-            discrete_genome=False,
-            random_seed=mutation_seed,
-        )
-        haplotypes = ts.genotype_matrix().T.astype(np.uint8)
-        positions = ts.tables.sites.position.copy()
-        return Replicate(label, haplotypes, positions, params)
-
-
-SCENARIOS: dict[str, type] = {SweepVsNeutral.name: SweepVsNeutral}
-
-
-def get_scenario(name: str, **overrides: Any) -> SweepVsNeutral:
-    """A scenario by name, with parameters overridden by keyword."""
+def get_scenario(name: str, **overrides: Any) -> Any:
+    """A scenario by name, with parameters overridden by keyword (lists become tuples)."""
     if name not in SCENARIOS:
         raise PopgenHubError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
     cls = SCENARIOS[name]
@@ -158,4 +30,8 @@ def get_scenario(name: str, **overrides: Any) -> SweepVsNeutral:
             f"scenario {name} has no parameter(s) {sorted(unknown)}; its parameters: "
             f"{', '.join(sorted(known))}"
         )
-    return cls(**overrides)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+
+
+__all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "Replicate", "SweepVsNeutral",
+           "get_scenario", "replicate_seeds"]

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..encoders import HaplotypeImageEncoder
+from ..errors import PopgenHubError
 from ..models import build_model
 from ..simulate.dataset import load_dataset, simulate_in_memory
 from ..simulate.scenarios import get_scenario
@@ -82,6 +83,9 @@ def _train(architecture: str, encoder: HaplotypeImageEncoder, labels: list[str],
            validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
            n_train: int, command: str) -> dict[str, Any]:
+    if len(labels) < 2:
+        raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
+                             f"least two; choose a scenario with several classes")
     torch.manual_seed(settings.seed)  # initial weights
     model = build_model(architecture, n_rows=encoder.n_rows, n_cols=encoder.n_cols,
                         n_classes=len(labels))

@@ -1,0 +1,153 @@
+"""What every scenario shares: replicates, seeds, temporal sampling and per-replicate priors.
+
+A scenario is a frozen dataclass whose fields are its parameters (each commented with its
+source) and whose ``simulate(index, seed)`` returns replicate ``index`` of the stream ``seed``.
+Replicate ``i`` has label ``i % n_classes`` and depends only on ``(seed, i)`` and the
+parameters, so a dataset is the same whatever the number of workers that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import msprime
+import numpy as np
+
+from ..errors import PopgenHubError
+from .demography import demography_info
+
+MSPRIME = ("Baumdicker F et al. (2022). Efficient ancestry and mutation simulation with msprime "
+           "1.0. Genetics 220:iyab229.")
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """A group of haplotypes sampled at one time: the present (age 0) or an ancient one."""
+
+    age_years: float
+    generations: float
+    n_haplotypes: int
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One simulated locus: haplotypes x sites, 0 = ancestral, 1 = derived.
+
+    Rows are grouped by time point, present-day first, in the order of ``time_points``.
+    """
+
+    label: int
+    haplotypes: np.ndarray  # uint8 (n_haplotypes, n_sites)
+    positions: np.ndarray  # float64, base pairs from the locus start
+    params: dict[str, float]
+    time_points: tuple[TimePoint, ...]
+
+
+def replicate_seeds(seed: int, index: int, stream: int, n: int = 3) -> list[int]:
+    """Independent 31-bit seeds (never 0) for replicate ``index`` of ``seed``'s ``stream``."""
+    state = np.random.SeedSequence(entropy=seed, spawn_key=(stream, index)).generate_state(n)
+    return [int(s) % (2**31 - 2) + 1 for s in state]
+
+
+class Scenario:
+    """Behaviour shared by the catalogue's dataclasses (mixed in; holds no fields itself).
+
+    Scenarios using the helpers below declare the fields ``demography``, ``population``,
+    ``length``, ``n_haplotypes``, ``mutation_rate``, ``mutation_rate_max``,
+    ``recombination_rate``, ``recombination_rate_sd``, ``ancient_ages_years``,
+    ``ancient_haplotypes`` and ``generation_time``.
+    """
+
+    name: ClassVar[str]
+    labels: ClassVar[tuple[str, ...]]
+    citations: ClassVar[tuple[str, ...]]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The fields as JSON values (tuples become lists), as stored in manifests."""
+        return json.loads(json.dumps(asdict(self)))  # type: ignore[call-overload]
+
+    @property
+    def stream(self) -> int:
+        """A number for this scenario and its parameters, mixed into every replicate's seeds:
+        datasets of different scenarios or parameters never share a replicate."""
+        text = json.dumps({"scenario": self.name, **self.parameters}, sort_keys=True)
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+    def fail_if(self, problems: list[str]) -> None:
+        if problems:
+            raise PopgenHubError(f"scenario {self.name}: " + "; ".join(problems))
+
+    # ------------------------------------------------------------ shared checks
+    def common_problems(self) -> list[str]:
+        info = demography_info(self.demography)
+        problems = []
+        if self.population and self.population not in info.populations:
+            problems.append(f"population={self.population!r} is not in {self.demography} "
+                            f"(populations: {', '.join(info.populations)})")
+        if self.n_haplotypes < 4 or self.n_haplotypes % 2:
+            problems.append(f"n_haplotypes={self.n_haplotypes} must be an even number >= 4")
+        if self.length <= 0:
+            problems.append(f"length={self.length} must be positive")
+        if self.mutation_rate <= 0:
+            problems.append(f"mutation_rate={self.mutation_rate} must be positive")
+        if self.mutation_rate_max and self.mutation_rate_max < self.mutation_rate:
+            problems.append(f"prior mutation_rate..mutation_rate_max = {self.mutation_rate}.."
+                            f"{self.mutation_rate_max} is empty: the maximum must be larger")
+        if self.recombination_rate < 0 or not 0 <= self.recombination_rate_sd:
+            problems.append("recombination_rate and recombination_rate_sd must be >= 0")
+        if self.recombination_rate_sd > self.recombination_rate:
+            problems.append(f"recombination_rate_sd={self.recombination_rate_sd} exceeds the "
+                            f"mean {self.recombination_rate}: the prior would be mostly cut at 0")
+        if any(age <= 0 for age in self.ancient_ages_years):
+            problems.append(f"ancient_ages_years={list(self.ancient_ages_years)} must be > 0 "
+                            f"(present-day samples are n_haplotypes)")
+        if self.ancient_ages_years and (self.ancient_haplotypes < 1 or self.generation_time <= 0):
+            problems.append("ancient_haplotypes and generation_time must be positive")
+        return problems
+
+    @property
+    def sampled_population(self) -> str:
+        return self.population or demography_info(self.demography).populations[0]
+
+    @property
+    def time_points(self) -> tuple[TimePoint, ...]:
+        """Present-day haplotypes, then each ancient age, youngest first."""
+        present = TimePoint(0.0, 0.0, self.n_haplotypes)
+        return (present, *(TimePoint(float(age), age / self.generation_time,
+                                     self.ancient_haplotypes)
+                           for age in sorted(self.ancient_ages_years)))
+
+    def sample_sets(self, ploidy: int = 1) -> list[msprime.SampleSet]:
+        return [msprime.SampleSet(point.n_haplotypes // ploidy, population=self.sampled_population,
+                                  time=point.generations, ploidy=ploidy)
+                for point in self.time_points]
+
+    def draw_rates(self, rng: np.random.Generator) -> dict[str, float]:
+        """This replicate's mutation and recombination rates (priors: uniform mutation rate
+        between ``mutation_rate`` and ``mutation_rate_max``; recombination rate normal around
+        ``recombination_rate`` with ``recombination_rate_sd``, redrawn until positive)."""
+        mu = (float(rng.uniform(self.mutation_rate, self.mutation_rate_max))
+              if self.mutation_rate_max else self.mutation_rate)
+        r = self.recombination_rate
+        while self.recombination_rate_sd:
+            r = float(rng.normal(self.recombination_rate, self.recombination_rate_sd))
+            if r > 0:
+                break
+        return {"mutation_rate": mu, "recombination_rate": r}
+
+    def with_mutations(self, ts, label: int, params: dict[str, float], seed: int) -> Replicate:
+        """Neutral 0/1 mutations on ``ts``; haplotypes ordered by time point, present first."""
+        ts = msprime.sim_mutations(ts, rate=params["mutation_rate"], discrete_genome=False,
+                                   model=msprime.BinaryMutationModel(), random_seed=seed)
+        haplotypes = ts.genotype_matrix(samples=self.ordered_samples(ts)).T.astype(np.uint8)
+        return Replicate(label, haplotypes, ts.tables.sites.position.copy(), params,
+                         self.time_points)
+
+    def ordered_samples(self, ts) -> np.ndarray:
+        """Sample nodes, youngest first (stable within a time), matching ``time_points``."""
+        samples = ts.samples()
+        return samples[np.argsort(ts.tables.nodes.time[samples], kind="stable")]

@@ -1,0 +1,1 @@
+"""One module per scenario; the registry is :mod:`popgen_hub.simulate.scenarios`."""

@@ -1,0 +1,161 @@
+"""The scenario catalogue: every entry documented and cited; the biology of each is right."""
+
+from __future__ import annotations
+
+import json
+
+import msprime
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from popgen_hub.encoders import HaplotypeImageEncoder
+from popgen_hub.errors import PopgenHubError
+from popgen_hub.simulate.dataset import load_dataset, simulate_dataset
+from popgen_hub.simulate.demography import DEMOGRAPHIES, demography_info
+from popgen_hub.simulate.scenarios import SCENARIOS, get_scenario
+
+#: Small versions of each scenario, for speed.
+SMALL = {"imagene_sweep": {"n_haplotypes": 16, "length": 20_000},
+         "neutral": {"n_haplotypes": 16, "length": 20_000},
+         "sweeps": {"n_haplotypes": 16, "length": 20_000}}
+
+
+def central_diversity(haplotypes: np.ndarray, positions: np.ndarray, centre: float,
+                      half_width: float) -> float:
+    """Nucleotide diversity (sum over sites of 2pq n/(n-1)) within ``half_width`` of centre."""
+    n = haplotypes.shape[0]
+    near = np.abs(positions - centre) < half_width
+    derived = haplotypes[:, near].sum(axis=0)
+    return float((2 * derived * (n - derived) / (n * (n - 1))).sum())
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_is_documented_cited_and_labelled(name):
+    cls = SCENARIOS[name]
+    assert len((cls.__doc__ or "").split()) > 5 and cls.citations and cls.labels
+    scenario = get_scenario(name, **SMALL[name])
+    replicates = [scenario.simulate(i, seed=1) for i in range(2 * len(cls.labels))]
+    assert [r.label for r in replicates] == [i % len(cls.labels) for i in range(len(replicates))]
+    for replicate in replicates:
+        rows = sum(point.n_haplotypes for point in replicate.time_points)
+        assert replicate.haplotypes.shape == (rows, len(replicate.positions))
+        assert np.all(np.diff(replicate.positions) >= 0)
+    again = scenario.simulate(1, seed=1)
+    assert np.array_equal(again.haplotypes, replicates[1].haplotypes)
+
+
+def test_simulate_list_shows_the_catalogue():
+    out = run_cli("simulate", "--list").stdout
+    for name, cls in SCENARIOS.items():
+        assert f"{name}: classes {', '.join(cls.labels)}" in out
+
+
+@pytest.mark.parametrize("name", sorted(DEMOGRAPHIES))
+def test_demographies_build_with_populations_and_citations(name):
+    info = demography_info(name)
+    demography = info.build()
+    assert info.citation and info.generation_time > 0
+    assert info.populations[0] in [p.name for p in demography.populations]
+
+
+def test_stdpopsim_models_have_their_populations():
+    assert demography_info("HomSap/OutOfAfrica_3G09").populations == ("CEU", "YRI", "CHB")
+    assert set(demography_info("HomSap/OutOfAfrica_4J17").populations) == {
+        "CEU", "YRI", "CHB", "JPT"}
+    yri = get_scenario("neutral", demography="HomSap/OutOfAfrica_3G09", population="YRI",
+                       **SMALL["neutral"])
+    ceu = get_scenario("neutral", demography="HomSap/OutOfAfrica_3G09", population="CEU",
+                       **SMALL["neutral"])
+
+    def mean_diversity(scenario) -> float:
+        return np.mean([central_diversity(r.haplotypes, r.positions, 10_000, 10_000) for r in
+                        (scenario.simulate(i, seed=2) for i in range(30))])
+
+    assert mean_diversity(yri) > mean_diversity(ceu)  # out of Africa lost diversity
+
+
+def test_sweeps_lower_diversity_near_the_centre_hard_more_than_soft():
+    scenario = get_scenario("sweeps", n_haplotypes=32, length=40_000, sweep_ages=[0],
+                            selection_strengths=[300])
+    diversity: dict[str, list[float]] = {label: [] for label in scenario.labels}
+    for index in range(36):
+        replicate = scenario.simulate(index, seed=7)
+        diversity[scenario.labels[replicate.label]].append(
+            central_diversity(replicate.haplotypes, replicate.positions, 20_000, 4_000))
+    neutral, hard, soft = (np.mean(diversity[k]) for k in ("neutral", "hard", "soft"))
+    assert hard < 0.25 * neutral
+    assert soft > hard  # standing variation leaves several haplotypes: a softer dip
+
+
+def test_old_sweeps_have_recovered_more_than_fresh_ones():
+    def hard_diversity(age: float) -> float:
+        scenario = get_scenario("sweeps", n_haplotypes=32, length=40_000, sweep_ages=[age],
+                                selection_strengths=[300])
+        return np.mean([central_diversity(r.haplotypes, r.positions, 20_000, 4_000)
+                        for r in (scenario.simulate(i, seed=3) for i in range(1, 60, 3))])
+
+    assert hard_diversity(4_000) > 2 * hard_diversity(0)
+
+
+def test_ancient_samples_have_the_requested_ages():
+    scenario = get_scenario("neutral", ancient_ages_years=[8000, 1000, 4000, 2000],
+                            generation_time=29.0, **SMALL["neutral"])
+    assert [(p.age_years, p.n_haplotypes) for p in scenario.time_points] == [
+        (0.0, 16), (1000.0, 10), (2000.0, 10), (4000.0, 10), (8000.0, 10)]
+    ts = msprime.sim_ancestry(samples=scenario.sample_sets(), ploidy=2,
+                              demography=demography_info(scenario.demography).build(),
+                              sequence_length=1_000, random_seed=1)
+    times = ts.tables.nodes.time[scenario.ordered_samples(ts)]
+    expected = np.repeat([0, 1000 / 29, 2000 / 29, 4000 / 29, 8000 / 29], [16, 10, 10, 10, 10])
+    assert np.allclose(times, expected)
+    replicate = scenario.simulate(0, seed=1)
+    assert replicate.haplotypes.shape[0] == 56
+
+
+def test_priors_are_drawn_per_replicate_inside_their_range():
+    scenario = get_scenario("neutral", mutation_rate=1e-8, mutation_rate_max=2e-8,
+                            recombination_rate=1e-8, recombination_rate_sd=1e-9,
+                            **SMALL["neutral"])
+    draws = [scenario.simulate(i, seed=4).params for i in range(60)]
+    mu = np.array([d["mutation_rate"] for d in draws])
+    r = np.array([d["recombination_rate"] for d in draws])
+    assert mu.min() >= 1e-8 and mu.max() <= 2e-8 and len(set(mu)) == 60
+    assert abs(r.mean() - 1e-8) < 5e-10 and 5e-10 < r.std() < 1.5e-9
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("neutral", {"population": "XYZ"}, "population='XYZ' is not in"),
+    ("neutral", {"mutation_rate_max": 1e-9}, "prior mutation_rate..mutation_rate_max"),
+    ("neutral", {"recombination_rate_sd": 1.0}, "recombination_rate_sd=1.0 exceeds"),
+    ("neutral", {"ancient_ages_years": [-5]}, "must be > 0"),
+    ("sweeps", {"selection_strengths": [0]}, "selection_strengths=[0] must be positive"),
+    ("sweeps", {"demography": "HomSap/OutOfAfrica_4J17"}, "sweeps need one"),
+    ("sweeps", {"ancient_ages_years": [1000]}, "cannot sample during a sweep"),
+    ("sweeps", {"soft_start_frequency_min": 0.5}, "must be ordered"),
+])
+def test_impossible_parameters_and_priors_are_named(name, params, message):
+    with pytest.raises(PopgenHubError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        get_scenario(name, **params)
+
+
+def test_unknown_scenario_lists_the_catalogue():
+    result = run_cli("simulate", "nope", "--n", "2", "-o", "x", check=False)
+    assert result.returncode == 1
+    assert all(name in result.stderr for name in SCENARIOS)
+
+
+def test_temporal_dataset_is_identical_for_any_worker_count(tmp_path):
+    small = dict(scenario_params={**SMALL["neutral"], "ancient_ages_years": [2000, 4000]},
+                 encoder=HaplotypeImageEncoder(n_rows=16, n_cols=16), n=6, seed=3,
+                 shard_size=2, progress=False)
+    one = load_dataset(simulate_dataset("neutral", tmp_path / "one", workers=1, **small))
+    two = load_dataset(simulate_dataset("neutral", tmp_path / "two", workers=2, **small))
+    assert np.array_equal(one.images, two.images)
+    manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    assert [p["age_years"] for p in manifest["time_points"]] == [0.0, 2000.0, 4000.0]
+    with np.load(tmp_path / "one" / "shard-000000.npz") as shard:
+        assert int(shard["n_haplotypes"]) == 16 + 2 * 10
+    one_class = run_cli("train", "imagene_cnn", "--data", tmp_path / "one", "-o",
+                        tmp_path / "run", check=False)
+    assert one_class.returncode == 1 and "needs at least two" in one_class.stderr
