@@ -138,12 +138,22 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     except ImportError:
         raise PopgenHubError(TRAIN_EXTRA_HINT) from None
     if args.list or not args.scenario:
+        from .simulate.demography import DEMOGRAPHIES, demography_info
+
         for name, cls in SCENARIOS.items():
             print(f"{name}: classes {', '.join(cls.labels)}")
             print(textwrap.indent(textwrap.fill(" ".join((cls.__doc__ or "").split()), 84), "    "))
-            defaults = cls()
-            print("    parameters: " + ", ".join(f"{k}={v}" for k, v in
-                                                   defaults.parameters.items()))
+            parameters = ", ".join(f"{k}={v}" for k, v in cls().parameters.items())
+            print(textwrap.indent(textwrap.fill("parameters: " + parameters, 84,
+                                                subsequent_indent="  "), "    "))
+            for citation in cls.citations:
+                print(textwrap.indent(textwrap.shorten(citation, 84, placeholder=" ..."),
+                                      "    cite: "))
+        print("demographies (--param demography=NAME --param population=POP):")
+        for name in DEMOGRAPHIES:
+            info = demography_info(name)
+            print(f"  {name}: populations {', '.join(info.populations)}; "
+                  f"{info.generation_time:g} years per generation")
         return
     scenario = get_scenario(args.scenario, **_key_values(args.param, "--param"))
     if args.vcf:

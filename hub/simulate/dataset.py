@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..encoders import HaplotypeImageEncoder, build_encoder, single_threaded_blas
 from ..errors import PopgenHubError
+from .demography import demography_info
 from .scenarios import get_scenario
 
 MANIFEST = "manifest.json"
@@ -187,7 +188,8 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "seed": seed,
         "n": n,
         "shard_size": shard_size,
-        "citations": list(scenario.citations),
+        "citations": list(dict.fromkeys(
+            [*scenario.citations, demography_info(scenario.demography).citation])),
     }
     manifest_path = out / MANIFEST
     if manifest_path.exists():

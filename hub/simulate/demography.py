@@ -60,7 +60,7 @@ def _stdpopsim(model_id: str) -> DemographyInfo:
     import stdpopsim
 
     model = stdpopsim.get_species("HomSap").get_demographic_model(model_id)
-    citation = "; ".join(f"{c.author} ({c.year}) doi:{c.doi}" for c in model.citations)
+    citation = "; ".join(f"{c.author} ({c.year}) {c.doi}" for c in model.citations)
     populations = tuple(p.name for p in model.populations)
     default = ("CEU",) if "CEU" in populations else ()
     return DemographyInfo(lambda: model.model, default + tuple(p for p in populations
