@@ -159,3 +159,22 @@ def test_temporal_dataset_is_identical_for_any_worker_count(tmp_path):
     one_class = run_cli("train", "imagene_cnn", "--data", tmp_path / "one", "-o",
                         tmp_path / "run", check=False)
     assert one_class.returncode == 1 and "needs at least two" in one_class.stderr
+
+
+def test_datasets_load_as_torch_datasets_shard_by_shard(tmp_path):
+    import torch
+
+    from popgen_hub.training.data import ShardDataset
+
+    out = simulate_dataset("sweeps", tmp_path / "data", scenario_params=SMALL["sweeps"],
+                           encoder=HaplotypeImageEncoder(n_rows=16, n_cols=16), n=7, seed=1,
+                           shard_size=3, progress=False)
+    whole = load_dataset(out)
+    lazy = ShardDataset(out)
+    assert len(lazy) == 7 and lazy.labels == ["neutral", "hard", "soft"]
+    loader = torch.utils.data.DataLoader(lazy, batch_size=4, shuffle=False)
+    images, labels = map(torch.cat, zip(*loader, strict=True))
+    assert torch.equal(images, torch.from_numpy(whole.images))
+    assert labels.tolist() == whole.labels.tolist()
+    with pytest.raises(IndexError):
+        lazy[7]

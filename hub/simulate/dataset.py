@@ -240,8 +240,8 @@ class Dataset:
         return build_encoder(self.manifest["encoder"])
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Load every shard of a dataset directory; refuses incomplete datasets."""
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a complete dataset directory; refuses incomplete datasets."""
     path = Path(path)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
@@ -257,6 +257,14 @@ def load_dataset(path: str | Path) -> Dataset:
             f"{path} is incomplete: {len(missing)} of {n_shards} shards missing; re-run the same "
             f"`popgen-hub simulate` command to finish it"
         )
+    return manifest
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load every shard of a dataset directory; refuses incomplete datasets."""
+    path = Path(path)
+    manifest = load_manifest(path)
+    n_shards = len(_ranges(manifest["n"], manifest["shard_size"]))
     images, labels, index = [], [], []
     for i in range(n_shards):
         with np.load(shard_path(path, i)) as shard:
