@@ -5,7 +5,7 @@ the shard packing + compressed write, then times whole `simulate_dataset` runs w
 worker processes. Prints a Markdown table and writes build/bench/simulate.json. Measures;
 asserts nothing.
 
-    python benchmarks/simulate.py [--scenario imagene_sweep] [--n 400] [--repeats 3]
+    python benchmarks/simulate.py [--scenario imagene_sweep] [--param k=v ...] [--n 400]
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from popgen_hub.simulate.scenarios import get_scenario
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def per_replicate_stages(scenario_name: str, n: int) -> dict[str, dict[str, float]]:
+def per_replicate_stages(scenario_name: str, params: dict, n: int
+                         ) -> dict[str, dict[str, float]]:
     """Seconds per replicate in the simulator, the encoder and packing + writing, per class."""
-    scenario = get_scenario(scenario_name)
+    scenario = get_scenario(scenario_name, **params)
     encoder = HaplotypeImageEncoder()
     stages: dict[str, dict[str, list[float]]] = {
         label: {"simulate": [], "encode": [], "write": []} for label in scenario.labels}
@@ -38,12 +39,12 @@ def per_replicate_stages(scenario_name: str, n: int) -> dict[str, dict[str, floa
         started = time.perf_counter()
         replicate = scenario.simulate(index, seed=99)
         simulated = time.perf_counter()
-        image = encoder.encode(replicate.haplotypes, replicate.positions,
-                               (0, scenario.length)).image
+        present = replicate.haplotypes[:scenario.time_points[0].n_haplotypes]
+        image = encoder.encode(present, replicate.positions, (0, scenario.length)).image
         encoded = time.perf_counter()
         arrays = shard_arrays([image], [replicate.label], index,
                               [(replicate.haplotypes, replicate.positions)],
-                              scenario.n_haplotypes)
+                              len(replicate.haplotypes))
         np.savez_compressed(io.BytesIO(), **arrays)
         written = time.perf_counter()
         for stage, seconds in (("simulate", simulated - started), ("encode", encoded - simulated),
@@ -53,7 +54,8 @@ def per_replicate_stages(scenario_name: str, n: int) -> dict[str, dict[str, floa
             for label, by_stage in stages.items()}
 
 
-def whole_runs(scenario_name: str, n: int, repeats: int, out: Path) -> dict[int, float]:
+def whole_runs(scenario_name: str, params: dict, n: int, repeats: int, out: Path
+               ) -> dict[int, float]:
     """Median wall seconds of `simulate_dataset` for n replicates, by worker count."""
     result = {}
     for workers in (1, 2):
@@ -63,7 +65,8 @@ def whole_runs(scenario_name: str, n: int, repeats: int, out: Path) -> dict[int,
             shutil.rmtree(target, ignore_errors=True)
             started = time.perf_counter()
             simulate_dataset(scenario_name, target, n=n, seed=repeat, workers=workers,
-                             shard_size=max(n // 8, 1), progress=False)
+                             scenario_params=params, shard_size=max(n // 8, 1),
+                             progress=False)
             times.append(time.perf_counter() - started)
             shutil.rmtree(target)
         result[workers] = statistics.median(times)
@@ -73,6 +76,8 @@ def whole_runs(scenario_name: str, n: int, repeats: int, out: Path) -> dict[int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="imagene_sweep")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=JSON",
+                        help="scenario parameter, e.g. ancient_ages_years=[1000,2000]")
     parser.add_argument("--n", type=int, default=400, help="replicates per whole run")
     parser.add_argument("--stage-n", type=int, default=200, help="replicates timed by stage")
     parser.add_argument("--repeats", type=int, default=3)
@@ -80,9 +85,11 @@ def main() -> None:
     out = ROOT / "build" / "bench"
     out.mkdir(parents=True, exist_ok=True)
 
-    stages = per_replicate_stages(args.scenario, args.stage_n)
-    runs = whole_runs(args.scenario, args.n, args.repeats, out)
-    print(f"| {args.scenario}, per replicate (mean of {args.stage_n}) | simulator ms | "
+    params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
+    stages = per_replicate_stages(args.scenario, params, args.stage_n)
+    runs = whole_runs(args.scenario, params, args.n, args.repeats, out)
+    described = args.scenario + "".join(f", {k}={v}" for k, v in params.items())
+    print(f"| {described}, per replicate (mean of {args.stage_n}) | simulator ms | "
           f"encode ms | pack + write ms | outside the simulator |")
     print("|---|---|---|---|---|")
     for label, seconds in stages.items():
@@ -96,9 +103,9 @@ def main() -> None:
         print(f"| {workers} worker{'s' if workers > 1 else ''} | {seconds:.1f} | "
               f"{args.n / seconds:.1f} |")
     print(f"\n2 workers / 1 worker: {runs[1] / runs[2]:.2f}x")
-    (out / "simulate.json").write_text(json.dumps(
-        {"scenario": args.scenario, "stages_seconds": stages, "n": args.n,
-         "whole_run_seconds": runs}, indent=2))
+    (out / f"simulate_{args.scenario}.json").write_text(json.dumps(
+        {"scenario": args.scenario, "parameters": params, "stages_seconds": stages,
+         "n": args.n, "whole_run_seconds": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from popgen_hub.simulate.scenarios import SCENARIOS, get_scenario
 
 #: Small versions of each scenario, for speed.
 SMALL = {"imagene_sweep": {"n_haplotypes": 16, "length": 20_000},
+         "balancing": {"n_haplotypes": 16, "length": 20_000, "ancient_ages_years": [2000, 4000],
+                       "ancient_haplotypes": 4},
          "neutral": {"n_haplotypes": 16, "length": 20_000},
          "sweeps": {"n_haplotypes": 16, "length": 20_000}}
 
@@ -133,6 +135,9 @@ def test_priors_are_drawn_per_replicate_inside_their_range():
     ("sweeps", {"demography": "HomSap/OutOfAfrica_4J17"}, "sweeps need one"),
     ("sweeps", {"ancient_ages_years": [1000]}, "cannot sample during a sweep"),
     ("sweeps", {"soft_start_frequency_min": 0.5}, "must be ordered"),
+    ("balancing", {"dominance": 0.5}, "dominance=0.5 > 1"),
+    ("balancing", {"ancient_ages_years": [12000]}, "must be younger than onset_years"),
+    ("balancing", {"frequency_min": 0.7}, "must be ordered inside"),
 ])
 def test_impossible_parameters_and_priors_are_named(name, params, message):
     with pytest.raises(PopgenHubError, match=message.replace("[", r"\[").replace("(", r"\(")):
@@ -178,3 +183,46 @@ def test_datasets_load_as_torch_datasets_shard_by_shard(tmp_path):
     assert labels.tolist() == whole.labels.tolist()
     with pytest.raises(IndexError):
         lazy[7]
+
+
+def selected_column(replicate) -> int:
+    """The column of the overdominant allele (added inside [L/2, L/2 + 1) of 50 kb)."""
+    [column] = np.flatnonzero(np.abs(replicate.positions - 25_000.5) < 0.5)
+    return column
+
+
+def test_young_overdominant_allele_is_in_band_and_rises_through_the_ancient_samples():
+    scenario = get_scenario("balancing")  # the review's task: 10,000 years, 40 + 4 x 10
+    present, oldest, carriers, others = [], [], [], []
+    for index in range(1, 16, 2):  # odd replicates carry the allele
+        replicate = scenario.simulate(index, seed=11)
+        assert scenario.frequency_min <= replicate.params["present_frequency"] <= (
+            scenario.frequency_max)
+        column = selected_column(replicate)
+        today = replicate.haplotypes[:40]
+        present.append(today[:, column].mean())
+        oldest.append(replicate.haplotypes[70:80, column].mean())  # 8,000 years ago
+        near = np.abs(replicate.positions - 25_000) < 5_000
+        has = today[:, column] == 1
+        carriers.append(central_diversity(today[has][:, near], replicate.positions[near],
+                                          25_000, 5_000))
+        others.append(central_diversity(today[~has][:, near], replicate.positions[near],
+                                        25_000, 5_000))
+    assert all(abs(p - 0.5) < 0.3 for p in present)  # sample of 40 from a 0.4-0.6 population
+    assert np.mean(oldest) < 0.5 * np.mean(present)  # 2,000 years after it arose: still rare
+    assert np.mean(carriers) < 0.3 * np.mean(others)  # one young haplotype: like a sweep
+
+
+def test_long_standing_balancing_selection_keeps_intermediate_frequency_variation():
+    scenario = get_scenario("balancing", demography="marth2004_eur_1epoch", population="pop_0",
+                            onset_years=600_000, ancient_ages_years=[])
+    intermediate: dict[int, list[int]] = {0: [], 1: []}
+    for index in range(12):
+        replicate = scenario.simulate(index, seed=11)
+        frequency = replicate.haplotypes.mean(axis=0)
+        minor = np.minimum(frequency, 1 - frequency)
+        near = np.abs(replicate.positions - 25_000) < 2_500
+        if replicate.label:
+            near[selected_column(replicate)] = False
+        intermediate[replicate.label].append(int(((minor >= 0.3) & near).sum()))
+    assert np.mean(intermediate[1]) > 2 * np.mean(intermediate[0])

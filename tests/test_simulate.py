@@ -64,7 +64,7 @@ def test_impossible_parameters_are_named():
     with pytest.raises(PopgenHubError, match="end_frequency"):
         get_scenario("imagene_sweep", end_frequency_min=0.9, end_frequency_max=0.5)
     with pytest.raises(PopgenHubError, match="known scenarios: imagene_sweep"):
-        get_scenario("balancing")
+        get_scenario("no_such_scenario")
     with pytest.raises(PopgenHubError, match="demograph"):
         get_scenario("imagene_sweep", demography="nowhere")
 

@@ -11,11 +11,13 @@ from typing import Any
 
 from ..errors import PopgenHubError
 from .base import Replicate, replicate_seeds
+from .catalogue.balancing import OverdominanceVsNeutral
 from .catalogue.imagene_sweep import IMAGENE, SweepVsNeutral
 from .catalogue.neutral import Neutral
 from .catalogue.sweeps import HardSoftSweeps
 
-SCENARIOS: dict[str, type] = {cls.name: cls for cls in (SweepVsNeutral, Neutral, HardSoftSweeps)}
+SCENARIOS: dict[str, type] = {cls.name: cls for cls in (
+    SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, Neutral)}
 
 
 def get_scenario(name: str, **overrides: Any) -> Any:
@@ -33,5 +35,5 @@ def get_scenario(name: str, **overrides: Any) -> Any:
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
-__all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "Replicate", "SweepVsNeutral",
-           "get_scenario", "replicate_seeds"]
+__all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "OverdominanceVsNeutral",
+           "Replicate", "SweepVsNeutral", "get_scenario", "replicate_seeds"]
