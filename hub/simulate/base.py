@@ -82,16 +82,21 @@ class Scenario:
             raise PopgenHubError(f"scenario {self.name}: " + "; ".join(problems))
 
     # ------------------------------------------------------------ shared checks
+    def locus_problems(self) -> list[str]:
+        problems = []
+        if self.n_haplotypes < 4 or self.n_haplotypes % 2:
+            problems.append(f"n_haplotypes={self.n_haplotypes} must be an even number >= 4")
+        if self.length <= 0:
+            problems.append(f"length={self.length} must be positive")
+        return problems
+
     def common_problems(self) -> list[str]:
         info = demography_info(self.demography)
         problems = []
         if self.population and self.population not in info.populations:
             problems.append(f"population={self.population!r} is not in {self.demography} "
                             f"(populations: {', '.join(info.populations)})")
-        if self.n_haplotypes < 4 or self.n_haplotypes % 2:
-            problems.append(f"n_haplotypes={self.n_haplotypes} must be an even number >= 4")
-        if self.length <= 0:
-            problems.append(f"length={self.length} must be positive")
+        problems += self.locus_problems()
         if self.mutation_rate <= 0:
             problems.append(f"mutation_rate={self.mutation_rate} must be positive")
         if self.mutation_rate_max and self.mutation_rate_max < self.mutation_rate:

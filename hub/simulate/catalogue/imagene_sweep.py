@@ -52,11 +52,7 @@ class SweepVsNeutral(Scenario):
         return (TimePoint(0.0, 0.0, self.n_haplotypes),)
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.n_haplotypes < 4 or self.n_haplotypes % 2:
-            problems.append(f"n_haplotypes={self.n_haplotypes} must be an even number >= 4")
-        if self.length <= 0:
-            problems.append(f"length={self.length} must be positive")
+        problems = self.locus_problems()
         if self.selection_strength <= 0:
             problems.append(f"selection_strength={self.selection_strength} must be positive")
         if not 0 < self.end_frequency_min <= self.end_frequency_max <= 1:
