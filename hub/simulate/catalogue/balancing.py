@@ -58,6 +58,10 @@ class OverdominanceVsNeutral(Scenario):
     selection_coefficient: float = 0.001  # s; BaSe's overdominance runs
     dominance: float = 40.0  # h > 1 is overdominance; equilibrium frequency (h-1)/(2h-1)
     onset_years: float = 10_000.0  # the review: the mutation arose about 10,000 years ago
+    # Priors: when set above the value before them, each replicate draws uniformly between.
+    selection_coefficient_max: float = 0.0
+    dominance_max: float = 0.0
+    onset_years_max: float = 0.0
     frequency_min: float = 0.4  # BaSe's band for the present-day frequency
     frequency_max: float = 0.6
     ancient_ages_years: tuple[float, ...] = (1000.0, 2000.0, 4000.0, 8000.0)  # the review
@@ -74,6 +78,11 @@ class OverdominanceVsNeutral(Scenario):
         if not 0 < self.frequency_min < self.frequency_max < 1:
             problems.append(f"frequency_min..max = {self.frequency_min}..{self.frequency_max} "
                             f"must be ordered inside (0, 1)")
+        for name in ("selection_coefficient", "dominance", "onset_years"):
+            low, high = getattr(self, name), getattr(self, f"{name}_max")
+            if high and high < low:
+                problems.append(f"prior {name}..{name}_max = {low}..{high} is empty: the "
+                                f"maximum must be larger")
         if self.scaling < 1:
             problems.append(f"scaling={self.scaling} must be >= 1")
         if self.onset_generations < 2:
@@ -87,7 +96,15 @@ class OverdominanceVsNeutral(Scenario):
 
     @property
     def onset_generations(self) -> int:
-        return round(self.onset_years / self.generation_time / self.scaling)
+        """The earliest onset allowed, in scaled generations."""
+        return self._generations(self.onset_years)
+
+    def _generations(self, years: float) -> int:
+        return round(years / self.generation_time / self.scaling)
+
+    def _draw(self, rng: np.random.Generator, name: str) -> float:
+        low, high = getattr(self, name), getattr(self, f"{name}_max")
+        return float(rng.uniform(low, high)) if high else float(low)
 
     def simulate(self, index: int, seed: int) -> Replicate:
         import fwdpy11
@@ -96,7 +113,9 @@ class OverdominanceVsNeutral(Scenario):
         ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
         rng = np.random.default_rng(draw_seed)
         params = self.draw_rates(rng)
-        q, onset = self.scaling, self.onset_generations
+        drawn = {name: self._draw(rng, name)
+                 for name in ("selection_coefficient", "dominance", "onset_years")}
+        q, onset = self.scaling, self._generations(drawn["onset_years"])
         graph = _scaled(demography_info(self.demography).build().to_demes(), q)
         forward = fwdpy11.ForwardDemesGraph.from_demes(
             _younger_than(graph, onset), burnin=0, burnin_is_exact=True,
@@ -128,7 +147,8 @@ class OverdominanceVsNeutral(Scenario):
                 mutation = pop.add_mutation(
                     gsl, window=tuple(self.length / 2 + x for x in CENTRE_WINDOW),
                     ndescendants=1, deme=deme, data=fwdpy11.NewMutationData(
-                        effect_size=self.selection_coefficient * q, dominance=self.dominance))
+                        effect_size=drawn["selection_coefficient"] * q,
+                        dominance=drawn["dominance"]))
                 if mutation is None:
                     continue
             recorder = _AncientSampler(sample_at, deme, self.ancient_haplotypes // 2, rng)
@@ -146,8 +166,7 @@ class OverdominanceVsNeutral(Scenario):
         else:
             raise RuntimeError(f"{self.name}: replicate {index} found no trajectory ending in "
                                f"the band after {self.max_attempts} attempts")
-        params.update(selection_coefficient=self.selection_coefficient if selected else 0.0,
-                      dominance=self.dominance if selected else 0.0)
+        params.update({name: value if selected else 0.0 for name, value in drawn.items()})
         params.setdefault("present_frequency", 0.0)
         params.setdefault("attempts", 1.0)
         ts = msprime.sim_mutations(_tree_sequence(pop), rate=params["mutation_rate"] * q,
