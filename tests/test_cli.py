@@ -8,7 +8,7 @@ import pytest
 
 from conftest import BUNDLED_MODEL, run_cli
 
-COMMANDS = ["list", "info", "scan", "simulate", "train", "export", "push", "plugins"]
+COMMANDS = ["list", "info", "scan", "simulate", "import", "train", "export", "push", "plugins"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
