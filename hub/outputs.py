@@ -48,8 +48,13 @@ def _replace(source: Path, target: Path) -> None:
     if target.is_dir() and not target.is_symlink():
         aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
         os.replace(target, aside / target.name)
-        os.replace(source, target)
-        shutil.rmtree(aside, ignore_errors=True)
+        try:
+            os.replace(source, target)
+        except OSError:
+            os.replace(aside / target.name, target)  # put the old one back
+            raise
+        finally:
+            shutil.rmtree(aside, ignore_errors=True)
     else:
         os.replace(source, target)
 

@@ -76,6 +76,8 @@ def hub_download(name: str, filename: str, *, required: bool = True,
     from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
+        HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -106,6 +108,22 @@ def hub_download(name: str, filename: str, *, required: bool = True,
                              f"set HF_TOKEN)") from None
     except RevisionNotFoundError:
         raise PopgenHubError(f"{name}: no revision {revision!r} in {repo}") from None
+    except HFValidationError as exc:
+        raise PopgenHubError(f"{name}: not a valid Hub repo id ({exc})") from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise PopgenHubError(f"{name}: {constants.ENDPOINT} answered HTTP {status} for "
+                             f"{filename} ({str(exc).splitlines()[0]})") from None
+
+
+def hub_snapshot(name: str) -> Path:
+    """Every file of a Hub model repo (``hf-hub:org/repo[@rev]``), as a local folder."""
+    commit = hub_download(name, CONFIG).parent.name
+    from huggingface_hub import snapshot_download
+
+    repo, _ = parse_hub_name(name)
+    return Path(snapshot_download(repo, revision=commit, library_name="popgen-hub",
+                                  library_version=__version__))
 
 
 def resolve_directory(name: str) -> Path | None:

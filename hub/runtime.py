@@ -128,7 +128,7 @@ def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,
         raise PopgenHubError(f"{config_path} records no sha256 for model.onnx; export the model "
                              f"with `popgen-hub export`")
     verify_sha256(onnx_path, recorded, f"the sha256 recorded in {config_path.name}")
-    if sha256 and sha256.lower() != recorded:
+    if sha256 and sha256.lower() != recorded.lower():
         raise PopgenHubError(
             f"{directory}: the model's sha256 {recorded[:12]}... is not the pinned "
             f"{sha256[:12]}...; this is a different model (another revision?)")

@@ -258,6 +258,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
 
 
 def _plugin_writers(names: Sequence[str]) -> dict[str, Callable[[ScanResult, Staging], None]]:
+    if not names:
+        return {}
     available = load_plugins("writers", {})
     unknown = [name for name in names if name not in available]
     if unknown:

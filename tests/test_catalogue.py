@@ -138,6 +138,8 @@ def test_priors_are_drawn_per_replicate_inside_their_range():
     ("balancing", {"dominance": 0.5}, "dominance=0.5 > 1"),
     ("balancing", {"ancient_ages_years": [12000]}, "must be younger than onset_years"),
     ("balancing", {"frequency_min": 0.7}, "must be ordered inside"),
+    ("balancing", {"ancient_ages_years": [1000, 1010]}, "distinct generations"),
+    ("sweeps", {"sweep_ages": [], "ancient_ages_years": [10]}, "sweep_ages=[] must be"),
 ])
 def test_impossible_parameters_and_priors_are_named(name, params, message):
     with pytest.raises(PopgenHubError, match=message.replace("[", r"\[").replace("(", r"\(")):

@@ -124,6 +124,9 @@ def test_unknown_repos_and_revisions_are_clear_errors(served, tmp_path):
     assert revision.returncode == 1 and "revision 'no-such-tag'" in revision.stderr
     malformed = run_cli("info", "hf-hub:just-a-name", env=env, check=False)
     assert malformed.returncode == 1 and "hf-hub:ORG/REPO" in malformed.stderr
+    invalid = run_cli("info", "hf-hub:lab/no spaces", env=env, check=False)
+    assert invalid.returncode == 1 and "not a valid Hub repo id" in invalid.stderr
+    assert "Traceback" not in invalid.stderr
 
 
 def test_tampered_weights_are_refused(served, tmp_path):
@@ -206,6 +209,10 @@ def test_push_then_download_gives_identical_outputs(tmp_path):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / "inputs.npy"),
                         "hf-hub:lab/pushed", "hf-hub:lab/pushed@v2"], cwd=tmp_path,
                        env=hub_env(server.endpoint, hf_home), check=True)
+        # a Hub model can be republished: its whole snapshot is fetched, test data included
+        run_cli("push", "hf-hub:lab/pushed", "--repo", "lab/copy", "--dry-run", "-o",
+                tmp_path / "copy", cwd=tmp_path, env=hub_env(server.endpoint, hf_home))
+        assert (tmp_path / "copy" / TEST_DATA_DIR / "output_0.pb").is_file()
     finally:
         server.stop()
     reference = popgen_hub.load(BUNDLED_MODEL, device="cpu").predict(inputs)

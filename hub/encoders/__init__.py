@@ -28,7 +28,7 @@ def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
     """
     params = dict(config)
     name = params.pop("name", None)
-    encoders = available_encoders()
+    encoders = ENCODERS if name in ENCODERS else available_encoders()  # plugins only if needed
     if name not in encoders:
         raise PopgenHubError(f"unknown encoder {name!r}; known encoders: {', '.join(encoders)} "
                              f"(others come from plugins: install the one that provides it; "

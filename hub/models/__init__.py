@@ -26,7 +26,8 @@ def available_architectures() -> dict[str, type]:
 
 def build_model(architecture: str, **kwargs: Any) -> nn.Module:
     """Instantiate a registered architecture."""
-    architectures = available_architectures()
+    architectures = (ARCHITECTURES if architecture in ARCHITECTURES
+                     else available_architectures())  # plugins only if needed
     if architecture not in architectures:
         raise PopgenHubError(
             f"unknown architecture {architecture!r}; known: {', '.join(architectures)}")

@@ -12,13 +12,25 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import jinja2  # noqa: F401  (the card template; here so a missing publish extra shows at once)
+import onnx  # noqa: F401  (test_data_set_0)
+import yaml  # noqa: F401  (card sources)
+
 from ..errors import PopgenHubError
 from ..outputs import staged_outputs
-from ..registry import CARD, CONFIG, WEIGHTS, resolve_directory
+from ..registry import (
+    CARD,
+    CONFIG,
+    HF_PREFIX,
+    WEIGHTS,
+    hub_snapshot,
+    parse_hub_name,
+    resolve_directory,
+)
 from ..runtime import load_model_dir
+from . import FIGURES
 from .test_data import TEST_DATA_DIR, check_test_data
 
-FIGURES = ("training_curve.png", "confusion_matrix.png")
 CARDS_DIR = Path("cards")  # card sources, relative to a clone of the repository
 
 
@@ -32,7 +44,7 @@ def build_repo_folder(name: str, out_dir: str | Path, *, repo_id: str | None = N
     """Write the Hub repo folder of model ``name`` (any registry name) into ``out_dir``."""
     from .card import read_card_source, render_card
 
-    directory = resolve_directory(name)
+    directory = hub_snapshot(name) if name.startswith(HF_PREFIX) else resolve_directory(name)
     if directory is None:
         raise PopgenHubError(f"{name}: push a model directory (a registry name, local-dir: or "
                              f"hf-hub:), not a bare .onnx file")
@@ -65,6 +77,7 @@ def push(name: str, repo_id: str, *, revision: str | None = None, private: bool 
     from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError
 
+    parse_hub_name(HF_PREFIX + repo_id)  # a malformed --repo fails here, not half-way
     api = HfApi(library_name="popgen-hub")
     with tempfile.TemporaryDirectory(prefix="popgen-hub-push-") as tmp:
         folder = build_repo_folder(name, Path(tmp) / "repo", repo_id=repo_id,

@@ -21,7 +21,9 @@ def open_reader(path: str | os.PathLike) -> VcfReader:
     name = os.fspath(path).lower()
     if not name.endswith(BUILTIN_SUFFIXES):
         for reader in load_plugins("readers", {}).values():
-            if name.endswith(tuple(s.lower() for s in getattr(reader, "suffixes", ()))):
+            suffixes = getattr(reader, "suffixes", ())
+            suffixes = (suffixes,) if isinstance(suffixes, str) else suffixes
+            if name.endswith(tuple(s.lower() for s in suffixes)):
                 return reader(path)
     return VcfReader(path)
 

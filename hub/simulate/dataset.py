@@ -124,6 +124,8 @@ def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, pro
 
 
 def _map_on_dask(task_args: list[tuple], scheduler: str, bar: tqdm):
+    if not task_args:  # a finished dataset: nothing to send
+        return
     try:
         from distributed import Client
     except ImportError:
@@ -137,12 +139,13 @@ def _map_on_dask(task_args: list[tuple], scheduler: str, bar: tqdm):
         # pure=False: equal arguments must still run (they never are, but Dask would cache)
         futures = client.map(simulate_arrays, *zip(*task_args, strict=True), pure=False)
         try:
-            for future in futures:
+            for i, future in enumerate(futures):
                 result = future.result()
+                futures[i] = None  # release it: the cluster need not keep written shards
                 bar.update(len(result["labels"]))
                 yield result
         finally:
-            client.cancel(futures)
+            client.cancel([f for f in futures if f is not None])
 
 
 def simulate_in_memory(scenario_name: str, scenario_params: dict[str, Any],

@@ -168,7 +168,7 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
             for path in files:
                 for replicate in _read(fmt, path, length):
                     haplotypes = replicate.haplotypes
-                    if haplotypes.shape[1] == 0 and n_haplotypes:
+                    if fmt == "ms" and haplotypes.shape[1] == 0 and n_haplotypes:
                         haplotypes = np.zeros((n_haplotypes, 0), np.uint8)  # ms prints no rows
                     if n_haplotypes is None:
                         if not len(haplotypes):

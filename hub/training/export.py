@@ -25,12 +25,12 @@ from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
 from ..errors import PopgenHubError
 from ..models import build_model
 from ..outputs import staged_outputs
+from ..publish import FIGURES
 from ..runtime import OnnxModel, sha256_of
 
 PARITY_TOLERANCE = 1e-5
 OPSET = 18
 TEST_DATA_WINDOWS = 8  # windows shipped in test_data_set_0 (all parity inputs are checked)
-RUN_FIGURES = ("training_curve.png", "confusion_matrix.png")
 
 
 def contract_from_run(run: dict[str, Any], name: str, *, description: str,
@@ -128,7 +128,7 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
         write_test_data(staging.dir / TEST_DATA_DIR, inputs[:TEST_DATA_WINDOWS],
                         expected[:TEST_DATA_WINDOWS], input_name=contract.input.tensor_name,
                         output_name=contract.output_name)
-        for figure in RUN_FIGURES:
+        for figure in FIGURES:
             shutil.copyfile(run_dir / figure, staging.path(figure))
         if source:
             render_card(final, source).save(staging.path("README.md"))

@@ -25,6 +25,7 @@ import msprime
 import numpy as np
 import tskit
 
+from ...errors import PopgenHubError
 from ..base import MSPRIME, Replicate, Scenario, replicate_seeds
 from ..demography import demography_info
 
@@ -92,11 +93,16 @@ class OverdominanceVsNeutral(Scenario):
                             f"younger than onset_years={self.onset_years}")
         if self.n_haplotypes % 2 or self.ancient_haplotypes % 2:
             problems.append("n_haplotypes and ancient_haplotypes must be even (diploids)")
+        scaled = [self._generations(age) for age in self.ancient_ages_years if age > 0]
+        if len(set(scaled)) != len(scaled) or 0 in scaled:
+            problems.append(f"ancient_ages_years={list(self.ancient_ages_years)} must fall in "
+                            f"distinct generations after scaling by {self.scaling} (and not "
+                            f"today): space them more or lower scaling")
         self.fail_if(problems)
 
     @property
     def onset_generations(self) -> int:
-        """The earliest onset allowed, in scaled generations."""
+        """The youngest onset the prior allows, in scaled generations."""
         return self._generations(self.onset_years)
 
     def _generations(self, years: float) -> int:
@@ -164,8 +170,10 @@ class OverdominanceVsNeutral(Scenario):
                     params.update(present_frequency=frequency, attempts=float(attempt))
                     break
         else:
-            raise RuntimeError(f"{self.name}: replicate {index} found no trajectory ending in "
-                               f"the band after {self.max_attempts} attempts")
+            raise PopgenHubError(
+                f"scenario {self.name}: replicate {index} found no trajectory ending in "
+                f"{self.frequency_min}..{self.frequency_max} after {self.max_attempts} attempts; "
+                f"widen the band, raise max_attempts, or strengthen selection")
         params.update({name: value if selected else 0.0 for name, value in drawn.items()})
         params.setdefault("present_frequency", 0.0)
         params.setdefault("attempts", 1.0)

@@ -66,8 +66,9 @@ class HardSoftSweeps(Scenario):
         if len(demography_info(self.demography).build().populations) != 1:
             problems.append(f"demography {self.demography} has several populations; msprime "
                             f"sweeps need one (use a marth2004_* model)")
-        oldest_sample = max((p.generations for p in self.time_points), default=0)
-        if self.ancient_ages_years and oldest_sample >= min(self.sweep_ages or [0]):
+        self.fail_if(problems)  # the check below needs valid ages and a generation time
+        oldest_sample = max(p.generations for p in self.time_points)
+        if self.ancient_ages_years and oldest_sample >= min(self.sweep_ages):
             problems.append(f"ancient samples up to {oldest_sample:.0f} generations old would "
                             f"fall during a sweep (youngest sweep_age {min(self.sweep_ages)}); "
                             f"msprime cannot sample during a sweep")
