@@ -184,7 +184,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     except ImportError:
         raise PopgenHubError(TRAIN_EXTRA_HINT) from None
     classes: dict[str, list] = {}
-    for spec in args.classes or []:
+    for spec in args.classes:
         label, sep, where = spec.partition("=")
         if not sep or not label or not where:
             raise PopgenHubError(f"--class {spec!r} must look like LABEL=PATH")

@@ -168,5 +168,6 @@ def load(name: str, *, device: str = "auto", threads: int = 0,
     if not path.is_file():
         raise PopgenHubError(f"{path}: no such model file")
     if sha256:
-        verify_sha256(path, sha256, "the pinned sha256")
+        verify_sha256(path, sha256, "the pinned sha256",
+                      "this is a different model (or another revision of it)")
     return OnnxModel(path, device=device, threads=threads)

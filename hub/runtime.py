@@ -106,12 +106,12 @@ class OnnxModel:
         return scan_vcf(self, vcf, out_dir, **options)
 
 
-def verify_sha256(path: Path, expected: str, recorded_in: str) -> None:
-    """Refuse a file whose sha256 is not ``expected``."""
+def verify_sha256(path: Path, expected: str, recorded_in: str, fix: str = (
+        "the file is corrupt or was modified; reinstall popgen-hub, or delete the file and "
+        "download the model again")) -> None:
+    """Refuse a file whose sha256 is not ``expected`` (``fix`` says what to do)."""
     if sha256_of(path) != expected.lower():
-        raise PopgenHubError(
-            f"{path} does not match {recorded_in}: the file is corrupt or was modified; "
-            f"reinstall popgen-hub, or delete the file and download the model again")
+        raise PopgenHubError(f"{path} does not match {recorded_in}: {fix}")
 
 
 def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,

@@ -10,7 +10,12 @@ from typing import Any
 
 from ..errors import PopgenHubError
 from ..plugins import load_plugins
-from .haplotype_image import EncodedWindow, HaplotypeImageEncoder, single_threaded_blas
+from .haplotype_image import (
+    DataclassEncoder,
+    EncodedWindow,
+    HaplotypeImageEncoder,
+    single_threaded_blas,
+)
 
 ENCODERS: dict[str, type] = {HaplotypeImageEncoder.name: HaplotypeImageEncoder}
 
@@ -36,5 +41,5 @@ def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
     return encoders[name].from_config(params)
 
 
-__all__ = ["ENCODERS", "EncodedWindow", "HaplotypeImageEncoder", "available_encoders",
-           "build_encoder", "single_threaded_blas"]
+__all__ = ["ENCODERS", "DataclassEncoder", "EncodedWindow", "HaplotypeImageEncoder",
+           "available_encoders", "build_encoder", "single_threaded_blas"]

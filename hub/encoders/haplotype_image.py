@@ -18,7 +18,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -84,8 +84,31 @@ def _sorted_by_group_frequency(matrix: np.ndarray, axis: int, by: str) -> np.nda
     return matrix[order] if axis == 0 else matrix[:, order]
 
 
+class DataclassEncoder:
+    """The contract plumbing of an encoder that is a frozen dataclass with ``n_rows`` and
+    ``n_cols`` fields: its fields are its parameters. Plugins may subclass it too."""
+
+    name: ClassVar[str]
+    n_rows: int
+    n_cols: int
+
+    @classmethod
+    def from_config(cls, params: dict[str, Any]) -> Any:
+        unknown = set(params) - set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+        if unknown:
+            raise PopgenHubError(f"{cls.name} encoder: unknown parameters {sorted(unknown)}")
+        return cls(**params)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, **asdict(self)}  # type: ignore[call-overload]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (1, self.n_rows, self.n_cols)
+
+
 @dataclass(frozen=True)
-class HaplotypeImageEncoder:
+class HaplotypeImageEncoder(DataclassEncoder):
     """ImaGene image of one window. All fields are stored in the model contract."""
 
     name = "haplotype_image"
@@ -114,20 +137,6 @@ class HaplotypeImageEncoder:
             raise PopgenHubError(
                 f"haplotype_image encoder: min_maf={self.min_maf} must be in [0, 0.5)"
             )
-
-    @classmethod
-    def from_config(cls, params: dict[str, Any]) -> HaplotypeImageEncoder:
-        unknown = set(params) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise PopgenHubError(f"haplotype_image encoder: unknown parameters {sorted(unknown)}")
-        return cls(**params)
-
-    def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, **asdict(self)}
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (1, self.n_rows, self.n_cols)
 
     def minor_allele_matrix(self, haplotypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """0/1 matrix of the informative sites (1 = minor allele), and which sites those are.

@@ -8,11 +8,14 @@ in the ``train`` and ``publish`` extras).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import PopgenHubError
-from ..runtime import OnnxModel
+
+if TYPE_CHECKING:
+    from ..runtime import OnnxModel
 
 TEST_DATA_DIR = "test_data_set_0"
 TOLERANCE = 1e-5

@@ -52,6 +52,16 @@ def replicate_seeds(seed: int, index: int, stream: int, n: int = 3) -> list[int]
     return [int(s) % (2**31 - 2) + 1 for s in state]
 
 
+def sweep_model(*, position: float, start_frequency: float, end_frequency: float,
+                strength: float, reference_size: int, size: float) -> msprime.SweepGenicSelection:
+    """msprime's sweep of an allele with selection strength S = 2 N_ref s (s: heterozygote
+    advantage), in a population of ``size`` diploids."""
+    return msprime.SweepGenicSelection(
+        position=position, start_frequency=start_frequency, end_frequency=end_frequency,
+        s=2 * strength / (2 * reference_size),  # msprime's s: homozygote advantage, W_BB = 1 + s
+        dt=1.0 / (40 * size))
+
+
 class Scenario:
     """Behaviour shared by the catalogue's dataclasses (mixed in; holds no fields itself).
 

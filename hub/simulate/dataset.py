@@ -203,7 +203,8 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
     manifest_path = out / MANIFEST
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
-        differing = [k for k in manifest if existing.get(k) != manifest[k]]
+        # keys an older popgen-hub did not write do not make a dataset different
+        differing = [k for k in manifest if k in existing and existing[k] != manifest[k]]
         if differing:
             raise PopgenHubError(
                 f"{out} already holds a different dataset ({existing.get('scenario')}; differs "

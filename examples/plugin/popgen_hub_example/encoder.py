@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from popgen_hub.encoders import EncodedWindow
+from popgen_hub.encoders import DataclassEncoder, EncodedWindow
 from popgen_hub.errors import PopgenHubError
 
 
 @dataclass(frozen=True)
-class SfsImageEncoder:
+class SfsImageEncoder(DataclassEncoder):
     """Rows: minor-allele-count bins; columns: equal stretches of the window; values: the share
     of the window's polymorphic sites in each cell."""
 
@@ -24,20 +23,6 @@ class SfsImageEncoder:
     def __post_init__(self) -> None:
         if self.n_rows < 1 or self.n_cols < 1:
             raise PopgenHubError("sfs_image encoder: n_rows and n_cols must be positive")
-
-    @classmethod
-    def from_config(cls, params: dict[str, Any]) -> SfsImageEncoder:
-        unknown = set(params) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise PopgenHubError(f"sfs_image encoder: unknown parameters {sorted(unknown)}")
-        return cls(**params)
-
-    def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, **asdict(self)}
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (1, self.n_rows, self.n_cols)
 
     def encode(self, haplotypes: np.ndarray, positions: np.ndarray | None = None,
                window: tuple[float, float] | None = None) -> EncodedWindow:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import msprime
 import numpy as np
 
-from ..base import MSPRIME, Replicate, Scenario, TimePoint, replicate_seeds
+from ..base import MSPRIME, Replicate, Scenario, TimePoint, replicate_seeds, sweep_model
 from ..demography import MARTH_2004, get_demography, present_size
 
 IMAGENE = (
@@ -74,18 +74,10 @@ class SweepVsNeutral(Scenario):
             end_frequency = float(np.random.default_rng(draw_seed).uniform(
                 self.end_frequency_min, self.end_frequency_max))
             end_frequency = min(end_frequency, 1.0 - 1.0 / (2 * size))
-            # msprime's s is the homozygote advantage: W_Bb = 1 + s/2, W_BB = 1 + s.
-            s_homozygote = 2 * self.selection_strength / (2 * self.reference_size)
-            model = [
-                msprime.SweepGenicSelection(
-                    position=self.length / 2,
-                    start_frequency=1.0 / (2 * size),
-                    end_frequency=end_frequency,
-                    s=s_homozygote,
-                    dt=1.0 / (40 * size),
-                ),
-                msprime.StandardCoalescent(),
-            ]
+            model = [sweep_model(position=self.length / 2, start_frequency=1.0 / (2 * size),
+                                 end_frequency=end_frequency, strength=self.selection_strength,
+                                 reference_size=self.reference_size, size=size),
+                     msprime.StandardCoalescent()]
             params = {"selection_strength": self.selection_strength, "end_frequency": end_frequency}
         ts = msprime.sim_ancestry(
             samples=self.n_haplotypes // 2,

@@ -18,8 +18,8 @@ import numpy as np
 from msprime._msprime import LibraryError  # not re-exported by msprime
 
 from ...errors import PopgenHubError
-from ..base import MSPRIME, Replicate, Scenario, replicate_seeds
-from ..demography import MARTH_2004, demography_info
+from ..base import MSPRIME, Replicate, Scenario, replicate_seeds, sweep_model
+from ..demography import MARTH_2004, demography_info, present_size
 from .imagene_sweep import IMAGENE
 
 
@@ -83,17 +83,15 @@ class HardSoftSweeps(Scenario):
         demography = demography_info(self.demography).build()
         model = None
         if self.labels[label] != "neutral":
-            size = demography.populations[0].initial_size
+            size = present_size(demography)
             strength = float(rng.choice(self.selection_strengths))
             age = float(rng.choice(self.sweep_ages))
             start = (1.0 / (2 * size) if self.labels[label] == "hard" else
                      float(rng.uniform(self.soft_start_frequency_min,
                                        self.soft_start_frequency_max)))
-            sweep = msprime.SweepGenicSelection(
-                position=self.length / 2, start_frequency=start,
-                end_frequency=self.end_frequency,
-                s=2 * strength / (2 * self.reference_size),  # msprime's s: homozygote advantage
-                dt=1.0 / (40 * size))
+            sweep = sweep_model(position=self.length / 2, start_frequency=start,
+                                end_frequency=self.end_frequency, strength=strength,
+                                reference_size=self.reference_size, size=size)
             model = ([msprime.StandardCoalescent(duration=age)] if age else []) + [
                 sweep, msprime.StandardCoalescent()]
             params.update(selection_strength=strength, sweep_age=age, start_frequency=start)
