@@ -9,7 +9,7 @@ SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
 
-.PHONY: demo test venv venv-train system-deps pretrained publish example-data screenshot bench lint \
+.PHONY: demo test venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
 	clean
 
 ## demo: install the inference package and scan the bundled example VCF with the bundled model
@@ -50,6 +50,11 @@ system-deps:
 ## pretrained: rebuild the bundled model from scratch (simulate, train, export; ~25 min)
 pretrained: venv-train
 	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/$(MODEL).sh
+
+## temporal: the review's temporal task end to end: 10 repeats x 3 architectures on our simulator
+## and on the review's data, Fig. 3 for each, the two temporal_balsel models (~1.5 h on 2 cores)
+temporal: venv-train
+	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/temporal_balsel.sh
 
 ## example-data: regenerate the bundled example VCF (2 Mb, 64 diploid samples, sweep at 1.2 Mb)
 example-data: venv-train

@@ -8,6 +8,7 @@ import os
 import shlex
 import sys
 import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -79,6 +80,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> None:
+    from .encoders import build_encoder
     from .registry import get_contract, model_card
 
     contract = get_contract(args.model)
@@ -89,8 +91,21 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(textwrap.fill(contract.description, 88))
     print(f"\nclasses: {', '.join(contract.labels)}  (tracks: {', '.join(contract.track_labels)})")
     spec = contract.input
-    print(f"input: {spec.n_haplotypes} {'phased ' if spec.phased else ''}haplotypes, "
-          f"{spec.window_bp:,} bp windows, tensor {spec.tensor_name!r}")
+    try:
+        encoder = build_encoder(contract.encoder)
+    except PopgenHubError:  # a plugin's encoder that is not installed: the shapes are unknown
+        encoder = None
+    shape = getattr(encoder, "shape", None)
+    shapes = shape if isinstance(shape, dict) else {spec.tensor_name: shape}
+    tensors = ", ".join(f"{name!r}" + (f" (batch, {', '.join(map(str, shapes[name]))})"
+                                       if shapes.get(name) else "") for name in spec.names)
+    print(f"input: {spec.n_haplotypes} {'phased ' if spec.phased else ''}"
+          f"{'present-day ' if hasattr(encoder, 'ancient_bins') else ''}haplotypes, "
+          f"{spec.window_bp:,} bp windows; tensors {tensors}")
+    if hasattr(encoder, "ancient_bins"):
+        bins = ", ".join(f"{a:g}-{b:g}" for a, b in encoder.ancient_bins)
+        print(f"ancient time bins (years): {bins}; {encoder.ancient_haplotypes} haplotypes each "
+              f"(scan with --samples TABLE of sample ages)")
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
     test = contract.metrics.get("test")
     if test:
@@ -109,7 +124,9 @@ def cmd_scan(args: argparse.Namespace) -> None:
     result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
-                        writers=args.writer or (), progress=not args.quiet)
+                        writers=args.writer or (), samples=args.samples,
+                        sample_column=args.sample_column, age_column=args.age_column,
+                        progress=not args.quiet)
     scored = result.scored()
     label = result.contract.track_labels[0]
     column = result.contract.labels.index(label)
@@ -156,6 +173,16 @@ def cmd_simulate(args: argparse.Namespace) -> None:
                   f"{info.generation_time:g} years per generation")
         return
     scenario = get_scenario(args.scenario, **_key_values(args.param, "--param"))
+    if args.vcf and len(scenario.time_points) > 1:
+        from .simulate.genome import simulate_temporal_vcf
+
+        path, table = simulate_temporal_vcf(args.vcf, scenario, seed=args.seed,
+                                            classes=args.loci, missing=args.missing,
+                                            contig=args.contig)
+        print(f"wrote {path} and its index ({len(args.loci or scenario.labels)} loci of "
+              f"{scenario.length:,} bp end to end: {', '.join(args.loci or scenario.labels)}) "
+              f"and the sample ages in {table}")
+        return
     if args.vcf:
         from .simulate.genome import simulate_vcf
 
@@ -178,6 +205,14 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} replicates of {scenario.name} to {out}")
 
 
+def _ages(text: str) -> list[float]:
+    try:
+        return [float(age) for age in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated ages in years, e.g. "
+                                         f"8000,4000,2000,1000,0") from None
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     try:
         from .simulate.importers import import_dataset, source_files
@@ -190,12 +225,14 @@ def cmd_import(args: argparse.Namespace) -> None:
             raise PopgenHubError(f"--class {spec!r} must look like LABEL=PATH")
         if label in classes:
             raise PopgenHubError(f"--class {label} is given twice")
-        classes[label] = source_files(where, args.format)
+        classes[label] = [Path(where)] if args.time_points else source_files(where, args.format)
     out = import_dataset(args.format, classes, args.output, length=args.length,
-                         encoder=_encoder(args), shard_size=args.shard_size,
+                         encoder=_encoder(args), time_points=args.time_points,
+                         shard_size=args.shard_size,
                          simulator=args.simulator, progress=not args.quiet,
                          command=args.invocation)
-    counts = ", ".join(f"{label}: {len(files)} files" for label, files in classes.items())
+    sources = json.loads((out / "manifest.json").read_text())["sources"]
+    counts = ", ".join(f"{label}: {len(found)} replicates" for label, found in sources.items())
     print(f"imported {counts} into {out}; train with `popgen-hub train ARCH --data {out}`")
 
 
@@ -208,14 +245,31 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise PopgenHubError(TRAIN_EXTRA_HINT) from None
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, optimizer=args.optimizer,
-                             seed=args.seed)
+                             weight_decay=args.weight_decay, schedule=args.schedule,
+                             seed=args.seed, threads=args.threads)
     if bool(args.data) == bool(args.simulate):
         raise PopgenHubError("give exactly one of --data DIR or --simulate SCENARIO")
+    if args.repeats:
+        if not args.data:
+            raise PopgenHubError("--repeats needs --data (a saved dataset to split each time)")
+        from .training.train import train_repeats
+
+        summary = train_repeats(args.architecture, args.data, args.output, settings,
+                                args.repeats, validation=args.validation_fraction,
+                                test=args.test_fraction,
+                                encoder_overrides=_key_values(args.encoder, "--encoder"),
+                                progress=not args.quiet, command=args.invocation)
+        print(_repeats_table(summary))
+        print(f"wrote {args.output}/repeat_*/, repeats.json, repeats.png; the repeat with the "
+              f"best validation accuracy ({summary['exported_repeat']}) is in {args.output} "
+              f"for `popgen-hub export`")
+        return
     if args.data:
         record = train_from_dataset(args.architecture, args.data, args.output, settings,
                                     validation=args.validation_fraction,
-                                    test=args.test_fraction, progress=not args.quiet,
-                                    command=args.invocation)
+                                    test=args.test_fraction,
+                                    encoder_overrides=_key_values(args.encoder, "--encoder"),
+                                    progress=not args.quiet, command=args.invocation)
     else:
         record = train_on_the_fly(
             args.architecture, args.simulate, args.output, settings,
@@ -231,6 +285,52 @@ def cmd_train(args: argparse.Namespace) -> None:
     for label, row in zip(test["labels"], test["confusion_matrix"], strict=True):
         print(f"  {label:>12}: " + "  ".join(f"{c:>6}" for c in row))
     print(f"wrote {args.output}/model.pt, run.json, training_curve.png, confusion_matrix.png")
+
+
+def _repeats_table(summary: dict[str, Any]) -> str:
+    accuracy = summary["accuracy"]
+    lines = [f"{summary['architecture']}: held-out test accuracy {accuracy['mean']:.4f} ± "
+             f"{accuracy['sd']:.4f} (mean ± sd over {summary['repeats']} repeats, each its own "
+             f"split and seed)",
+             "row-normalised confusion matrix, mean ± sd (rows true, columns predicted)"]
+    for label, means, sds in zip(summary["labels"], summary["mean_normalised"],
+                                 summary["sd_normalised"], strict=True):
+        lines.append(f"  {label:>24}: " + "  ".join(f"{m:.3f} ± {d:.3f}"
+                                                    for m, d in zip(means, sds, strict=True)))
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    try:
+        from .training.plots import plot_repeat_panels
+    except ImportError:
+        raise PopgenHubError(TRAIN_EXTRA_HINT) from None
+    panels = {}
+    for spec in args.runs:
+        title, sep, run = spec.rpartition("=")
+        path = Path(run) / "repeats.json"
+        if not path.is_file():
+            raise PopgenHubError(f"{path} not found: train with `popgen-hub train ... --repeats "
+                                 f"N -o {run}` first")
+        summary = json.loads(path.read_text())
+        panels[title if sep else summary["architecture"]] = summary
+        print(_repeats_table(summary))
+    plot_repeat_panels(panels, Path(args.output), title=args.title)
+    print(f"wrote {args.output}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate_model, format_metrics, write_json
+    from .registry import load
+
+    model = load(args.model, device=args.device)
+    classes = _key_values(args.classes, "--class") if args.classes else None
+    result = evaluate_model(model, args.data, classes=classes, time_points=args.time_points,
+                            length=args.length, progress=not args.quiet)
+    print(format_metrics(result))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -349,6 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--writer", action="append", metavar="NAME", help="also run this track "
                    "writer from a plugin (repeatable; see `popgen-hub plugins`)")
     p.add_argument("--sha256", help="refuse the model unless its model.onnx has this sha256")
+    p.add_argument("--samples", metavar="TABLE", help="temporal models: a table of the "
+                   "samples' ages in years before present (0 = present-day); samples it omits "
+                   "are not used")
+    p.add_argument("--sample-column", default="sample", help="--samples column of names")
+    p.add_argument("--age-column", default="age_years", help="--samples column of ages")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_scan)
 
@@ -379,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vcf", help="instead of a dataset, write one chromosome-scale VCF (.vcf.gz)")
     p.add_argument("--length", type=int, default=2_000_000, help="VCF mode: length in bp")
     p.add_argument("--sweep-at", type=int, help="VCF mode: position of a planted sweep")
+    p.add_argument("--loci", type=lambda text: text.split(","), metavar="CLASS,CLASS,...",
+                   help="VCF mode, temporal scenarios: one locus per class named, end to end "
+                   "(default: one of each class)")
+    p.add_argument("--missing", type=float, default=0.0, help="VCF mode, temporal scenarios: "
+                   "fraction of the ancient samples' calls set missing")
     p.add_argument("--end-frequency", type=float, default=0.9,
                    help="VCF mode: frequency of the swept allele today (default 0.9)")
     p.add_argument("--contig", default="chr1", help="VCF mode: contig name")
@@ -396,7 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
             "popgen-hub import ms --class neutral=sims/neutral --class sweep=sims/sweep "
             "--length 80000 -o data/mine",
             "popgen-hub import trees --class neutral='slim/neutral_*.trees' "
-            "--class balancing='slim/bal_*.trees' --length 50000 -o data/slim"))
+            "--class balancing='slim/bal_*.trees' --length 50000 -o data/slim",
+            "popgen-hub import ms --class neutral=review/neutral --class "
+            "weak_overdominance=review/dominance0025 --class moderate_overdominance="
+            "review/dominance05 --time-points 8000,4000,2000,1000,0 --length 50000 "
+            "-o data/review   # the review's layout: CLASS/1..5/*.txt, paired by file name"))
     p.add_argument("format", choices=("ms", "trees"))
     p.add_argument("--class", dest="classes", action="append", metavar="LABEL=PATH",
                    required=True, help="a class and its files: a file, a folder or a quoted "
@@ -406,6 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--encoder", action="append", metavar="NAME=VALUE",
                    help="override an encoder parameter, e.g. n_cols=64 (repeatable)")
+    p.add_argument("--time-points", type=_ages, metavar="AGES",
+                   help="temporal data: each class is a folder with one subfolder per time "
+                   "point; AGES are their ages in years (0 = present-day), comma-separated, in "
+                   "the subfolders' natural order; files are paired across them by name")
     p.add_argument("--shard-size", type=int, default=500, help="replicates per shard file")
     p.add_argument("--simulator", default="", help="what made the files, for provenance "
                    "(e.g. 'SLiM 4.0.1'); shown on model cards")
@@ -422,7 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples(
             "popgen-hub train imagene_cnn --data data/sweep --epochs 6 -o runs/sweep",
             "popgen-hub train imagene_cnn --simulate imagene_sweep --replicates-per-epoch 2000 "
-            "--epochs 10 --workers 2 -o runs/otf"))
+            "--epochs 10 --workers 2 -o runs/otf",
+            "popgen-hub train temporal_balsel --data data/temporal --repeats 10 --optimizer "
+            "adam --epochs 30 -o runs/branched   # mean ± sd over 10 splits"))
     p.add_argument("architecture", help="architecture (see `popgen-hub list --architectures`)")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
     p.add_argument("--data", help="dataset directory from `popgen-hub simulate`")
@@ -430,8 +550,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--optimizer", choices=("rmsprop", "adam"), default="rmsprop")
+    p.add_argument("--optimizer", choices=("rmsprop", "adam", "adamw"), default="rmsprop")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                   help="learning rate: constant, or cosine-annealed to zero over the epochs")
     p.add_argument("--seed", type=int, default=0, help="seed of splits, weights and batches")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="PyTorch threads (default: all cores)")
     p.add_argument("--validation-fraction", type=float, default=0.1)
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--replicates-per-epoch", type=int, default=2000, help="on the fly")
@@ -440,10 +565,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="on the fly: "
                    "override a scenario parameter (repeatable)")
     p.add_argument("--encoder", action="append", metavar="NAME=VALUE",
-                   help="on the fly: override an encoder parameter (repeatable)")
+                   help="override a parameter of the architecture's encoder (repeatable)")
+    p.add_argument("--repeats", type=int, metavar="N", help="with --data: train N times "
+                   "(seeds SEED..SEED+N-1, each its own split) and report mean ± sd")
     p.add_argument("--workers", type=int, default=1, help="simulation processes (on the fly)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "compare", help="figure of repeated runs side by side (the review's Fig. 3)",
+        formatter_class=_formatter,
+        description="One panel per run directory trained with --repeats: the row-normalised "
+                    "confusion matrix on held-out test data, mean ± sd over the repeats.",
+        epilog=_examples("popgen-hub compare 'ancient only=runs/ancient' 'present only="
+                         "runs/present' both=runs/branched -o fig3.png"))
+    p.add_argument("runs", nargs="+", metavar="[TITLE=]RUN_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="PNG")
+    p.add_argument("--title", default="held-out test data, mean ± sd over repeats")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "evaluate", help="accuracy and confusion matrix of a model on labelled data",
+        formatter_class=_formatter,
+        description="Score any model on any labelled data: a dataset from `simulate` or "
+                    "`import`, or a folder of ms files laid out like the review's (class "
+                    "folders with time-point subfolders, replicates paired by file name). Each "
+                    "replicate is encoded with the model's own encoder. Runs on onnxruntime.",
+        epilog=_examples(
+            "popgen-hub evaluate temporal_balsel.hsap_eur data/temporal",
+            "popgen-hub evaluate temporal_balsel.hsap_eur review/ --class neutral=neutral "
+            "--class weak_overdominance=dominance0025 --class moderate_overdominance="
+            "dominance05 --time-points 8000,4000,2000,1000,0 --json scores.json"))
+    p.add_argument("model", help="model name, hf-hub:ORG/REPO, local-dir:PATH or .onnx")
+    p.add_argument("data", help="dataset directory, or a folder of ms files")
+    p.add_argument("--class", dest="classes", action="append", metavar="LABEL=FOLDER",
+                   help="ms folder: the subfolder holding each of the model's classes "
+                   "(default: folders named like the classes)")
+    p.add_argument("--time-points", type=_ages, metavar="AGES", help="ms folder: ages in "
+                   "years of the time-point subfolders, in natural order (0 = present-day)")
+    p.add_argument("--length", type=float, help="ms folder: locus length in bp (default: the "
+                   "model's window)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
         "export", help="export a training run to ONNX + config.json + model card (train extra)",

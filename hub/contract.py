@@ -39,6 +39,13 @@ class InputSpec:
     haplotype_rule: str = "subsample"
     #: Windows with fewer informative sites than this (after the encoder's filters) get no score.
     min_sites: int = 10
+    #: Every graph input in order, for models with several (e.g. present-day and ancient
+    #: haplotypes); empty means the one ``tensor_name``.
+    tensor_names: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.tensor_names) or [self.tensor_name]
 
 
 @dataclass(frozen=True)

@@ -76,27 +76,37 @@ class OnnxModel:
                 f"was edited or replaced); export the model again")
         self.contract = contract or embedded
         self.encoder = build_encoder(self.contract.encoder)
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        expected_input = self.contract.input.tensor_name
-        if expected_input not in inputs:
+        graph_inputs = [i.name for i in self.session.get_inputs()]
+        if sorted(graph_inputs) != sorted(self.contract.input.names):
             raise PopgenHubError(
-                f"{self.path}: the contract names input {expected_input!r} but the graph's "
-                f"inputs are {sorted(inputs)}")
+                f"{self.path}: the contract names inputs {self.contract.input.names} but the "
+                f"graph's inputs are {graph_inputs}")
 
     @property
     def provider(self) -> str:
         """The execution provider that runs the model (first of the session's providers)."""
         return self.session.get_providers()[0]
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Class probabilities, (batch, n_classes), for encoded inputs (batch, *encoder.shape)."""
-        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
-        if inputs.shape[1:] != self.encoder.shape:
-            raise PopgenHubError(
-                f"{self.contract.name} takes inputs of shape (batch, "
-                f"{', '.join(map(str, self.encoder.shape))}), got {inputs.shape}")
-        return self.session.run([self.contract.output_name],
-                                {self.contract.input.tensor_name: inputs})[0]
+    def predict(self, inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        """Class probabilities, (batch, n_classes), for encoded inputs: one array (batch,
+        *encoder.shape), or for a multi-input model a dict of arrays by tensor name (extra
+        tensors, e.g. the ancient stack for a present-only model, are ignored)."""
+        names = self.contract.input.names
+        shapes = self.encoder.shape if isinstance(self.encoder.shape, dict) else {
+            names[0]: self.encoder.shape}
+        if not isinstance(inputs, dict):
+            inputs = {names[0]: inputs}
+        feed = {}
+        for name in names:
+            if name not in inputs:
+                raise PopgenHubError(f"{self.contract.name} needs input {name!r}")
+            array = np.ascontiguousarray(inputs[name], dtype=np.float32)
+            if array.shape[1:] != tuple(shapes[name]):
+                raise PopgenHubError(
+                    f"{self.contract.name} takes {name} inputs of shape (batch, "
+                    f"{', '.join(map(str, shapes[name]))}), got {array.shape}")
+            feed[name] = array
+        return self.session.run([self.contract.output_name], feed)[0]
 
     def scan(self, vcf: str | os.PathLike, out_dir: str | os.PathLike, **options: Any
              ) -> ScanResult:

@@ -23,10 +23,13 @@ from tqdm.auto import tqdm
 from . import __version__
 from .contract import HAPLOTYPE_RULES, ModelContract
 from .encoders import single_threaded_blas
+from .encoders.inputs import stack_windows
+from .encoders.temporal_stack import MISSING_RULE
 from .errors import PopgenHubError
 from .outputs import Staging, staged_outputs
 from .plugins import load_plugins
 from .readers import open_reader
+from .readers.samples import read_sample_table
 from .readers.vcf import ReadStats, Region, SiteBlock, VcfReader
 from .runtime import OnnxModel
 from .writers import (
@@ -102,6 +105,57 @@ def choose_haplotypes(columns: list[tuple[str, int]], contract: ModelContract, s
     return [columns[i] for i in chosen]
 
 
+def choose_time_groups(reader: VcfReader, encoder: Any, ages: dict[str, float], seed: int,
+                       table: str) -> tuple[list[tuple[str, int]], list[str], str]:
+    """Haplotypes for a temporal model, grouped as its encoder reads them (present-day, then
+    each ancient bin youngest first), the ancient (pseudo-haploid) samples, and a summary.
+
+    Rule: a present-day sample (age 0) gives all its haplotypes (phased); an ancient sample
+    gives one (its first allele; a heterozygous call is missing), as pseudo-haploid ancient
+    DNA calls are. Each group is a seeded random subset of the size the model needs.
+    """
+    absent = [sample for sample in ages if sample not in reader.samples]
+    if absent:
+        raise PopgenHubError(
+            f"{table} names {len(absent)} sample(s) that {reader.path.name} lacks "
+            f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}); remove them from "
+            f"the table or use the VCF they were called in")
+    bins = encoder.ancient_bins
+    outside = [f"{sample} ({age:g} y)" for sample, age in ages.items()
+               if age > 0 and encoder.bin_of(age) is None]
+    if outside:
+        raise PopgenHubError(
+            f"{table}: {len(outside)} sample(s) are older or younger than every time bin of the "
+            f"model ({', '.join(f'{a:g}-{b:g}' for a, b in bins)} years, or 0 for present-day): "
+            f"{', '.join(outside[:5])}{', ...' if len(outside) > 5 else ''}; drop them from "
+            f"the table")
+    ploidy = dict(zip(reader.samples, reader.ploidies, strict=True))
+    groups: list[list[tuple[str, int]]] = [[] for _ in encoder.group_sizes]
+    for sample in reader.samples:  # VCF order, so a seed picks the same subset every time
+        if sample not in ages:
+            continue
+        age = ages[sample]
+        if age == 0:
+            groups[0] += [(sample, slot) for slot in range(int(ploidy[sample]))]
+        else:
+            groups[encoder.bin_of(age) + 1].append((sample, 0))
+    rng = np.random.default_rng(seed)
+    chosen, notes = [], []
+    for index, (group, need) in enumerate(zip(groups, encoder.group_sizes, strict=True)):
+        name = "present-day" if index == 0 else f"{bins[index - 1][0]:g}-{bins[index - 1][1]:g} y"
+        unit = "haplotypes" if index == 0 else "samples"
+        if len(group) < need:
+            raise PopgenHubError(
+                f"{table}: the {name} time bin has {len(group)} {unit} in {reader.path.name}, "
+                f"the model needs {need} ({'phased haplotypes of samples aged 0' if index == 0 else 'one haplotype per ancient sample'}); "
+                f"add samples of that age or choose a model with other time bins")
+        picked = np.sort(rng.choice(len(group), need, replace=False))
+        chosen += [group[i] for i in picked]
+        notes.append(f"{name}: {need} of {len(group)} {unit}")
+    ancient = [sample for sample, _ in chosen[encoder.group_sizes[0]:]]
+    return chosen, ancient, "; ".join(notes)
+
+
 @dataclass
 class ScanResult:
     """Everything a scan produced, with the provenance every output carries."""
@@ -119,6 +173,8 @@ class ScanResult:
     windows: np.ndarray
     stats: ReadStats
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: temporal models: the haplotypes used per time bin, and the rules applied
+    time_bins: str = ""
 
     @property
     def contigs(self) -> list[str]:
@@ -170,6 +226,7 @@ class ScanResult:
             "step_bp": self.step,
             "haplotypes": f"{len(self.haplotypes)} of {self.n_available_haplotypes} "
                           f"(rule {c.input.haplotype_rule}, seed {self.seed})",
+            **({"time_bins": self.time_bins} if self.time_bins else {}),
             "encoder": c.encoder,
             "min_informative_sites": c.input.min_sites,
             "sites": asdict(self.stats),
@@ -181,7 +238,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
              region: str | None = None, window: int | None = None, step: int | None = None,
              seed: int = 0, batch_size: int = 32, workers: int = 1, genome: str | None = None,
              snapshot: bool = False, writers: Sequence[str] = (),
-             progress: bool = True) -> ScanResult:
+             samples: str | os.PathLike | None = None, sample_column: str = "sample",
+             age_column: str = "age_years", progress: bool = True) -> ScanResult:
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
     ``workers`` processes share the windows (each runs its own reader and onnxruntime session
@@ -191,6 +249,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     default the chrom.sizes written beside the tracks, which works offline. ``snapshot`` also
     renders the batch script's view with IGV desktop to ``igv_snapshot.png``. ``writers``
     names extra track writers from plugins, each called as ``write(result, staging)``.
+    A temporal model (present-day and ancient inputs) needs ``samples``, a table of the
+    samples' ages (see :mod:`popgen_hub.readers.samples` and :func:`choose_time_groups`).
     """
     contract = model.contract
     window = window or contract.input.window_bp
@@ -212,14 +272,31 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     if not regions:
         raise PopgenHubError(f"{reader.path} has no variant records")
     columns = reader.haplotype_columns()
-    haplotypes = choose_haplotypes(columns, contract, seed, reader.path.name)
+    ancient: list[str] = []
+    time_bins = ""
+    if hasattr(model.encoder, "group_sizes"):
+        if samples is None:
+            raise PopgenHubError(
+                f"{contract.name} reads present-day and ancient haplotypes: give --samples, a "
+                f"table of the samples' ages in years (0 = present-day)")
+        ages = read_sample_table(samples, sample_column, age_column)
+        haplotypes, ancient, notes = choose_time_groups(reader, model.encoder, ages, seed,
+                                                        Path(samples).name)
+        time_bins = f"{notes} (seed {seed}); ancient samples give one haplotype each " \
+                    f"(heterozygous calls missing); missing calls: {MISSING_RULE}"
+    elif samples is not None:
+        raise PopgenHubError(f"--samples is for temporal models; {contract.name} reads "
+                             f"present-day haplotypes only")
+    else:
+        haplotypes = choose_haplotypes(columns, contract, seed, reader.path.name)
     with staged_outputs(out_dir) as staging:
-        windows, stats = _score_regions(model, reader, regions, haplotypes, window, step,
-                                        batch_size, workers, progress)
+        windows, stats = _score_regions(model, reader, regions, haplotypes, ancient, window,
+                                        step, batch_size, workers, progress)
         result = ScanResult(contract=contract, vcf=reader.path, regions=regions, window=window,
                             step=step, seed=seed, n_available_haplotypes=len(columns),
                             haplotypes=haplotypes, provider=model.provider,
-                            contig_lengths=reader.contig_lengths, windows=windows, stats=stats)
+                            contig_lengths=reader.contig_lengths, windows=windows, stats=stats,
+                            time_bins=time_bins)
         if not len(result.scored()):
             where = ", ".join(map(str, regions))
             if stats.kept_biallelic_snps == 0:
@@ -270,8 +347,9 @@ def _plugin_writers(names: Sequence[str]) -> dict[str, Callable[[ScanResult, Sta
 
 
 def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
-                   haplotypes: list[tuple[str, int]], window: int, step: int, batch_size: int,
-                   workers: int, progress: bool) -> tuple[np.ndarray, ReadStats]:
+                   haplotypes: list[tuple[str, int]], ancient: list[str], window: int,
+                   step: int, batch_size: int, workers: int, progress: bool
+                   ) -> tuple[np.ndarray, ReadStats]:
     """Windows of every region (see :func:`window_dtype`) and what reading skipped."""
     # A few pieces per worker keep all of them busy to the end; one piece when working alone.
     # Pieces read overlapping stretches; each counts the records before the next one's start.
@@ -288,7 +366,8 @@ def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
         if workers == 1:
             for index, contig, run, owned_end in pieces:
                 results.append((index, *_score_piece(model, reader, contig, run, owned_end,
-                                                     haplotypes, window, batch_size, bar)))
+                                                     haplotypes, ancient, window, batch_size,
+                                                     bar)))
         else:
             # forkserver: forking this process would copy onnxruntime's threads (and a CUDA
             # context) into the workers
@@ -297,7 +376,8 @@ def _score_regions(model: OnnxModel, reader: VcfReader, regions: list[Region],
                                          model.path, model.contract, model.device,
                                          reader.path)) as pool:
                 jobs = [pool.submit(_score_piece_in_worker, contig, run, owned_end, haplotypes,
-                                    window, batch_size) for _, contig, run, owned_end in pieces]
+                                    ancient, window, batch_size)
+                        for _, contig, run, owned_end in pieces]
                 try:
                     for (index, _, run, _), job in zip(pieces, jobs, strict=True):
                         results.append((index, *job.result()))
@@ -323,15 +403,16 @@ def _start_worker(onnx_path: Path, contract: ModelContract, device: str, vcf: Pa
 
 
 def _score_piece_in_worker(contig: str, starts: range, owned_end: int | None,
-                           haplotypes: list[tuple[str, int]], window: int, batch_size: int
-                           ) -> tuple[np.ndarray, ReadStats]:
+                           haplotypes: list[tuple[str, int]], ancient: list[str], window: int,
+                           batch_size: int) -> tuple[np.ndarray, ReadStats]:
     return _score_piece(_WORKER["model"], _WORKER["reader"], contig, starts, owned_end,
-                        haplotypes, window, batch_size, None)
+                        haplotypes, ancient, window, batch_size, None)
 
 
 def _score_piece(model: OnnxModel, reader: VcfReader, contig: str, starts: range,
-                 owned_end: int | None, haplotypes: list[tuple[str, int]], window: int,
-                 batch_size: int, bar: tqdm | None) -> tuple[np.ndarray, ReadStats]:
+                 owned_end: int | None, haplotypes: list[tuple[str, int]], ancient: list[str],
+                 window: int, batch_size: int, bar: tqdm | None
+                 ) -> tuple[np.ndarray, ReadStats]:
     """Read, encode and score the windows starting at ``starts``, in batches.
 
     Each window is read in full, past the region's end where the contig goes on. Windows
@@ -346,19 +427,20 @@ def _score_piece(model: OnnxModel, reader: VcfReader, contig: str, starts: range
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
     rows: list[tuple] = []
     batch_rows: list[int] = []
-    images: list[np.ndarray] = []
+    images: list[Any] = []
     probabilities: list[np.ndarray] = []
     scored: list[int] = []
 
     def flush() -> None:
         if images:
-            probabilities.append(model.predict(np.stack(images)))
+            probabilities.append(model.predict(stack_windows(images)))
             scored.extend(batch_rows)
             batch_rows.clear()
             images.clear()
 
     blocks = reader.blocks(Region(contig, starts[0], end), haplotypes,
-                           phased=contract.input.phased, stats=stats, count_before=owned_end)
+                           phased=contract.input.phased, stats=stats, count_before=owned_end,
+                           pseudo_haploid=ancient)
     with single_threaded_blas():
         for start, positions, matrix in iter_windows(blocks, starts, window):
             if bar is not None:

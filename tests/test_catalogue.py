@@ -19,6 +19,8 @@ from popgen_hub.simulate.scenarios import SCENARIOS, get_scenario
 SMALL = {"imagene_sweep": {"n_haplotypes": 16, "length": 20_000},
          "balancing": {"n_haplotypes": 16, "length": 20_000, "ancient_ages_years": [2000, 4000],
                        "ancient_haplotypes": 4},
+         "temporal_balancing": {"n_haplotypes": 16, "length": 20_000,
+                                "ancient_ages_years": [2000, 4000], "ancient_haplotypes": 4},
          "neutral": {"n_haplotypes": 16, "length": 20_000},
          "sweeps": {"n_haplotypes": 16, "length": 20_000}}
 

@@ -199,7 +199,7 @@ def test_push_then_download_gives_identical_outputs(tmp_path):
                     cwd=ROOT, env=pushing)
             assert any(r.endswith("/commit/v2") for r in upload.requests)
         inputs, _ = read_test_data(model_dir(BUNDLED_MODEL) / TEST_DATA_DIR)
-        np.save(tmp_path / "inputs.npy", inputs)
+        np.save(tmp_path / "inputs.npy", inputs["haplotype_image"])
         script = (
             "import sys, numpy as np, popgen_hub\n"
             "x = np.load(sys.argv[1])\n"

@@ -102,8 +102,9 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     import popgen_hub
 
     model = popgen_hub.load(f"local-dir:{out}", device="cpu")
-    images, expected = read_test_data(out / TEST_DATA_DIR)  # ONNX-zoo files, torch's outputs
-    assert len(images) == TEST_DATA_WINDOWS
+    inputs, expected = read_test_data(out / TEST_DATA_DIR)  # ONNX-zoo files, torch's outputs
+    images = inputs["haplotype_image"]
+    assert list(inputs) == ["haplotype_image"] and len(images) == TEST_DATA_WINDOWS
     for n in (1, 7, len(images)):
         assert np.abs(model.predict(images[:n]) - expected[:n]).max() < 1e-5
     assert np.allclose(model.predict(images).sum(axis=1), 1.0, atol=1e-6)

@@ -17,7 +17,10 @@ from .haplotype_image import (
     single_threaded_blas,
 )
 
-ENCODERS: dict[str, type] = {HaplotypeImageEncoder.name: HaplotypeImageEncoder}
+from .temporal_stack import TemporalStackEncoder
+
+ENCODERS: dict[str, type] = {cls.name: cls for cls in (HaplotypeImageEncoder,
+                                                      TemporalStackEncoder)}
 
 
 def available_encoders() -> dict[str, type]:
@@ -29,7 +32,8 @@ def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
     """Build the encoder a contract's ``encoder`` section describes.
 
     Every encoder has the interface of :class:`HaplotypeImageEncoder` (``from_config``,
-    ``to_config``, ``shape``, ``n_rows``, ``n_cols``, ``encode``).
+    ``to_config``, ``shape``, ``n_rows``, ``n_cols``, ``encode``); a multi-input encoder
+    (:class:`TemporalStackEncoder`) returns a dict of named tensors and its ``shape`` is a dict.
     """
     params = dict(config)
     name = params.pop("name", None)
@@ -42,4 +46,5 @@ def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
 
 
 __all__ = ["ENCODERS", "DataclassEncoder", "EncodedWindow", "HaplotypeImageEncoder",
+           "TemporalStackEncoder",
            "available_encoders", "build_encoder", "single_threaded_blas"]

@@ -61,7 +61,7 @@ def area_overlaps(n_in: int, n_out: int) -> np.ndarray:
     return overlaps
 
 
-def _sorted_by_group_frequency(matrix: np.ndarray, axis: int, by: str) -> np.ndarray:
+def sorted_by_group_frequency(matrix: np.ndarray, axis: int, by: str) -> np.ndarray:
     """Order rows (axis 0) or columns (axis 1) so that identical ones are adjacent.
 
     ``freq``: groups by decreasing count; ``dist``: groups by increasing Hamming distance to the
@@ -105,6 +105,18 @@ class DataclassEncoder:
     @property
     def shape(self) -> tuple[int, int, int]:
         return (1, self.n_rows, self.n_cols)
+
+    def rows_for(self, time_points: list[dict[str, Any]], source: str = "the data"
+                 ) -> np.ndarray:
+        """Which stored rows this encoder reads, given the time points the rows are grouped in
+        (``age_years``, ``n_haplotypes`` each, in storage order): the present-day ones."""
+        start = 0
+        for point in time_points:
+            if point["age_years"] == 0:
+                return np.arange(start, start + point["n_haplotypes"])
+            start += point["n_haplotypes"]
+        raise PopgenHubError(f"{source} has no present-day haplotypes for the {self.name} "
+                             f"encoder")
 
 
 @dataclass(frozen=True)
@@ -177,9 +189,9 @@ class HaplotypeImageEncoder(DataclassEncoder):
             positions = np.arange(haplotypes.shape[1]) if positions is None else positions
             minor = self._central_columns(minor, np.asarray(positions)[informative], window)
         if self.row_sort != "none" and minor.shape[1] > 0:
-            minor = _sorted_by_group_frequency(minor, axis=0, by=self.row_sort)
+            minor = sorted_by_group_frequency(minor, axis=0, by=self.row_sort)
         if self.col_sort != "none" and minor.shape[1] > 0:
-            minor = _sorted_by_group_frequency(minor, axis=1, by=self.col_sort)
+            minor = sorted_by_group_frequency(minor, axis=1, by=self.col_sort)
         image = self._fit(minor)
         return EncodedWindow(image[None].astype(np.float32, copy=False), n_sites)
 

@@ -14,6 +14,9 @@ from torch import nn
 
 
 class ImaGeneCNN(nn.Module):
+    encoder = "haplotype_image"
+    inputs = ("haplotype_image",)
+
     def __init__(self, n_rows: int = 128, n_cols: int = 128, n_classes: int = 2,
                  filters: int = 32, dense: int = 64, l1: float = 0.005, l2: float = 0.005) -> None:
         super().__init__()

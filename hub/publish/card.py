@@ -14,6 +14,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .. import __version__
 from ..contract import HAPLOTYPE_RULES, ModelContract
+from ..encoders import build_encoder
+from ..encoders.temporal_stack import MISSING_RULE
 from ..errors import PopgenHubError
 
 TEMPLATE = Path(__file__).with_name("card_template.md")
@@ -45,6 +47,9 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
     if not test:
         raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")
     training = contract.training
+    encoder = build_encoder(contract.encoder)
+    shapes = encoder.shape
+    repeats = contract.metrics.get("repeats")
     dataset_name = (f"{training['scenario']} held-out test set ({test['n']} simulated "
                     f"replicates, {training['parameters'].get('demography', '')})")
     card_data = ModelCardData(
@@ -67,5 +72,12 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
                 test["labels"], test["confusion_matrix_normalised"], test["confusion_matrix"],
                 strict=True)],
         haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
+        input_shapes=shapes if isinstance(shapes, dict) else {contract.input.tensor_name: shapes},
+        time_bins=", ".join(f"{a:g}-{b:g}" for a, b in getattr(encoder, "ancient_bins", ()))
+        + (f" years before present, {encoder.ancient_haplotypes} haplotypes each"
+           if hasattr(encoder, "ancient_bins") else ""),
+        missing_rule=MISSING_RULE, repeats=repeats, zip=zip,
+        repeat_rows=list(zip(test["labels"], repeats["mean_normalised"],
+                             repeats["sd_normalised"], strict=True)) if repeats else [],
         model_id=f"hf-hub:{hub_id}" if hub_id else contract.name,
         version=__version__)

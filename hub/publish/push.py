@@ -28,7 +28,7 @@ from ..registry import (
     resolve_directory,
 )
 from ..runtime import load_model_dir
-from . import FIGURES
+from . import FIGURES, OPTIONAL_FIGURES
 from .test_data import TEST_DATA_DIR, check_test_data
 
 CARDS_DIR = Path("cards")  # card sources, relative to a clone of the repository
@@ -55,7 +55,7 @@ def build_repo_folder(name: str, out_dir: str | Path, *, repo_id: str | None = N
         raise PopgenHubError(f"{name} has no model card; give its source with --card "
                              f"cards/{model.contract.name}.yaml")
     with staged_outputs(out_dir) as staging:
-        for file_name in (CONFIG, WEIGHTS, *FIGURES):
+        for file_name in (CONFIG, WEIGHTS, *FIGURES, *OPTIONAL_FIGURES):
             if (directory / file_name).is_file():
                 shutil.copyfile(directory / file_name, staging.path(file_name))
         shutil.copytree(directory / TEST_DATA_DIR, staging.path(TEST_DATA_DIR))

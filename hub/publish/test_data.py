@@ -21,30 +21,34 @@ TEST_DATA_DIR = "test_data_set_0"
 TOLERANCE = 1e-5
 
 
-def write_test_data(directory: Path, inputs: np.ndarray, outputs: np.ndarray, *,
-                    input_name: str, output_name: str) -> None:
+def write_test_data(directory: Path, inputs: dict[str, np.ndarray], outputs: np.ndarray, *,
+                    output_name: str) -> None:
+    """``input_K.pb`` for each graph input (in ``inputs``' order) and ``output_0.pb``."""
     from onnx import numpy_helper
 
     directory.mkdir(parents=True, exist_ok=True)
-    for file_name, array, name in (("input_0.pb", inputs, input_name),
-                                   ("output_0.pb", outputs, output_name)):
+    files = [(f"input_{k}.pb", array, name) for k, (name, array) in enumerate(inputs.items())]
+    for file_name, array, name in (*files, ("output_0.pb", outputs, output_name)):
         tensor = numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name)
         (directory / file_name).write_bytes(tensor.SerializeToString())
 
 
-def read_test_data(directory: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, expected outputs) of an ONNX-zoo test data set."""
+def read_test_data(directory: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(inputs by tensor name, expected outputs) of an ONNX-zoo test data set."""
     import onnx
     from onnx import numpy_helper
 
-    arrays = []
-    for file_name in ("input_0.pb", "output_0.pb"):
-        path = directory / file_name
-        if not path.is_file():
-            raise PopgenHubError(f"{directory} lacks {file_name}; export the model again with "
-                                 f"`popgen-hub export`")
-        arrays.append(numpy_helper.to_array(onnx.load_tensor(str(path))))
-    return arrays[0], arrays[1]
+    def load(path: Path) -> onnx.TensorProto:
+        return onnx.load_tensor(str(path))
+
+    output = directory / "output_0.pb"
+    inputs = sorted(directory.glob("input_*.pb"))
+    if not inputs or not output.is_file():
+        raise PopgenHubError(f"{directory} lacks input_0.pb or output_0.pb; export the model "
+                             f"again with `popgen-hub export`")
+    tensors = [load(path) for path in inputs]
+    return ({t.name: numpy_helper.to_array(t) for t in tensors},
+            numpy_helper.to_array(load(output)))
 
 
 def check_test_data(model: OnnxModel, directory: Path) -> float:

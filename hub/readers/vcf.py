@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -258,11 +258,13 @@ class VcfReader:
         return ploidy
 
     def blocks(self, region: Region, haplotypes: list[tuple[str, int]], *, phased: bool,
-               stats: ReadStats, count_before: int | None = None, block_size: int = 2048
-               ) -> Iterator[SiteBlock]:
+               stats: ReadStats, count_before: int | None = None, block_size: int = 2048,
+               pseudo_haploid: Collection[str] = ()) -> Iterator[SiteBlock]:
         """Kept sites of ``region`` for the chosen haplotypes, ``block_size`` sites at a time.
 
-        With ``phased``, a heterozygous genotype without phase is an error. Only records before
+        With ``phased``, a heterozygous genotype without phase is an error, except in the
+        ``pseudo_haploid`` samples (ancient DNA: one allele per site is read), whose
+        heterozygous calls become missing instead. Only records before
         ``count_before`` (default: all) are counted in ``stats``, so that overlapping pieces of
         one region count each record once.
         """
@@ -272,6 +274,7 @@ class VcfReader:
         wanted_samples = sorted({s for s, _ in haplotypes}, key=self.samples.index)
         vcf = cyvcf2.VCF(str(self.path), samples=wanted_samples, lazy=True, threads=1)
         row_of = {s: i for i, s in enumerate(wanted_samples)}
+        pseudo_rows = np.array([row_of[s] for s in pseudo_haploid if s in row_of], dtype=int)
         columns = (np.array([row_of[s] for s, _ in haplotypes]),
                    np.array([slot for _, slot in haplotypes]))
         width = int(self.ploidies.max()) + 1  # alleles + cyvcf2's phase flag
@@ -296,12 +299,12 @@ class VcfReader:
             if len(positions) == block_size:
                 stats.kept_biallelic_snps += bisect.bisect_left(positions, count_before)
                 yield self._block(region.contig, positions, genotypes, haplotypes,
-                                  wanted_samples, columns, phased)
+                                  wanted_samples, columns, phased, pseudo_rows)
                 positions, genotypes = [], []
         if positions:
             stats.kept_biallelic_snps += bisect.bisect_left(positions, count_before)
             yield self._block(region.contig, positions, genotypes, haplotypes, wanted_samples,
-                              columns, phased)
+                              columns, phased, pseudo_rows)
 
     def _to_width(self, array: np.ndarray, width: int, record) -> np.ndarray:
         """A record whose calls have fewer alleles (e.g. all ``.``) padded as absent alleles."""
@@ -316,10 +319,16 @@ class VcfReader:
 
     def _block(self, contig: str, positions: list[int], genotypes: list[np.ndarray],
                haplotypes: list[tuple[str, int]], samples: list[str],
-               columns: tuple[np.ndarray, np.ndarray], phased: bool) -> SiteBlock:
+               columns: tuple[np.ndarray, np.ndarray], phased: bool,
+               pseudo_rows: np.ndarray) -> SiteBlock:
         """Checks and haplotype extraction for many records at once (per-record numpy calls
-        would dominate the reading time). ``columns``: (sample row, allele slot) per haplotype."""
+        would dominate the reading time). ``columns``: (sample row, allele slot) per haplotype;
+        ``pseudo_rows``: rows of pseudo-haploid samples (heterozygous calls become missing)."""
         calls = np.stack(genotypes)  # (sites, samples, ploidy + phase flag)
+        if len(pseudo_rows) and calls.shape[2] >= 3:
+            a, b = calls[:, pseudo_rows, 0], calls[:, pseudo_rows, 1]
+            calls[:, pseudo_rows, 0] = np.where((a >= 0) & (b >= 0) & (a != b), -1, a)
+            calls[:, pseudo_rows, 1] = np.where(b >= 0, calls[:, pseudo_rows, 0], b)
         if phased and calls.shape[2] >= 3:  # haploid calls are phased by definition
             a, b, phase = calls[:, :, 0], calls[:, :, 1], calls[:, :, -1]
             unphased = (phase == 0) & (a >= 0) & (b >= 0) & (a != b)

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,8 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..encoders import HaplotypeImageEncoder, build_encoder, single_threaded_blas
+from ..encoders.inputs import Inputs, stack_windows
 from ..errors import PopgenHubError
-from .demography import demography_info
-from .scenarios import get_scenario
 
 MANIFEST = "manifest.json"
 
@@ -48,6 +48,8 @@ def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
                     encoder_config: dict[str, Any], seed: int, start: int, stop: int
                     ) -> dict[str, np.ndarray]:
     """Simulate and encode replicates ``start..stop-1`` of stream ``seed`` (picklable for pools)."""
+    from .scenarios import get_scenario
+
     scenario = get_scenario(scenario_name, **scenario_params)
     encoder = build_encoder(encoder_config)
     images, labels, replicates = [], [], []
@@ -179,6 +181,9 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
                      command: str = "") -> Path:
     """Simulate ``n`` replicates of a scenario into ``out_dir`` (resumable), on ``workers``
     local processes or on the Dask cluster at ``scheduler`` (``tcp://host:port``)."""
+    from .demography import demography_info
+    from .scenarios import get_scenario
+
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
     if n < 1 or shard_size < 1:
@@ -292,3 +297,38 @@ def load_dataset(path: str | Path) -> Dataset:
             labels.append(shard["labels"])
             index.append(shard["index"])
     return Dataset(np.concatenate(images), np.concatenate(labels), np.concatenate(index), manifest)
+
+
+def iter_replicates(path: str | Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(label, haplotypes, positions)`` of every replicate of a dataset, in order, with all
+    the raw haplotypes (every time point, rows as in the manifest's ``time_points``)."""
+    path = Path(path)
+    manifest = load_manifest(path)
+    for i in range(len(_ranges(manifest["n"], manifest["shard_size"]))):
+        with np.load(shard_path(path, i)) as shard:
+            offsets, packed = shard["site_offsets"], shard["haplotypes_packed"]
+            n_haplotypes, positions = int(shard["n_haplotypes"]), shard["positions"]
+            for k, label in enumerate(shard["labels"]):
+                a, b = offsets[k], offsets[k + 1]
+                sites = np.unpackbits(packed[a:b], axis=1, count=n_haplotypes)
+                yield int(label), np.ascontiguousarray(sites.T), positions[a:b]
+
+
+def encode_dataset(path: str | Path, encoder: Any, progress: bool = True
+                   ) -> tuple[Inputs, np.ndarray]:
+    """Encode a dataset's raw haplotypes with ``encoder`` (any encoder; a temporal one takes
+    its rows from each time point): the inputs (one array, or one per tensor name) and labels.
+    """
+    manifest = load_manifest(path)
+    rows = encoder.rows_for(manifest.get("time_points") or [
+        {"age_years": 0.0, "n_haplotypes": manifest["parameters"]["n_haplotypes"]}],
+        source=str(path))
+    length = manifest["parameters"]["length"]
+    encoded, labels = [], []
+    with single_threaded_blas():
+        for label, haplotypes, positions in tqdm(
+                iter_replicates(path), total=manifest["n"], desc="encoding", unit="rep",
+                disable=not progress):
+            encoded.append(encoder.encode(haplotypes[rows], positions, (0, length)).image)
+            labels.append(label)
+    return stack_windows(encoded), np.asarray(labels, dtype=np.int64)

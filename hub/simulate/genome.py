@@ -77,3 +77,76 @@ def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Pat
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return path
+
+
+def simulate_temporal_vcf(path: str | os.PathLike, scenario, *, seed: int,
+                          classes: list[str] | None = None, missing: float = 0.0,
+                          contig: str = "chr1") -> tuple[Path, Path]:
+    """Loci of a temporal scenario laid end to end (one per class in ``classes``, default one
+    of each) in an indexed VCF, and the sample table of ages beside it (``.samples.tsv``).
+
+    Present-day samples are phased diploids; ancient ones are pseudo-haploid (one haploid call
+    per site, as ancient DNA is usually called), with a fraction ``missing`` of their calls set
+    to missing. Replicate ``k`` is locus ``k`` of stream ``seed``, so a test can compare a scan
+    of the file with the replicate encoded directly.
+    """
+    import pysam
+
+    path = Path(path)
+    if not path.name.endswith(".vcf.gz"):
+        raise PopgenHubError(f"--vcf {path}: the output name must end in .vcf.gz")
+    if not 0 <= missing < 1:
+        raise PopgenHubError(f"--missing {missing} must be in [0, 1)")
+    names = list(scenario.labels)
+    classes = classes or names
+    unknown = [c for c in classes if c not in names]
+    if unknown:
+        raise PopgenHubError(f"{scenario.name} has no class {unknown[0]!r}; classes: "
+                             f"{', '.join(names)}")
+    points = scenario.time_points
+    present = points[0].n_haplotypes // 2
+    samples = [f"present{i}" for i in range(present)]
+    ages = [0.0] * present
+    for point in points[1:]:
+        samples += [f"ancient{point.age_years:g}y_{i}" for i in range(point.n_haplotypes)]
+        ages += [point.age_years] * point.n_haplotypes
+    rng = np.random.default_rng(seed)
+    lines = ["##fileformat=VCFv4.2",
+             f"##contig=<ID={contig},length={scenario.length * len(classes)}>",
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO",
+                        "FORMAT", *samples])]
+    for locus, name in enumerate(classes):
+        # replicate index i has label i % n_classes: the first replicate of class ``name``
+        # after those of the earlier loci
+        replicate = scenario.simulate(locus * len(names) + names.index(name), seed)
+        haplotypes = replicate.haplotypes
+        offset = locus * scenario.length
+        last = 0
+        for site, position in enumerate(replicate.positions):
+            pos = offset + int(position) + 1
+            if pos <= last:  # two sites in one bp: keep the first
+                continue
+            last = pos
+            calls = haplotypes[:, site].astype(str)
+            genotypes = [f"{calls[2 * i]}|{calls[2 * i + 1]}" for i in range(present)]
+            ancient = calls[2 * present:].astype(object)
+            ancient[rng.random(len(ancient)) < missing] = "."
+            lines.append("\t".join([contig, str(pos), ".", "A", "G", ".", "PASS", ".", "GT",
+                                    *genotypes, *ancient]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = path.with_name(path.name[: -len(".vcf.gz")] + ".samples.tsv")
+    tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".popgen-hub-"))
+    try:
+        plain = tmp_dir / path.name[: -len(".gz")]
+        plain.write_text("\n".join(lines) + "\n")
+        pysam.tabix_index(str(plain), preset="vcf", force=True)
+        (tmp_dir / table.name).write_text(
+            "sample\tage_years\n" + "".join(f"{s}\t{a:g}\n" for s, a in zip(samples, ages,
+                                                                               strict=True)))
+        os.replace(tmp_dir / path.name, path)
+        os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))
+        os.replace(tmp_dir / table.name, table)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return path, table

@@ -130,14 +130,62 @@ def _read(fmt: str, path: Path, length: float) -> Iterator[ImportedReplicate]:
         yield read_trees(path)
 
 
+def time_point_files(folder: str | Path, fmt: str, n_time_points: int) -> list[list[Path]]:
+    """Files of a class folder with one subfolder per time point (in natural order: ``1`` ..
+    ``5``), paired by file name: one list of ``n_time_points`` paths per replicate."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PopgenHubError(f"{folder}: with --time-points each class must be a folder of "
+                             f"time-point subfolders")
+    subfolders = sorted((d for d in folder.iterdir() if d.is_dir()), key=_natural_key)
+    if len(subfolders) != n_time_points:
+        raise PopgenHubError(
+            f"{folder} has {len(subfolders)} subfolders ({', '.join(d.name for d in subfolders)})"
+            f" but --time-points gives {n_time_points} ages, one per subfolder in natural order")
+    names = [{p.name for p in source_files(str(d), fmt)} for d in subfolders]
+    for subfolder, found in zip(subfolders, names, strict=True):
+        unpaired = names[0] ^ found
+        if unpaired:
+            raise PopgenHubError(
+                f"{folder}: {sorted(unpaired, key=lambda n: _natural_key(Path(n)))[0]} is in "
+                f"only one of {subfolders[0].name}/ and {subfolder.name}/; time points are "
+                f"paired by file name")
+    return [[d / name for d in subfolders]
+            for name in sorted(names[0], key=lambda n: _natural_key(Path(n)))]
+
+
+def _merged_time_points(fmt: str, paths: list[Path], ages: list[float], length: float
+                        ) -> ImportedReplicate:
+    """One replicate from its time-point files: rows present-day first, then youngest first,
+    over the union of their sites (a site a time point's file lacks is ancestral there)."""
+    parts = []
+    for path in paths:
+        replicates = list(_read(fmt, path, length))
+        if len(replicates) != 1:
+            raise PopgenHubError(f"{path} holds {len(replicates)} replicates; with --time-points "
+                                 f"each file must hold one")
+        parts.append(replicates[0])
+    positions = np.unique(np.concatenate([r.positions for r in parts]))
+    rows = []
+    for index in np.argsort(ages, kind="stable"):
+        part = parts[index]
+        matrix = np.zeros((len(part.haplotypes), len(positions)), dtype=np.uint8)
+        matrix[:, np.searchsorted(positions, part.positions)] = part.haplotypes
+        rows.append(matrix)
+    return ImportedReplicate(np.concatenate(rows), positions, paths[0].name)
+
+
 def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path, *,
                    length: float, encoder: HaplotypeImageEncoder | None = None,
-                   shard_size: int = 500, simulator: str = "", progress: bool = True,
-                   command: str = "") -> Path:
+                   time_points: list[float] | None = None, shard_size: int = 500,
+                   simulator: str = "", progress: bool = True, command: str = "") -> Path:
     """Encode the replicates of ``classes`` (label -> files) into a dataset at ``out_dir``.
 
-    Replicates are numbered class by class, in natural file order (NE_2 before NE_10). The
-    dataset is written whole or not at all; ``popgen-hub train --data`` reads it.
+    Replicates are numbered class by class, in natural file order (NE_2 before NE_10). With
+    ``time_points`` (ages in years, 0 = present-day, one per subfolder in natural order), each
+    class is one folder laid out like the review's data: ``CLASS/1/NE_1.txt .. CLASS/5/...``,
+    the time points of a replicate paired by file name. The dataset is written whole or not at
+    all; ``popgen-hub train --data`` and ``popgen-hub evaluate`` read it.
     """
     if fmt not in FORMATS:
         raise PopgenHubError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
@@ -146,12 +194,24 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
     if length <= 0 or shard_size < 1:
         raise PopgenHubError("--length and --shard-size must be positive")
     encoder = encoder or HaplotypeImageEncoder()
+    if time_points is not None:
+        if 0 not in time_points or len(set(time_points)) != len(time_points) or \
+                min(time_points) < 0:
+            raise PopgenHubError(f"--time-points {time_points}: ages must be distinct, not "
+                                 f"negative, and one of them 0 (the present-day sample)")
+        sources_of = {label: time_point_files(files[0], fmt, len(time_points))
+                      for label, files in classes.items()}
+    else:
+        sources_of = {label: [[path] for path in files] for label, files in classes.items()}
+    points: list[dict[str, Any]] | None = None
+    rows: np.ndarray | None = None
     pending: list[tuple[np.ndarray, int, ImportedReplicate]] = []
     sources: dict[str, list[str]] = {label: [] for label in classes}
     n_haplotypes: int | None = None
     n = shards = 0
     with staged_outputs(out_dir) as staging, single_threaded_blas(), tqdm(
-            total=sum(map(len, classes.values())), desc=f"importing {fmt}", unit="file",
+            total=sum(map(len, sources_of.values())), desc=f"importing {fmt}", unit="rep"
+            if time_points else "file",
             disable=not progress) as bar:
 
         def flush() -> None:
@@ -164,9 +224,11 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
             shards += 1
             pending.clear()
 
-        for label_index, (label, files) in enumerate(classes.items()):
-            for path in files:
-                for replicate in _read(fmt, path, length):
+        for label_index, (label, class_files) in enumerate(sources_of.items()):
+            for paths in class_files:
+                replicates = (_read(fmt, paths[0], length) if time_points is None else
+                              [_merged_time_points(fmt, paths, time_points, length)])
+                for replicate in replicates:
                     haplotypes = replicate.haplotypes
                     if fmt == "ms" and haplotypes.shape[1] == 0 and n_haplotypes:
                         haplotypes = np.zeros((n_haplotypes, 0), np.uint8)  # ms prints no rows
@@ -176,12 +238,22 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
                                 f"{replicate.source}: the first replicate has no segregating "
                                 f"sites, so its sample size is unknown; put another file first")
                         n_haplotypes = len(haplotypes)
+                        if time_points is not None:
+                            counts = [len(next(_read(fmt, path, length)).haplotypes)
+                                      for path in paths]
+                            points = [{"age_years": float(time_points[i]), "generations": None,
+                                       "n_haplotypes": counts[i]}
+                                      for i in np.argsort(time_points, kind="stable")]
+                        rows = encoder.rows_for(points or [{"age_years": 0.0,
+                                                            "n_haplotypes": n_haplotypes}],
+                                                source=replicate.source)
                     if len(haplotypes) != n_haplotypes:
                         raise PopgenHubError(
                             f"{replicate.source} has {len(haplotypes)} haplotypes where the "
                             f"first replicate had {n_haplotypes}; import one sample size at a "
                             f"time")
-                    image = encoder.encode(haplotypes, replicate.positions, (0, length)).image
+                    image = encoder.encode(haplotypes[rows], replicate.positions,
+                                           (0, length)).image
                     pending.append((image, label_index,
                                     ImportedReplicate(haplotypes, replicate.positions,
                                                       replicate.source)))
@@ -197,6 +269,7 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
             "parameters": {"n_haplotypes": n_haplotypes, "length": length},
             "labels": list(classes),
             "encoder": encoder.to_config(),
+            **({"time_points": points} if points else {}),
             "seed": None,
             "n": n,
             "shard_size": shard_size,

@@ -11,13 +11,13 @@ from typing import Any
 
 from ..errors import PopgenHubError
 from .base import Replicate, replicate_seeds
-from .catalogue.balancing import OverdominanceVsNeutral
+from .catalogue.balancing import OverdominanceVsNeutral, TemporalOverdominance
 from .catalogue.imagene_sweep import IMAGENE, SweepVsNeutral
 from .catalogue.neutral import Neutral
 from .catalogue.sweeps import HardSoftSweeps
 
 SCENARIOS: dict[str, type] = {cls.name: cls for cls in (
-    SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, Neutral)}
+    SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, TemporalOverdominance, Neutral)}
 
 
 def get_scenario(name: str, **overrides: Any) -> Any:
@@ -36,4 +36,4 @@ def get_scenario(name: str, **overrides: Any) -> Any:
 
 
 __all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "OverdominanceVsNeutral",
-           "Replicate", "SweepVsNeutral", "get_scenario", "replicate_seeds"]
+           "Replicate", "SweepVsNeutral", "TemporalOverdominance", "get_scenario", "replicate_seeds"]

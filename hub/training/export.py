@@ -23,9 +23,9 @@ from torch import nn
 
 from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
 from ..errors import PopgenHubError
-from ..models import build_model
+from ..models import architecture_class, build_model
 from ..outputs import staged_outputs
-from ..publish import FIGURES
+from ..publish import FIGURES, OPTIONAL_FIGURES
 from ..runtime import OnnxModel, sha256_of
 
 PARITY_TOLERANCE = 1e-5
@@ -34,47 +34,72 @@ TEST_DATA_WINDOWS = 8  # windows shipped in test_data_set_0 (all parity inputs a
 
 
 def contract_from_run(run: dict[str, Any], name: str, *, description: str,
-                      revision: str = "bundled") -> ModelContract:
+                      revision: str = "bundled", repeats: dict[str, Any] | None = None
+                      ) -> ModelContract:
+    """The contract of a training run; ``repeats`` (``repeats.json`` of ``train --repeats``)
+    adds the spread of the test figures over repeated runs."""
     if not name.startswith(run["architecture"] + "."):
         raise PopgenHubError(
             f"model name {name!r} must start with its architecture: {run['architecture']}.TAG")
     params = run["data"]["parameters"]
+    inputs = list(getattr(architecture_class(run["architecture"]), "inputs",
+                          ["haplotype_image"]))
     return ModelContract(
         name=name,
         architecture=run["architecture"],
         description=description,
-        input=InputSpec(tensor_name="haplotype_image", n_haplotypes=params["n_haplotypes"],
-                        window_bp=params["length"], phased=True),
+        # a temporal encoder's present-day sample is part of the haplotypes in the data
+        input=InputSpec(tensor_name=inputs[0], tensor_names=inputs if len(inputs) > 1 else [],
+                        n_haplotypes=run["encoder"].get("present_haplotypes",
+                                                        params["n_haplotypes"]),
+                        window_bp=int(params["length"]), phased=True),
         encoder=run["encoder"],
         labels=run["labels"],
         training={**{k: v for k, v in run["data"].items() if k != "citations"},
                   "settings": run["settings"], "best_epoch": run["best_epoch"],
                   "command": run["command"]},
-        metrics={"test": run["metrics"]["test"]},
+        metrics={"test": run["metrics"]["test"], **({"repeats": repeats} if repeats else {})},
         citations=run["data"].get("citations", []),
         revision=revision,
     )
 
 
+class _WithSoftmax(nn.Module):
+    """The exported graph: the network's logits turned into class probabilities."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.network(*inputs), dim=1)
+
+
 def _torch_model(run_dir: Path, run: dict[str, Any]) -> nn.Module:
     model = build_model(run["architecture"], **run["model_config"])
     model.load_state_dict(torch.load(run_dir / "model.pt", weights_only=True))
-    return nn.Sequential(model, nn.Softmax(dim=1)).eval()
+    return _WithSoftmax(model).eval()
 
 
-def export_onnx(model: nn.Module, contract: ModelContract, example: np.ndarray, path: Path) -> None:
-    """Write a single-file ONNX (opset :data:`OPSET`) with a dynamic batch axis and the contract."""
+def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np.ndarray],
+                path: Path) -> None:
+    """Write a single-file ONNX (opset :data:`OPSET`) with a dynamic batch axis and the contract;
+    ``example`` holds one input array per graph input, in the contract's order."""
     import onnx
 
+    names = contract.input.names
     batch = torch.export.Dim("batch", min=1)
     # The exporter logs optional-operator notices (torchvision absent) and deprecations.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)  # "axis name batch will not be used"
         program = torch.onnx.export(
-            model, (torch.from_numpy(example),), dynamo=True, external_data=False,
-            input_names=[contract.input.tensor_name], output_names=[contract.output_name],
-            dynamic_shapes=({0: batch},), opset_version=OPSET, verbose=False)
+            model, tuple(torch.from_numpy(example[name]) for name in names), dynamo=True,
+            external_data=False, input_names=names, output_names=[contract.output_name],
+            # one entry for forward's *inputs, holding each input's dynamic axes
+            dynamic_shapes=(tuple({0: batch} for _ in names),), opset_version=OPSET,
+            verbose=False)
     proto = program.model_proto
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
@@ -84,7 +109,7 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: np.ndarray, 
     onnx.save_model(proto, str(path))
 
 
-def check_parity(onnx_path: Path, contract: ModelContract, inputs: np.ndarray,
+def check_parity(onnx_path: Path, contract: ModelContract, inputs: dict[str, np.ndarray],
                  expected: np.ndarray) -> float:
     """Largest absolute difference between onnxruntime and torch probabilities; raises if big."""
     got = OnnxModel(onnx_path, contract, device="cpu").predict(inputs)
@@ -109,15 +134,24 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
     source = read_card_source(card_source) if card_source else None
     description = (source["description"].strip() if source else
                    f"{run['architecture']} trained on {run['data']['scenario']}")
-    contract = contract_from_run(run, name, description=description, revision=revision)
+    repeats = (json.loads((run_dir / "repeats.json").read_text())
+               if (run_dir / "repeats.json").is_file() else None)
+    if repeats:
+        repeats = {k: repeats[k] for k in ("repeats", "seeds", "n_test", "accuracy",
+                                           "mean_normalised", "sd_normalised",
+                                           "exported_repeat")}
+    contract = contract_from_run(run, name, description=description, revision=revision,
+                                 repeats=repeats)
     model = _torch_model(run_dir, run)
+    names = contract.input.names
     with np.load(run_dir / "parity_inputs.npz") as parity:
-        inputs = parity["images"]
+        # a single-input run stores "images"; a multi-input one, its tensors by name
+        inputs = {name: parity[name if name in parity else "images"] for name in names}
     with torch.no_grad():
-        expected = model(torch.from_numpy(inputs)).numpy()
+        expected = model(*(torch.from_numpy(inputs[name]) for name in names)).numpy()
     with staged_outputs(out_dir) as staging:
         onnx_path = staging.path("model.onnx")
-        export_onnx(model, contract, inputs[:1], onnx_path)
+        export_onnx(model, contract, {k: v[:1] for k, v in inputs.items()}, onnx_path)
         worst = check_parity(onnx_path, contract, inputs, expected)
         # About the file, not the input contract, so only in config.json.
         final = ModelContract.from_dict({**contract.to_dict(), "weights": {
@@ -125,11 +159,14 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
             "parity_max_abs_diff_vs_torch": worst}})
         staging.path("config.json").write_text(final.to_json() + "\n")
         staging.path(TEST_DATA_DIR)
-        write_test_data(staging.dir / TEST_DATA_DIR, inputs[:TEST_DATA_WINDOWS],
-                        expected[:TEST_DATA_WINDOWS], input_name=contract.input.tensor_name,
-                        output_name=contract.output_name)
+        write_test_data(staging.dir / TEST_DATA_DIR,
+                        {k: v[:TEST_DATA_WINDOWS] for k, v in inputs.items()},
+                        expected[:TEST_DATA_WINDOWS], output_name=contract.output_name)
         for figure in FIGURES:
             shutil.copyfile(run_dir / figure, staging.path(figure))
+        for figure in OPTIONAL_FIGURES:
+            if (run_dir / figure).is_file():
+                shutil.copyfile(run_dir / figure, staging.path(figure))
         if source:
             render_card(final, source).save(staging.path("README.md"))
     return Path(out_dir)

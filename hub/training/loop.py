@@ -22,7 +22,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..encoders.inputs import Inputs, n_windows, take
 from ..errors import PopgenHubError
+from ..evaluate import classification_metrics
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -62,6 +64,9 @@ class TrainSettings:
     batch_size: int = 32  # ImaGene
     learning_rate: float = 1e-3
     optimizer: str = "rmsprop"  # ImaGene
+    weight_decay: float = 0.0
+    #: "constant" learning rate, or "cosine": annealed to zero over the epochs
+    schedule: str = "constant"
     seed: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -76,22 +81,30 @@ class EpochRecord:
     seconds: float
 
 
+def model_arguments(model: nn.Module, inputs: Inputs) -> list[torch.Tensor]:
+    """The tensors to call ``model`` with: its ``inputs`` in order, or the single array."""
+    if isinstance(inputs, dict):
+        return [torch.from_numpy(inputs[name]) for name in model.inputs]
+    return [torch.from_numpy(inputs)]
+
+
 def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
 
 
-def predict_proba(model: nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def predict_proba(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
     model.eval()
     out = []
     with torch.no_grad():
-        for idx in _batches(len(images), batch_size, None):
-            out.append(torch.softmax(model(torch.from_numpy(images[idx])), dim=1).numpy())
+        for idx in _batches(n_windows(images), batch_size, None):
+            logits = model(*model_arguments(model, take(images, idx)))
+            out.append(torch.softmax(logits, dim=1).numpy())
     return np.concatenate(out)
 
 
-def _loss_and_accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray
+def _loss_and_accuracy(model: nn.Module, images: Inputs, labels: np.ndarray
                        ) -> tuple[float, float]:
     probs = predict_proba(model, images)
     picked = probs[np.arange(len(labels)), labels]
@@ -99,8 +112,8 @@ def _loss_and_accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray
     return loss, float((probs.argmax(1) == labels).mean())
 
 
-def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.ndarray]],
-        validation: tuple[np.ndarray, np.ndarray], settings: TrainSettings,
+def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
+        validation: tuple[Inputs, np.ndarray], settings: TrainSettings,
         progress: bool = True) -> list[EpochRecord]:
     """Train for ``settings.epochs``; keep the weights of the best validation epoch.
 
@@ -112,8 +125,12 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
         raise PopgenHubError("--epochs must be at least 1")
     torch.set_num_threads(settings.threads)
     rng = _rng(settings.seed, "batches")
-    optimisers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
-    optimiser = optimisers[settings.optimizer](model.parameters(), lr=settings.learning_rate)
+    optimisers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
+                  "adamw": torch.optim.AdamW}
+    optimiser = optimisers[settings.optimizer](model.parameters(), lr=settings.learning_rate,
+                                               weight_decay=settings.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, settings.epochs)
+                 if settings.schedule == "cosine" else None)
     criterion = nn.CrossEntropyLoss()
     history: list[EpochRecord] = []
     best_state = None
@@ -125,9 +142,9 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
         bar = tqdm(total=len(labels), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="img",
                    disable=not progress, leave=False)
         for idx in _batches(len(labels), settings.batch_size, rng):
-            x, y = torch.from_numpy(images[idx]), torch.from_numpy(labels[idx])
+            y = torch.from_numpy(labels[idx])
             optimiser.zero_grad()
-            logits = model(x)
+            logits = model(*model_arguments(model, take(images, idx)))
             loss = criterion(logits, y)
             penalty = model.regularisation() if hasattr(model, "regularisation") else 0.0
             (loss + penalty).backward()
@@ -136,6 +153,8 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[np.ndarray, np.n
             correct += int((logits.argmax(1) == y).sum())
             bar.update(len(idx))
         bar.close()
+        if scheduler is not None:
+            scheduler.step()
         val_loss, val_acc = _loss_and_accuracy(model, *validation)
         record = EpochRecord(epoch + 1, total_loss / len(labels), correct / len(labels),
                              val_loss, val_acc, time.perf_counter() - started)
@@ -155,27 +174,10 @@ def best_epoch(history: list[EpochRecord]) -> EpochRecord:
     return max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
 
 
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts; rows = true class, columns = predicted class."""
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, predicted), 1)
-    return matrix
-
-
-def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_names: list[str]
+def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str]
              ) -> dict[str, Any]:
     """Accuracy and confusion matrix (counts and row-normalised) on a labelled set."""
-    probs = predict_proba(model, images)
-    predicted = probs.argmax(1)
-    counts = confusion_matrix(labels, predicted, len(label_names))
-    rows = counts.sum(1, keepdims=True)
-    return {
-        "n": int(len(labels)),
-        "accuracy": float((predicted == labels).mean()),
-        "labels": list(label_names),
-        "confusion_matrix": counts.tolist(),
-        "confusion_matrix_normalised": np.round(counts / np.maximum(rows, 1), 4).tolist(),
-    }
+    return classification_metrics(labels, predict_proba(model, images), label_names)
 
 
 def save_run(run_dir: Path, model: nn.Module, record: dict[str, Any],

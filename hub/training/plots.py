@@ -48,3 +48,27 @@ def plot_confusion_matrix(counts: np.ndarray, labels: list[str], path: Path, tit
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_repeat_panels(panels: dict[str, dict], path: Path, title: str) -> None:
+    """The review's Fig. 3: one row-normalised confusion matrix per panel, mean ± sd over
+    repeats, with the panel's mean test accuracy. ``panels``: title -> repeats summary."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels), 3.9), squeeze=False)
+    for ax, (name, summary) in zip(axes[0], panels.items(), strict=True):
+        mean, sd = np.asarray(summary["mean_normalised"]), np.asarray(summary["sd_normalised"])
+        labels = [label.replace("_overdominance", "") for label in summary["labels"]]
+        ax.imshow(mean, cmap="Blues", vmin=0, vmax=1)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                ax.text(j, i, f"{mean[i, j]:.2f}\n± {sd[i, j]:.2f}", ha="center", va="center",
+                        color="white" if mean[i, j] > 0.6 else "black", fontsize=9)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set(xlabel="predicted", ylabel="true")
+        accuracy = summary["accuracy"]
+        ax.set_title(f"{name}\ntest accuracy {accuracy['mean']:.3f} ± {accuracy['sd']:.3f} "
+                     f"({summary['repeats']} repeats)", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -2,32 +2,60 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..encoders import HaplotypeImageEncoder
+from ..encoders import HaplotypeImageEncoder, build_encoder
 from ..errors import PopgenHubError
-from ..models import build_model
-from ..simulate.dataset import load_dataset, simulate_in_memory
+from ..models import architecture_class, build_model
+from ..publish import FIGURES
+from ..simulate.dataset import encode_dataset, load_dataset, load_manifest, simulate_in_memory
 from ..simulate.scenarios import get_scenario
+from ..encoders.inputs import Inputs, take
 from .loop import TrainSettings, best_epoch, evaluate, fit, save_run, split_indices, stream_seed
 
 PARITY_SAMPLE = 64  # encoded test windows kept for the ONNX parity check
 
 
+def dataset_inputs(architecture: str, data_dir: str | Path,
+                   encoder_overrides: dict[str, Any] | None = None, progress: bool = True
+                   ) -> tuple[Any, Inputs, np.ndarray, dict[str, Any]]:
+    """The encoder, encoded inputs, labels and manifest to train ``architecture`` on a dataset.
+
+    The images stored at simulation time are used when the architecture reads them as they
+    are; otherwise (another encoder, or overridden parameters) every replicate is encoded
+    again from its raw haplotypes, so one dataset serves every architecture.
+    """
+    wanted = getattr(architecture_class(architecture), "encoder", HaplotypeImageEncoder.name)
+    manifest = load_manifest(data_dir)
+    if wanted == manifest["encoder"]["name"] and not encoder_overrides:
+        dataset = load_dataset(data_dir)
+        return dataset.encoder, dataset.images, dataset.labels, manifest
+    encoder = build_encoder({"name": wanted, **(encoder_overrides or {})})
+    inputs, labels = encode_dataset(data_dir, encoder, progress=progress)
+    return encoder, inputs, labels, manifest
+
+
 def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | Path,
                        settings: TrainSettings, *, validation: float = 0.1, test: float = 0.1,
+                       encoder_overrides: dict[str, Any] | None = None,
+                       prepared: tuple[Any, Inputs, np.ndarray, dict[str, Any]] | None = None,
                        progress: bool = True, command: str = "") -> dict[str, Any]:
-    """Train on a saved dataset split by replicate into disjoint train/validation/test."""
-    dataset = load_dataset(data_dir)
-    splits = split_indices(len(dataset.labels), settings.seed, validation, test)
-    sets = {k: (dataset.images[v], dataset.labels[v]) for k, v in splits.items()}
-    manifest = dataset.manifest
+    """Train on a saved dataset split by replicate into disjoint train/validation/test.
+
+    ``prepared`` is :func:`dataset_inputs`' result, to encode a dataset once for many runs.
+    """
+    encoder, inputs, labels, manifest = prepared or dataset_inputs(
+        architecture, data_dir, encoder_overrides, progress)
+    splits = split_indices(len(labels), settings.seed, validation, test)
+    sets = {k: (take(inputs, v), labels[v]) for k, v in splits.items()}
     data = {
         "source": "saved dataset",
         "dataset_command": manifest.get("command", ""),
@@ -35,11 +63,12 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
         "parameters": manifest["parameters"],
         "simulator": manifest.get("simulator") or f"msprime {manifest['provenance']['msprime']}",
         "dataset_seed": manifest["seed"],
-        "split": f"a seeded partition of {len(dataset.labels)} replicates by index "
+        "split": f"a seeded partition of {len(labels)} replicates by index "
                  f"(seed {settings.seed})",
+        "test_indices": splits["test"].tolist(),
         "citations": manifest.get("citations", []),
     }
-    return _train(architecture, dataset.encoder, manifest["labels"], lambda epoch: sets["train"],
+    return _train(architecture, encoder, manifest["labels"], lambda epoch: sets["train"],
                   sets["validation"], sets["test"], data, run_dir, settings, progress,
                   n_train=len(splits["train"]), command=command)
 
@@ -78,17 +107,19 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                   n_train=replicates_per_epoch * settings.epochs, command=command)
 
 
-def _train(architecture: str, encoder: HaplotypeImageEncoder, labels: list[str],
-           training_batch: Callable[[int], tuple[np.ndarray, np.ndarray]],
-           validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
+def _train(architecture: str, encoder: Any, labels: list[str],
+           training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
+           validation: tuple[Inputs, np.ndarray], test: tuple[Inputs, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
            n_train: int, command: str) -> dict[str, Any]:
     if len(labels) < 2:
         raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
                              f"least two; choose a scenario with several classes")
     torch.manual_seed(settings.seed)  # initial weights
+    extra = ({"n_time_points": len(encoder.ancient_bins)}
+             if hasattr(encoder, "ancient_bins") else {})
     model = build_model(architecture, n_rows=encoder.n_rows, n_cols=encoder.n_cols,
-                        n_classes=len(labels))
+                        n_classes=len(labels), **extra)
     history = fit(model, training_batch, validation, settings, progress=progress)
     test_metrics = evaluate(model, *test, labels)
     best = best_epoch(history)
@@ -107,5 +138,64 @@ def _train(architecture: str, encoder: HaplotypeImageEncoder, labels: list[str],
     }
     run_dir = Path(run_dir)
     save_run(run_dir, model, record, history)
-    np.savez_compressed(run_dir / "parity_inputs.npz", images=test[0][:PARITY_SAMPLE])
+    parity = take(test[0], np.arange(min(PARITY_SAMPLE, len(test[1]))))
+    np.savez_compressed(run_dir / "parity_inputs.npz",
+                        **(parity if isinstance(parity, dict) else {"images": parity}))
     return record
+
+
+def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
+                  settings: TrainSettings, repeats: int, *, validation: float = 0.1,
+                  test: float = 0.1, encoder_overrides: dict[str, Any] | None = None,
+                  progress: bool = True, command: str = "") -> dict[str, Any]:
+    """Train ``repeats`` times with seeds ``seed .. seed + repeats - 1`` (each its own split and
+    initial weights) into ``run_dir/repeat_K``; write ``repeats.json`` with each repeat's
+    held-out test figures and their mean and sd, and copy the repeat with the best validation
+    accuracy (model selection never looks at test figures) to ``run_dir`` for export."""
+    if repeats < 2:
+        raise PopgenHubError("--repeats needs at least 2 to give a spread")
+    run_dir = Path(run_dir)
+    prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress)
+    records = []
+    for k in range(repeats):
+        seed = settings.seed + k
+        if progress:
+            print(f"repeat {k + 1}/{repeats} (seed {seed})")
+        records.append(train_from_dataset(
+            architecture, data_dir, run_dir / f"repeat_{k:02d}", replace(settings, seed=seed),
+            validation=validation, test=test, prepared=prepared, progress=progress,
+            command=command))
+    summary = summarise_repeats(records)
+    best = max(range(repeats), key=lambda k: records[k]["metrics"]["validation"]["accuracy"])
+    summary["exported_repeat"] = best
+    for name in ("model.pt", "run.json", "parity_inputs.npz", *FIGURES):
+        shutil.copyfile(run_dir / f"repeat_{best:02d}" / name, run_dir / name)
+    (run_dir / "repeats.json").write_text(json.dumps(summary, indent=2) + "\n")
+    from .plots import plot_repeat_panels
+
+    plot_repeat_panels({architecture: summary}, run_dir / "repeats.png",
+                       title=f"{architecture} on {prepared[3]['scenario']}")
+    return summary
+
+
+def summarise_repeats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sd over repeats of held-out test accuracy and row-normalised confusion."""
+    tests = [record["metrics"]["test"] for record in records]
+    normalised = np.array([t["confusion_matrix_normalised"] for t in tests])
+    accuracy = np.array([t["accuracy"] for t in tests])
+    validation = np.array([r["metrics"]["validation"]["accuracy"] for r in records])
+    return {
+        "architecture": records[0]["architecture"],
+        "labels": tests[0]["labels"],
+        "repeats": len(records),
+        "seeds": [r["settings"]["seed"] for r in records],
+        "n_test": [t["n"] for t in tests],
+        "accuracy": {"mean": float(accuracy.mean()), "sd": float(accuracy.std(ddof=1)),
+                     "each": accuracy.tolist()},
+        "validation_accuracy": {"mean": float(validation.mean()),
+                                "sd": float(validation.std(ddof=1))},
+        "mean_normalised": normalised.mean(0).round(4).tolist(),
+        "sd_normalised": normalised.std(0, ddof=1).round(4).tolist(),
+        "data": {k: v for k, v in records[0]["data"].items()
+                 if k not in ("split", "test_indices")},
+    }

@@ -1,0 +1,138 @@
+"""``popgen-hub evaluate MODEL DATA``: accuracy and row-normalised confusion matrix of any model
+on any labelled data, through onnxruntime (no torch).
+
+DATA is a dataset (``popgen-hub simulate`` / ``import``) or a folder of ms files laid out like
+the review's (``CLASS/1..5/*.txt``: class folders, time-point subfolders, replicates paired by
+file name), read with the ms importer into a temporary dataset. Each replicate is encoded from
+its raw haplotypes with the model's own encoder, so one dataset serves every model.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .encoders.inputs import take
+from .errors import PopgenHubError
+from .runtime import OnnxModel
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts; rows = true class, columns = predicted class."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray,
+                           label_names: list[str]) -> dict[str, Any]:
+    """Accuracy and confusion matrix (counts and row-normalised) of predicted probabilities."""
+    predicted = probabilities.argmax(1)
+    counts = confusion_matrix(labels, predicted, len(label_names))
+    rows = counts.sum(1, keepdims=True)
+    return {
+        "n": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()),
+        "labels": list(label_names),
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalised": np.round(counts / np.maximum(rows, 1), 4).tolist(),
+    }
+
+
+def evaluate_model(model: OnnxModel, data: str | Path, *, classes: dict[str, str] | None = None,
+                   time_points: list[float] | None = None, length: float | None = None,
+                   indices: np.ndarray | None = None, batch_size: int = 256,
+                   progress: bool = True) -> dict[str, Any]:
+    """Metrics of ``model`` on ``data`` (see the module doc); ``indices`` picks replicates.
+
+    For an ms folder, ``classes`` maps the model's labels to class subfolders (default: folders
+    named like the labels), ``time_points`` gives the subfolders' ages in years and ``length``
+    the locus length (default: the model's window).
+    """
+    from .simulate.dataset import MANIFEST, encode_dataset, load_manifest
+
+    data = Path(data)
+    if not data.exists():
+        raise PopgenHubError(f"{data} does not exist")
+    if (data / MANIFEST).is_file():
+        return _evaluate_dataset(model, data, load_manifest(data), indices, batch_size,
+                                 progress, encode_dataset)
+    with tempfile.TemporaryDirectory(prefix="popgen-hub-evaluate-") as scratch:
+        imported = _import_ms_folder(model, data, classes, time_points, length,
+                                     Path(scratch) / "data", progress)
+        result = _evaluate_dataset(model, imported, load_manifest(imported), indices,
+                                   batch_size, progress, encode_dataset)
+    return {**result, "data": str(data)}
+
+
+def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | None,
+                      time_points: list[float] | None, length: float | None, out: Path,
+                      progress: bool) -> Path:
+    from .simulate.importers import import_dataset, source_files
+
+    labels = model.contract.labels
+    classes = classes or {label: label for label in labels}
+    missing = [label for label in labels if label not in classes]
+    if missing:
+        raise PopgenHubError(
+            f"{folder}: say which folder holds each of {model.contract.name}'s classes "
+            f"({', '.join(labels)}) with --class LABEL=FOLDER; missing: {', '.join(missing)}")
+    unknown = [label for label in classes if label not in labels]
+    if unknown:
+        raise PopgenHubError(f"--class {unknown[0]}: {model.contract.name} has no such class; "
+                             f"its classes: {', '.join(labels)}")
+    paths = {label: folder / classes[label] for label in labels}
+    for label, path in paths.items():
+        if not path.is_dir():
+            raise PopgenHubError(f"{path} (class {label}) is not a folder")
+    files = {label: [path] if time_points else source_files(str(path), "ms")
+             for label, path in paths.items()}
+    return import_dataset("ms", files, out, length=length or model.contract.input.window_bp,
+                          time_points=time_points, simulator=f"ms files from {folder}",
+                          progress=progress)
+
+
+def _evaluate_dataset(model: OnnxModel, path: Path, manifest: dict[str, Any],
+                      indices: np.ndarray | None, batch_size: int, progress: bool,
+                      encode_dataset: Any) -> dict[str, Any]:
+    labels = model.contract.labels
+    unknown = [label for label in manifest["labels"] if label not in labels]
+    if unknown:
+        raise PopgenHubError(
+            f"{path} has class {unknown[0]!r}, which {model.contract.name} does not know (its "
+            f"classes: {', '.join(labels)}); import the data with the model's class names")
+    inputs, data_labels = encode_dataset(path, model.encoder, progress=progress)
+    as_model = np.array([labels.index(name) for name in manifest["labels"]])[data_labels]
+    chosen = np.arange(len(as_model)) if indices is None else np.asarray(indices)
+    probabilities = []
+    for start in tqdm(range(0, len(chosen), batch_size), desc="predicting", unit="batch",
+                      disable=not progress):
+        batch = chosen[start:start + batch_size]
+        probabilities.append(model.predict(take(inputs, batch)))
+    metrics = classification_metrics(as_model[chosen], np.concatenate(probabilities), labels)
+    return {"model": model.contract.name, "data": str(path),
+            "scenario": manifest.get("scenario"), **metrics}
+
+
+def format_metrics(result: dict[str, Any]) -> str:
+    """The accuracy and the row-normalised confusion matrix as a small text table."""
+    labels = result["labels"]
+    width = max(12, *map(len, labels))
+    lines = [f"{result['model']} on {result['data']} ({result['n']} replicates): accuracy "
+             f"{result['accuracy']:.4f}",
+             "row-normalised confusion matrix (rows: true class, columns: predicted)",
+             " " * (width + 2) + "  ".join(f"{label[:10]:>10}" for label in labels)]
+    for label, row, counts in zip(labels, result["confusion_matrix_normalised"],
+                                  result["confusion_matrix"], strict=True):
+        lines.append(f"{label:>{width}}  " + "  ".join(f"{v:>10.3f}" for v in row) +
+                     f"   (n = {sum(counts)})")
+    return "\n".join(lines)
+
+
+def write_json(result: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(result, indent=2) + "\n")
