@@ -275,3 +275,29 @@ def test_pseudo_haploid_ancient_calls_heterozygous_ones_are_missing(tmp_path):
     blocks = list(reader.blocks(region, [("now", 0), ("now", 1), ("old", 0)], phased=True,
                                 stats=ReadStats(), pseudo_haploid=["old"]))
     assert blocks[0].haplotypes.tolist() == [[0, 1, -1], [1, 1, 1]]
+
+
+def test_evaluate_and_temporal_scan_need_no_torch(branched, temporal_vcf, tmp_path):
+    """An ms folder in the review's layout, scored and scanned on the inference install."""
+    from test_no_torch import TRAINING_ONLY, run_without_training_packages
+
+    rng = np.random.default_rng(4)
+    for label in ("neutral", "weak_overdominance", "moderate_overdominance"):
+        for folder, n in (("1", 10), ("2", 10), ("3", 10), ("4", 10), ("5", 40)):
+            for k in (1, 2):
+                rows = ["".join(map(str, r)) for r in (rng.random((n, 30)) < 0.3).astype(int)]
+                _ms(tmp_path / "review" / label / folder / f"R_{k}.txt", rows,
+                    sorted(rng.uniform(0, 1, 30).round(5)))
+    vcf, table = temporal_vcf
+    result = run_without_training_packages(f"""
+        import sys
+        from popgen_hub.cli import main
+        assert main(["evaluate", "local-dir:{branched['model']}", "{tmp_path / 'review'}",
+                     "--time-points", "8000,4000,2000,1000,0", "-q"]) == 0
+        assert main(["scan", "--vcf", "{vcf}", "--samples", "{table}", "--model",
+                     "local-dir:{branched['model']}", "-q", "-o", "{tmp_path / 'scan'}"]) == 0
+        assert not [m for m in {TRAINING_ONLY!r} if m in sys.modules]
+    """)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(6 replicates): accuracy" in result.stdout
+    assert (tmp_path / "scan" / "temporal_balsel.test.moderate_overdominance.bw").is_file()
