@@ -145,10 +145,12 @@ def choose_time_groups(reader: VcfReader, encoder: Any, ages: dict[str, float], 
         name = "present-day" if index == 0 else f"{bins[index - 1][0]:g}-{bins[index - 1][1]:g} y"
         unit = "haplotypes" if index == 0 else "samples"
         if len(group) < need:
+            what = ("phased haplotypes of samples aged 0" if index == 0 else
+                    "one haplotype per ancient sample")
             raise PopgenHubError(
                 f"{table}: the {name} time bin has {len(group)} {unit} in {reader.path.name}, "
-                f"the model needs {need} ({'phased haplotypes of samples aged 0' if index == 0 else 'one haplotype per ancient sample'}); "
-                f"add samples of that age or choose a model with other time bins")
+                f"the model needs {need} ({what}); add samples of that age or choose a model "
+                f"with other time bins")
         picked = np.sort(rng.choice(len(group), need, replace=False))
         chosen += [group[i] for i in picked]
         notes.append(f"{name}: {need} of {len(group)} {unit}")

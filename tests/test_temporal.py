@@ -135,7 +135,8 @@ def test_the_scenario_has_two_strengths_and_samples_five_time_points(temporal_da
     assert manifest["labels"] == ["neutral", "weak_overdominance", "moderate_overdominance"]
     assert [p["age_years"] for p in manifest["time_points"]] == [0, 1000, 2000, 4000, 8000]
     with np.load(temporal_data / "shard-000000.npz") as shard:
-        dominance = dict(zip(shard["labels"].tolist(), shard["param_dominance"].tolist()))
+        dominance = dict(zip(shard["labels"].tolist(), shard["param_dominance"].tolist(),
+                             strict=True))
         frequency = shard["param_present_frequency"][shard["labels"] > 0]
     assert dominance == {0: 0.0, 1: 40.0, 2: 120.0}
     assert ((frequency >= 0.4) & (frequency <= 0.6)).all()

@@ -16,7 +16,6 @@ from .haplotype_image import (
     HaplotypeImageEncoder,
     single_threaded_blas,
 )
-
 from .temporal_stack import TemporalStackEncoder
 
 ENCODERS: dict[str, type] = {cls.name: cls for cls in (HaplotypeImageEncoder,

@@ -17,7 +17,8 @@ from .catalogue.neutral import Neutral
 from .catalogue.sweeps import HardSoftSweeps
 
 SCENARIOS: dict[str, type] = {cls.name: cls for cls in (
-    SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, TemporalOverdominance, Neutral)}
+    SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, TemporalOverdominance,
+    Neutral)}
 
 
 def get_scenario(name: str, **overrides: Any) -> Any:
@@ -36,4 +37,5 @@ def get_scenario(name: str, **overrides: Any) -> Any:
 
 
 __all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "OverdominanceVsNeutral",
-           "Replicate", "SweepVsNeutral", "TemporalOverdominance", "get_scenario", "replicate_seeds"]
+           "Replicate", "SweepVsNeutral", "TemporalOverdominance", "get_scenario",
+           "replicate_seeds"]

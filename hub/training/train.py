@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from ..encoders import HaplotypeImageEncoder, build_encoder
+from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
 from ..models import architecture_class, build_model
 from ..publish import FIGURES
 from ..simulate.dataset import encode_dataset, load_dataset, load_manifest, simulate_in_memory
 from ..simulate.scenarios import get_scenario
-from ..encoders.inputs import Inputs, take
 from .loop import TrainSettings, best_epoch, evaluate, fit, save_run, split_indices, stream_seed
 
 PARITY_SAMPLE = 64  # encoded test windows kept for the ONNX parity check
