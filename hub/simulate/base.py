@@ -73,6 +73,8 @@ class Scenario:
 
     name: ClassVar[str]
     labels: ClassVar[tuple[str, ...]]
+    #: The simulators a replicate goes through (their versions are recorded in datasets).
+    simulators: ClassVar[tuple[str, ...]] = ("msprime",)
     citations: ClassVar[tuple[str, ...]]
 
     @property

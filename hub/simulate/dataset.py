@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,25 @@ from ..errors import PopgenHubError
 MANIFEST = "manifest.json"
 
 
-def _provenance() -> dict[str, str]:
+def _provenance(simulators: tuple[str, ...] = ()) -> dict[str, str]:
     import msprime
     import tskit
 
     return {"popgen_hub": __version__, "msprime": msprime.__version__,
-            "tskit": tskit.__version__, "numpy": np.__version__}
+            "tskit": tskit.__version__, "numpy": np.__version__,
+            **{name: version(name) for name in simulators}}
+
+
+def simulator_description(manifest: dict[str, Any]) -> str:
+    """The simulators (with versions) that made a dataset, for model cards."""
+    from .scenarios import SCENARIOS
+
+    if manifest.get("simulator"):  # imported datasets say what made them
+        return manifest["simulator"]
+    scenario = SCENARIOS.get(manifest["scenario"])
+    names = scenario.simulators if scenario else ("msprime",)
+    recorded = manifest.get("provenance", {})
+    return ", ".join(f"{name} {recorded.get(name) or version(name)}" for name in names)
 
 
 def simulate_arrays(scenario_name: str, scenario_params: dict[str, Any],
@@ -217,7 +231,8 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
             )
     else:
         _write_text_atomic(manifest_path, json.dumps(
-            {**manifest, "command": command, "provenance": _provenance()}, indent=2))
+            {**manifest, "command": command, "provenance": _provenance(scenario.simulators)},
+            indent=2))
     todo = [(i, a, b) for i, (a, b) in enumerate(_ranges(n, shard_size))
             if not shard_path(out, i).exists()]
     done = n - sum(b - a for _, a, b in todo)

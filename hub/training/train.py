@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
 from ..models import architecture_class, build_model
 from ..publish import FIGURES
-from ..simulate.dataset import encode_dataset, load_dataset, load_manifest, simulate_in_memory
+from ..simulate.dataset import (
+    encode_dataset,
+    load_dataset,
+    load_manifest,
+    simulate_in_memory,
+    simulator_description,
+)
 from ..simulate.scenarios import get_scenario
 from .loop import TrainSettings, best_epoch, evaluate, fit, save_run, split_indices, stream_seed
 
@@ -61,7 +68,7 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
         "dataset_command": manifest.get("command", ""),
         "scenario": manifest["scenario"],
         "parameters": manifest["parameters"],
-        "simulator": manifest.get("simulator") or f"msprime {manifest['provenance']['msprime']}",
+        "simulator": simulator_description(manifest),
         "dataset_seed": manifest["seed"],
         "split": f"a seeded partition of {len(labels)} replicates by index "
                  f"(seed {settings.seed})",
@@ -80,8 +87,6 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                      encoder: HaplotypeImageEncoder | None = None, workers: int = 1,
                      progress: bool = True, command: str = "") -> dict[str, Any]:
     """ImaGene's simulation on the fly: a fresh batch of replicates every epoch."""
-    import msprime
-
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
 
@@ -94,7 +99,7 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
         "source": "simulated on the fly",
         "scenario": scenario.name,
         "parameters": scenario.parameters,
-        "simulator": f"msprime {msprime.__version__}",
+        "simulator": ", ".join(f"{name} {version(name)}" for name in scenario.simulators),
         "split": "independent simulation streams per split, a fresh training batch per epoch "
                  f"(seed {settings.seed})",
         "citations": list(scenario.citations),

@@ -47,6 +47,7 @@ class OverdominanceVsNeutral(Scenario):
     name: ClassVar[str] = "balancing"
     labels: ClassVar[tuple[str, ...]] = ("neutral", "overdominance")
     citations: ClassVar[tuple[str, ...]] = (REVIEW, BASE, FWDPY11, MSPRIME)
+    simulators: ClassVar[tuple[str, ...]] = ("fwdpy11", "msprime")
 
     demography: str = "HomSap/OutOfAfrica_4J17"  # Jouganous et al. 2017, as in the review
     population: str = "CEU"
