@@ -2,7 +2,7 @@
 # The review's temporal balancing-selection task, end to end (issue 4): simulate our data, import
 # the review's data, train the branched network and both single-branch baselines 10 times each
 # on both (every repeat its own seed and split), draw Fig. 3 for each, export the two bundled
-# models, and score each model on the other simulator's data. About an hour on 2 CPU cores.
+# models, and score each model on the other simulator's data. About 1.5 hours on 2 CPU cores.
 # Run from the repository root inside the project's environment (`make venv-train`).
 set -euo pipefail
 work=${WORK:-build/temporal_balsel}

@@ -47,7 +47,14 @@ def _encoder(args: argparse.Namespace) -> HaplotypeImageEncoder:
     """The haplotype-image encoder with the ``--encoder name=value`` overrides."""
     from .encoders import build_encoder
 
-    return build_encoder({"name": "haplotype_image", **_key_values(args.encoder, "--encoder")})
+    encoder = build_encoder({"name": "haplotype_image",
+                             **_key_values(args.encoder, "--encoder")})
+    if isinstance(encoder.shape, dict):
+        raise PopgenHubError(
+            f"--encoder name={encoder.name}: datasets store one image per replicate; they also "
+            f"keep every haplotype, and `popgen-hub train ARCH --data DIR` encodes them with "
+            f"{encoder.name} for the architectures that read it")
+    return encoder
 
 
 # ---------------------------------------------------------------- list / info
@@ -103,7 +110,7 @@ def cmd_info(args: argparse.Namespace) -> None:
           f"{'present-day ' if hasattr(encoder, 'ancient_bins') else ''}haplotypes, "
           f"{spec.window_bp:,} bp windows; tensors {tensors}")
     if hasattr(encoder, "ancient_bins"):
-        bins = ", ".join(f"{a:g}-{b:g}" for a, b in encoder.ancient_bins)
+        bins = ", ".join(encoder.bin_names())
         print(f"ancient time bins (years): {bins}; {encoder.ancient_haplotypes} haplotypes each "
               f"(scan with --samples TABLE of sample ages)")
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
@@ -249,7 +256,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                              seed=args.seed, threads=args.threads)
     if bool(args.data) == bool(args.simulate):
         raise PopgenHubError("give exactly one of --data DIR or --simulate SCENARIO")
-    if args.repeats:
+    if args.repeats is not None:
         if not args.data:
             raise PopgenHubError("--repeats needs --data (a saved dataset to split each time)")
         from .training.train import train_repeats

@@ -86,7 +86,10 @@ class ModelContract:
         return self.labels[1:]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not data["input"]["tensor_names"]:  # single-input contracts read by older versions
+            del data["input"]["tensor_names"]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)

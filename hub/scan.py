@@ -120,13 +120,12 @@ def choose_time_groups(reader: VcfReader, encoder: Any, ages: dict[str, float], 
             f"{table} names {len(absent)} sample(s) that {reader.path.name} lacks "
             f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}); remove them from "
             f"the table or use the VCF they were called in")
-    bins = encoder.ancient_bins
     outside = [f"{sample} ({age:g} y)" for sample, age in ages.items()
                if age > 0 and encoder.bin_of(age) is None]
     if outside:
         raise PopgenHubError(
             f"{table}: {len(outside)} sample(s) are older or younger than every time bin of the "
-            f"model ({', '.join(f'{a:g}-{b:g}' for a, b in bins)} years, or 0 for present-day): "
+            f"model ({', '.join(encoder.bin_names())} years, or 0 for present-day): "
             f"{', '.join(outside[:5])}{', ...' if len(outside) > 5 else ''}; drop them from "
             f"the table")
     ploidy = dict(zip(reader.samples, reader.ploidies, strict=True))
@@ -141,8 +140,9 @@ def choose_time_groups(reader: VcfReader, encoder: Any, ages: dict[str, float], 
             groups[encoder.bin_of(age) + 1].append((sample, 0))
     rng = np.random.default_rng(seed)
     chosen, notes = [], []
-    for index, (group, need) in enumerate(zip(groups, encoder.group_sizes, strict=True)):
-        name = "present-day" if index == 0 else f"{bins[index - 1][0]:g}-{bins[index - 1][1]:g} y"
+    names = ["present-day"] + [f"{name} y" for name in encoder.bin_names()]
+    for index, (group, need, name) in enumerate(zip(groups, encoder.group_sizes, names,
+                                                     strict=True)):
         unit = "haplotypes" if index == 0 else "samples"
         if len(group) < need:
             what = ("phased haplotypes of samples aged 0" if index == 0 else
@@ -226,8 +226,10 @@ class ScanResult:
                            "[bin_start, bin_end)",
             "window_bp": self.window,
             "step_bp": self.step,
-            "haplotypes": f"{len(self.haplotypes)} of {self.n_available_haplotypes} "
-                          f"(rule {c.input.haplotype_rule}, seed {self.seed})",
+            "haplotypes": (f"{len(self.haplotypes)}, by time bin (see time_bins)"
+                           if self.time_bins else
+                           f"{len(self.haplotypes)} of {self.n_available_haplotypes} "
+                           f"(rule {c.input.haplotype_rule}, seed {self.seed})"),
             **({"time_bins": self.time_bins} if self.time_bins else {}),
             "encoder": c.encoder,
             "min_informative_sites": c.input.min_sites,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import PopgenHubError
 from ..plugins import load_plugins
 from .haplotype_image import (
     DataclassEncoder,
     EncodedWindow,
     HaplotypeImageEncoder,
+    present_day_rows,
     single_threaded_blas,
 )
 from .temporal_stack import TemporalStackEncoder
@@ -46,4 +49,12 @@ def build_encoder(config: dict[str, Any]) -> HaplotypeImageEncoder:
 
 __all__ = ["ENCODERS", "DataclassEncoder", "EncodedWindow", "HaplotypeImageEncoder",
            "TemporalStackEncoder",
-           "available_encoders", "build_encoder", "single_threaded_blas"]
+           "available_encoders", "build_encoder", "encoder_rows", "present_day_rows",
+           "single_threaded_blas"]
+
+
+def encoder_rows(encoder: Any, time_points: list[dict[str, Any]], source: str = "the data"
+                 ) -> np.ndarray:
+    """The stored rows ``encoder`` reads (its ``rows_for``; the present-day rows otherwise)."""
+    rows_for = getattr(encoder, "rows_for", None)
+    return rows_for(time_points, source) if rows_for else present_day_rows(time_points, source)

@@ -110,13 +110,18 @@ class DataclassEncoder:
                  ) -> np.ndarray:
         """Which stored rows this encoder reads, given the time points the rows are grouped in
         (``age_years``, ``n_haplotypes`` each, in storage order): the present-day ones."""
-        start = 0
-        for point in time_points:
-            if point["age_years"] == 0:
-                return np.arange(start, start + point["n_haplotypes"])
-            start += point["n_haplotypes"]
-        raise PopgenHubError(f"{source} has no present-day haplotypes for the {self.name} "
-                             f"encoder")
+        return present_day_rows(time_points, source)
+
+
+def present_day_rows(time_points: list[dict[str, Any]], source: str = "the data") -> np.ndarray:
+    """The rows of the present-day time point, given the time points in storage order; what
+    encoders without a ``rows_for`` method (plugins) read."""
+    start = 0
+    for point in time_points:
+        if point["age_years"] == 0:
+            return np.arange(start, start + point["n_haplotypes"])
+        start += point["n_haplotypes"]
+    raise PopgenHubError(f"{source} has no present-day haplotypes")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ haplotypes in one branch and 10 haplotypes from each of four ancient time points
 This encoder prepares both inputs from one window, fixing the flaws the review lists in the
 original code:
 
-- the same ``n_sites`` SNP columns in every time point: the sites segregating in the pooled
-  sample (all time points together), the ``n_sites`` nearest the window's middle (not the first
-  SNPs of the locus), padded with empty columns at whichever edge runs out of sites;
+- the same ``n_sites`` SNP columns in every time point: a run of ``n_sites`` consecutive sites
+  segregating in the pooled sample (all time points together) around the window's middle, not
+  the first SNPs of the locus. Column ``n_sites // 2`` holds the first site at or after the
+  middle whenever at least ``n_sites // 2`` sites lie on each side; otherwise the run keeps
+  ``n_sites`` real sites and shifts towards the side that has them, and with fewer sites in
+  all, empty columns pad the left edge when the left side runs short;
 - every site polarised once, to the pooled minor allele (1), so a column means the same allele
   in every time point;
 - within each time point, haplotypes sorted as in ImaGene (identical ones together, most
@@ -19,8 +22,8 @@ exactly ``present_haplotypes`` and ``ancient_haplotypes`` rows per group (``grou
 Missing calls (``-1``, common in ancient DNA) follow one rule (:data:`MISSING_RULE`): a
 missing call is drawn at random with the allele frequency among the called haplotypes of its
 own time point at that site (of all time points when none is called there), from a generator
-seeded by the window's first position, so a window always encodes the same. This keeps each
-time point's allele frequencies in expectation but not linkage across missing calls.
+seeded by the position of the window's first site, so a window always encodes the same. This
+keeps each time point's allele frequencies in expectation but not linkage across missing calls.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .haplotype_image import DataclassEncoder, sorted_by_group_frequency
 PRESENT, ANCIENT = "present", "ancient"
 MISSING_RULE = ("a missing call is drawn at random with the called allele frequency of its "
                 "time point at that site (of all time points when none is called there), "
-                "seeded by the window's first position")
+                "seeded by the position of the window's first site")
 
 
 class TemporalWindow(NamedTuple):
@@ -93,9 +96,7 @@ class TemporalStackEncoder(DataclassEncoder):
         return {PRESENT: (1, self.present_haplotypes, self.n_sites),
                 ANCIENT: (len(self.ancient_bins), self.ancient_haplotypes, self.n_sites)}
 
-    @property
-    def shape(self) -> dict[str, tuple[int, int, int]]:  # type: ignore[override]
-        return self.shapes
+    shape = shapes  # type: ignore[assignment]  # the DataclassEncoder name for it
 
     @property
     def group_sizes(self) -> list[int]:
@@ -114,7 +115,8 @@ class TemporalStackEncoder(DataclassEncoder):
                  ) -> np.ndarray:
         """The stored rows to encode, in :attr:`group_sizes` order, given the time points the
         rows are grouped in (``age_years``, ``n_haplotypes`` each, in storage order): the
-        first rows of the present-day group and of the one time point in each ancient bin."""
+        first rows of the present-day group and of each ancient bin (the time points whose
+        ages fall in a bin are taken together, youngest first)."""
         starts = np.cumsum([0] + [p["n_haplotypes"] for p in time_points])
         groups: list[list[int]] = [[] for _ in self.group_sizes]
         for point, start in zip(time_points, starts, strict=False):
@@ -134,9 +136,12 @@ class TemporalStackEncoder(DataclassEncoder):
         return np.concatenate([rows[:need] for rows, need in
                                zip(groups, self.group_sizes, strict=True)]).astype(np.int64)
 
+    def bin_names(self) -> list[str]:
+        """The ancient bins as text, e.g. ``1500-3000``, youngest first."""
+        return [f"{a:g}-{b:g}" for a, b in self.ancient_bins]
+
     def _bins_text(self, index: int | None = None) -> str:
-        bins = self.ancient_bins if index is None else [self.ancient_bins[index]]
-        return ", ".join(f"{a:g}-{b:g}" for a, b in bins)
+        return ", ".join(self.bin_names() if index is None else [self.bin_names()[index]])
 
     def to_config(self) -> dict[str, Any]:
         config = super().to_config()
@@ -164,13 +169,13 @@ class TemporalStackEncoder(DataclassEncoder):
         n_found = minor.shape[1]
         middle = (window[0] + window[1]) / 2 if window else (
             (kept[0] + kept[-1]) / 2 if n_found else 0.0)
-        # the n_sites nearest the middle: a run of columns centred on it
-        first = int(np.searchsorted(kept, middle)) - self.n_sites // 2
-        first = min(max(first, 0), max(n_found - self.n_sites, 0))
+        # a run of n_sites columns centred on the middle, shifted to stay inside the sites
+        # (see the module doc; the bundled models were trained on exactly this)
+        before = int(np.searchsorted(kept, middle))
+        first = min(max(before - self.n_sites // 2, 0), max(n_found - self.n_sites, 0))
         minor = minor[:, first:first + self.n_sites]
         left_pad = 0
-        if minor.shape[1] < self.n_sites:  # pad on the side that ran out of sites
-            before = int(np.searchsorted(kept, middle))
+        if minor.shape[1] < self.n_sites:
             left_pad = min(max(self.n_sites // 2 - before, 0), self.n_sites - minor.shape[1])
         groups = []
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):

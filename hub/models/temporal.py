@@ -9,10 +9,11 @@ give the classes. Here, per branch and per time point:
     residual blocks [conv 3x3 + ReLU + conv 3x3, plus the input] + ReLU,
     mean and max over haplotypes (invariant to their order),
 
-then, per time point, the features of the ``centre`` site columns each side of the window's
-middle (where the selected site sits) and their mean over the whole window, plus the allele
-frequencies of the central sites, are concatenated over time points and branches, and dense
-layers give the classes. Keeping the middle at full resolution matters: on 2,100 replicates a
+then, per time point, the features of the ``2 centre + 1`` pooled columns at the window's
+middle (where the selected site sits; each covers two sites) and their mean over the whole
+window, plus the allele frequencies of the middle site and of ``centre`` sites each side of it
+(unpooled), are concatenated over time points and branches, and dense layers give the
+classes. Keeping the middle at this resolution matters: on 2,100 replicates a
 logistic regression on the central sites' frequencies per time point alone beats the same
 network that pools sites along the locus (docs/temporal_balancing.md). The inputs are the
 tensors of :class:`popgen_hub.encoders.TemporalStackEncoder`: ``present`` (batch, 1, 40,
@@ -62,6 +63,8 @@ class TemporalNet(nn.Module):
                  n_time_points: int = 4, filters: int = 16, blocks: int = 1, centre: int = 2,
                  dense: int = 64, dropout: float = 0.3) -> None:
         super().__init__()
+        # n_rows is part of every architecture's signature; pooling over haplotypes makes
+        # these networks indifferent to it
         self.config = dict(n_rows=n_rows, n_cols=n_cols, n_classes=n_classes,
                            n_time_points=n_time_points, filters=filters, blocks=blocks,
                            centre=centre, dense=dense, dropout=dropout)

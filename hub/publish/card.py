@@ -73,9 +73,9 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
                 strict=True)],
         haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
         input_shapes=shapes if isinstance(shapes, dict) else {contract.input.tensor_name: shapes},
-        time_bins=", ".join(f"{a:g}-{b:g}" for a, b in getattr(encoder, "ancient_bins", ()))
-        + (f" years before present, {encoder.ancient_haplotypes} haplotypes each"
-           if hasattr(encoder, "ancient_bins") else ""),
+        time_bins=(f"{', '.join(encoder.bin_names())} years before present, "
+                   f"{encoder.ancient_haplotypes} haplotypes each")
+        if hasattr(encoder, "bin_names") else "",
         missing_rule=MISSING_RULE, repeats=repeats, zip=zip,
         repeat_rows=list(zip(test["labels"], repeats["mean_normalised"],
                              repeats["sd_normalised"], strict=True)) if repeats else [],

@@ -30,7 +30,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..encoders import HaplotypeImageEncoder, build_encoder, single_threaded_blas
+from ..encoders import (
+    HaplotypeImageEncoder,
+    build_encoder,
+    encoder_rows,
+    single_threaded_blas,
+)
 from ..encoders.inputs import Inputs, stack_windows
 from ..errors import PopgenHubError
 
@@ -335,7 +340,7 @@ def encode_dataset(path: str | Path, encoder: Any, progress: bool = True
     its rows from each time point): the inputs (one array, or one per tensor name) and labels.
     """
     manifest = load_manifest(path)
-    rows = encoder.rows_for(manifest.get("time_points") or [
+    rows = encoder_rows(encoder, manifest.get("time_points") or [
         {"age_years": 0.0, "n_haplotypes": manifest["parameters"]["n_haplotypes"]}],
         source=str(path))
     length = manifest["parameters"]["length"]

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..encoders import HaplotypeImageEncoder, single_threaded_blas
+from ..encoders import HaplotypeImageEncoder, encoder_rows, single_threaded_blas
 from ..errors import PopgenHubError
 from ..outputs import staged_outputs
 from .dataset import MANIFEST, shard_arrays, shard_path
@@ -154,25 +154,37 @@ def time_point_files(folder: str | Path, fmt: str, n_time_points: int) -> list[l
             for name in sorted(names[0], key=lambda n: _natural_key(Path(n)))]
 
 
-def _merged_time_points(fmt: str, paths: list[Path], ages: list[float], length: float
-                        ) -> ImportedReplicate:
-    """One replicate from its time-point files: rows present-day first, then youngest first,
-    over the union of their sites (a site a time point's file lacks is ancestral there)."""
+def _merged_time_points(fmt: str, paths: list[Path], ages: list[float], length: float,
+                        counts: list[int] | None) -> tuple[ImportedReplicate, list[int]]:
+    """One replicate from its time-point files, and each file's number of haplotypes: rows
+    present-day first, then youngest first, over the union of their sites. A site a file lacks
+    is taken as ancestral in that sample (ms lists segregating sites only, so a derived allele
+    fixed in one sample cannot be told apart). ``counts`` (from the first replicate) sizes the
+    files without segregating sites, for which ms prints no rows."""
     parts = []
-    for path in paths:
+    for k, path in enumerate(paths):
         replicates = list(_read(fmt, path, length))
         if len(replicates) != 1:
             raise PopgenHubError(f"{path} holds {len(replicates)} replicates; with --time-points "
                                  f"each file must hold one")
-        parts.append(replicates[0])
+        part = replicates[0]
+        if counts is None and not len(part.haplotypes):
+            raise PopgenHubError(f"{path}: the first replicate has no segregating sites, so its "
+                                 f"sample size is unknown; put another replicate first")
+        if counts is not None and len(part.haplotypes) not in (0, counts[k]):
+            raise PopgenHubError(f"{path} has {len(part.haplotypes)} haplotypes where the first "
+                                 f"replicate had {counts[k]} at this time point")
+        parts.append(part)
+    counts = counts or [len(part.haplotypes) for part in parts]
     positions = np.unique(np.concatenate([r.positions for r in parts]))
     rows = []
     for index in np.argsort(ages, kind="stable"):
         part = parts[index]
-        matrix = np.zeros((len(part.haplotypes), len(positions)), dtype=np.uint8)
-        matrix[:, np.searchsorted(positions, part.positions)] = part.haplotypes
+        matrix = np.zeros((counts[index], len(positions)), dtype=np.uint8)
+        if len(part.positions):
+            matrix[:, np.searchsorted(positions, part.positions)] = part.haplotypes
         rows.append(matrix)
-    return ImportedReplicate(np.concatenate(rows), positions, paths[0].name)
+    return ImportedReplicate(np.concatenate(rows), positions, paths[0].name), counts
 
 
 def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path, *,
@@ -204,6 +216,7 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
     else:
         sources_of = {label: [[path] for path in files] for label, files in classes.items()}
     points: list[dict[str, Any]] | None = None
+    counts: list[int] | None = None  # haplotypes per time-point file
     rows: np.ndarray | None = None
     pending: list[tuple[np.ndarray, int, ImportedReplicate]] = []
     sources: dict[str, list[str]] = {label: [] for label in classes}
@@ -226,8 +239,11 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
 
         for label_index, (label, class_files) in enumerate(sources_of.items()):
             for paths in class_files:
-                replicates = (_read(fmt, paths[0], length) if time_points is None else
-                              [_merged_time_points(fmt, paths, time_points, length)])
+                if time_points is None:
+                    replicates: Any = _read(fmt, paths[0], length)
+                else:
+                    merged, counts = _merged_time_points(fmt, paths, time_points, length, counts)
+                    replicates = [merged]
                 for replicate in replicates:
                     haplotypes = replicate.haplotypes
                     if fmt == "ms" and haplotypes.shape[1] == 0 and n_haplotypes:
@@ -238,13 +254,11 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
                                 f"{replicate.source}: the first replicate has no segregating "
                                 f"sites, so its sample size is unknown; put another file first")
                         n_haplotypes = len(haplotypes)
-                        if time_points is not None:
-                            counts = [len(next(_read(fmt, path, length)).haplotypes)
-                                      for path in paths]
+                        if counts is not None:
                             points = [{"age_years": float(time_points[i]), "generations": None,
                                        "n_haplotypes": counts[i]}
                                       for i in np.argsort(time_points, kind="stable")]
-                        rows = encoder.rows_for(points or [{"age_years": 0.0,
+                        rows = encoder_rows(encoder, points or [{"age_years": 0.0,
                                                             "n_haplotypes": n_haplotypes}],
                                                 source=replicate.source)
                     if len(haplotypes) != n_haplotypes:

@@ -93,7 +93,7 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", UserWarning)  # "axis name batch will not be used"
+        warnings.filterwarnings("ignore", message="# The axis name: batch will not be used")
         program = torch.onnx.export(
             model, tuple(torch.from_numpy(example[name]) for name in names), dynamo=True,
             external_data=False, input_names=names, output_names=[contract.output_name],

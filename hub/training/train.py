@@ -40,8 +40,9 @@ def dataset_inputs(architecture: str, data_dir: str | Path,
     are; otherwise (another encoder, or overridden parameters) every replicate is encoded
     again from its raw haplotypes, so one dataset serves every architecture.
     """
-    wanted = getattr(architecture_class(architecture), "encoder", HaplotypeImageEncoder.name)
     manifest = load_manifest(data_dir)
+    # architectures that do not say (plugins) read the images stored with the dataset
+    wanted = getattr(architecture_class(architecture), "encoder", manifest["encoder"]["name"])
     if wanted == manifest["encoder"]["name"] and not encoder_overrides:
         dataset = load_dataset(data_dir)
         return dataset.encoder, dataset.images, dataset.labels, manifest
@@ -87,6 +88,12 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                      encoder: HaplotypeImageEncoder | None = None, workers: int = 1,
                      progress: bool = True, command: str = "") -> dict[str, Any]:
     """ImaGene's simulation on the fly: a fresh batch of replicates every epoch."""
+    wanted = getattr(architecture_class(architecture), "encoder", HaplotypeImageEncoder.name)
+    if wanted != HaplotypeImageEncoder.name:
+        raise PopgenHubError(
+            f"{architecture} reads the {wanted} encoder, which on-the-fly training does not "
+            f"make; simulate a dataset (`popgen-hub simulate SCENARIO --n N -o DIR`) and train "
+            f"with --data DIR")
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
 
