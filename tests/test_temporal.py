@@ -84,6 +84,9 @@ def test_rows_are_taken_per_time_bin_and_missing_bins_are_named():
 # ------------------------------------------------------------------------- ms import
 def _ms(path: Path, rows: list[str], positions: list[float]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not positions:  # ms prints neither positions nor rows
+        path.write_text("ms 2 1\n1 2 3\n\n//\nsegsites: 0\n")
+        return
     path.write_text(f"ms 2 1\n1 2 3\n\n//\nsegsites: {len(positions)}\npositions: "
                     + " ".join(map(str, positions)) + "\n" + "\n".join(rows) + "\n")
 
@@ -91,7 +94,8 @@ def _ms(path: Path, rows: list[str], positions: list[float]) -> None:
 def test_the_reviews_layout_imports_with_time_points_paired_by_file_name(tmp_path):
     for label in ("neutral", "selected"):
         for k in (1, 2, 10):  # natural order: 1, 2, 10
-            _ms(tmp_path / label / "1" / f"R_{k}.txt", ["10", "01"], [0.1, 0.5])  # oldest
+            oldest = ([], []) if k == 10 else (["10", "01"], [0.1, 0.5])  # R_10: no sites
+            _ms(tmp_path / label / "1" / f"R_{k}.txt", *oldest)
             _ms(tmp_path / label / "2" / f"R_{k}.txt", ["1", "0", "1", "1"], [0.5])  # present
     run_cli("import", "ms", "--class", f"neutral={tmp_path / 'neutral'}", "--class",
             f"selected={tmp_path / 'selected'}", "--time-points", "8000,0",
@@ -103,10 +107,13 @@ def test_the_reviews_layout_imports_with_time_points_paired_by_file_name(tmp_pat
     assert manifest["sources"]["neutral"] == ["R_1.txt", "R_2.txt", "R_10.txt"]
     from popgen_hub.simulate.dataset import iter_replicates
 
-    label, haplotypes, positions = next(iter_replicates(tmp_path / "data"))
+    replicates = list(iter_replicates(tmp_path / "data"))
+    label, haplotypes, positions = replicates[0]
     assert label == 0 and positions.tolist() == [100.0, 500.0]
     # present-day rows first; the site only the ancient file has is ancestral today
     assert haplotypes.tolist() == [[0, 1], [0, 0], [0, 1], [0, 1], [1, 0], [0, 1]]
+    _, haplotypes, _ = replicates[2]  # R_10: its ancient sample has no segregating site
+    assert haplotypes.tolist() == [[1], [0], [1], [1], [0], [0]]
 
     (tmp_path / "neutral" / "2" / "R_2.txt").rename(tmp_path / "neutral" / "2" / "R_3.txt")
     result = run_cli("import", "ms", "--class", f"neutral={tmp_path / 'neutral'}", "--class",
