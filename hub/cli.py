@@ -222,7 +222,7 @@ def _ages(text: str) -> list[float]:
 
 def cmd_import(args: argparse.Namespace) -> None:
     try:
-        from .simulate.importers import import_dataset, source_files
+        from .simulate.importers import class_sources, import_dataset
     except ImportError:
         raise PopgenHubError(TRAIN_EXTRA_HINT) from None
     classes: dict[str, list] = {}
@@ -232,7 +232,7 @@ def cmd_import(args: argparse.Namespace) -> None:
             raise PopgenHubError(f"--class {spec!r} must look like LABEL=PATH")
         if label in classes:
             raise PopgenHubError(f"--class {label} is given twice")
-        classes[label] = [Path(where)] if args.time_points else source_files(where, args.format)
+        classes[label] = class_sources(where, args.format, args.time_points)
     out = import_dataset(args.format, classes, args.output, length=args.length,
                          encoder=_encoder(args), time_points=args.time_points,
                          shard_size=args.shard_size,

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .encoders.inputs import take
 from .errors import PopgenHubError
 from .runtime import OnnxModel
+from .simulate.dataset import MANIFEST, encode_dataset, load_manifest
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -54,26 +55,22 @@ def evaluate_model(model: OnnxModel, data: str | Path, *, classes: dict[str, str
     named like the labels), ``time_points`` gives the subfolders' ages in years and ``length``
     the locus length (default: the model's window).
     """
-    from .simulate.dataset import MANIFEST, encode_dataset, load_manifest
-
     data = Path(data)
     if not data.exists():
         raise PopgenHubError(f"{data} does not exist")
     if (data / MANIFEST).is_file():
-        return _evaluate_dataset(model, data, load_manifest(data), indices, batch_size,
-                                 progress, encode_dataset)
+        return _evaluate_dataset(model, data, indices, batch_size, progress)
     with tempfile.TemporaryDirectory(prefix="popgen-hub-evaluate-") as scratch:
         imported = _import_ms_folder(model, data, classes, time_points, length,
                                      Path(scratch) / "data", progress)
-        result = _evaluate_dataset(model, imported, load_manifest(imported), indices,
-                                   batch_size, progress, encode_dataset)
+        result = _evaluate_dataset(model, imported, indices, batch_size, progress)
     return {**result, "data": str(data)}
 
 
 def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | None,
                       time_points: list[float] | None, length: float | None, out: Path,
                       progress: bool) -> Path:
-    from .simulate.importers import import_dataset, source_files
+    from .simulate.importers import class_sources, import_dataset
 
     labels = model.contract.labels
     classes = classes or {label: label for label in labels}
@@ -90,16 +87,16 @@ def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | 
     for label, path in paths.items():
         if not path.is_dir():
             raise PopgenHubError(f"{path} (class {label}) is not a folder")
-    files = {label: [path] if time_points else source_files(str(path), "ms")
+    files = {label: class_sources(str(path), "ms", time_points)
              for label, path in paths.items()}
     return import_dataset("ms", files, out, length=length or model.contract.input.window_bp,
                           time_points=time_points, simulator=f"ms files from {folder}",
                           progress=progress)
 
 
-def _evaluate_dataset(model: OnnxModel, path: Path, manifest: dict[str, Any],
-                      indices: np.ndarray | None, batch_size: int, progress: bool,
-                      encode_dataset: Any) -> dict[str, Any]:
+def _evaluate_dataset(model: OnnxModel, path: Path, indices: np.ndarray | None,
+                      batch_size: int, progress: bool) -> dict[str, Any]:
+    manifest = load_manifest(path)
     labels = model.contract.labels
     unknown = [label for label in manifest["labels"] if label not in labels]
     if unknown:

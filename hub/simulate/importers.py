@@ -130,6 +130,12 @@ def _read(fmt: str, path: Path, length: float) -> Iterator[ImportedReplicate]:
         yield read_trees(path)
 
 
+def class_sources(spec: str, fmt: str, time_points: list[float] | None) -> list[Path]:
+    """A ``--class`` value: its files, or with ``time_points`` the class folder itself (its
+    time-point subfolders are paired by :func:`time_point_files`)."""
+    return [Path(spec)] if time_points else source_files(spec, fmt)
+
+
 def time_point_files(folder: str | Path, fmt: str, n_time_points: int) -> list[list[Path]]:
     """Files of a class folder with one subfolder per time point (in natural order: ``1`` ..
     ``5``), paired by file name: one list of ``n_time_points`` paths per replicate."""
