@@ -9,7 +9,7 @@ SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
 
-.PHONY: demo test venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
+.PHONY: demo test test-fast venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
 	clean
 
 ## demo: install the inference package and scan the bundled example VCF with the bundled model
@@ -20,6 +20,10 @@ demo: venv
 ## test: install everything (training extra, system tools) and run the whole test suite
 test: venv-train system-deps
 	$(BIN)/python -m pytest -q -ra
+
+## test-fast: the same, without the tests marked slow (over ~5 s each: training, big simulations)
+test-fast: venv-train system-deps
+	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,9 +74,14 @@ screenshot: venv-train system-deps
 publish: venv-train
 	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/publish_all.sh
 
-## bench: scan throughput (see benchmarks/)
-bench: venv-train
-	$(BIN)/python benchmarks/scan.py
+## bench: scan throughput against bcftools decoding (20 Mb, 500 samples; see benchmarks/scan.py)
+## `make bench SMOKE=1`: every benchmark on tiny inputs, in seconds (as tests/test_benchmarks.py)
+bench: venv-train system-deps
+	$(BIN)/python benchmarks/scan.py $(if $(SMOKE),--smoke)
+ifneq ($(SMOKE),)
+	$(BIN)/python benchmarks/simulate.py --smoke
+	$(BIN)/python benchmarks/temporal_diagnostics.py --smoke
+endif
 
 lint: venv-train
 	$(BIN)/ruff check hub tests benchmarks exporters examples

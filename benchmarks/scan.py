@@ -1,48 +1,74 @@
-"""Scan throughput on a simulated 20 Mb VCF of 1,000 haplotypes (the conventions' test file).
+"""Scan throughput of the bundled sweep model against the time bcftools takes to decode the file.
 
-Measures the whole `popgen-hub scan` on the VCF.gz and on the same data as BCF, with one and
-two workers (wall time, windows/s, peak memory), and each stage on its own: reading genotypes,
-windowing + encoding, onnxruntime inference. Prints a Markdown table and writes
-build/bench/scan.json. Measures; asserts nothing.
+Builds its input with `popgen-hub simulate imagene_sweep --vcf` from a fixed seed, length and
+sample count (kept under the output folder and reused), converts it to BCF, and for each input
+and worker count reports: the decode time (`bcftools view -Ou FILE > /dev/null`), the scan time
+(`popgen_hub.load(MODEL).scan(...)`, the public API, timed around the call alone), their ratio,
+windows/s, SNPs/s and peak memory. Medians of --repeats runs; prints a Markdown table and writes
+OUT/scan.json. Measures; asserts nothing.
 
-    python benchmarks/scan.py [--length 20000000] [--haplotypes 1000] [--repeats 3]
+Each scan runs in a fresh Python process, so that its memory is its own. Peak memory is
+reported twice: "scan proc" is the high-water mark of the resident memory of the scanning
+process (getrusage ru_maxrss: exact, and it includes the imports and the loaded model);
+"all procs" is the largest sum of the resident memory of that process and every process under
+it (the workers of --workers N), sampled every 20 ms from /proc, so a short peak can be missed.
+
+    python benchmarks/scan.py [--length 20000000] [--samples 500] [--seed 1] [--workers 1,2]
+    python benchmarks/scan.py --smoke   # tiny input, same code path, a few seconds
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "imagene_cnn.sweep_hsap_eur"
+SMOKE = {"length": 300_000, "samples": 64, "repeats": 1, "workers": "1,2"}
 
 
-def simulated_vcf(out: Path, length: int, haplotypes: int) -> Path:
-    from popgen_hub.simulate.genome import simulate_vcf
-    from popgen_hub.simulate.scenarios import get_scenario
-
-    path = out / f"sweep_{length // 1_000_000}Mb_{haplotypes}hap.vcf.gz"
-    if not path.exists():
-        simulate_vcf(path, get_scenario("imagene_sweep", n_haplotypes=haplotypes),
-                     length=length, seed=1, sweep_at=length // 2)
+def simulated_vcf(out: Path, length: int, samples: int, seed: int) -> Path:
+    """The benchmark's input: a sweep in the middle of ``length`` bp, ``samples`` diploids."""
+    path = out / f"sweep_{length}bp_{samples}samples_seed{seed}.vcf.gz"
+    if not path.with_name(path.name + ".tbi").exists():
+        run([sys.executable, "-m", "popgen_hub", "simulate", "imagene_sweep", "--vcf", str(path),
+             "--length", str(length), "--sweep-at", str(length // 2), "--seed", str(seed),
+             "--param", f"n_haplotypes={2 * samples}", "-q"])
     return path
 
 
 def as_bcf(vcf: Path) -> Path:
-    from pysam import bcftools
-
     bcf = vcf.with_name(vcf.name.replace(".vcf.gz", ".bcf"))
     if not bcf.with_name(bcf.name + ".csi").exists():
-        bcftools.view("-Ob", "-o", str(bcf), str(vcf), catch_stdout=False)
-        bcftools.index(str(bcf))
+        run(["bcftools", "view", "-Ob", "-o", str(bcf), str(vcf)])
+        run(["bcftools", "index", "-f", str(bcf)])
     return bcf
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+def count_snps(vcf: Path) -> int:
+    """Biallelic SNP records (what the model reads), counted by bcftools without genotypes."""
+    out = run(["bcftools", "view", "-H", "-G", "-v", "snps", "-m2", "-M2", str(vcf)]).stdout
+    return out.count("\n")
+
+
+def decode_seconds(path: Path) -> float:
+    """Wall time of `bcftools view -Ou FILE > /dev/null`: decompress and parse every record."""
+    started = time.perf_counter()
+    subprocess.run(["bcftools", "view", "-Ou", str(path)], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
 
 
 def _tree_rss_mib(pid: int) -> float:
@@ -61,97 +87,108 @@ def _tree_rss_mib(pid: int) -> float:
     return total
 
 
-def time_cli_scan(vcf: Path, out: Path, *extra: str) -> tuple[float, float]:
-    """Wall seconds and peak memory (MiB, the scan and its workers together) of one
-    `popgen-hub scan`, sampled every 50 ms."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "popgen_hub", "scan", "--vcf", str(vcf),
-                                "--model", MODEL, "-q", "-o", str(out), *extra],
-                               stdout=subprocess.DEVNULL)
+def scan_in_child(path: Path, out: Path, workers: int, batch_size: int,
+                  region: str | None) -> dict:
+    """One scan in a fresh interpreter (see ``child``): its figures plus the sampled peak."""
+    job = {"vcf": str(path), "out": str(out), "workers": workers, "batch_size": batch_size,
+           "region": region}
+    process = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(job)],
+                               stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while process.poll() is None:
         peak = max(peak, _tree_rss_mib(process.pid))
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
+        time.sleep(0.02)
+    stdout = process.stdout.read()
     if process.returncode:
-        raise SystemExit(f"scan failed with exit code {process.returncode}")
-    return seconds, peak
+        raise SystemExit(f"the scan of {path.name} failed with exit code {process.returncode}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    figures["tree_peak_mib"] = max(peak, figures["maxrss_mib"])
+    return figures
 
 
-def stage_timings(vcf: Path) -> dict[str, float]:
+def child(job: dict) -> None:
+    """Load the model and scan once through the public API; print the figures as JSON."""
+    import numpy as np
+
     import popgen_hub
-    from popgen_hub.encoders import single_threaded_blas
-    from popgen_hub.readers.vcf import ReadStats, VcfReader
-    from popgen_hub.scan import choose_haplotypes, iter_windows
 
+    started = time.perf_counter()
     model = popgen_hub.load(MODEL, device="cpu")
-    reader = VcfReader(vcf)
-    region = reader.contig_region(reader.contigs_with_records()[0])
-    haplotypes = choose_haplotypes(reader.haplotype_columns(), model.contract, 0, vcf.name)
-    window, step = model.contract.input.window_bp, model.contract.input.window_bp // 8
-
-    started = time.perf_counter()
-    sites = sum(len(b.positions) for b in reader.blocks(region, haplotypes, phased=True,
-                                                        stats=ReadStats()))
-    read = time.perf_counter() - started
-
-    started = time.perf_counter()
-    images = []
-    blocks = reader.blocks(region, haplotypes, phased=True, stats=ReadStats())
-    with single_threaded_blas():  # as in the scan
-        for start, positions, matrix in iter_windows(blocks, region, window, step):
-            images.append(model.encoder.encode(matrix.T, positions, (start, start + window)).image)
-    read_and_encode = time.perf_counter() - started
-
-    batch = np.stack(images)
-    timings = {}
-    for batch_size in (32, 256):
-        started = time.perf_counter()
-        for i in range(0, len(batch), batch_size):
-            model.predict(batch[i:i + batch_size])
-        timings[f"inference_batch{batch_size}_s"] = time.perf_counter() - started
-    return {"sites": sites, "windows": len(images), "read_s": read,
-            "encode_s": read_and_encode - read, **timings}
+    loaded = time.perf_counter()
+    result = model.scan(job["vcf"], job["out"], region=job["region"], workers=job["workers"],
+                        batch_size=job["batch_size"], progress=False)
+    scanned = time.perf_counter()
+    windows = result.windows
+    print(json.dumps({
+        "load_s": loaded - started, "scan_s": scanned - loaded, "windows": len(windows),
+        "scored": int(np.isfinite(windows["probabilities"]).all(axis=1).sum()),
+        "outputs": len(result.outputs),
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=20_000_000)
-    parser.add_argument("--haplotypes", type=int, default=1000)
+    parser.add_argument("--length", type=int, default=20_000_000, help="bp simulated")
+    parser.add_argument("--samples", type=int, default=500, help="diploid samples simulated")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", default="1,2", help="worker counts to scan with")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--region", help="scan only this region (default: the whole contig)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench",
+                        help="where the input, the scan outputs and scan.json go")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"tiny input ({SMOKE['length']:,} bp, {SMOKE['samples']} samples), "
+                             f"one run each: checks that the benchmark works")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    out = ROOT / "build" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    vcf = simulated_vcf(out, args.length, args.haplotypes)
+    if args.child:
+        return child(json.loads(args.child))
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+        args.out = args.out / "smoke" if args.out == ROOT / "build" / "bench" else args.out
+    args.out.mkdir(parents=True, exist_ok=True)
+    workers = [int(w) for w in args.workers.split(",")]
 
-    stages = stage_timings(vcf)
-    result = {"vcf": vcf.name, "length_bp": args.length, "haplotypes": args.haplotypes, **stages,
-              "scans": []}
+    vcf = simulated_vcf(args.out, args.length, args.samples, args.seed)
+    snps = count_snps(vcf)
+    print(f"input: {vcf.name}: {args.length:,} bp, {args.samples} diploid samples, seed "
+          f"{args.seed}, {snps:,} biallelic SNPs; model {MODEL}, batch {args.batch_size}"
+          + (f", region {args.region}" if args.region else ""))
+    rows = []
     for path in (vcf, as_bcf(vcf)):
-        for workers in (1, 2):
-            runs = [time_cli_scan(path, out / "scan", "--workers", str(workers))
+        decode = statistics.median(decode_seconds(path) for _ in range(args.repeats))
+        for count in workers:
+            runs = [scan_in_child(path, args.out / "scan", count, args.batch_size, args.region)
                     for _ in range(args.repeats)]
-            wall = [r[0] for r in runs]
-            result["scans"].append({
-                "input": path.name, "workers": workers, "wall_s_median": statistics.median(wall),
-                "wall_s_all": wall, "peak_rss_mib": max(r[1] for r in runs),
-                "windows_per_s": stages["windows"] / statistics.median(wall)})
-    (out / "scan.json").write_text(json.dumps(result, indent=2))
+            scan = statistics.median(r["scan_s"] for r in runs)
+            windows = runs[0]["windows"]
+            rows.append({
+                "input": path.name, "format": "BCF" if path.suffix == ".bcf" else "VCF.gz",
+                "workers": count, "decode_s": decode, "scan_s": scan,
+                "scan_s_all": [r["scan_s"] for r in runs], "load_s": runs[0]["load_s"],
+                "scan_over_decode": scan / decode, "windows": windows,
+                "scored_windows": runs[0]["scored"], "windows_per_s": windows / scan,
+                "snps_per_s": snps / scan,
+                "peak_rss_scan_process_mib": max(r["maxrss_mib"] for r in runs),
+                "peak_rss_all_processes_mib": max(r["tree_peak_mib"] for r in runs)})
+    (args.out / "scan.json").write_text(json.dumps(
+        {"model": MODEL, "length_bp": args.length, "samples": args.samples, "seed": args.seed,
+         "snps": snps, "batch_size": args.batch_size, "region": args.region,
+         "repeats": args.repeats, "runs": rows}, indent=2) + "\n")
 
-    print(f"| {args.length / 1e6:.0f} Mb, {args.haplotypes} haplotypes, {stages['sites']:,} SNPs,"
-          f" {stages['windows']:,} windows | seconds |")
-    print("|---|---|")
-    for run in result["scans"]:
-        kind = "BCF" if run["input"].endswith(".bcf") else "VCF.gz"
-        print(f"| `popgen-hub scan` of the {kind} with "
-              f"`--workers {run['workers']}`: {run['windows_per_s']:.0f} windows/s, peak memory "
-              f"{run['peak_rss_mib']:.0f} MiB | {run['wall_s_median']:.1f} |")
-    print(f"| stages, VCF.gz, one process: reading genotypes (128 chosen haplotypes) | "
-          f"{stages['read_s']:.1f} |")
-    print(f"| windowing + encoding | {stages['encode_s']:.1f} |")
-    print(f"| inference, batch 32 | {stages['inference_batch32_s']:.1f} |")
-    print(f"| inference, batch 256 | {stages['inference_batch256_s']:.1f} |")
-    print(f"\n(whole scans: median of {args.repeats} runs, process start included)")
+    print("\n| input | workers | decode s | scan s | scan / decode | windows | windows/s | "
+          "SNPs/s | peak MiB (scan proc) | peak MiB (all procs) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['format']} | {r['workers']} | {r['decode_s']:.3f} | {r['scan_s']:.3f} | "
+              f"{r['scan_over_decode']:.1f}x | {r['windows']} | {r['windows_per_s']:.1f} | "
+              f"{r['snps_per_s']:.0f} | {r['peak_rss_scan_process_mib']:.0f} | "
+              f"{r['peak_rss_all_processes_mib']:.0f} |")
+    print(f"\n(median of {args.repeats} run(s); scan s: the scan call alone, model already "
+          f"loaded; decode s: `bcftools view -Ou FILE > /dev/null`; peak MiB: see "
+          f"benchmarks/scan.py; wrote {args.out / 'scan.json'})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ worker processes. Prints a Markdown table and writes build/bench/simulate.json. 
 asserts nothing.
 
     python benchmarks/simulate.py [--scenario imagene_sweep] [--param k=v ...] [--n 400]
+    python benchmarks/simulate.py --smoke   # a few replicates, same code path, a few seconds
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from popgen_hub.datasets import shard_arrays, single_tensor
 from popgen_hub.encoders import HaplotypeImageEncoder
-from popgen_hub.simulate.dataset import shard_arrays, simulate_dataset
+from popgen_hub.genotypes import GenotypeBlock
+from popgen_hub.simulate.dataset import simulate_dataset
 from popgen_hub.simulate.scenarios import get_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE = {"n": 4, "stage_n": 2, "repeats": 1}
 
 
 def per_replicate_stages(scenario_name: str, params: dict, n: int
@@ -39,19 +43,18 @@ def per_replicate_stages(scenario_name: str, params: dict, n: int
         started = time.perf_counter()
         replicate = scenario.simulate(index, seed=99)
         simulated = time.perf_counter()
-        present = replicate.haplotypes[:scenario.time_points[0].n_haplotypes]
-        image = encoder.encode(present, replicate.positions, (0, scenario.length)).image
+        block = GenotypeBlock.from_haplotypes(replicate.haplotypes, replicate.positions)
+        present = block.take_columns(np.arange(scenario.time_points[0].n_haplotypes))
+        image = single_tensor(encoder.encode(present, (0, scenario.length)), encoder)
         encoded = time.perf_counter()
-        arrays = shard_arrays([image], [replicate.label], index,
-                              [(replicate.haplotypes, replicate.positions)],
-                              len(replicate.haplotypes))
+        arrays = shard_arrays([image], [replicate.label], index, [block])
         np.savez_compressed(io.BytesIO(), **arrays)
         written = time.perf_counter()
         for stage, seconds in (("simulate", simulated - started), ("encode", encoded - simulated),
                                ("write", written - encoded)):
             stages[label][stage].append(seconds)
     return {label: {stage: statistics.mean(times) for stage, times in by_stage.items()}
-            for label, by_stage in stages.items()}
+            for label, by_stage in stages.items() if by_stage["simulate"]}  # n < classes
 
 
 def whole_runs(scenario_name: str, params: dict, n: int, repeats: int, out: Path
@@ -81,8 +84,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400, help="replicates per whole run")
     parser.add_argument("--stage-n", type=int, default=200, help="replicates timed by stage")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench",
+                        help="where the datasets (deleted after each run) and the JSON go")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"{SMOKE['n']} replicates per whole run, {SMOKE['stage_n']} timed "
+                             f"by stage, one repeat: checks that the benchmark works")
     args = parser.parse_args()
-    out = ROOT / "build" / "bench"
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
 
     params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}

@@ -8,17 +8,23 @@
    1-3 (the splits `train --repeats` uses): the reference the network must beat.
 
     python benchmarks/temporal_diagnostics.py [build/temporal_balsel]
+    python benchmarks/temporal_diagnostics.py --smoke   # a tiny simulated dataset, seconds
+
+``--smoke`` simulates six replicates of `temporal_balancing` (population scaled down 40x, so
+its figures mean nothing) into a temporary folder and runs both diagnostics on it, once under
+each dataset name: the same code path, to check that the script still works.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from popgen_hub.simulate.dataset import iter_replicates, load_manifest
+from popgen_hub.datasets import iter_replicates, load_manifest
 from popgen_hub.training.loop import split_indices
 from popgen_hub.training.train import dataset_inputs
 
@@ -28,10 +34,10 @@ def selected_allele_frequencies(data: Path) -> None:
     points = manifest["time_points"]
     bounds = np.cumsum([0] + [p["n_haplotypes"] for p in points])
     by_class: dict[int, list[list[float]]] = {}
-    for label, haplotypes, positions in iter_replicates(data):
-        site = np.flatnonzero((positions >= 25_000) & (positions < 25_001))
+    for label, block in iter_replicates(data):
+        site = np.flatnonzero((block.positions >= 25_000) & (block.positions < 25_001))
         by_class.setdefault(label, []).append(
-            [haplotypes[a:b, site[0]].mean() if len(site) else 0.0
+            [block.values[site[0], a:b].mean() if len(site) else 0.0
              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     print(f"  ages (years): {[p['age_years'] for p in points]}")
     for label, rows in sorted(by_class.items()):
@@ -78,8 +84,31 @@ def logistic_on_central_frequencies(data: Path, widths=(1, 4, 8, 16), seeds=(1, 
               f"{' / '.join(f'{a:.3f}' for a in accuracies)} (seeds {', '.join(map(str, seeds))})")
 
 
+def smoke_datasets(work: Path) -> None:
+    """A six-replicate dataset standing in for both of `make temporal`'s."""
+    from popgen_hub.simulate.dataset import simulate_dataset
+
+    simulate_dataset("temporal_balancing", work / "hsap_eur" / "data", n=6, seed=5, workers=1,
+                     scenario_params={"scaling": 40.0}, progress=False)
+    (work / "review_data").symlink_to(work / "hsap_eur", target_is_directory=True)
+
+
 def main() -> None:
-    work = Path(sys.argv[1] if len(sys.argv) > 1 else "build/temporal_balsel")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("work", nargs="?", type=Path, default=Path("build/temporal_balsel"),
+                        help="the folder `make temporal` wrote (NAME/data for both datasets)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="run on a tiny simulated dataset instead (checks the script works)")
+    args = parser.parse_args()
+    if args.smoke:
+        with tempfile.TemporaryDirectory() as tmp:
+            smoke_datasets(Path(tmp))
+            diagnose(Path(tmp))
+    else:
+        diagnose(args.work)
+
+
+def diagnose(work: Path) -> None:
     torch.manual_seed(0)
     for name in ("hsap_eur", "review_data"):
         data = work / name / "data"

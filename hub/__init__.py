@@ -7,9 +7,8 @@
 >>> result = model.scan("my.vcf.gz", "scan_out", region="2:135000000-137000000")
 """
 
-__version__ = "0.1.0"
-
-from .errors import PopgenHubError  # noqa: E402
-from .registry import list_models, load  # noqa: E402
+from .errors import PopgenHubError
+from .registry import list_models, load
+from .version import __version__
 
 __all__ = ["PopgenHubError", "__version__", "list_models", "load"]

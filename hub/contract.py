@@ -3,6 +3,12 @@
 The same JSON document is stored as ``config.json`` beside the model and in the ONNX file's
 ``metadata_props`` (key :data:`ONNX_METADATA_KEY`), so the ``.onnx`` file alone is enough to
 encode a window exactly as in training.
+
+Format 2 adds what a model accepts (data kind; ranges of sample size, ploidy and depth), the
+kind of output (classes, a regression value, an embedding) and ``references``: room for
+distributions stored with the model (a null distribution of the score, summary statistics of
+the training data). Format-1 contracts (bundled and published before) load as format 2 with
+the defaults below, which describe exactly what those models took.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PopgenHubError
+from .genotypes import KINDS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ONNX_METADATA_KEY = "popgen_hub.contract"
+OUTPUT_KINDS = ("classes", "regression", "embedding")
 
 #: How a VCF with a different number of haplotypes than the model's is handled.
 HAPLOTYPE_RULES = {
@@ -42,6 +50,17 @@ class InputSpec:
     #: Every graph input in order, for models with several (e.g. present-day and ancient
     #: haplotypes); empty means the one ``tensor_name``.
     tensor_names: list[str] = field(default_factory=list)
+    #: The data kind the encoder reads (see :mod:`popgen_hub.genotypes`).
+    data_kind: str = "haplotypes"
+    #: Accepted ranges, [min, max] with None for no bound: sample size (in units of the data
+    #: kind: haplotypes, or individuals), ploidy of each sample, read depth per sample.
+    sample_size: list[int | None] = field(default_factory=lambda: [None, None])
+    ploidy: list[int | None] = field(default_factory=lambda: [1, 2])
+    depth: list[float | None] = field(default_factory=lambda: [None, None])
+
+    def __post_init__(self) -> None:
+        if self.sample_size == [None, None]:  # format 1: at least n_haplotypes (subsampled)
+            object.__setattr__(self, "sample_size", [self.n_haplotypes, None])
 
     @property
     def names(self) -> list[str]:
@@ -58,10 +77,14 @@ class ModelContract:
     input: InputSpec
     encoder: dict[str, Any]
     #: Class names, in the order of the model's output; the first is the null (neutral) class.
+    #: For a regression or embedding output, the names of its columns.
     labels: list[str]
     output_name: str = "probabilities"
+    output_kind: str = "classes"
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: Reference distributions stored with the model, by name (e.g. "null_score").
+    references: dict[str, Any] = field(default_factory=dict)
     license: str = "MIT"
     citations: list[str] = field(default_factory=list)
     revision: str = "bundled"
@@ -72,13 +95,19 @@ class ModelContract:
     def __post_init__(self) -> None:
         if "." not in self.name:
             raise PopgenHubError(f"model name {self.name!r} must be 'architecture.tag'")
-        if len(self.labels) < 2:
+        if self.output_kind not in OUTPUT_KINDS:
+            raise PopgenHubError(f"model {self.name}: output_kind {self.output_kind!r} is not "
+                                 f"one of {', '.join(OUTPUT_KINDS)}")
+        if self.output_kind == "classes" and len(self.labels) < 2:
             raise PopgenHubError(f"model {self.name} must have at least two labels")
         if self.input.haplotype_rule not in HAPLOTYPE_RULES:
             raise PopgenHubError(
                 f"unknown haplotype_rule {self.input.haplotype_rule!r} in {self.name}; "
                 f"known: {sorted(HAPLOTYPE_RULES)}"
             )
+        if self.input.data_kind not in KINDS:
+            raise PopgenHubError(f"model {self.name}: data_kind {self.input.data_kind!r} is "
+                                 f"not one of {', '.join(KINDS)}")
 
     @property
     def track_labels(self) -> list[str]:
@@ -87,7 +116,7 @@ class ModelContract:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        if not data["input"]["tensor_names"]:  # single-input contracts read by older versions
+        if not data["input"]["tensor_names"]:
             del data["input"]["tensor_names"]
         return data
 
@@ -95,17 +124,19 @@ class ModelContract:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "contract") -> ModelContract:
-        version = data.get("format_version", FORMAT_VERSION)
-        if version > FORMAT_VERSION:
+    def from_dict(cls, data: Any, source: str = "contract") -> ModelContract:
+        if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
+            raise PopgenHubError(f"{source} is not a valid popgen-hub contract: expected a JSON "
+                                 f"object with an 'input' object; export the model again")
+        version = data.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
             raise PopgenHubError(
                 f"{source} has contract format {version}, newer than this popgen-hub understands "
                 f"({FORMAT_VERSION}); upgrade with `pip install -U popgen-hub`"
             )
         try:
-            fields = dict(data)
-            fields["input"] = InputSpec(**fields["input"])
-            return cls(**fields)
+            return cls(**{**data, "input": InputSpec(**data["input"]),
+                          "format_version": FORMAT_VERSION})
         except (KeyError, TypeError) as exc:
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {exc}") from None
 
@@ -114,6 +145,6 @@ class ModelContract:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise PopgenHubError(f"cannot read model contract {path}: {exc}") from None
         return cls.from_dict(data, source=str(path))

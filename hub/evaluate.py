@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .datasets import MANIFEST, encode_dataset, load_manifest
 from .encoders.inputs import take
 from .errors import PopgenHubError
 from .runtime import OnnxModel
-from .simulate.dataset import MANIFEST, encode_dataset, load_manifest
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

@@ -19,14 +19,16 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from . import __version__
 from .contract import ModelContract
 from .errors import PopgenHubError
-from .runtime import OnnxModel, load_model_dir, verify_sha256
+from .files import ModelFolder
+from .model import Model
+from .runtime import load_model_dir, verify_sha256
+from .version import __version__
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 HF_PREFIX, LOCAL_PREFIX = "hf-hub:", "local-dir:"
-CONFIG, WEIGHTS, CARD = "config.json", "model.onnx", "README.md"
+CONFIG, WEIGHTS, CARD = ModelFolder.config, ModelFolder.weights, ModelFolder.card
 
 
 def _bundled() -> dict[str, Path]:
@@ -38,9 +40,9 @@ def list_models(pattern: str = "*", pretrained: bool = True) -> list[str]:
     """Bundled pretrained models matching a shell-style ``pattern``; with ``pretrained=False``,
     the trainable architectures instead (built-in and plugins; needs the train extra)."""
     if not pretrained:
-        from .models import available_architectures
+        from .models import ARCHITECTURES
 
-        return sorted(fnmatch.filter(available_architectures(), pattern))
+        return sorted(fnmatch.filter(ARCHITECTURES.all(), pattern))
     return sorted(fnmatch.filter(_bundled(), pattern))
 
 
@@ -154,7 +156,7 @@ def model_card(name: str) -> str | None:
 
 
 def load(name: str, *, device: str = "auto", threads: int = 0,
-         sha256: str | None = None) -> OnnxModel:
+         sha256: str | None = None) -> Model:
     """An inference model from a registry name, ``hf-hub:org/repo[@rev]``, ``local-dir:/path``
     or a ``.onnx`` path. ``sha256`` pins the expected weights (e.g. from your own records)."""
     if name.startswith(HF_PREFIX):
@@ -163,11 +165,12 @@ def load(name: str, *, device: str = "auto", threads: int = 0,
     else:
         directory = resolve_directory(name)
     if directory is not None:
-        return load_model_dir(directory, device=device, threads=threads, sha256=sha256)
+        return load_model_dir(directory, device=device, threads=threads, sha256=sha256,
+                              cls=Model)
     path = Path(name)
     if not path.is_file():
         raise PopgenHubError(f"{path}: no such model file")
     if sha256:
         verify_sha256(path, sha256, "the pinned sha256",
                       "this is a different model (or another revision of it)")
-    return OnnxModel(path, device=device, threads=threads)
+    return Model(path, device=device, threads=threads)

@@ -6,16 +6,13 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .contract import ONNX_METADATA_KEY, ModelContract
-from .encoders import build_encoder
+from .encoders import build_encoder, input_shapes
 from .errors import PopgenHubError
-
-if TYPE_CHECKING:
-    from .scan import ScanResult
+from .files import ModelFolder
 
 #: Preferred execution providers, fastest first; the first one available is used.
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
@@ -88,32 +85,28 @@ class OnnxModel:
         return self.session.get_providers()[0]
 
     def predict(self, inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
-        """Class probabilities, (batch, n_classes), for encoded inputs: one array (batch,
-        *encoder.shape), or for a multi-input model a dict of arrays by tensor name (extra
-        tensors, e.g. the ancient stack for a present-only model, are ignored)."""
+        """Model outputs, (batch, n_outputs) (class probabilities for a classifier), for
+        encoded inputs: a dict of arrays (batch first) by tensor name, or for a one-input model
+        one array. A one-tensor encoder's tensor feeds a one-input graph whatever its name;
+        tensors the graph does not take (e.g. the ancient stack for a present-only model) are
+        ignored."""
         names = self.contract.input.names
-        shapes = self.encoder.shape if isinstance(self.encoder.shape, dict) else {
-            names[0]: self.encoder.shape}
         if not isinstance(inputs, dict):
             inputs = {names[0]: inputs}
+        shapes = input_shapes(self.encoder, names)
         feed = {}
-        for name in names:
-            if name not in inputs:
+        for name, shape in shapes.items():
+            array = (next(iter(inputs.values())) if len(names) == len(inputs) == 1
+                     else inputs.get(name))
+            if array is None:
                 raise PopgenHubError(f"{self.contract.name} needs input {name!r}")
-            array = np.ascontiguousarray(inputs[name], dtype=np.float32)
-            if array.shape[1:] != tuple(shapes[name]):
+            array = np.ascontiguousarray(array, dtype=np.float32)
+            if array.shape[1:] != tuple(shape):
                 raise PopgenHubError(
                     f"{self.contract.name} takes {name} inputs of shape (batch, "
-                    f"{', '.join(map(str, shapes[name]))}), got {array.shape}")
+                    f"{', '.join(map(str, shape))}), got {array.shape}")
             feed[name] = array
         return self.session.run([self.contract.output_name], feed)[0]
-
-    def scan(self, vcf: str | os.PathLike, out_dir: str | os.PathLike, **options: Any
-             ) -> ScanResult:
-        """Scan a VCF and write tracks; see :func:`popgen_hub.scan.scan_vcf` for options."""
-        from .scan import scan_vcf
-
-        return scan_vcf(self, vcf, out_dir, **options)
 
 
 def verify_sha256(path: Path, expected: str, recorded_in: str, fix: str = (
@@ -125,10 +118,11 @@ def verify_sha256(path: Path, expected: str, recorded_in: str, fix: str = (
 
 
 def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,
-                   sha256: str | None = None) -> OnnxModel:
+                   sha256: str | None = None, cls: type[OnnxModel] | None = None) -> OnnxModel:
     """Load ``model.onnx`` + ``config.json`` from a directory, checking the recorded sha256
     (and ``sha256``, a hash the caller pins, when given)."""
-    config_path, onnx_path = directory / "config.json", directory / "model.onnx"
+    folder = ModelFolder(directory)
+    config_path, onnx_path = folder.config, folder.weights
     for required in (config_path, onnx_path):
         if not required.is_file():
             raise PopgenHubError(f"model directory {directory} lacks {required.name}")
@@ -142,4 +136,4 @@ def load_model_dir(directory: Path, *, device: str = "auto", threads: int = 0,
         raise PopgenHubError(
             f"{directory}: the model's sha256 {recorded[:12]}... is not the pinned "
             f"{sha256[:12]}...; this is a different model (another revision?)")
-    return OnnxModel(onnx_path, contract, device=device, threads=threads)
+    return (cls or OnnxModel)(onnx_path, contract, device=device, threads=threads)

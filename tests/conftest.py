@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -33,10 +34,37 @@ def shared(path: str) -> Path:
     return full
 
 
+def encode(encoder, haplotypes, positions=None, window=None):
+    """Encode a (haplotypes x sites) matrix, as simulators give it, with ``encoder``."""
+    from popgen_hub.genotypes import GenotypeBlock
+
+    return encoder.encode(GenotypeBlock.from_haplotypes(haplotypes, positions), window)
+
+
 def needs(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (installed by `make test`)")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a complete PNG file, read from its header; fails on anything else
+    (a missing signature or IHDR chunk, no IEND chunk at the end: a truncated file) and, where
+    Pillow is installed, on an image that does not decode or is one flat colour."""
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR", f"{path}: no IHDR chunk first"
+    assert data[-8:-4] == b"IEND", f"{path}: no IEND chunk at the end (truncated?)"
+    width, height = struct.unpack(">II", data[16:24])
+    try:
+        from PIL import Image
+    except ImportError:
+        return width, height
+    with Image.open(path) as image:
+        assert image.size == (width, height)
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 24)
+    assert len(colours) > 2, f"{path}: a blank picture ({len(colours)} colours)"
+    return width, height
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from popgen_hub.datasets import load_dataset
 from popgen_hub.encoders import HaplotypeImageEncoder
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.simulate.dataset import load_dataset, simulate_dataset
+from popgen_hub.simulate.dataset import simulate_dataset
 from popgen_hub.simulate.demography import DEMOGRAPHIES, demography_info
 from popgen_hub.simulate.scenarios import SCENARIOS, get_scenario
 
@@ -34,7 +35,9 @@ def central_diversity(haplotypes: np.ndarray, positions: np.ndarray, centre: flo
     return float((2 * derived * (n - derived) / (n * (n - 1))).sum())
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name in {"balancing", "temporal_balancing"}
+    else name for name in sorted(SCENARIOS)])  # the forward-simulated ones take 5-10 s
 def test_every_scenario_is_documented_cited_and_labelled(name):
     cls = SCENARIOS[name]
     assert len((cls.__doc__ or "").split()) > 5 and cls.citations and cls.labels
@@ -195,6 +198,7 @@ def selected_column(replicate) -> int:
     return column
 
 
+@pytest.mark.slow
 def test_young_overdominant_allele_is_in_band_and_rises_through_the_ancient_samples():
     scenario = get_scenario("balancing")  # the review's task: 10,000 years, 40 + 4 x 10
     present, oldest, carriers, others = [], [], [], []
@@ -217,6 +221,7 @@ def test_young_overdominant_allele_is_in_band_and_rises_through_the_ancient_samp
     assert np.mean(carriers) < 0.3 * np.mean(others)  # one young haplotype: like a sweep
 
 
+@pytest.mark.slow
 def test_long_standing_balancing_selection_keeps_intermediate_frequency_variation():
     """The classic signature needs time: an allele balanced for ~10 N generations (here
     2.5 million years at N = 10,000, forward at Q = 50) has old, diverged allelic classes."""
@@ -234,6 +239,7 @@ def test_long_standing_balancing_selection_keeps_intermediate_frequency_variatio
     assert np.mean(intermediate[1]) > 1.5 * np.mean(intermediate[0])
 
 
+@pytest.mark.slow
 def test_balancing_priors_are_drawn_per_replicate():
     scenario = get_scenario("balancing", dominance=30, dominance_max=50, onset_years=9_000,
                             onset_years_max=11_000, **SMALL["balancing"])

@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
+from conftest import encode
 from popgen_hub.encoders import HaplotypeImageEncoder, build_encoder
-from popgen_hub.encoders.haplotype_image import area_overlaps
+from popgen_hub.encoders.haplotype_image import TENSOR, area_overlaps
 from popgen_hub.errors import PopgenHubError
 
 
@@ -20,10 +21,10 @@ def random_haplotypes(seed: int, n_haplotypes: int = 64, n_sites: int = 200) -> 
 
 def test_image_has_contract_shape_dtype_and_binary_values():
     encoder = HaplotypeImageEncoder(n_rows=32, n_cols=48)
-    encoded = encoder.encode(random_haplotypes(0))
-    assert encoded.image.shape == (1, 32, 48) == encoder.shape
-    assert encoded.image.dtype == np.float32
-    assert set(np.unique(encoded.image)) <= {0.0, 1.0}
+    encoded = encode(encoder, random_haplotypes(0))
+    assert encoded.inputs[TENSOR].shape == (1, 32, 48) == encoder.shapes[TENSOR]
+    assert encoded.inputs[TENSOR].dtype == np.float32
+    assert set(np.unique(encoded.inputs[TENSOR])) <= {0.0, 1.0}
 
 
 @pytest.mark.parametrize("fit", ["resize", "crop_pad"])
@@ -32,7 +33,7 @@ def test_same_shape_for_few_and_many_sites(fit):
     for n_sites in (5, 64, 500):
         haplotypes = random_haplotypes(n_sites, n_sites=n_sites)
         positions = np.arange(n_sites) * 100.0
-        image = encoder.encode(haplotypes, positions, (0, n_sites * 100)).image
+        image = encode(encoder, haplotypes, positions, (0, n_sites * 100)).inputs[TENSOR]
         assert image.shape == (1, 64, 64)
 
 
@@ -43,9 +44,9 @@ def test_polarisation_makes_ref_alt_coding_irrelevant():
     flipped = 1 - haplotypes
     some = 1 - haplotypes.copy()
     some[:, ::2] = haplotypes[:, ::2]  # flip only odd columns
-    reference = encoder.encode(haplotypes).image
-    assert np.array_equal(reference, encoder.encode(flipped).image)
-    assert np.array_equal(reference, encoder.encode(some).image)
+    reference = encode(encoder, haplotypes).inputs[TENSOR]
+    assert np.array_equal(reference, encode(encoder, flipped).inputs[TENSOR])
+    assert np.array_equal(reference, encode(encoder, some).inputs[TENSOR])
 
 
 def test_ones_are_minor_alleles():
@@ -61,9 +62,9 @@ def test_maf_filter_drops_rare_and_monomorphic_sites():
     haplotypes[:50, 1] = 1  # MAF 0.5
     haplotypes[:, 2] = 1  # monomorphic ALT
     # column 3 monomorphic REF
-    assert HaplotypeImageEncoder(min_maf=0.01).encode(haplotypes).n_sites == 2
-    assert HaplotypeImageEncoder(min_maf=0.02).encode(haplotypes).n_sites == 1
-    assert HaplotypeImageEncoder(min_maf=0.0).encode(haplotypes).n_sites == 2
+    assert encode(HaplotypeImageEncoder(min_maf=0.01), haplotypes).n_sites == 2
+    assert encode(HaplotypeImageEncoder(min_maf=0.02), haplotypes).n_sites == 1
+    assert encode(HaplotypeImageEncoder(min_maf=0.0), haplotypes).n_sites == 2
 
 
 def test_rows_sorted_most_frequent_haplotype_first_and_row_order_irrelevant():
@@ -71,12 +72,12 @@ def test_rows_sorted_most_frequent_haplotype_first_and_row_order_irrelevant():
     founders = rng.integers(0, 2, (4, 30)).astype(np.int8)
     haplotypes = np.repeat(founders, [20, 7, 3, 2], axis=0)
     encoder = HaplotypeImageEncoder(n_rows=32, n_cols=30, binarise=False)
-    image = encoder.encode(haplotypes).image[0]
+    image = encode(encoder, haplotypes).inputs[TENSOR][0]
     # the rows of one haplotype are contiguous, groups in decreasing size
     runs = [len(list(group)) for _, group in itertools.groupby(map(tuple, image))]
     assert runs == [20, 7, 3, 2]
     shuffled = haplotypes[rng.permutation(len(haplotypes))]
-    assert np.array_equal(image, encoder.encode(shuffled).image[0])
+    assert np.array_equal(image, encode(encoder, shuffled).inputs[TENSOR][0])
 
 
 def test_dist_sort_orders_groups_by_distance_to_the_most_frequent():
@@ -88,7 +89,7 @@ def test_dist_sort_orders_groups_by_distance_to_the_most_frequent():
     haplotypes = np.vstack([far] * 3 + [near] * 2 + [top] * 6)
     encoder = HaplotypeImageEncoder(n_rows=11, n_cols=10, row_sort="dist", min_maf=0.0,
                                     binarise=False)
-    image = encoder.encode(haplotypes).image[0]
+    image = encode(encoder, haplotypes).inputs[TENSOR][0]
     distances = [int(np.count_nonzero(row != image[0])) for row in image]
     assert distances == sorted(distances)
     assert distances[-1] > distances[6] > 0  # far after near, though far is more frequent
@@ -108,10 +109,11 @@ def test_exact_half_is_one_whatever_the_arithmetic():
     haplotypes[:60, 0::2] = 1  # even sites minor in haplotypes 0-59, odd sites in 60-119:
     haplotypes[60:120, 1::2] = 1  # every pixel of those rows holds 3 minor alleles of 6
     encoder = HaplotypeImageEncoder(row_sort="none")
-    assert encoder.encode(haplotypes).n_sites == 768
-    image = encoder.encode(haplotypes).image[0]
+    assert encode(encoder, haplotypes).n_sites == 768
+    image = encode(encoder, haplotypes).inputs[TENSOR][0]
     assert (image[:120] == 1).all() and (image[120:] == 0).all()
-    fractions = HaplotypeImageEncoder(row_sort="none", binarise=False).encode(haplotypes).image
+    fractions = encode(HaplotypeImageEncoder(row_sort="none", binarise=False),
+                       haplotypes).inputs[TENSOR]
     assert (fractions[0, :120] == 0.5).all()
 
 
@@ -129,14 +131,15 @@ def test_crop_pad_keeps_central_sites_and_pads_symmetrically():
                                     row_sort="none")
     haplotypes = np.eye(8, 10, dtype=np.int8)  # site j polymorphic in haplotype j (j < 8)
     positions = np.arange(10) * 10.0
-    image = encoder.encode(haplotypes, positions, (0, 100)).image[0]
+    image = encode(encoder, haplotypes, positions, (0, 100)).inputs[TENSOR][0]
     # window middle 50 -> sites 3..6 of the 8 informative ones
     assert [int(np.argmax(image[:, c])) for c in range(4)] == [3, 4, 5, 6]
-    narrow = HaplotypeImageEncoder(n_rows=8, n_cols=12, fit="crop_pad", min_maf=0.0,
-                                   row_sort="none").encode(haplotypes, positions, (0, 100))
-    assert (narrow.image[0, :, :2] == 0).all() and (narrow.image[0, :, -2:] == 0).all()
+    narrow = encode(HaplotypeImageEncoder(n_rows=8, n_cols=12, fit="crop_pad", min_maf=0.0,
+                                   row_sort="none"), haplotypes, positions, (0, 100))
+    narrow_image = narrow.inputs[TENSOR][0]
+    assert (narrow_image[:, :2] == 0).all() and (narrow_image[:, -2:] == 0).all()
     # without positions, the middle of the informative sites by index
-    centred = encoder.encode(haplotypes).image[0]
+    centred = encode(encoder, haplotypes).inputs[TENSOR][0]
     assert [int(np.argmax(centred[:, c])) for c in range(4)] == [2, 3, 4, 5]
 
 

@@ -82,9 +82,12 @@ def test_load_and_scan_from_the_hub_match_the_bundled_model(served, tmp_path):
     assert bigwig_values(tmp_path / "hub_scan" / track) == bigwig_values(
         tmp_path / "bundled_scan" / track)
     snapshots = list((tmp_path / "hf" / "hub").glob("models--lab--imagene-sweep/snapshots/*"))
-    assert len(snapshots) == 1 and (snapshots[0] / "model.onnx").is_file()
+    assert len(snapshots) == 1
+    assert ((snapshots[0] / "model.onnx").read_bytes()
+            == (model_dir(BUNDLED_MODEL) / "model.onnx").read_bytes())
 
 
+@pytest.mark.slow
 def test_pinned_revision_and_offline_use_after_the_server_stops(tmp_path):
     root = tmp_path / "olah"
     folder = repo_folder(tmp_path)
@@ -182,6 +185,7 @@ def test_dry_run_writes_the_repo_folder_with_a_structured_card(tmp_path):
     assert check_test_data(model, out / TEST_DATA_DIR) < 1e-5
 
 
+@pytest.mark.slow
 def test_push_then_download_gives_identical_outputs(tmp_path):
     root = tmp_path / "olah"
     server = OlahServer(root).start()
@@ -212,7 +216,11 @@ def test_push_then_download_gives_identical_outputs(tmp_path):
         # a Hub model can be republished: its whole snapshot is fetched, test data included
         run_cli("push", "hf-hub:lab/pushed", "--repo", "lab/copy", "--dry-run", "-o",
                 tmp_path / "copy", cwd=tmp_path, env=hub_env(server.endpoint, hf_home))
-        assert (tmp_path / "copy" / TEST_DATA_DIR / "output_0.pb").is_file()
+        copied_inputs, copied_outputs = read_test_data(tmp_path / "copy" / TEST_DATA_DIR)
+        assert copied_inputs.keys() == inputs.keys()
+        assert all(np.array_equal(copied_inputs[k], inputs[k]) for k in inputs)
+        assert np.array_equal(copied_outputs,
+                              read_test_data(model_dir(BUNDLED_MODEL) / TEST_DATA_DIR)[1])
     finally:
         server.stop()
     reference = popgen_hub.load(BUNDLED_MODEL, device="cpu").predict(inputs)

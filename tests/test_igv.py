@@ -11,6 +11,7 @@ from popgen_hub.writers.igv import IGV_JAR
 IGV_TRACK_BLUE = (0, 0, 178)  # IGV's default colour for numeric tracks
 
 
+@pytest.mark.slow
 def test_igv_renders_the_scan(sweep_vcf, tmp_path):
     needs("java", "xvfb-run")
     if not IGV_JAR.is_file():

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from conftest import run_cli, shared
+from popgen_hub.datasets import load_dataset
 from popgen_hub.encoders import HaplotypeImageEncoder
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.simulate.dataset import load_dataset, simulate_dataset
+from popgen_hub.simulate.dataset import simulate_dataset
 from popgen_hub.simulate.importers import import_dataset, read_ms, read_trees, source_files
 
 MSPMS = str(Path(sys.executable).with_name("mspms"))
@@ -79,6 +80,7 @@ def test_trees_import_matches_the_tree_sequence(tmp_path):
         read_trees(tmp_path / "junk.trees")
 
 
+@pytest.mark.slow
 def test_the_reviews_files_import_and_train(tmp_path):
     peers = shared("peers/temporal_balancing_selection_train.tar.gz")
     subprocess.run(["tar", "-xzf", str(peers), "-C", str(tmp_path), "./neutral/5",
@@ -101,6 +103,7 @@ def test_the_reviews_files_import_and_train(tmp_path):
     assert run["metrics"]["test"]["n"] == 8
 
 
+@pytest.mark.slow
 def test_dask_cluster_makes_the_same_dataset(tmp_path):
     from distributed import LocalCluster
 

@@ -6,7 +6,10 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import BUNDLED_MODEL
+import numpy as np
+import pyBigWig
+
+from conftest import BUNDLED_MODEL, SWEEP_AT
 
 TRAINING_ONLY = ("torch", "onnx", "onnxscript", "msprime", "tskit", "fwdpy11", "stdpopsim",
                  "matplotlib", "demes")
@@ -49,7 +52,15 @@ def test_import_list_info_and_scan_without_torch(sweep_vcf, tmp_path):
         assert not loaded
     """)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (out / f"{BUNDLED_MODEL}.sweep.bw").is_file()
+    with pyBigWig.open(str(out / f"{BUNDLED_MODEL}.sweep.bw")) as bw:
+        assert bw.chroms() == {"chr1": 2_000_000}
+        starts, ends, values = np.array(bw.intervals("chr1"), dtype=float).T
+    assert len(values) > 20 and (ends - starts == 10_000).all()  # 10 kb bins, tiled,
+    assert (starts[1:] == ends[:-1]).all() and starts[0] >= 1_000_000 and ends[-1] <= 1_400_000
+    assert ((values >= 0) & (values <= 1)).all()  # within the region, probabilities
+    at_sweep = values[(starts <= SWEEP_AT) & (SWEEP_AT < ends)]
+    assert at_sweep.size == 1 and at_sweep[0] > values.max() - 1e-3  # the top is at the sweep
+    assert values[ends <= SWEEP_AT - 100_000].mean() < 0.5
 
 
 def test_training_commands_explain_the_missing_extra():

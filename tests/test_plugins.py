@@ -78,6 +78,7 @@ def test_plugin_reader_and_writer_in_a_scan(example_site, tmp_path):
     assert not (tmp_path / "off").exists()
 
 
+@pytest.mark.slow
 def test_plugin_architecture_and_encoder_train_export_and_scan(example_site, tmp_path):
     env = plugin_env(example_site)
     assert "tiny_mlp" in run_cli("list", "--architectures", env=env).stdout.split()
@@ -107,7 +108,16 @@ def test_a_broken_plugin_is_reported_not_fatal(example_site, broken_site, tmp_pa
     scan = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", BUNDLED_MODEL, "--writer",
                    "bedgraph", "-q", "-o", tmp_path / "out", env=env)
     assert "plugin 'broken'" in scan.stderr and "failed to load and is ignored" in scan.stderr
-    assert (tmp_path / "out" / f"{BUNDLED_MODEL}.sweep.bedGraph").is_file()
+    # the working plugin's writer still wrote its track: the BigWig's bins, as bedGraph
+    lines = (tmp_path / "out" / f"{BUNDLED_MODEL}.sweep.bedGraph").read_text().splitlines()
+    assert lines[0].startswith("track type=bedGraph")
+    rows = [line.split("\t") for line in lines[1:]]
+    with pyBigWig.open(str(tmp_path / "out" / f"{BUNDLED_MODEL}.sweep.bw")) as bw:
+        intervals = bw.intervals("chr1")
+    assert len(rows) == len(intervals) > 100 and all(len(row) == 4 for row in rows)
+    assert [(c, int(s), int(e)) for c, s, e, _ in rows] == [("chr1", s, e)
+                                                            for s, e, _ in intervals]
+    assert all(0 <= float(v) <= 1 for *_, v in rows)
     off = run_cli("plugins", env=plugin_env(example_site, broken_site,
                                             POPGEN_HUB_DISABLE_PLUGINS="1"))
     assert "disabled" in off.stdout and not off.stderr

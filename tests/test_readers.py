@@ -7,7 +7,7 @@ import pysam
 import pytest
 
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.readers.vcf import ReadStats, VcfReader, parse_region
+from popgen_hub.readers import SampleSelection, VcfReader, haplotype_columns, parse_region
 
 
 def vcf_file(tmp_path, records: list[str], samples=("a", "b", "c"),
@@ -26,11 +26,12 @@ def vcf_file(tmp_path, records: list[str], samples=("a", "b", "c"),
 
 
 def read(reader, region, columns=None):
-    stats = ReadStats()
-    columns = columns or reader.haplotype_columns()
-    blocks = list(reader.blocks(reader.region(region), columns, phased=True, stats=stats))
+    stats = reader.new_stats()
+    selection = SampleSelection(tuple(columns or haplotype_columns(reader)))
+    blocks = list(reader.blocks(reader.region(region), selection, stats=stats))
+    assert all(b.kind == "haplotypes" for b in blocks)
     positions = np.concatenate([b.positions for b in blocks]) if blocks else np.empty(0)
-    matrix = np.concatenate([b.haplotypes for b in blocks]) if blocks else np.empty((0, 0))
+    matrix = np.concatenate([b.values for b in blocks]) if blocks else np.empty((0, 0))
     return positions, matrix, stats
 
 
@@ -45,13 +46,13 @@ def test_sites_are_read_as_haplotype_columns_and_bad_records_counted(tmp_path):
     positions, matrix, stats = read(reader, "1")
     assert positions.tolist() == [99, 399]  # 0-based
     assert matrix.tolist() == [[0, 1, 1, 1, 0, 0], [1, 0, 0, 0, -1, 1]]
-    assert (stats.kept_biallelic_snps, stats.skipped_multiallelic, stats.skipped_not_snp,
-            stats.skipped_duplicate_position) == (2, 1, 1, 1)
+    assert stats.to_dict() == {"kept_biallelic_snps": 2, "skipped_not_snp": 1,
+                               "skipped_multiallelic": 1, "skipped_duplicate_position": 1}
 
 
 def test_a_lone_dot_is_a_missing_diploid_call_even_in_the_first_record(tmp_path):
     reader = vcf_file(tmp_path, ["1 100 A G . 0|1 0|0", "1 200 A G 0|1 . 1|1"])
-    assert reader.haplotype_columns() == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("c", 0),
+    assert haplotype_columns(reader) == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("c", 0),
                                           ("c", 1)]
     _, matrix, _ = read(reader, "1")
     assert matrix.tolist() == [[-1, -1, 0, 1, 0, 0], [0, 1, -1, -1, 1, 1]]
@@ -59,7 +60,7 @@ def test_a_lone_dot_is_a_missing_diploid_call_even_in_the_first_record(tmp_path)
 
 def test_haploid_samples_give_one_haplotype(tmp_path):
     reader = vcf_file(tmp_path, ["1 100 A G 0 1|0 1", "1 200 A G 1 0|0 ."])
-    assert reader.haplotype_columns() == [("a", 0), ("b", 0), ("b", 1), ("c", 0)]
+    assert haplotype_columns(reader) == [("a", 0), ("b", 0), ("b", 1), ("c", 0)]
     _, matrix, _ = read(reader, "1")
     assert matrix.tolist() == [[0, 1, 0, 1], [1, 0, 0, -1]]
 

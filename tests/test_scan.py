@@ -9,8 +9,8 @@ import pyBigWig
 import pytest
 
 from conftest import BUNDLED_MODEL, SWEEP_AT, needs, run_cli
-from popgen_hub.readers.vcf import Region, SiteBlock
-from popgen_hub.scan import iter_windows, split_starts, window_starts
+from popgen_hub.genotypes import GenotypeBlock, Region
+from popgen_hub.scoring import iter_windows, split_starts, window_starts
 
 TRACK = f"{BUNDLED_MODEL}.sweep.bw"
 TABLE = f"{BUNDLED_MODEL}.windows.tsv"
@@ -185,8 +185,9 @@ def brute_force_windows(positions, region, window, step):
 
 
 def blocks_of(positions, block_size):
-    matrix = np.zeros((len(positions), 2), dtype=np.int8)
-    return [SiteBlock(positions[i:i + block_size], matrix[i:i + block_size])
+    whole = GenotypeBlock.from_haplotypes(np.zeros((2, len(positions)), dtype=np.int8),
+                                          positions)
+    return [whole.take_sites(slice(i, i + block_size))
             for i in range(0, len(positions), block_size)]
 
 
@@ -199,7 +200,8 @@ def test_streaming_windows_match_a_brute_force_reference(block_size, start, end)
     starts = window_starts(region, 700, 250)
     # the reader returns the sites of [first start, last start + window)
     read = positions[(positions >= starts[0]) & (positions < starts[-1] + 700)]
-    fast = [(s, p.tolist()) for s, p, _ in iter_windows(blocks_of(read, block_size), starts, 700)]
+    fast = [(s, [] if sites is None else sites.positions.tolist())
+            for s, sites in iter_windows(blocks_of(read, block_size), starts, 700)]
     assert fast == brute_force_windows(positions.tolist(), region, 700, 250)
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import encode, png_size, run_cli
+from popgen_hub.encoders import rows_for
 
 AGES = [{"age_years": 0.0, "n_haplotypes": 40}] + [
     {"age_years": a, "n_haplotypes": 10} for a in (1000.0, 2000.0, 4000.0, 8000.0)]
@@ -25,8 +26,8 @@ def test_columns_are_the_same_sites_in_every_time_point_centred_on_the_middle():
     haplotypes = (rng.random((80, 50)) < 0.3).astype(np.uint8)
     haplotypes[:70, 25] = 0  # the middle site: absent today, common 8,000 years ago
     haplotypes[70:, 25] = 1
-    window = encoder.encode(haplotypes, positions, (0, 50_000))
-    present, ancient = window.image["present"], window.image["ancient"]
+    window = encode(encoder, haplotypes, positions, (0, 50_000))
+    present, ancient = window.inputs["present"], window.inputs["ancient"]
     assert present.shape == (1, 40, 8) and ancient.shape == (4, 10, 8)
     # columns 21..28: the middle site is column 4 in every time point
     assert present[0, :, 4].sum() == 0 and ancient[3, :, 4].sum() == 10
@@ -44,9 +45,9 @@ def test_few_sites_are_padded_on_the_side_that_lacks_them():
     encoder = TemporalStackEncoder(n_sites=8, row_sort="none")
     haplotypes = np.zeros((80, 3), np.uint8)
     haplotypes[0] = 1  # three singletons, all right of the middle
-    window = encoder.encode(haplotypes, np.array([30_000.0, 31_000.0, 32_000.0]), (0, 50_000))
+    window = encode(encoder, haplotypes, np.array([30_000.0, 31_000.0, 32_000.0]), (0, 50_000))
     assert window.n_sites == 3
-    assert window.image["present"][0, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0]
+    assert window.inputs["present"][0, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0]
 
 
 def test_missing_calls_follow_the_stated_rule_and_encode_the_same_every_time():
@@ -59,11 +60,11 @@ def test_missing_calls_follow_the_stated_rule_and_encode_the_same_every_time():
     with_missing = haplotypes.copy()
     with_missing[40:][rng.random((40, 64)) < 0.5] = -1
     positions = np.linspace(100, 49_900, 64)
-    first = encoder.encode(with_missing, positions, (0, 50_000)).image
-    again = encoder.encode(with_missing, positions, (0, 50_000)).image
+    first = encode(encoder, with_missing, positions, (0, 50_000)).inputs
+    again = encode(encoder, with_missing, positions, (0, 50_000)).inputs
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert first["present"].sum() == 0  # imputed from its own time point, not pooled
-    truth = encoder.encode(haplotypes, positions, (0, 50_000)).image["ancient"]
+    truth = encode(encoder, haplotypes, positions, (0, 50_000)).inputs["ancient"]
     assert abs(first["ancient"].mean() - truth.mean()) < 0.05
 
 
@@ -72,13 +73,13 @@ def test_rows_are_taken_per_time_bin_and_missing_bins_are_named():
     from popgen_hub.errors import PopgenHubError
 
     encoder = TemporalStackEncoder()
-    rows = encoder.rows_for(AGES)
+    rows = rows_for(encoder, AGES)
     assert rows.tolist() == list(range(80))
     three_bins = AGES[:4]
     with pytest.raises(PopgenHubError, match="0 haplotypes in the 6000-12000 years bin"):
-        encoder.rows_for(three_bins)
+        rows_for(encoder, three_bins)
     with pytest.raises(PopgenHubError, match="20000 years old fall in none"):
-        encoder.rows_for([*AGES, {"age_years": 20_000.0, "n_haplotypes": 10}])
+        rows_for(encoder, [*AGES, {"age_years": 20_000.0, "n_haplotypes": 10}])
 
 
 # ------------------------------------------------------------------------- ms import
@@ -105,15 +106,16 @@ def test_the_reviews_layout_imports_with_time_points_paired_by_file_name(tmp_pat
     assert [p["age_years"] for p in manifest["time_points"]] == [0.0, 8000.0]
     assert [p["n_haplotypes"] for p in manifest["time_points"]] == [4, 2]
     assert manifest["sources"]["neutral"] == ["R_1.txt", "R_2.txt", "R_10.txt"]
-    from popgen_hub.simulate.dataset import iter_replicates
+    from popgen_hub.datasets import iter_replicates
 
     replicates = list(iter_replicates(tmp_path / "data"))
-    label, haplotypes, positions = replicates[0]
-    assert label == 0 and positions.tolist() == [100.0, 500.0]
+    label, block = replicates[0]
+    assert label == 0 and block.positions.tolist() == [100.0, 500.0]
     # present-day rows first; the site only the ancient file has is ancestral today
-    assert haplotypes.tolist() == [[0, 1], [0, 0], [0, 1], [0, 1], [1, 0], [0, 1]]
-    _, haplotypes, _ = replicates[2]  # R_10: its ancient sample has no segregating site
-    assert haplotypes.tolist() == [[1], [0], [1], [1], [0], [0]]
+    assert block.values.T.tolist() == [[0, 1], [0, 0], [0, 1], [0, 1], [1, 0], [0, 1]]
+    assert block.samples.age_years == (0.0,) * 4 + (8000.0,) * 2
+    _, block = replicates[2]  # R_10: its ancient sample has no segregating site
+    assert block.values.T.tolist() == [[1], [0], [1], [1], [0], [0]]
 
     (tmp_path / "neutral" / "2" / "R_2.txt").rename(tmp_path / "neutral" / "2" / "R_3.txt")
     result = run_cli("import", "ms", "--class", f"neutral={tmp_path / 'neutral'}", "--class",
@@ -137,6 +139,7 @@ def temporal_data(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_the_scenario_has_two_strengths_and_samples_five_time_points(temporal_data):
     manifest = json.loads((temporal_data / "manifest.json").read_text())
     assert manifest["labels"] == ["neutral", "weak_overdominance", "moderate_overdominance"]
@@ -165,6 +168,7 @@ def branched(temporal_data, tmp_path_factory) -> dict[str, Path]:
             "present": work / "temporal_present.test"}
 
 
+@pytest.mark.slow
 def test_repeats_report_mean_and_sd_and_export_with_named_inputs(branched, tmp_path):
     import onnxruntime as ort
 
@@ -184,9 +188,10 @@ def test_repeats_report_mean_and_sd_and_export_with_named_inputs(branched, tmp_p
     assert [i.name for i in baseline.get_inputs()] == ["present"]
     run_cli("compare", f"present={branched['run']}", f"both={branched['run']}",
             "-o", tmp_path / "fig3.png")
-    assert (tmp_path / "fig3.png").read_bytes()[:4] == b"\x89PNG"
+    assert png_size(tmp_path / "fig3.png") == (2 * 468, 468)  # 2 panels, 3.9 in at 120 dpi
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_held_out_figures_of_training(branched, temporal_data):
     """onnxruntime on windows encoded from the raw haplotypes = torch at training time."""
     import popgen_hub
@@ -213,6 +218,7 @@ def temporal_vcf(tmp_path_factory) -> tuple[Path, Path]:
     return out, out.with_name("loci.samples.tsv")
 
 
+@pytest.mark.slow
 def test_a_temporal_scan_scores_each_locus_as_training_encoded_it(branched, temporal_vcf,
                                                                    tmp_path):
     import popgen_hub
@@ -233,12 +239,13 @@ def test_a_temporal_scan_scores_each_locus_as_training_encoded_it(branched, temp
         start = 50_000 * locus
         bp = start + replicate.positions.astype(np.int64)  # the VCF's 0-based positions
         keep = np.r_[True, np.diff(bp) > 0]  # one record per position
-        encoded = model.encoder.encode(replicate.haplotypes[:, keep], bp[keep],
-                                       (start, start + 50_000)).image
+        encoded = encode(model.encoder, replicate.haplotypes[:, keep], bp[keep],
+                         (start, start + 50_000)).inputs
         expected = model.predict({k: v[None] for k, v in encoded.items()})[0]
         assert np.allclose([float(x) for x in row[-3:]], expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_temporal_scan_bad_input_is_named_and_leaves_nothing(branched, temporal_vcf, tmp_path):
     vcf, table = temporal_vcf
     lines = table.read_text().splitlines()
@@ -268,8 +275,7 @@ def test_temporal_scan_bad_input_is_named_and_leaves_nothing(branched, temporal_
 def test_pseudo_haploid_ancient_calls_heterozygous_ones_are_missing(tmp_path):
     import pysam
 
-    from popgen_hub.readers import open_reader
-    from popgen_hub.readers.vcf import ReadStats
+    from popgen_hub.readers import SampleSelection, open_reader
 
     plain = tmp_path / "x.vcf"
     plain.write_text("##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
@@ -280,11 +286,14 @@ def test_pseudo_haploid_ancient_calls_heterozygous_ones_are_missing(tmp_path):
     pysam.tabix_index(str(plain), preset="vcf", force=True)
     reader = open_reader(tmp_path / "x.vcf.gz")
     region = reader.region("1")
-    blocks = list(reader.blocks(region, [("now", 0), ("now", 1), ("old", 0)], phased=True,
-                                stats=ReadStats(), pseudo_haploid=["old"]))
-    assert blocks[0].haplotypes.tolist() == [[0, 1, -1], [1, 1, 1]]
+    selection = SampleSelection((("now", 0), ("now", 1), ("old", 0)), pseudo_haploid=("old",))
+    blocks = list(reader.blocks(region, selection, stats=reader.new_stats()))
+    assert blocks[0].values.tolist() == [[0, 1, -1], [1, 1, 1]]
+    assert blocks[0].samples.names == ("now", "old")
+    assert blocks[0].haplotype_sample.tolist() == [0, 0, 1]
 
 
+@pytest.mark.slow
 def test_evaluate_and_temporal_scan_need_no_torch(branched, temporal_vcf, tmp_path):
     """An ms folder in the review's layout, scored and scanned on the inference install."""
     from test_no_torch import TRAINING_ONLY, run_without_training_packages
@@ -308,4 +317,16 @@ def test_evaluate_and_temporal_scan_need_no_torch(branched, temporal_vcf, tmp_pa
     """)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(6 replicates): accuracy" in result.stdout
-    assert (tmp_path / "scan" / "temporal_balsel.test.moderate_overdominance.bw").is_file()
+    import pyBigWig
+
+    tracks = []  # one per class but the null one (neutral)
+    for label in ("weak_overdominance", "moderate_overdominance"):
+        with pyBigWig.open(str(tmp_path / "scan" / f"temporal_balsel.test.{label}.bw")) as bw:
+            assert bw.chroms() == {"chr1": 100_000}  # two loci of 50 kb
+            tracks.append(np.array(bw.intervals("chr1"), dtype=float))
+    starts, ends, _ = tracks[0].T
+    assert len(starts) > 1 and (starts[1:] == ends[:-1]).all() and ends[-1] <= 100_000
+    assert (tracks[1][:, :2] == tracks[0][:, :2]).all()  # the same bins
+    values = np.stack([track[:, 2] for track in tracks])
+    assert ((values >= 0) & (values <= 1)).all()
+    assert (values.sum(axis=0) <= 1 + 1e-5).all()  # probabilities of two of three classes

@@ -9,7 +9,7 @@ import onnx
 import pytest
 import torch
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, png_size, run_cli
 from popgen_hub.contract import ONNX_METADATA_KEY
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.publish.test_data import TEST_DATA_DIR, read_test_data
@@ -49,6 +49,7 @@ def trained_run(tmp_path_factory):
     return run, result.stdout
 
 
+@pytest.mark.slow
 def test_training_beats_chance_on_held_out_test_set(trained_run):
     run, stdout = trained_run
     record = json.loads((run / "run.json").read_text())
@@ -57,11 +58,14 @@ def test_training_beats_chance_on_held_out_test_set(trained_run):
     assert test["accuracy"] > 0.75, test  # chance is 0.5
     assert np.asarray(test["confusion_matrix"]).sum() == 100
     assert "held-out test accuracy" in stdout
-    assert (run / "training_curve.png").stat().st_size > 1000
-    assert (run / "confusion_matrix.png").stat().st_size > 1000
+    # figsize x dpi 120 in popgen_hub.training.plots: loss | accuracy side by side, and a
+    # 2 x 2 confusion matrix
+    assert png_size(run / "training_curve.png") == (1080, 420)
+    assert png_size(run / "confusion_matrix.png") == (624, 528)
     assert len(record["history"]) == 5 and 1 <= record["best_epoch"] <= 5
 
 
+@pytest.mark.slow
 def test_training_on_the_fly_is_reproducible_from_its_seed(tmp_path):
     def train(out, seed):
         run_cli("train", "imagene_cnn", "--simulate", "imagene_sweep", "--param",
@@ -80,6 +84,7 @@ def test_training_on_the_fly_is_reproducible_from_its_seed(tmp_path):
     assert record["data"]["n_train"] == 40 and record["metrics"]["test"]["n"] == 10
 
 
+@pytest.mark.slow
 def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path):
     run, _ = trained_run
     out = tmp_path / "model"
@@ -112,6 +117,7 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     assert f"{config['metrics']['test']['accuracy']:.3f}" in card
 
 
+@pytest.mark.slow
 def test_tampered_weights_are_refused(trained_run, tmp_path):
     run, _ = trained_run
     out = tmp_path / "model"
@@ -125,6 +131,7 @@ def test_tampered_weights_are_refused(trained_run, tmp_path):
         popgen_hub.load(f"local-dir:{out}")
 
 
+@pytest.mark.slow
 def test_an_edited_config_is_refused(trained_run, tmp_path):
     run, _ = trained_run
     out = tmp_path / "model"
@@ -138,6 +145,7 @@ def test_an_edited_config_is_refused(trained_run, tmp_path):
         popgen_hub.load(f"local-dir:{out}")
 
 
+@pytest.mark.slow
 def test_export_refuses_a_name_of_another_architecture(trained_run, tmp_path):
     run, _ = trained_run
     result = run_cli("export", run, "--name", "other.tag", "-o", tmp_path / "x", check=False)

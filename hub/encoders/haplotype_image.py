@@ -16,22 +16,19 @@ Two deliberate differences from ImaGene's code, both in the direction of its pap
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from ..errors import PopgenHubError
+from ..genotypes import GenotypeBlock
+from .base import ENCODERS, DataclassEncoder, EncodedWindow
 
 ROW_SORTS = ("freq", "dist", "none")
 COL_SORTS = ("none", "freq")
 FITS = ("resize", "crop_pad")
-
-
-class EncodedWindow(NamedTuple):
-    image: np.ndarray  # float32, (1, n_rows, n_cols)
-    n_sites: int  # informative sites in the window, before the image is fitted to n_cols
+TENSOR = "haplotype_image"
 
 
 def single_threaded_blas() -> AbstractContextManager:
@@ -84,46 +81,7 @@ def sorted_by_group_frequency(matrix: np.ndarray, axis: int, by: str) -> np.ndar
     return matrix[order] if axis == 0 else matrix[:, order]
 
 
-class DataclassEncoder:
-    """The contract plumbing of an encoder that is a frozen dataclass with ``n_rows`` and
-    ``n_cols`` fields: its fields are its parameters. Plugins may subclass it too."""
-
-    name: ClassVar[str]
-    n_rows: int
-    n_cols: int
-
-    @classmethod
-    def from_config(cls, params: dict[str, Any]) -> Any:
-        unknown = set(params) - set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
-        if unknown:
-            raise PopgenHubError(f"{cls.name} encoder: unknown parameters {sorted(unknown)}")
-        return cls(**params)
-
-    def to_config(self) -> dict[str, Any]:
-        return {"name": self.name, **asdict(self)}  # type: ignore[call-overload]
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (1, self.n_rows, self.n_cols)
-
-    def rows_for(self, time_points: list[dict[str, Any]], source: str = "the data"
-                 ) -> np.ndarray:
-        """Which stored rows this encoder reads, given the time points the rows are grouped in
-        (``age_years``, ``n_haplotypes`` each, in storage order): the present-day ones."""
-        return present_day_rows(time_points, source)
-
-
-def present_day_rows(time_points: list[dict[str, Any]], source: str = "the data") -> np.ndarray:
-    """The rows of the present-day time point, given the time points in storage order; what
-    encoders without a ``rows_for`` method (plugins) read."""
-    start = 0
-    for point in time_points:
-        if point["age_years"] == 0:
-            return np.arange(start, start + point["n_haplotypes"])
-        start += point["n_haplotypes"]
-    raise PopgenHubError(f"{source} has no present-day haplotypes")
-
-
+@ENCODERS.register()
 @dataclass(frozen=True)
 class HaplotypeImageEncoder(DataclassEncoder):
     """ImaGene image of one window. All fields are stored in the model contract."""
@@ -178,27 +136,28 @@ class HaplotypeImageEncoder(DataclassEncoder):
         minor[kept == 255] = 0
         return minor, keep
 
-    def encode(self, haplotypes: np.ndarray, positions: np.ndarray | None = None,
-               window: tuple[float, float] | None = None) -> EncodedWindow:
-        """Encode one window.
+    @property
+    def shapes(self) -> dict[str, tuple[int, int, int]]:
+        return {TENSOR: (1, self.n_rows, self.n_cols)}
 
-        Only ``crop_pad`` uses ``positions`` (default: site indices) and ``window`` (default:
-        the span of the informative sites), to keep the sites around the window's middle.
+    def encode(self, block: GenotypeBlock, window: tuple[float, float] | None = None
+               ) -> EncodedWindow:
+        """Encode one window of haplotypes (rows: the block's haplotype columns).
+
+        Only ``crop_pad`` uses the positions and ``window`` (default: the span of the
+        informative sites), to keep the sites around the window's middle.
         """
-        haplotypes = np.asarray(haplotypes)
-        if haplotypes.ndim != 2:
-            raise ValueError(f"haplotypes must be 2-D (haplotypes x sites), got {haplotypes.shape}")
-        minor, informative = self.minor_allele_matrix(haplotypes)
+        self.check_kind(block)
+        minor, informative = self.minor_allele_matrix(block.values.T)
         n_sites = minor.shape[1]
         if self.fit == "crop_pad" and n_sites > self.n_cols:
-            positions = np.arange(haplotypes.shape[1]) if positions is None else positions
-            minor = self._central_columns(minor, np.asarray(positions)[informative], window)
+            minor = self._central_columns(minor, np.asarray(block.positions)[informative], window)
         if self.row_sort != "none" and minor.shape[1] > 0:
             minor = sorted_by_group_frequency(minor, axis=0, by=self.row_sort)
         if self.col_sort != "none" and minor.shape[1] > 0:
             minor = sorted_by_group_frequency(minor, axis=1, by=self.col_sort)
         image = self._fit(minor)
-        return EncodedWindow(image[None].astype(np.float32, copy=False), n_sites)
+        return EncodedWindow({TENSOR: image[None].astype(np.float32, copy=False)}, n_sites)
 
     def _central_columns(self, minor: np.ndarray, positions: np.ndarray,
                          window: tuple[float, float] | None) -> np.ndarray:

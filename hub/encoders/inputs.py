@@ -1,24 +1,21 @@
-"""Batches of encoded windows: one array (batch first), or for a multi-input model one array
-per graph input, by tensor name."""
+"""Batches of encoded windows: one array per tensor name, batch axis first."""
 
 from __future__ import annotations
 
 import numpy as np
 
-Inputs = np.ndarray | dict[str, np.ndarray]
+Inputs = dict[str, np.ndarray]
 
 
 def n_windows(inputs: Inputs) -> int:
-    return len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
+    return len(next(iter(inputs.values())))
 
 
 def take(inputs: Inputs, idx: np.ndarray) -> Inputs:
     """The windows ``idx`` of ``inputs``."""
-    return {k: v[idx] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[idx]
+    return {name: array[idx] for name, array in inputs.items()}
 
 
-def stack_windows(windows: list) -> Inputs:
-    """One batch from encoded windows (each an array, or a dict of arrays by tensor name)."""
-    if isinstance(windows[0], dict):
-        return {name: np.stack([w[name] for w in windows]) for name in windows[0]}
-    return np.stack(windows)
+def stack_windows(windows: list[Inputs]) -> Inputs:
+    """One batch from the tensors of encoded windows."""
+    return {name: np.stack([window[name] for window in windows]) for name in windows[0]}

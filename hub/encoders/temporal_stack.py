@@ -17,7 +17,7 @@ original code:
   frequent first); the networks pool over haplotypes, so this order only helps convolutions.
 
 Input rows are grouped present-day first, then each ancient time bin youngest first, with
-exactly ``present_haplotypes`` and ``ancient_haplotypes`` rows per group (``group_sizes``).
+exactly ``present_haplotypes`` and ``ancient_haplotypes`` rows per group (``sample_groups``).
 
 Missing calls (``-1``, common in ancient DNA) follow one rule (:data:`MISSING_RULE`): a
 missing call is drawn at random with the allele frequency among the called haplotypes of its
@@ -29,12 +29,14 @@ keeps each time point's allele frequencies in expectation but not linkage across
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from ..errors import PopgenHubError
-from .haplotype_image import DataclassEncoder, sorted_by_group_frequency
+from ..genotypes import GenotypeBlock
+from .base import ENCODERS, DataclassEncoder, EncodedWindow, SampleGroup
+from .haplotype_image import sorted_by_group_frequency
 
 #: Graph inputs: the present-day image and the ancient stack.
 PRESENT, ANCIENT = "present", "ancient"
@@ -43,12 +45,7 @@ MISSING_RULE = ("a missing call is drawn at random with the called allele freque
                 "seeded by the position of the window's first site")
 
 
-class TemporalWindow(NamedTuple):
-    #: PRESENT: (1, present_haplotypes, n_sites); ANCIENT: (bins, ancient_haplotypes, n_sites)
-    image: dict[str, np.ndarray]
-    n_sites: int  # sites segregating in the pooled sample, before fitting to n_sites
-
-
+@ENCODERS.register()
 @dataclass(frozen=True)
 class TemporalStackEncoder(DataclassEncoder):
     """Present-day image plus a stack of ancient images over the same central sites."""
@@ -81,83 +78,36 @@ class TemporalStackEncoder(DataclassEncoder):
         if problems:
             raise PopgenHubError(f"{self.name} encoder: {'; '.join(problems)}")
 
-    # The DataclassEncoder interface speaks of one image of n_rows x n_cols.
-    @property
-    def n_rows(self) -> int:
-        return self.present_haplotypes
-
-    @property
-    def n_cols(self) -> int:
-        return self.n_sites
-
     @property
     def shapes(self) -> dict[str, tuple[int, int, int]]:
         """Shape of each input tensor, without the batch axis."""
         return {PRESENT: (1, self.present_haplotypes, self.n_sites),
                 ANCIENT: (len(self.ancient_bins), self.ancient_haplotypes, self.n_sites)}
 
-    shape = shapes  # type: ignore[assignment]  # the DataclassEncoder name for it
-
     @property
-    def group_sizes(self) -> list[int]:
-        """Rows per time point in the input: present-day, then each ancient bin."""
-        return [self.present_haplotypes] + [self.ancient_haplotypes] * len(self.ancient_bins)
-
-    def bin_of(self, age_years: float) -> int | None:
-        """Index of the ancient bin holding ``age_years`` (ages on a boundary go to the younger
-        bin), or None when no bin does."""
-        for index, (youngest, oldest) in enumerate(self.ancient_bins):
-            if youngest <= age_years <= oldest:
-                return index
-        return None
-
-    def rows_for(self, time_points: list[dict[str, Any]], source: str = "the data"
-                 ) -> np.ndarray:
-        """The stored rows to encode, in :attr:`group_sizes` order, given the time points the
-        rows are grouped in (``age_years``, ``n_haplotypes`` each, in storage order): the
-        first rows of the present-day group and of each ancient bin (the time points whose
-        ages fall in a bin are taken together, youngest first)."""
-        starts = np.cumsum([0] + [p["n_haplotypes"] for p in time_points])
-        groups: list[list[int]] = [[] for _ in self.group_sizes]
-        for point, start in zip(time_points, starts, strict=False):
-            age = float(point["age_years"])
-            index = 0 if age == 0 else self.bin_of(age)
-            if index is None:
-                raise PopgenHubError(f"{source}: haplotypes {age:g} years old fall in none of "
-                                     f"the model's time bins {self._bins_text()}")
-            group = index if age == 0 else index + 1
-            groups[group] += range(start, start + point["n_haplotypes"])
-        for group, (rows, need) in enumerate(zip(groups, self.group_sizes, strict=True)):
-            if len(rows) < need:
-                where = "present-day" if group == 0 else \
-                    f"the {self._bins_text(group - 1)} years bin"
-                raise PopgenHubError(f"{source} has {len(rows)} haplotypes in {where}; the "
-                                     f"model needs {need}")
-        return np.concatenate([rows[:need] for rows, need in
-                               zip(groups, self.group_sizes, strict=True)]).astype(np.int64)
-
-    def bin_names(self) -> list[str]:
-        """The ancient bins as text, e.g. ``1500-3000``, youngest first."""
-        return [f"{a:g}-{b:g}" for a, b in self.ancient_bins]
-
-    def _bins_text(self, index: int | None = None) -> str:
-        return ", ".join(self.bin_names() if index is None else [self.bin_names()[index]])
+    def sample_groups(self) -> tuple[SampleGroup, ...]:
+        """Present-day, then each ancient bin youngest first (a sample on a boundary goes to
+        the younger bin)."""
+        return (SampleGroup("present-day", self.present_haplotypes),
+                *(SampleGroup(f"{a:g}-{b:g}", self.ancient_haplotypes, (a, b))
+                  for a, b in self.ancient_bins))
 
     def to_config(self) -> dict[str, Any]:
         config = super().to_config()
         config["ancient_bins"] = [list(b) for b in self.ancient_bins]
         return config
 
-    def encode(self, haplotypes: np.ndarray, positions: np.ndarray | None = None,
-               window: tuple[float, float] | None = None) -> TemporalWindow:
-        """Encode one window: ``haplotypes`` is (sum(group_sizes), sites), 0/1/-1 (missing)."""
-        haplotypes = np.asarray(haplotypes)
-        sizes = self.group_sizes
-        if haplotypes.ndim != 2 or haplotypes.shape[0] != sum(sizes):
+    def encode(self, block: GenotypeBlock, window: tuple[float, float] | None = None
+               ) -> EncodedWindow:
+        """Encode one window: the block's haplotype columns are grouped as
+        :attr:`sample_groups` says, 0/1/-1 (missing)."""
+        self.check_kind(block)
+        haplotypes = block.values.T
+        sizes = [group.size for group in self.sample_groups]
+        if haplotypes.shape[0] != sum(sizes):
             raise ValueError(f"{self.name} needs ({sum(sizes)}, sites) haplotypes, grouped "
                              f"{sizes}; got {haplotypes.shape}")
-        positions = (np.arange(haplotypes.shape[1], dtype=np.float64) if positions is None
-                     else np.asarray(positions, dtype=np.float64))
+        positions = np.asarray(block.positions, dtype=np.float64)
         bounds = np.cumsum([0, *sizes])
         if (haplotypes < 0).any():
             haplotypes = self._impute(haplotypes, bounds, positions)
@@ -185,7 +135,7 @@ class TemporalStackEncoder(DataclassEncoder):
                 block = sorted_by_group_frequency(block, axis=0, by=self.row_sort)
             group[:, left_pad:left_pad + block.shape[1]] = block
             groups.append(group)
-        return TemporalWindow({PRESENT: groups[0][None], ANCIENT: np.stack(groups[1:])}, n_found)
+        return EncodedWindow({PRESENT: groups[0][None], ANCIENT: np.stack(groups[1:])}, n_found)
 
     def _impute(self, haplotypes: np.ndarray, bounds: np.ndarray, positions: np.ndarray
                 ) -> np.ndarray:

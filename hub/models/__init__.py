@@ -1,44 +1,27 @@
 """Network architectures (PyTorch; needs the ``train`` extra). Inference never imports this.
 
-An architecture is an ``nn.Module`` class built as ``cls(n_rows=, n_cols=, n_classes=)``,
-returning one logit per class, with a ``config`` dict of its arguments and optionally a
-``regularisation()`` term added to the loss; plugins add more (group ``popgen_hub.models``).
-Class attributes say what it reads: ``encoder`` (default ``haplotype_image``) and ``inputs``,
-the encoder's tensors it takes as positional arguments (default one image, (batch, 1, n_rows,
-n_cols)).
+An architecture is an ``nn.Module`` class returning one logit per class, with a ``config`` dict
+of its constructor's arguments. It registers with ``@ARCHITECTURES.register(NAME)`` beside its
+definition; plugins add more (entry-point group ``popgen_hub.models``). Class attributes declare
+what it reads (:class:`ArchitectureSpec` gives the defaults a plugin may leave out):
+
+- ``encoder``: the encoder it reads (default: the one its dataset was stored with);
+- ``inputs``: the encoder's tensors it takes as positional arguments, in order (one-input
+  architectures get the encoder's one tensor whatever its name);
+- ``sizes_from(shapes)``: a classmethod giving the constructor's size arguments from the
+  encoder's tensor shapes (default: ``n_rows`` and ``n_cols`` of the one image, (1, rows, cols));
+- ``regularisation()``: a penalty the trainer adds to the loss (default: none).
 """
 
-from __future__ import annotations
+from . import imagene_cnn, temporal  # noqa: F401  (the built-ins register on import)
+from .base import (
+    ARCHITECTURES,
+    ArchitectureSpec,
+    build_model,
+    default_sizes,
+    get_architecture,
+    regularisation,
+)
 
-from typing import Any
-
-from torch import nn
-
-from ..errors import PopgenHubError
-from ..plugins import load_plugins
-from .imagene_cnn import ImaGeneCNN
-from .temporal import AncientOnlyNet, PresentOnlyNet, TemporalNet
-
-ARCHITECTURES: dict[str, type] = {"imagene_cnn": ImaGeneCNN, "temporal_balsel": TemporalNet,
-                                  "temporal_present": PresentOnlyNet,
-                                  "temporal_ancient": AncientOnlyNet}
-
-
-def available_architectures() -> dict[str, type]:
-    """Built-in architectures and those of installed plugins, by name."""
-    return load_plugins("models", ARCHITECTURES)
-
-
-def build_model(architecture: str, **kwargs: Any) -> nn.Module:
-    """Instantiate a registered architecture."""
-    return architecture_class(architecture)(**kwargs)
-
-
-def architecture_class(architecture: str) -> type:
-    """A registered architecture's class (built-in or from a plugin)."""
-    architectures = (ARCHITECTURES if architecture in ARCHITECTURES
-                     else available_architectures())  # plugins only if needed
-    if architecture not in architectures:
-        raise PopgenHubError(
-            f"unknown architecture {architecture!r}; known: {', '.join(architectures)}")
-    return architectures[architecture]
+__all__ = ["ARCHITECTURES", "ArchitectureSpec", "build_model",
+           "default_sizes", "get_architecture", "regularisation"]

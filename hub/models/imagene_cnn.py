@@ -12,7 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .base import ARCHITECTURES
 
+
+@ARCHITECTURES.register("imagene_cnn")
 class ImaGeneCNN(nn.Module):
     encoder = "haplotype_image"
     inputs = ("haplotype_image",)

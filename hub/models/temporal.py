@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..encoders.temporal_stack import ANCIENT, PRESENT
+from .base import ARCHITECTURES
 
 
 class ResidualBlock(nn.Module):
@@ -53,11 +54,18 @@ class HaplotypeBranch(nn.Module):
         return torch.cat([features.mean(dim=2), features.amax(dim=2)], dim=1)
 
 
+@ARCHITECTURES.register("temporal_balsel")
 class TemporalNet(nn.Module):
     """Branched network; ``inputs`` picks both branches or one (the baselines)."""
 
     encoder = "temporal_stack"
     inputs: tuple[str, ...] = (PRESENT, ANCIENT)
+
+    @classmethod
+    def sizes_from(cls, shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
+        """Rows and sites of the present-day image; ancient time points of the stack."""
+        _, rows, cols = shapes[PRESENT]
+        return {"n_rows": rows, "n_cols": cols, "n_time_points": shapes[ANCIENT][0]}
 
     def __init__(self, n_rows: int = 40, n_cols: int = 64, n_classes: int = 3,
                  n_time_points: int = 4, filters: int = 16, blocks: int = 1, centre: int = 2,
@@ -100,12 +108,14 @@ class TemporalNet(nn.Module):
         return self.classifier(torch.cat(parts, dim=1))
 
 
+@ARCHITECTURES.register("temporal_present")
 class PresentOnlyNet(TemporalNet):
     """Baseline: the present-day branch alone."""
 
     inputs = (PRESENT,)
 
 
+@ARCHITECTURES.register("temporal_ancient")
 class AncientOnlyNet(TemporalNet):
     """Baseline: the ancient branch alone."""
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .. import __version__
 from ..contract import HAPLOTYPE_RULES, ModelContract
-from ..encoders import build_encoder
+from ..encoders import ancient_bins_text, build_encoder, input_shapes
 from ..encoders.temporal_stack import MISSING_RULE
 from ..errors import PopgenHubError
+from ..version import __version__
 
 TEMPLATE = Path(__file__).with_name("card_template.md")
 REQUIRED_KEYS = ("description", "intended_use", "limitations", "tags", "task_name")
@@ -48,7 +48,7 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
         raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")
     training = contract.training
     encoder = build_encoder(contract.encoder)
-    shapes = encoder.shape
+    shapes = input_shapes(encoder, contract.input.names)
     repeats = contract.metrics.get("repeats")
     dataset_name = (f"{training['scenario']} held-out test set ({test['n']} simulated "
                     f"replicates, {training['parameters'].get('demography', '')})")
@@ -72,10 +72,7 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
                 test["labels"], test["confusion_matrix_normalised"], test["confusion_matrix"],
                 strict=True)],
         haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
-        input_shapes=shapes if isinstance(shapes, dict) else {contract.input.tensor_name: shapes},
-        time_bins=(f"{', '.join(encoder.bin_names())} years before present, "
-                   f"{encoder.ancient_haplotypes} haplotypes each")
-        if hasattr(encoder, "bin_names") else "",
+        input_shapes=shapes, time_bins=ancient_bins_text(encoder),
         missing_rule=MISSING_RULE, repeats=repeats, zip=zip,
         repeat_rows=list(zip(test["labels"], repeats["mean_normalised"],
                              repeats["sd_normalised"], strict=True)) if repeats else [],

@@ -17,7 +17,7 @@ import onnx  # noqa: F401  (test_data_set_0)
 import yaml  # noqa: F401  (card sources)
 
 from ..errors import PopgenHubError
-from ..outputs import staged_outputs
+from ..files import RunFolder, staged_outputs
 from ..registry import (
     CARD,
     CONFIG,
@@ -28,7 +28,6 @@ from ..registry import (
     resolve_directory,
 )
 from ..runtime import load_model_dir
-from . import FIGURES, OPTIONAL_FIGURES
 from .test_data import TEST_DATA_DIR, check_test_data
 
 CARDS_DIR = Path("cards")  # card sources, relative to a clone of the repository
@@ -55,7 +54,7 @@ def build_repo_folder(name: str, out_dir: str | Path, *, repo_id: str | None = N
         raise PopgenHubError(f"{name} has no model card; give its source with --card "
                              f"cards/{model.contract.name}.yaml")
     with staged_outputs(out_dir) as staging:
-        for file_name in (CONFIG, WEIGHTS, *FIGURES, *OPTIONAL_FIGURES):
+        for file_name in (CONFIG, WEIGHTS, *RunFolder.FIGURES, *RunFolder.OPTIONAL_FIGURES):
             if (directory / file_name).is_file():
                 shutil.copyfile(directory / file_name, staging.path(file_name))
         shutil.copytree(directory / TEST_DATA_DIR, staging.path(TEST_DATA_DIR))

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import PopgenHubError
+from ..files import ModelFolder
 
 if TYPE_CHECKING:
     from ..runtime import OnnxModel
 
-TEST_DATA_DIR = "test_data_set_0"
+TEST_DATA_DIR = ModelFolder.test_data
 TOLERANCE = 1e-5
 
 

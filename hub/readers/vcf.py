@@ -14,68 +14,21 @@ import itertools
 import os
 import re
 import warnings
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterator
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import PopgenHubError
+from ..genotypes import GenotypeBlock, ReadStats, Region, Samples, parse_region
+from .base import READERS, SampleSelection
 
-_REGION = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>[\d,]+)?(?:-(?P<end>[\d,]+)?)?)?$")
 _CONTIG_LINE = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?[,<]length=(\d+))?", re.MULTILINE)
 _BASES = frozenset("ACGTacgt")
 _MAX_POSITION = 2**31 - 1  # upper bound for contigs whose header gives no length
 PLOIDY_RECORDS = 1000  # records read to learn each sample's ploidy
-
-
-@dataclass(frozen=True)
-class Region:
-    """A genomic interval, 0-based half-open."""
-
-    contig: str
-    start: int
-    end: int
-
-    def __str__(self) -> str:  # samtools/htslib style: 1-based, inclusive
-        return f"{self.contig}:{self.start + 1}-{self.end}"
-
-
-def parse_region(text: str) -> tuple[str, int | None, int | None]:
-    """Parse ``chr:start-end`` (1-based inclusive, commas allowed) into 0-based half-open."""
-    match = _REGION.match(text.strip())
-    if not match:
-        raise PopgenHubError(f"cannot parse region {text!r}; write it as chr2:135000000-136000000")
-    start = int(match["start"].replace(",", "")) - 1 if match["start"] else None
-    end = int(match["end"].replace(",", "")) if match["end"] else None
-    if start is not None and start < 0:
-        raise PopgenHubError(f"region {text!r}: positions are 1-based, the first base is 1")
-    if start is not None and end is not None and end <= start:
-        raise PopgenHubError(f"region {text!r} is empty: its end is not after its start")
-    return match["contig"], start, end
-
-
-@dataclass
-class SiteBlock:
-    """Consecutive kept sites: 0-based positions and a (sites x haplotypes) int8 matrix."""
-
-    positions: np.ndarray
-    haplotypes: np.ndarray
-
-
-@dataclass
-class ReadStats:
-    """What was skipped while reading, for the output headers."""
-
-    kept_biallelic_snps: int = 0
-    skipped_not_snp: int = 0
-    skipped_multiallelic: int = 0
-    skipped_duplicate_position: int = 0
-
-    def add(self, other: ReadStats) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+SKIP_REASONS = ("not_snp", "multiallelic", "duplicate_position")
 
 
 def _query(vcf, region: str, path: Path) -> Iterator:
@@ -104,13 +57,13 @@ def _query(vcf, region: str, path: Path) -> Iterator:
 
 
 def _skip_reason(ref: str, alts: list[str], repeated_position: bool) -> str | None:
-    """The :class:`ReadStats` field a record is counted in when it is not a usable SNP."""
+    """Why a record is not a usable SNP (one of :data:`SKIP_REASONS`), or None."""
     if len(alts) > 1:
-        return "skipped_multiallelic"
+        return "multiallelic"
     if not alts or len(ref) != 1 or len(alts[0]) != 1 or ref not in _BASES \
             or alts[0] not in _BASES:
-        return "skipped_not_snp"
-    return "skipped_duplicate_position" if repeated_position else None
+        return "not_snp"
+    return "duplicate_position" if repeated_position else None
 
 
 # The empty block every complete BGZF file (.vcf.gz, .bcf) ends with (SAM/BAM spec, 4.1.2).
@@ -139,8 +92,13 @@ def _index_of(path: Path) -> Path | None:
     return None
 
 
+@READERS.register()
 class VcfReader:
     """An indexed VCF/BCF, opened and checked up front so that errors come before any work."""
+
+    name = "vcf"
+    suffixes = (".vcf.gz", ".vcf.bgz", ".bcf")
+    kinds = ("haplotypes",)
 
     def __init__(self, path: str | os.PathLike) -> None:
         import cyvcf2
@@ -236,10 +194,8 @@ class VcfReader:
         return [c for c in self.contigs
                 if next(_query(self._vcf, c, self.path), None) is not None]
 
-    def haplotype_columns(self) -> list[tuple[str, int]]:
-        """(sample, allele slot) of every haplotype: slots 0 .. ploidy - 1 of each sample."""
-        return [(sample, slot) for sample, ploidy in zip(self.samples, self.ploidies, strict=True)
-                for slot in range(ploidy)]
+    def new_stats(self) -> ReadStats:
+        return ReadStats(kept_name="biallelic_snps", reasons=SKIP_REASONS)
 
     @cached_property
     def ploidies(self) -> np.ndarray:
@@ -257,13 +213,13 @@ class VcfReader:
             raise PopgenHubError(f"{self.path} has no genotype calls in its first records")
         return ploidy
 
-    def blocks(self, region: Region, haplotypes: list[tuple[str, int]], *, phased: bool,
-               stats: ReadStats, count_before: int | None = None, block_size: int = 2048,
-               pseudo_haploid: Collection[str] = ()) -> Iterator[SiteBlock]:
-        """Kept sites of ``region`` for the chosen haplotypes, ``block_size`` sites at a time.
+    def blocks(self, region: Region, selection: SampleSelection, *, stats: ReadStats,
+               count_before: int | None = None, block_size: int = 2048
+               ) -> Iterator[GenotypeBlock]:
+        """Kept sites of ``region`` for the selected haplotypes, ``block_size`` sites at a time.
 
-        With ``phased``, a heterozygous genotype without phase is an error, except in the
-        ``pseudo_haploid`` samples (ancient DNA: one allele per site is read), whose
+        With ``selection.phased``, a heterozygous genotype without phase is an error, except in
+        the pseudo-haploid samples (ancient DNA: one allele per site is read), whose
         heterozygous calls become missing instead. Only records before
         ``count_before`` (default: all) are counted in ``stats``, so that overlapping pieces of
         one region count each record once.
@@ -271,12 +227,17 @@ class VcfReader:
         import cyvcf2
 
         count_before = region.end if count_before is None else count_before
-        wanted_samples = sorted({s for s, _ in haplotypes}, key=self.samples.index)
+        wanted_samples = sorted(selection.samples, key=self.samples.index)
         vcf = cyvcf2.VCF(str(self.path), samples=wanted_samples, lazy=True, threads=1)
         row_of = {s: i for i, s in enumerate(wanted_samples)}
-        pseudo_rows = np.array([row_of[s] for s in pseudo_haploid if s in row_of], dtype=int)
-        columns = (np.array([row_of[s] for s, _ in haplotypes]),
-                   np.array([slot for _, slot in haplotypes]))
+        pseudo_rows = np.array([row_of[s] for s in selection.pseudo_haploid if s in row_of],
+                               dtype=int)
+        columns = (np.array([row_of[s] for s, _ in selection.columns]),
+                   np.array([slot for _, slot in selection.columns]))
+        ploidy = dict(zip(self.samples, self.ploidies, strict=True))
+        samples = Samples(tuple(wanted_samples), tuple(ploidy[s] for s in wanted_samples))
+        block = partial(self._block, region.contig, samples=samples, columns=columns,
+                        phased=selection.phased, pseudo_rows=pseudo_rows)
         width = int(self.ploidies.max()) + 1  # alleles + cyvcf2's phase flag
         positions: list[int] = []
         genotypes: list[np.ndarray] = []
@@ -288,7 +249,7 @@ class VcfReader:
             skipped = _skip_reason(record.REF, record.ALT, position == last_position)
             if skipped:
                 if position < count_before:
-                    setattr(stats, skipped, getattr(stats, skipped) + 1)
+                    stats.skipped[skipped] += 1
                 continue
             last_position = position
             array = record.genotype.array()
@@ -297,14 +258,12 @@ class VcfReader:
             positions.append(position)
             genotypes.append(array)
             if len(positions) == block_size:
-                stats.kept_biallelic_snps += bisect.bisect_left(positions, count_before)
-                yield self._block(region.contig, positions, genotypes, haplotypes,
-                                  wanted_samples, columns, phased, pseudo_rows)
+                stats.kept += bisect.bisect_left(positions, count_before)
+                yield block(positions, genotypes)
                 positions, genotypes = [], []
         if positions:
-            stats.kept_biallelic_snps += bisect.bisect_left(positions, count_before)
-            yield self._block(region.contig, positions, genotypes, haplotypes, wanted_samples,
-                              columns, phased, pseudo_rows)
+            stats.kept += bisect.bisect_left(positions, count_before)
+            yield block(positions, genotypes)
 
     def _to_width(self, array: np.ndarray, width: int, record) -> np.ndarray:
         """A record whose calls have fewer alleles (e.g. all ``.``) padded as absent alleles."""
@@ -317,10 +276,9 @@ class VcfReader:
         padded[:, -1] = array[:, -1]
         return padded
 
-    def _block(self, contig: str, positions: list[int], genotypes: list[np.ndarray],
-               haplotypes: list[tuple[str, int]], samples: list[str],
-               columns: tuple[np.ndarray, np.ndarray], phased: bool,
-               pseudo_rows: np.ndarray) -> SiteBlock:
+    def _block(self, contig: str, positions: list[int], genotypes: list[np.ndarray], *,
+               samples: Samples, columns: tuple[np.ndarray, np.ndarray], phased: bool,
+               pseudo_rows: np.ndarray) -> GenotypeBlock:
         """Checks and haplotype extraction for many records at once (per-record numpy calls
         would dominate the reading time). ``columns``: (sample row, allele slot) per haplotype;
         ``pseudo_rows``: rows of pseudo-haploid samples (heterozygous calls become missing)."""
@@ -335,7 +293,8 @@ class VcfReader:
             if unphased.any():
                 site, sample = np.argwhere(unphased)[0]
                 raise PopgenHubError(
-                    f"{self.path.name} {contig}:{positions[site] + 1}: sample {samples[sample]} "
+                    f"{self.path.name} {contig}:{positions[site] + 1}: sample "
+                    f"{samples.names[sample]} "
                     f"has an unphased heterozygous genotype, but this model reads haplotypes; "
                     f"phase the VCF first (e.g. SHAPEIT5 or Beagle) or choose a model that takes "
                     f"unphased genotypes")
@@ -349,6 +308,7 @@ class VcfReader:
             site, column = np.argwhere(absent)[0]
             raise PopgenHubError(
                 f"{self.path.name} {contig}:{positions[site] + 1}: sample "
-                f"{haplotypes[column][0]} has fewer alleles than in the file's first records; "
-                f"split the file by ploidy (e.g. chrX PAR/non-PAR)")
-        return SiteBlock(np.asarray(positions, dtype=np.int64), alleles.astype(np.int8))
+                f"{samples.names[columns[0][column]]} has fewer alleles than in the file's "
+                f"first records; split the file by ploidy (e.g. chrX PAR/non-PAR)")
+        return GenotypeBlock(np.asarray(positions, dtype=np.int64), alleles.astype(np.int8),
+                             "haplotypes", samples, haplotype_sample=columns[0])

@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import __version__
-from ..encoders import HaplotypeImageEncoder, encoder_rows, single_threaded_blas
+from ..datasets import MANIFEST, shard_arrays, single_tensor
+from ..encoders import Encoder, HaplotypeImageEncoder, rows_for, single_threaded_blas
 from ..errors import PopgenHubError
-from ..outputs import staged_outputs
-from .dataset import MANIFEST, shard_arrays, shard_path
+from ..files import DatasetFolder, Staging, staged_outputs
+from ..genotypes import GenotypeBlock
+from ..version import __version__
 
 FORMATS = ("ms", "trees")
 SUFFIXES = {"ms": (".txt", ".ms", ".out", ".msout"), "trees": (".trees", ".ts")}
@@ -193,8 +194,90 @@ def _merged_time_points(fmt: str, paths: list[Path], ages: list[float], length: 
     return ImportedReplicate(np.concatenate(rows), positions, paths[0].name), counts
 
 
+def _check_time_points(time_points: list[float] | None) -> None:
+    if time_points is not None and (0 not in time_points or min(time_points) < 0 or
+                                    len(set(time_points)) != len(time_points)):
+        raise PopgenHubError(f"--time-points {time_points}: ages must be distinct, not "
+                             f"negative, and one of them 0 (the present-day sample)")
+
+
+def _replicates(fmt: str, classes: dict[str, list[Path]], time_points: list[float] | None,
+                length: float) -> Iterator[tuple[int, ImportedReplicate | None, list[int] | None]]:
+    """``(class index, replicate, haplotypes per time-point file)`` of every replicate, class by
+    class; ``None`` as replicate after each file (or time-point set) is read."""
+    counts: list[int] | None = None
+    for label_index, files in enumerate(classes.values()):
+        sources = (time_point_files(files[0], fmt, len(time_points)) if time_points is not None
+                   else [[path] for path in files])
+        for paths in sources:
+            if time_points is None:
+                for replicate in _read(fmt, paths[0], length):
+                    yield label_index, replicate, None
+            else:
+                merged, counts = _merged_time_points(fmt, paths, time_points, length, counts)
+                yield label_index, merged, counts
+            yield label_index, None, counts
+
+
+class _DatasetWriter:
+    """Encodes imported replicates and writes them to a staging folder in shards."""
+
+    def __init__(self, staging: Staging, encoder: Encoder, length: float, shard_size: int,
+                 time_points: list[float] | None) -> None:
+        self.staging, self.encoder, self.length = staging, encoder, length
+        self.shard_size, self.time_points = shard_size, time_points
+        self.pending: list[tuple[np.ndarray, int, GenotypeBlock]] = []
+        self.n = self.shards = 0
+        self.n_haplotypes: int | None = None
+        self.points: list[dict[str, Any]] | None = None
+        self.rows: np.ndarray | None = None
+
+    def _first(self, replicate: ImportedReplicate, counts: list[int] | None) -> None:
+        """The sample size and the encoder's rows, from the first replicate."""
+        if not len(replicate.haplotypes):
+            raise PopgenHubError(
+                f"{replicate.source}: the first replicate has no segregating sites, so its "
+                f"sample size is unknown; put another file first")
+        self.n_haplotypes = len(replicate.haplotypes)
+        if counts is not None:
+            self.points = [{"age_years": float(self.time_points[i]), "generations": None,
+                            "n_haplotypes": counts[i]}
+                           for i in np.argsort(self.time_points, kind="stable")]
+        self.rows = rows_for(self.encoder, self.points or [
+            {"age_years": 0.0, "n_haplotypes": self.n_haplotypes}], source=replicate.source)
+
+    def add(self, label_index: int, replicate: ImportedReplicate, counts: list[int] | None,
+            fmt: str) -> None:
+        haplotypes = replicate.haplotypes
+        if fmt == "ms" and haplotypes.shape[1] == 0 and self.n_haplotypes:
+            haplotypes = np.zeros((self.n_haplotypes, 0), np.uint8)  # ms prints no rows
+        if self.n_haplotypes is None:
+            self._first(replicate, counts)
+        if len(haplotypes) != self.n_haplotypes:
+            raise PopgenHubError(
+                f"{replicate.source} has {len(haplotypes)} haplotypes where the first replicate "
+                f"had {self.n_haplotypes}; import one sample size at a time")
+        block = GenotypeBlock.from_haplotypes(haplotypes, replicate.positions)
+        encoded = self.encoder.encode(block.take_columns(self.rows), (0, self.length))
+        self.pending.append((single_tensor(encoded, self.encoder), label_index, block))
+        self.n += 1
+        if len(self.pending) == self.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        arrays = shard_arrays([image for image, _, _ in self.pending],
+                              [label for _, label, _ in self.pending], self.n - len(self.pending),
+                              [block for _, _, block in self.pending])
+        shard = self.staging.path(DatasetFolder(Path()).shard(self.shards).name)
+        np.savez_compressed(shard, **arrays)
+        self.shards += 1
+        self.pending.clear()
+
+
 def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path, *,
-                   length: float, encoder: HaplotypeImageEncoder | None = None,
+                   length: float, encoder: Encoder | None = None,
                    time_points: list[float] | None = None, shard_size: int = 500,
                    simulator: str = "", progress: bool = True, command: str = "") -> Path:
     """Encode the replicates of ``classes`` (label -> files) into a dataset at ``out_dir``.
@@ -211,87 +294,32 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
         raise PopgenHubError("give at least two classes (--class LABEL=PATH, repeated)")
     if length <= 0 or shard_size < 1:
         raise PopgenHubError("--length and --shard-size must be positive")
+    _check_time_points(time_points)
     encoder = encoder or HaplotypeImageEncoder()
-    if time_points is not None:
-        if 0 not in time_points or len(set(time_points)) != len(time_points) or \
-                min(time_points) < 0:
-            raise PopgenHubError(f"--time-points {time_points}: ages must be distinct, not "
-                                 f"negative, and one of them 0 (the present-day sample)")
-        sources_of = {label: time_point_files(files[0], fmt, len(time_points))
-                      for label, files in classes.items()}
-    else:
-        sources_of = {label: [[path] for path in files] for label, files in classes.items()}
-    points: list[dict[str, Any]] | None = None
-    counts: list[int] | None = None  # haplotypes per time-point file
-    rows: np.ndarray | None = None
-    pending: list[tuple[np.ndarray, int, ImportedReplicate]] = []
-    sources: dict[str, list[str]] = {label: [] for label in classes}
-    n_haplotypes: int | None = None
-    n = shards = 0
+    labels = list(classes)
+    sources: dict[str, list[str]] = {label: [] for label in labels}
+    total = sum(len(time_point_files(files[0], fmt, len(time_points))) if time_points else
+                len(files) for files in classes.values())
     with staged_outputs(out_dir) as staging, single_threaded_blas(), tqdm(
-            total=sum(map(len, sources_of.values())), desc=f"importing {fmt}", unit="rep"
-            if time_points else "file",
+            total=total, desc=f"importing {fmt}", unit="rep" if time_points else "file",
             disable=not progress) as bar:
-
-        def flush() -> None:
-            nonlocal shards
-            arrays = shard_arrays([image for image, _, _ in pending],
-                                  [label for _, label, _ in pending], n - len(pending),
-                                  [(r.haplotypes, r.positions) for _, _, r in pending],
-                                  n_haplotypes)
-            np.savez_compressed(staging.path(shard_path(Path(), shards).name), **arrays)
-            shards += 1
-            pending.clear()
-
-        for label_index, (label, class_files) in enumerate(sources_of.items()):
-            for paths in class_files:
-                if time_points is None:
-                    replicates: Any = _read(fmt, paths[0], length)
-                else:
-                    merged, counts = _merged_time_points(fmt, paths, time_points, length, counts)
-                    replicates = [merged]
-                for replicate in replicates:
-                    haplotypes = replicate.haplotypes
-                    if fmt == "ms" and haplotypes.shape[1] == 0 and n_haplotypes:
-                        haplotypes = np.zeros((n_haplotypes, 0), np.uint8)  # ms prints no rows
-                    if n_haplotypes is None:
-                        if not len(haplotypes):
-                            raise PopgenHubError(
-                                f"{replicate.source}: the first replicate has no segregating "
-                                f"sites, so its sample size is unknown; put another file first")
-                        n_haplotypes = len(haplotypes)
-                        if counts is not None:
-                            points = [{"age_years": float(time_points[i]), "generations": None,
-                                       "n_haplotypes": counts[i]}
-                                      for i in np.argsort(time_points, kind="stable")]
-                        rows = encoder_rows(encoder, points or [{"age_years": 0.0,
-                                                            "n_haplotypes": n_haplotypes}],
-                                                source=replicate.source)
-                    if len(haplotypes) != n_haplotypes:
-                        raise PopgenHubError(
-                            f"{replicate.source} has {len(haplotypes)} haplotypes where the "
-                            f"first replicate had {n_haplotypes}; import one sample size at a "
-                            f"time")
-                    image = encoder.encode(haplotypes[rows], replicate.positions,
-                                           (0, length)).image
-                    pending.append((image, label_index,
-                                    ImportedReplicate(haplotypes, replicate.positions,
-                                                      replicate.source)))
-                    sources[label].append(replicate.source)
-                    n += 1
-                    if len(pending) == shard_size:
-                        flush()
+        writer = _DatasetWriter(staging, encoder, length, shard_size, time_points)
+        for label_index, replicate, counts in _replicates(fmt, classes, time_points, length):
+            if replicate is None:
                 bar.update(1)
-        if pending:
-            flush()
+                continue
+            writer.add(label_index, replicate, counts, fmt)
+            sources[labels[label_index]].append(replicate.source)
+        writer.flush()
         manifest = {
             "scenario": f"imported {fmt}",
-            "parameters": {"n_haplotypes": n_haplotypes, "length": length},
-            "labels": list(classes),
+            "parameters": {"n_haplotypes": writer.n_haplotypes, "length": length},
+            "labels": labels,
+            "data_kind": "haplotypes",
             "encoder": encoder.to_config(),
-            **({"time_points": points} if points else {}),
+            **({"time_points": writer.points} if writer.points else {}),
             "seed": None,
-            "n": n,
+            "n": writer.n,
             "shard_size": shard_size,
             "simulator": simulator or f"unknown (imported from {fmt} files)",
             "sources": sources,

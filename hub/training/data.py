@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..simulate.dataset import load_manifest, shard_images, shard_path
+from ..datasets import load_manifest, shard_images
+from ..files import DatasetFolder
 
 
 class ShardDataset(Dataset):
@@ -33,7 +34,7 @@ class ShardDataset(Dataset):
 
     def _shard(self, shard: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != shard:
-            with np.load(shard_path(self.path, shard)) as arrays:
+            with np.load(DatasetFolder(self.path).shard(shard)) as arrays:
                 self._cached = (shard, shard_images(arrays), arrays["labels"])
         return self._cached[1], self._cached[2]
 

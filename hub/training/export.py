@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
+from ..encoders import build_encoder
 from ..errors import PopgenHubError
-from ..models import architecture_class, build_model
-from ..outputs import staged_outputs
-from ..publish import FIGURES, OPTIONAL_FIGURES
+from ..files import ModelFolder, RunFolder, staged_outputs
+from ..models import build_model, get_architecture
 from ..runtime import OnnxModel, sha256_of
 
 PARITY_TOLERANCE = 1e-5
@@ -42,17 +42,19 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
         raise PopgenHubError(
             f"model name {name!r} must start with its architecture: {run['architecture']}.TAG")
     params = run["data"]["parameters"]
-    inputs = list(getattr(architecture_class(run["architecture"]), "inputs",
-                          ["haplotype_image"]))
+    inputs = list(get_architecture(run["architecture"]).inputs)
+    encoder = build_encoder(run["encoder"])
+    # the present-day group's size, where the encoder reads a fixed number (a temporal one);
+    # else the simulated sample, which a scan subsamples to
+    n_haplotypes = encoder.sample_groups[0].size or params["n_haplotypes"]
     return ModelContract(
         name=name,
         architecture=run["architecture"],
         description=description,
-        # a temporal encoder's present-day sample is part of the haplotypes in the data
         input=InputSpec(tensor_name=inputs[0], tensor_names=inputs if len(inputs) > 1 else [],
-                        n_haplotypes=run["encoder"].get("present_haplotypes",
-                                                        params["n_haplotypes"]),
-                        window_bp=int(params["length"]), phased=True),
+                        n_haplotypes=n_haplotypes, window_bp=int(params["length"]),
+                        phased=True, data_kind=encoder.data_kinds[0],
+                        sample_size=[n_haplotypes, None]),
         encoder=run["encoder"],
         labels=run["labels"],
         training={**{k: v for k, v in run["data"].items() if k != "citations"},
@@ -75,9 +77,9 @@ class _WithSoftmax(nn.Module):
         return torch.softmax(self.network(*inputs), dim=1)
 
 
-def _torch_model(run_dir: Path, run: dict[str, Any]) -> nn.Module:
+def _torch_model(run_dir: RunFolder, run: dict[str, Any]) -> nn.Module:
     model = build_model(run["architecture"], **run["model_config"])
-    model.load_state_dict(torch.load(run_dir / "model.pt", weights_only=True))
+    model.load_state_dict(torch.load(run_dir.weights, weights_only=True))
     return _WithSoftmax(model).eval()
 
 
@@ -120,53 +122,59 @@ def check_parity(onnx_path: Path, contract: ModelContract, inputs: dict[str, np.
     return worst
 
 
+def _parity_inputs(run: RunFolder, names: list[str]) -> dict[str, np.ndarray]:
+    """The run's encoded test windows by graph input: a one-input graph takes the one stored
+    array (``images`` in runs of earlier versions), a multi-input one its tensors by name."""
+    with np.load(run.parity_inputs) as parity:
+        if len(names) == 1 and len(parity.files) == 1:
+            return {names[0]: parity[parity.files[0]]}
+        return {name: parity[name] for name in names}
+
+
+def _repeats_summary(run: RunFolder) -> dict[str, Any] | None:
+    if not run.repeats.is_file():
+        return None
+    repeats = json.loads(run.repeats.read_text())
+    return {k: repeats[k] for k in ("repeats", "seeds", "n_test", "accuracy", "mean_normalised",
+                                    "sd_normalised", "exported_repeat")}
+
+
 def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
                card_source: str | Path | None = None, revision: str = "bundled") -> Path:
     """Export ``run_dir`` (from ``popgen-hub train``) as model ``name`` into ``out_dir``."""
     from ..publish.card import read_card_source, render_card
-    from ..publish.test_data import TEST_DATA_DIR, write_test_data
+    from ..publish.test_data import write_test_data
 
-    run_dir = Path(run_dir)
-    if not (run_dir / "run.json").is_file() or not (run_dir / "model.pt").is_file():
-        raise PopgenHubError(f"{run_dir} is not a training run (needs run.json and model.pt "
-                             f"from `popgen-hub train`)")
-    run = json.loads((run_dir / "run.json").read_text())
+    run_folder = RunFolder(Path(run_dir))
+    if not run_folder.record.is_file() or not run_folder.weights.is_file():
+        raise PopgenHubError(f"{run_dir} is not a training run (needs {RunFolder.record} and "
+                             f"{RunFolder.weights} from `popgen-hub train`)")
+    run = json.loads(run_folder.record.read_text())
     source = read_card_source(card_source) if card_source else None
     description = (source["description"].strip() if source else
                    f"{run['architecture']} trained on {run['data']['scenario']}")
-    repeats = (json.loads((run_dir / "repeats.json").read_text())
-               if (run_dir / "repeats.json").is_file() else None)
-    if repeats:
-        repeats = {k: repeats[k] for k in ("repeats", "seeds", "n_test", "accuracy",
-                                           "mean_normalised", "sd_normalised",
-                                           "exported_repeat")}
     contract = contract_from_run(run, name, description=description, revision=revision,
-                                 repeats=repeats)
-    model = _torch_model(run_dir, run)
+                                 repeats=_repeats_summary(run_folder))
+    model = _torch_model(run_folder, run)
     names = contract.input.names
-    with np.load(run_dir / "parity_inputs.npz") as parity:
-        # a single-input run stores "images"; a multi-input one, its tensors by name
-        inputs = {name: parity[name if name in parity else "images"] for name in names}
+    inputs = _parity_inputs(run_folder, names)
     with torch.no_grad():
         expected = model(*(torch.from_numpy(inputs[name]) for name in names)).numpy()
     with staged_outputs(out_dir) as staging:
-        onnx_path = staging.path("model.onnx")
+        onnx_path = staging.path(ModelFolder.weights)
         export_onnx(model, contract, {k: v[:1] for k, v in inputs.items()}, onnx_path)
         worst = check_parity(onnx_path, contract, inputs, expected)
         # About the file, not the input contract, so only in config.json.
         final = ModelContract.from_dict({**contract.to_dict(), "weights": {
-            "filename": "model.onnx", "sha256": sha256_of(onnx_path), "onnx_opset": OPSET,
-            "parity_max_abs_diff_vs_torch": worst}})
-        staging.path("config.json").write_text(final.to_json() + "\n")
-        staging.path(TEST_DATA_DIR)
-        write_test_data(staging.dir / TEST_DATA_DIR,
+            "filename": ModelFolder.weights, "sha256": sha256_of(onnx_path),
+            "onnx_opset": OPSET, "parity_max_abs_diff_vs_torch": worst}})
+        staging.path(ModelFolder.config).write_text(final.to_json() + "\n")
+        write_test_data(staging.path(ModelFolder.test_data),
                         {k: v[:TEST_DATA_WINDOWS] for k, v in inputs.items()},
                         expected[:TEST_DATA_WINDOWS], output_name=contract.output_name)
-        for figure in FIGURES:
-            shutil.copyfile(run_dir / figure, staging.path(figure))
-        for figure in OPTIONAL_FIGURES:
-            if (run_dir / figure).is_file():
-                shutil.copyfile(run_dir / figure, staging.path(figure))
+        for figure in (*RunFolder.FIGURES, *RunFolder.OPTIONAL_FIGURES):
+            if figure in RunFolder.FIGURES or (run_folder / figure).is_file():
+                shutil.copyfile(run_folder / figure, staging.path(figure))
         if source:
-            render_card(final, source).save(staging.path("README.md"))
+            render_card(final, source).save(staging.path(ModelFolder.card))
     return Path(out_dir)

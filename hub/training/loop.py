@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,12 @@ from tqdm.auto import tqdm
 from ..encoders.inputs import Inputs, n_windows, take
 from ..errors import PopgenHubError
 from ..evaluate import classification_metrics
+from ..files import RunFolder
+from ..models import regularisation
+from .history import EpochRecord, best_epoch
+from .plots import plot_confusion_matrix, plot_training_curve
+
+log = logging.getLogger("popgen_hub")
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -71,21 +77,12 @@ class TrainSettings:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
-@dataclass
-class EpochRecord:
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    validation_loss: float
-    validation_accuracy: float
-    seconds: float
-
-
 def model_arguments(model: nn.Module, inputs: Inputs) -> list[torch.Tensor]:
-    """The tensors to call ``model`` with: its ``inputs`` in order, or the single array."""
-    if isinstance(inputs, dict):
-        return [torch.from_numpy(inputs[name]) for name in model.inputs]
-    return [torch.from_numpy(inputs)]
+    """The tensors to call ``model`` with: the encoder's one tensor, or the architecture's
+    declared ``inputs`` in order."""
+    if len(inputs) == 1:
+        return [torch.from_numpy(next(iter(inputs.values())))]
+    return [torch.from_numpy(inputs[name]) for name in model.inputs]
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
@@ -146,7 +143,7 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
             optimiser.zero_grad()
             logits = model(*model_arguments(model, take(images, idx)))
             loss = criterion(logits, y)
-            penalty = model.regularisation() if hasattr(model, "regularisation") else 0.0
+            penalty = regularisation(model)
             (loss + penalty).backward()
             optimiser.step()
             total_loss += float(loss.detach()) * len(idx)
@@ -159,19 +156,13 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
         record = EpochRecord(epoch + 1, total_loss / len(labels), correct / len(labels),
                              val_loss, val_acc, time.perf_counter() - started)
         history.append(record)
-        if progress:
-            print(f"epoch {record.epoch:>3}: train loss {record.train_loss:.4f} acc "
-                  f"{record.train_accuracy:.4f} | validation loss {val_loss:.4f} acc {val_acc:.4f}"
-                  f" ({record.seconds:.0f} s)")
+        log.info(f"epoch {record.epoch:>3}: train loss {record.train_loss:.4f} acc "
+                 f"{record.train_accuracy:.4f} | validation loss {val_loss:.4f} acc {val_acc:.4f}"
+                 f" ({record.seconds:.0f} s)")
         if best_epoch(history) is record:
             best_state = copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     return history
-
-
-def best_epoch(history: list[EpochRecord]) -> EpochRecord:
-    """Model selection: the highest validation accuracy, then the lowest validation loss."""
-    return max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
 
 
 def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str]
@@ -180,18 +171,16 @@ def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: 
     return classification_metrics(labels, predict_proba(model, images), label_names)
 
 
-def save_run(run_dir: Path, model: nn.Module, record: dict[str, Any],
+def save_run(run: RunFolder, model: nn.Module, record: dict[str, Any],
              history: list[EpochRecord]) -> None:
     """Write weights (a plain state dict), run.json and the two plots."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), run_dir / "model.pt")
+    run.path.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), run.weights)
     record = {**record, "history": [asdict(h) for h in history]}
-    (run_dir / "run.json").write_text(json.dumps(record, indent=2))
-    from .plots import plot_confusion_matrix, plot_training_curve
-
-    plot_training_curve(history, run_dir / "training_curve.png", title=record["architecture"])
+    run.record.write_text(json.dumps(record, indent=2))
+    curve, confusion = (run / name for name in RunFolder.FIGURES)
+    plot_training_curve(history, curve, title=record["architecture"])
     test = record["metrics"]["test"]
-    plot_confusion_matrix(np.asarray(test["confusion_matrix"]), test["labels"],
-                          run_dir / "confusion_matrix.png",
+    plot_confusion_matrix(np.asarray(test["confusion_matrix"]), test["labels"], confusion,
                           title=f"held-out test set (n = {test['n']}), accuracy "
                                 f"{test['accuracy']:.3f}")

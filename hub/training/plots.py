@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .loop import EpochRecord, best_epoch  # noqa: E402
+from .history import EpochRecord, best_epoch  # noqa: E402
 
 
 def plot_training_curve(history: list[EpochRecord], path: Path, title: str) -> None:

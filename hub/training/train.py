@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -13,20 +14,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..encoders import HaplotypeImageEncoder, build_encoder
+from ..datasets import encode_dataset, load_dataset, load_manifest
+from ..encoders import Encoder, HaplotypeImageEncoder, build_encoder
 from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
-from ..models import architecture_class, build_model
-from ..publish import FIGURES
-from ..simulate.dataset import (
-    encode_dataset,
-    load_dataset,
-    load_manifest,
-    simulate_in_memory,
-    simulator_description,
-)
+from ..files import RunFolder
+from ..models import get_architecture
+from ..simulate.dataset import simulate_in_memory, simulator_description
 from ..simulate.scenarios import get_scenario
-from .loop import TrainSettings, best_epoch, evaluate, fit, save_run, split_indices, stream_seed
+from .history import best_epoch
+from .loop import TrainSettings, evaluate, fit, save_run, split_indices, stream_seed
+from .plots import plot_repeat_panels
+
+log = logging.getLogger("popgen_hub")
 
 PARITY_SAMPLE = 64  # encoded test windows kept for the ONNX parity check
 
@@ -42,10 +42,10 @@ def dataset_inputs(architecture: str, data_dir: str | Path,
     """
     manifest = load_manifest(data_dir)
     # architectures that do not say (plugins) read the images stored with the dataset
-    wanted = getattr(architecture_class(architecture), "encoder", manifest["encoder"]["name"])
+    wanted = get_architecture(architecture).encoder or manifest["encoder"]["name"]
     if wanted == manifest["encoder"]["name"] and not encoder_overrides:
         dataset = load_dataset(data_dir)
-        return dataset.encoder, dataset.images, dataset.labels, manifest
+        return dataset.encoder, dataset.inputs, dataset.labels, manifest
     encoder = build_encoder({"name": wanted, **(encoder_overrides or {})})
     inputs, labels = encode_dataset(data_dir, encoder, progress=progress)
     return encoder, inputs, labels, manifest
@@ -88,7 +88,7 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                      encoder: HaplotypeImageEncoder | None = None, workers: int = 1,
                      progress: bool = True, command: str = "") -> dict[str, Any]:
     """ImaGene's simulation on the fly: a fresh batch of replicates every epoch."""
-    wanted = getattr(architecture_class(architecture), "encoder", HaplotypeImageEncoder.name)
+    wanted = get_architecture(architecture).encoder or HaplotypeImageEncoder.name
     if wanted != HaplotypeImageEncoder.name:
         raise PopgenHubError(
             f"{architecture} reads the {wanted} encoder, which on-the-fly training does not "
@@ -97,7 +97,7 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
 
-    def simulate(split: str, n: int, batch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def simulate(split: str, n: int, batch: int = 0) -> tuple[Inputs, np.ndarray]:
         return simulate_in_memory(scenario.name, scenario.parameters, encoder, n,
                                   stream_seed(settings.seed, split, batch), workers=workers,
                                   progress=progress, desc=f"simulating {split}")
@@ -119,7 +119,7 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                   n_train=replicates_per_epoch * settings.epochs, command=command)
 
 
-def _train(architecture: str, encoder: Any, labels: list[str],
+def _train(architecture: str, encoder: Encoder, labels: list[str],
            training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
            validation: tuple[Inputs, np.ndarray], test: tuple[Inputs, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
@@ -128,10 +128,7 @@ def _train(architecture: str, encoder: Any, labels: list[str],
         raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
                              f"least two; choose a scenario with several classes")
     torch.manual_seed(settings.seed)  # initial weights
-    extra = ({"n_time_points": len(encoder.ancient_bins)}
-             if hasattr(encoder, "ancient_bins") else {})
-    model = build_model(architecture, n_rows=encoder.n_rows, n_cols=encoder.n_cols,
-                        n_classes=len(labels), **extra)
+    model = get_architecture(architecture).build(encoder.shapes, len(labels))
     history = fit(model, training_batch, validation, settings, progress=progress)
     test_metrics = evaluate(model, *test, labels)
     best = best_epoch(history)
@@ -148,11 +145,10 @@ def _train(architecture: str, encoder: Any, labels: list[str],
                     "test": test_metrics},
         "command": command,
     }
-    run_dir = Path(run_dir)
-    save_run(run_dir, model, record, history)
-    parity = take(test[0], np.arange(min(PARITY_SAMPLE, len(test[1]))))
-    np.savez_compressed(run_dir / "parity_inputs.npz",
-                        **(parity if isinstance(parity, dict) else {"images": parity}))
+    run = RunFolder(Path(run_dir))
+    save_run(run, model, record, history)
+    np.savez_compressed(run.parity_inputs,
+                        **take(test[0], np.arange(min(PARITY_SAMPLE, len(test[1])))))
     return record
 
 
@@ -166,26 +162,23 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
     accuracy (model selection never looks at test figures) to ``run_dir`` for export."""
     if repeats < 2:
         raise PopgenHubError("--repeats needs at least 2 to give a spread")
-    run_dir = Path(run_dir)
+    run = RunFolder(Path(run_dir))
     prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress)
     records = []
     for k in range(repeats):
         seed = settings.seed + k
-        if progress:
-            print(f"repeat {k + 1}/{repeats} (seed {seed})")
+        log.info(f"repeat {k + 1}/{repeats} (seed {seed})")
         records.append(train_from_dataset(
-            architecture, data_dir, run_dir / f"repeat_{k:02d}", replace(settings, seed=seed),
+            architecture, data_dir, run.repeat(k).path, replace(settings, seed=seed),
             validation=validation, test=test, prepared=prepared, progress=progress,
             command=command))
     summary = summarise_repeats(records)
     best = max(range(repeats), key=lambda k: records[k]["metrics"]["validation"]["accuracy"])
     summary["exported_repeat"] = best
-    for name in ("model.pt", "run.json", "parity_inputs.npz", *FIGURES):
-        shutil.copyfile(run_dir / f"repeat_{best:02d}" / name, run_dir / name)
-    (run_dir / "repeats.json").write_text(json.dumps(summary, indent=2) + "\n")
-    from .plots import plot_repeat_panels
-
-    plot_repeat_panels({architecture: summary}, run_dir / "repeats.png",
+    for name in RunFolder.EXPORTED:
+        shutil.copyfile(run.repeat(best) / name, run / name)
+    run.repeats.write_text(json.dumps(summary, indent=2) + "\n")
+    plot_repeat_panels({architecture: summary}, run / RunFolder.repeats_figure,
                        title=f"{architecture} on {prepared[3]['scenario']}")
     return summary
 

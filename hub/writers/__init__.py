@@ -1,12 +1,14 @@
 """Writers turn scan results into files: BigWig tracks, a window table, genome-browser files.
 
-These always run; plugins (group ``popgen_hub.writers``) add writers that ``scan --writer NAME``
-runs after them, as ``write(result: ScanResult, staging: Staging)`` writing to
-``staging.path(file_name)``.
+See :mod:`popgen_hub.writers.base` for the protocol.
 """
 
-from .igv import render_snapshot, write_igv_batch
+from .base import WRITERS, Writer
+from .igv import IgvBatch, render_snapshot, snapshot_tools
 from .tracks import write_bigwigs, write_chrom_sizes, write_window_table
 
-__all__ = ["render_snapshot", "write_bigwigs", "write_chrom_sizes", "write_igv_batch",
-           "write_window_table"]
+#: every scan writes these, in this order, then the IGV batch script
+BUILTIN_WRITERS = ("bigwig", "window_table", "chrom_sizes")
+
+__all__ = ["BUILTIN_WRITERS", "WRITERS", "IgvBatch", "Writer", "render_snapshot",
+           "snapshot_tools", "write_bigwigs", "write_chrom_sizes", "write_window_table"]

@@ -11,13 +11,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import PopgenHubError
-
-if TYPE_CHECKING:
-    from ..scan import ScanResult
+from ..files import Staging
+from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, track_file
 
 #: The batch script shows the top window with this much on either side (clipped to the scan).
 VIEW_MARGIN = 1_000_000
@@ -85,3 +84,30 @@ def render_snapshot(batch: Path, png: Path, *, genome: Path, timeout: float = 18
         png.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(shot), png)
     return png
+
+
+@dataclass(frozen=True)
+class IgvBatch:
+    """The writer of the IGV batch script (and, with ``snapshot``, of IGV's rendering of it).
+
+    ``genome`` goes into the script (``hg38``, a FASTA or chrom.sizes path); by default the
+    chrom.sizes written beside the tracks, which works offline.
+    """
+
+    genome: str | None = None
+    snapshot: bool = False
+
+    def __call__(self, result: ScanResult, staging: Staging) -> None:
+        name = result.contract.name
+        tracks = {label: track_file(name, label) for label in result.contract.track_labels}
+        write_igv_batch(result, staging.path(IGV_BATCH),
+                        genome=self.genome or str(staging.final(CHROM_SIZES)),
+                        tracks={label: staging.final(file) for label, file in tracks.items()})
+        if not self.snapshot:
+            staging.obsolete.append(SNAPSHOT)
+            return
+        # the same view, of the staged files, rendered before anything is published
+        staged_batch = staging.dir / "snapshot_batch.txt"
+        write_igv_batch(result, staged_batch, genome=str(staging.dir / CHROM_SIZES),
+                        tracks={label: staging.dir / file for label, file in tracks.items()})
+        render_snapshot(staged_batch, staging.path(SNAPSHOT), genome=staging.dir / CHROM_SIZES)

@@ -1,4 +1,4 @@
-"""BigWig, TSV and chrom.sizes writers for a :class:`~popgen_hub.scan.ScanResult`.
+"""BigWig, TSV and chrom.sizes writers for a :class:`~popgen_hub.result.ScanResult`.
 
 Coordinates are 0-based half-open everywhere. Overlapping windows become non-overlapping
 BigWig bins: each window's score covers its central ``step`` base pairs, so consecutive
@@ -8,23 +8,24 @@ windows tile the scanned region.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from ..scan import ScanResult
+from ..files import Staging
+from ..result import CHROM_SIZES, ScanResult, track_file, window_table_file
+from .base import WRITERS
 
 
-def write_bigwigs(result: ScanResult, paths: dict[str, Path]) -> None:
-    """One BigWig of P(label) per track label (``paths`` maps label to file)."""
+@WRITERS.register("bigwig")
+def write_bigwigs(result: ScanResult, staging: Staging) -> None:
+    """One BigWig of P(label) per track label."""
     import pyBigWig
 
     scored = result.scored()
     lengths = result.chrom_sizes()
-    for label, path in paths.items():
+    for label in result.contract.track_labels:
         column = result.contract.labels.index(label)
+        path = staging.path(track_file(result.contract.name, label))
         bw = pyBigWig.open(str(path), "w")
         try:
             bw.addHeader([(c, lengths[c]) for c in result.contigs], maxZooms=10)
@@ -41,10 +42,11 @@ def write_bigwigs(result: ScanResult, paths: dict[str, Path]) -> None:
             bw.close()
 
 
-def write_window_table(result: ScanResult, path: Path) -> None:
+@WRITERS.register("window_table")
+def write_window_table(result: ScanResult, staging: Staging) -> None:
     """Every window with data: coordinates, site counts and class probabilities."""
     labels = result.contract.labels
-    with open(path, "w") as out:
+    with open(staging.path(window_table_file(result.contract.name)), "w") as out:
         for key, value in result.header().items():
             text = value if isinstance(value, str) else json.dumps(value)
             out.write(f"# {key}: {text}\n")
@@ -57,7 +59,8 @@ def write_window_table(result: ScanResult, path: Path) -> None:
                       f"{row['n_informative']}\t{probs}\n")
 
 
-def write_chrom_sizes(result: ScanResult, path: Path) -> None:
-    with open(path, "w") as out:
+@WRITERS.register("chrom_sizes")
+def write_chrom_sizes(result: ScanResult, staging: Staging) -> None:
+    with open(staging.path(CHROM_SIZES), "w") as out:
         for contig, length in result.chrom_sizes().items():
             out.write(f"{contig}\t{length}\n")

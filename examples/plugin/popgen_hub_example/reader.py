@@ -15,6 +15,7 @@ from popgen_hub.readers import VcfReader
 
 
 class PlainVcfReader(VcfReader):
+    name = "plain_vcf"
     suffixes = (".vcf",)
 
     def __init__(self, path: str | os.PathLike) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from popgen_hub.outputs import Staging
-from popgen_hub.scan import ScanResult
+from popgen_hub.files import Staging
+from popgen_hub.result import ScanResult
 
 
 def write_bedgraph(result: ScanResult, staging: Staging) -> None:

@@ -1,0 +1,93 @@
+"""The ``popgen-hub`` command line. Inference commands never import torch or the simulators.
+
+One module per command, each with ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args)``
+(its docstring is its --help description and examples);
+the argument groups they share, and the extras checks, are in :mod:`.common`. Results go to
+stdout; progress and information messages to stderr through the ``popgen_hub`` logger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+
+from ..errors import PopgenHubError
+from ..version import __version__
+from . import (
+    cmd_compare,
+    cmd_evaluate,
+    cmd_export,
+    cmd_import,
+    cmd_info,
+    cmd_list,
+    cmd_plugins,
+    cmd_push,
+    cmd_scan,
+    cmd_simulate,
+    cmd_train,
+)
+from .common import add_command, add_verbosity, formatter
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_simulate, cmd_import, cmd_train, cmd_compare,
+            cmd_evaluate, cmd_export, cmd_push, cmd_plugins)
+LOG_FORMAT = "popgen-hub: %(message)s"
+log = logging.getLogger("popgen_hub")
+_handler: logging.Handler | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="popgen-hub", formatter_class=formatter,
+        description="Pretrained deep-learning models for population genetics.",
+        epilog="examples:\n  popgen-hub list\n  popgen-hub scan --vcf chr2.vcf.gz "
+               "--model imagene_cnn.sweep_hsap_eur -o scan_out")
+    parser.add_argument("--version", action="version", version=f"popgen-hub {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = add_command(subparsers, command)
+        add_verbosity(sub)
+        sub.set_defaults(func=command.run)
+    return parser
+
+
+def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """Messages of the ``popgen_hub`` loggers to stderr: warnings only with -q, INFO by
+    default, DEBUG with -v. Called once per :func:`main`; a second call replaces the handler."""
+    global _handler
+    if _handler is not None:
+        log.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    log.addHandler(_handler)
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    args.invocation = shlex.join(["popgen-hub", *argv])  # provenance of what it writes
+    configure_logging(args.quiet, args.verbose)
+    log.debug("running %s", args.invocation)
+    try:
+        args.func(args)
+    except PopgenHubError as exc:
+        print(f"popgen-hub {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"popgen-hub {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

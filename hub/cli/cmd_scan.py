@@ -1,0 +1,100 @@
+"""Slide windows along an indexed VCF/BCF, encode each exactly as in training, score it, and write
+a BigWig per class, a window table (TSV), chrom.sizes and an IGV batch script into OUTDIR.
+Coordinates in outputs are 0-based half-open; --region is 1-based inclusive (samtools style).
+
+examples:
+  popgen-hub scan --vcf LCT.vcf.gz --model imagene_cnn.sweep_hsap_eur -o lct_scan
+  popgen-hub scan --vcf chr2.bcf --model imagene_cnn.sweep_hsap_eur \
+    --region chr2:134000000-138000000 --step 5000 -o chr2_scan
+  popgen-hub scan --vcf genome.vcf.gz --model imagene_cnn.sweep_hsap_eur --workers 8 \
+    -o genome_scan
+  popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from . import common
+
+NAME, HELP = "scan", "scan a VCF/BCF and write BigWig tracks"
+log = logging.getLogger("popgen_hub")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    common.add_input_options(p)
+    common.add_model_argument(p, option=True)
+    common.add_output(p, "OUTDIR", help="output directory")
+    _add_window_options(p)
+    common.add_device(p)
+    _add_compute_options(p)
+    _add_output_options(p)
+    p.add_argument("--sha256", help="refuse the model unless its model.onnx has this sha256")
+    common.add_sample_table(p)
+
+
+def _add_window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--window-size", type=int, help="window length in bp (default: the "
+                   "model's training locus length)")
+    p.add_argument("--step", type=int, help="distance between window starts in bp "
+                   "(default: window/8); also the BigWig bin width")
+    p.add_argument("--seed", type=int, default=0, help="seed for choosing haplotypes when the "
+                   "VCF has more than the model takes (default 0)")
+    p.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
+
+
+def _add_compute_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the windows, each "
+                   "reading, encoding and scoring its part on one core (default 1)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads with one worker "
+                   "(0: all cores)")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--genome", help="genome for the IGV batch script: an IGV id such as hg38, "
+                   "or a FASTA/chrom.sizes path (default: the chrom.sizes written to OUTDIR)")
+    p.add_argument("--snapshot", action="store_true", help="also render the top window with IGV "
+                   "desktop to OUTDIR/igv_snapshot.png (needs igv, java and xvfb-run)")
+    p.add_argument("--writer", action="append", metavar="NAME", help="also run this track "
+                   "writer from a plugin (repeatable; see `popgen-hub plugins`)")
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..registry import load
+
+    model = load(args.model, device=args.device, threads=args.threads, sha256=args.sha256)
+    result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
+                        step=args.step, seed=args.seed, batch_size=args.batch_size,
+                        workers=args.workers, genome=args.genome, snapshot=args.snapshot,
+                        writers=args.writer or (), samples=args.samples,
+                        sample_column=args.sample_column, age_column=args.age_column,
+                        progress=not args.quiet)
+    _report(result)
+
+
+def _report(result: Any) -> None:
+    """The summary, the top windows and the files written on stdout; how to view them in IGV
+    as an information message."""
+    from ..result import IGV_BATCH  # the file names of a scan folder (was in ..scan)
+
+    scored = result.scored()
+    label = result.contract.track_labels[0]
+    column = result.contract.labels.index(label)
+    top = result.ranked(label)[:5]
+    print(f"scanned {len(result.windows)} windows ({len(scored)} scored) of "
+          f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
+          f"on {result.provider}; {len(result.haplotypes)} of {result.n_available_haplotypes} "
+          f"haplotypes")
+    print(f"top windows by the log-odds of P({label}):")
+    for row, odds in zip(top, result.log_odds(top, label), strict=True):
+        print(f"  {result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}  "
+              f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
+              f"({row['n_informative']} sites)")
+    print("wrote:")
+    for path in result.outputs.values():
+        print(f"  {path}")
+    batch = result.outputs[IGV_BATCH]
+    log.info("to look at the track in IGV desktop: Tools > Run Batch Script > %s\n"
+             "  (or start IGV with: igv -b %s)", batch, batch)

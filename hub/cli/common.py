@@ -1,0 +1,168 @@
+"""What the commands share: the parser plumbing, the argument groups (one function per group,
+like deepTools' parserCommon), the extras checks and the ``NAME=VALUE`` parsers.
+
+Nothing here imports torch, the simulators or the inference runtime: the command modules import
+the library inside their ``run`` functions, so ``list``, ``info`` and ``scan`` stay light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PopgenHubError
+
+if TYPE_CHECKING:
+    from ..encoders import Encoder
+
+log = logging.getLogger("popgen_hub")
+
+TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-hub[train]'"
+PUBLISH_EXTRA_HINT = "push needs the publish extra: pip install 'popgen-hub[publish]'"
+TRAIN_MODULES = ("torch", "msprime")
+PUBLISH_MODULES = ("onnx", "jinja2", "yaml")
+
+MODEL_HELP = "model name (see `popgen-hub list`), hf-hub:ORG/REPO[@REV], local-dir:PATH"
+DEVICES = ("auto", "cpu", "gpu")
+
+
+# ---------------------------------------------------------------- parser plumbing
+def formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def add_command(subparsers: Any, command: ModuleType) -> argparse.ArgumentParser:
+    """A command module's parser: ``NAME`` and ``HELP``; its docstring is the description
+    and, from the line ``examples:`` on, the epilog; ``add_arguments`` adds its options."""
+    description, _, examples = (command.__doc__ or "").partition("\nexamples:\n")
+    parser = subparsers.add_parser(command.NAME, help=command.HELP,
+                                   description=description.strip(), formatter_class=formatter,
+                                   epilog=f"examples:\n{examples.rstrip()}" if examples else None)
+    command.add_arguments(parser)
+    return parser
+
+
+# ---------------------------------------------------------------- argument groups
+def add_model_argument(parser: argparse.ArgumentParser, *, option: bool = False,
+                       onnx: bool = True) -> None:
+    """The model to use: positional, or ``--model`` (required) with ``option``; ``onnx=False``
+    where a bare .onnx file will not do (push needs a model directory)."""
+    help_text = MODEL_HELP + (" or a .onnx file" if onnx else "")
+    if option:
+        parser.add_argument("--model", required=True, help=help_text)
+    else:
+        parser.add_argument("model", help=help_text)
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The VCF/BCF to read and the part of it."""
+    parser.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF")
+    parser.add_argument("--region", help="chr:start-end (1-based, inclusive) or a contig; "
+                        "default: every contig with records")
+
+
+def add_sample_table(parser: argparse.ArgumentParser) -> None:
+    """The table of the samples' ages that temporal models read."""
+    parser.add_argument("--samples", metavar="TABLE", help="temporal models: a table of the "
+                        "samples' ages in years before present (0 = present-day); samples it "
+                        "omits are not used")
+    parser.add_argument("--sample-column", default="sample", help="--samples column of names")
+    parser.add_argument("--age-column", default="age_years", help="--samples column of ages")
+
+
+def add_output(parser: argparse.ArgumentParser, metavar: str | None = None, *,
+               required: bool = True, help: str | None = None) -> None:
+    parser.add_argument("-o", "--output", required=required, metavar=metavar, help=help)
+
+
+def add_encoder_overrides(parser: argparse.ArgumentParser, help: str = "override an encoder "
+                          "parameter, e.g. n_cols=64 (repeatable)") -> None:
+    parser.add_argument("--encoder", action="append", metavar="NAME=VALUE", help=help)
+
+
+def add_scenario_params(parser: argparse.ArgumentParser,
+                        help: str = "override a scenario parameter (repeatable)") -> None:
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help=help)
+
+
+def add_shard_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shard-size", type=int, default=500, help="replicates per shard file")
+
+
+def add_time_points(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--time-points", type=ages, metavar="AGES", help=help)
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto: GPU (TensorRT/CUDA) when onnxruntime-gpu finds one, else CPU")
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """-q: no progress bars and only warnings on stderr; -v: debugging messages too."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bars; only warnings and errors on stderr")
+    group.add_argument("-v", "--verbose", action="store_true",
+                       help="also debugging messages on stderr")
+
+
+# ---------------------------------------------------------------- extras
+def _require(modules: tuple[str, ...], hint: str) -> None:
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # blocked, or a broken module left in sys.modules
+            found = False
+        if not found:
+            log.debug("%s is not importable", name)
+            raise PopgenHubError(hint)
+
+
+def require_train_extra() -> None:
+    """Raise the one-line hint unless the ``train`` extra (torch, msprime) is installed."""
+    _require(TRAIN_MODULES, TRAIN_EXTRA_HINT)
+
+
+def require_publish_extra() -> None:
+    """Raise the one-line hint unless the ``publish`` extra (onnx, jinja2, pyyaml) is installed."""
+    _require(PUBLISH_MODULES, PUBLISH_EXTRA_HINT)
+
+
+# ---------------------------------------------------------------- values
+def key_values(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """``k=v`` strings to a dict, values parsed as JSON when they can be (numbers, booleans)."""
+    result: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PopgenHubError(f"{what} {pair!r} must look like name=value")
+        try:
+            result[key] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key] = value
+    return result
+
+
+def ages(text: str) -> list[float]:
+    try:
+        return [float(age) for age in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated ages in years, e.g. "
+                                         f"8000,4000,2000,1000,0") from None
+
+
+def haplotype_encoder(args: argparse.Namespace) -> Encoder:
+    """The haplotype-image encoder with the ``--encoder name=value`` overrides (simulate,
+    import and train on the fly)."""
+    from ..datasets import check_storable
+    from ..encoders import build_encoder
+
+    encoder = build_encoder({"name": "haplotype_image",
+                             **key_values(args.encoder, "--encoder")})
+    check_storable(encoder)
+    return encoder

@@ -1,0 +1,221 @@
+"""Datasets: labelled replicates stored raw (in the genotype data model) and encoded, as
+compressed ``.npz`` shards. ``popgen-hub simulate`` and ``import`` write them; training and
+``evaluate`` read them.
+
+Layout of a dataset directory (:class:`~popgen_hub.files.DatasetFolder`)::
+
+    manifest.json        scenario, parameters, encoder, time points, seed, size, provenance
+    shard-000000.npz     encoded images (as bits when 0/1), labels, replicate index, parameters,
+    shard-000001.npz     and the raw data of each replicate (:func:`pack_blocks`)
+    ...
+
+A shard holds replicates ``[k * shard_size, (k + 1) * shard_size)``. Shards are written to a
+temporary name and renamed when complete, so a reader never sees a half-written one. Datasets
+written before the data kind was recorded hold haplotypes, and load as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .encoders import EncodedWindow, Encoder, build_encoder, rows_for, single_threaded_blas
+from .encoders.inputs import Inputs, stack_windows
+from .errors import PopgenHubError
+from .files import DatasetFolder, atomic_files, write_text_atomic
+from .genotypes import GenotypeBlock, Samples
+
+MANIFEST = DatasetFolder.manifest
+
+
+def shard_ranges(n: int, size: int) -> list[tuple[int, int]]:
+    """The replicates of each shard (or chunk of work), as ``[start, stop)``."""
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def check_storable(encoder: Encoder) -> None:
+    """Datasets store one image per replicate: refuse an encoder of several tensors."""
+    if len(encoder.shapes) != 1:
+        raise PopgenHubError(
+            f"--encoder name={encoder.name}: datasets store one image per replicate; they also "
+            f"keep every haplotype, and `popgen-hub train ARCH --data DIR` encodes them with "
+            f"{encoder.name} for the architectures that read it")
+
+
+def single_tensor(encoded: EncodedWindow, encoder: Encoder) -> np.ndarray:
+    """The one tensor of an encoded window, to store."""
+    check_storable(encoder)
+    return next(iter(encoded.inputs.values()))
+
+
+def pack_images(images: np.ndarray) -> dict[str, np.ndarray]:
+    """Encoded images; 0/1 images (binarised encoders) as bits, which are most of the cost of
+    writing a fast scenario's shards, and compress 2.5x faster."""
+    if np.isin(images, (0, 1)).all():
+        return {"images_bits": np.packbits(images.astype(bool), axis=-1),
+                "image_shape": np.asarray(images.shape[1:], dtype=np.int64)}
+    return {"images": images}
+
+
+def shard_images(arrays: Any) -> np.ndarray:
+    """The float32 images of a shard (or of :func:`shard_arrays`' result)."""
+    if "images" in arrays:
+        return arrays["images"]
+    shape = tuple(int(n) for n in arrays["image_shape"])
+    bits = np.unpackbits(arrays["images_bits"], axis=-1, count=shape[-1])
+    return bits.astype(np.float32)
+
+
+def pack_blocks(blocks: list[GenotypeBlock]) -> dict[str, np.ndarray]:
+    """The raw data of replicates (blocks of one kind and sample size), concatenated along
+    sites with ``site_offsets``; 0/1 haplotypes bit-packed (the layout of earlier datasets)."""
+    first = blocks[0]
+    offsets = np.cumsum([0] + [block.n_sites for block in blocks]).astype(np.int64)
+    arrays = {"data_kind": np.asarray(first.kind), "site_offsets": offsets,
+              "positions": np.concatenate([block.positions for block in blocks]),
+              "n_haplotypes": np.int64(first.values.shape[1]),
+              "ploidy": np.asarray(first.samples.ploidy, dtype=np.int64)}
+    values = np.concatenate([block.values for block in blocks])
+    if first.kind == "haplotypes" and np.isin(values, (0, 1)).all():
+        arrays["haplotypes_packed"] = np.packbits(values.astype(np.uint8), axis=1)
+    else:
+        arrays[first.kind] = values
+    if first.likelihood_scale:
+        arrays["likelihood_scale"] = np.asarray(first.likelihood_scale)
+    return arrays
+
+
+def unpack_blocks(arrays: Any, samples: Samples | None = None) -> Iterator[GenotypeBlock]:
+    """The replicates of :func:`pack_blocks`' arrays, in order; ``samples`` names the columns
+    (default: anonymous haploid samples, one per haplotype)."""
+    kind = str(arrays["data_kind"]) if "data_kind" in arrays else "haplotypes"
+    offsets, positions = arrays["site_offsets"], arrays["positions"]
+    width = int(arrays["n_haplotypes"])
+    if "haplotypes_packed" in arrays:
+        values = np.unpackbits(arrays["haplotypes_packed"], axis=1, count=width).view(np.int8)
+    else:
+        values = arrays[kind]
+    scale = str(arrays["likelihood_scale"]) if "likelihood_scale" in arrays else None
+    if samples is None:
+        samples = Samples.anonymous(width) if kind == "haplotypes" else Samples.anonymous(
+            width, int(arrays["ploidy"][0]) if "ploidy" in arrays else 2)
+    owner = np.arange(width) if kind == "haplotypes" else None
+    for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+        yield GenotypeBlock(positions[a:b], values[a:b], kind, samples, owner, scale)
+
+
+def shard_arrays(images: list[np.ndarray], labels: list[int], start: int,
+                 blocks: list[GenotypeBlock]) -> dict[str, np.ndarray]:
+    """The arrays of one shard: encoded images, labels, replicate numbers from ``start``, and
+    the raw data of each replicate."""
+    return {**pack_images(np.stack(images)), "labels": np.asarray(labels, dtype=np.int64),
+            "index": np.arange(start, start + len(labels), dtype=np.int64),
+            **pack_blocks(blocks)}
+
+
+def write_shard(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_files(path) as (tmp,), open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    write_text_atomic(DatasetFolder(folder).manifest, json.dumps(manifest, indent=2))
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: encoded images, labels and replicate indices, in replicate order."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    index: np.ndarray
+    manifest: dict[str, Any]
+
+    @property
+    def encoder(self) -> Encoder:
+        return build_encoder(self.manifest["encoder"])
+
+    @property
+    def inputs(self) -> Inputs:
+        """The images under their encoder's tensor name."""
+        return {next(iter(self.encoder.shapes)): self.images}
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a complete dataset directory; refuses incomplete datasets."""
+    folder = DatasetFolder(Path(path))
+    if not folder.manifest.is_file():
+        raise PopgenHubError(
+            f"{folder.path} is not a popgen-hub dataset (no {MANIFEST}); make one with "
+            f"`popgen-hub simulate SCENARIO --n N -o {folder.path}`")
+    manifest = json.loads(folder.manifest.read_text())
+    n_shards = len(shard_ranges(manifest["n"], manifest["shard_size"]))
+    missing = [i for i in range(n_shards) if not folder.shard(i).exists()]
+    if missing:
+        raise PopgenHubError(
+            f"{folder.path} is incomplete: {len(missing)} of {n_shards} shards missing; re-run "
+            f"the same `popgen-hub simulate` command to finish it")
+    return manifest
+
+
+def _shards(path: Path, manifest: dict[str, Any]) -> Iterator[Any]:
+    folder = DatasetFolder(path)
+    for i in range(len(shard_ranges(manifest["n"], manifest["shard_size"]))):
+        with np.load(folder.shard(i)) as shard:
+            yield shard
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load every shard's images of a dataset directory; refuses incomplete datasets."""
+    manifest = load_manifest(path)
+    images, labels, index = [], [], []
+    for shard in _shards(Path(path), manifest):
+        images.append(shard_images(shard))
+        labels.append(shard["labels"])
+        index.append(shard["index"])
+    return Dataset(np.concatenate(images), np.concatenate(labels), np.concatenate(index),
+                   manifest)
+
+
+def time_points(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The time points a dataset's rows are stored in (one present-day point when it has
+    none recorded)."""
+    return manifest.get("time_points") or [
+        {"age_years": 0.0, "n_haplotypes": manifest["parameters"]["n_haplotypes"]}]
+
+
+def iter_replicates(path: str | Path) -> Iterator[tuple[int, GenotypeBlock]]:
+    """``(label, block)`` of every replicate of a dataset, in order, with all the raw data
+    (every time point; each haplotype's age in ``block.samples.age_years``)."""
+    manifest = load_manifest(path)
+    points = time_points(manifest)
+    ages = np.repeat([float(p["age_years"]) for p in points], [p["n_haplotypes"] for p in points])
+    for shard in _shards(Path(path), manifest):
+        samples = None
+        if "data_kind" not in shard or str(shard["data_kind"]) == "haplotypes":
+            samples = Samples(Samples.anonymous(len(ages)).names, (1,) * len(ages),
+                              age_years=tuple(ages))
+        for label, block in zip(shard["labels"], unpack_blocks(shard, samples), strict=True):
+            yield int(label), block
+
+
+def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True
+                   ) -> tuple[Inputs, np.ndarray]:
+    """Encode a dataset's raw data with ``encoder`` (any encoder; one with ancient groups
+    takes its rows from each time point): the inputs by tensor name, and the labels."""
+    manifest = load_manifest(path)
+    rows = rows_for(encoder, time_points(manifest), source=str(path))
+    length = manifest["parameters"]["length"]
+    encoded, labels = [], []
+    with single_threaded_blas():
+        for label, block in tqdm(iter_replicates(path), total=manifest["n"], desc="encoding",
+                                 unit="rep", disable=not progress):
+            encoded.append(encoder.encode(block.take_columns(rows), (0, length)).inputs)
+            labels.append(label)
+    return stack_windows(encoded), np.asarray(labels, dtype=np.int64)

@@ -1,0 +1,177 @@
+"""Score the windows of a reader's data for regions and a sample selection, in memory.
+
+:func:`score` is the one scoring call: ``scan`` is it plus the writers, and chunked or
+distributed scans, a server answering a browser's region and evaluation build on it. Each
+window is encoded exactly as in training, by the encoder the model's contract describes, and
+scored in batches by onnxruntime.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..contract import ModelContract
+from ..encoders import single_threaded_blas
+from ..encoders.inputs import stack_windows
+from ..genotypes import ReadStats, Region
+from ..readers import Reader, SampleSelection, open_reader
+from ..result import ScanResult, window_dtype
+from ..runtime import OnnxModel
+from .windows import iter_windows, split_starts, window_bin, window_starts
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of consecutive windows of one region, scored as one task; records before
+    ``owned_end`` (None: all) are counted in its read statistics, so that overlapping pieces
+    count each record once."""
+
+    region_index: int
+    contig: str
+    starts: range
+    owned_end: int | None
+
+
+def plan_pieces(regions: list[Region], window: int, step: int, parts: int) -> list[Piece]:
+    """Every region's windows cut into at most ``parts`` pieces each."""
+    pieces = []
+    for index, region in enumerate(regions):
+        runs = split_starts(window_starts(region, window, step), parts)
+        owned_ends = [run[0] for run in runs[1:]] + [None]
+        pieces += [Piece(index, region.contig, run, end)
+                   for run, end in zip(runs, owned_ends, strict=True)]
+    return pieces
+
+
+def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: SampleSelection,
+          *, window: int, step: int, batch_size: int = 32, workers: int = 1,
+          progress: bool = True) -> ScanResult:
+    """The windows of every region, scored, with what reading skipped and the provenance of
+    the result (nothing is written). ``workers`` processes share the windows (each runs its
+    own reader and onnxruntime session on one thread); the windows are the same for any
+    number, the probabilities equal up to float rounding (onnxruntime may add in another
+    order on another thread count)."""
+    # A few pieces per worker keep all of them busy to the end; one piece when working alone.
+    pieces = plan_pieces(regions, window, step, 4 * workers if workers > 1 else 1)
+    bar = tqdm(total=sum(len(p.starts) for p in pieces), desc="scanning", unit="win",
+               disable=not progress)
+    try:
+        if workers == 1:
+            results = [score_piece(model, reader, piece, selection, window, batch_size, bar)
+                       for piece in pieces]
+        else:
+            results = _score_in_pool(model, reader.path, pieces, selection, window, batch_size,
+                                     workers, bar)
+    finally:
+        bar.close()
+    stats = reader.new_stats()
+    for piece, (windows, piece_stats) in zip(pieces, results, strict=True):
+        windows["contig"] = piece.region_index
+        stats.add(piece_stats)
+    return ScanResult(contract=model.contract, vcf=reader.path, regions=regions, window=window,
+                      step=step, seed=selection.seed, n_available_haplotypes=selection.n_available,
+                      haplotypes=list(selection.columns), provider=model.provider,
+                      contig_lengths=reader.contig_lengths,
+                      windows=np.concatenate([windows for windows, _ in results]), stats=stats,
+                      time_bins=selection.groups)
+
+
+def _score_in_pool(model: OnnxModel, path: Path, pieces: list[Piece],
+                   selection: SampleSelection, window: int, batch_size: int, workers: int,
+                   bar: tqdm) -> list[tuple[np.ndarray, ReadStats]]:
+    # forkserver: forking this process would copy onnxruntime's threads (and a CUDA context)
+    # into the workers
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
+                             initializer=_start_worker,
+                             initargs=(model.path, model.contract, model.device, path)) as pool:
+        jobs = [pool.submit(_score_piece_in_worker, piece, selection, window, batch_size)
+                for piece in pieces]
+        results = []
+        try:
+            for piece, job in zip(pieces, jobs, strict=True):
+                results.append(job.result())
+                bar.update(len(piece.starts))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # report an error now, not at the end
+            raise
+    return results
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(onnx_path: Path, contract: ModelContract, device: str, path: Path) -> None:
+    _WORKER["model"] = OnnxModel(onnx_path, contract, device=device, threads=1)
+    _WORKER["reader"] = open_reader(path)
+
+
+def _score_piece_in_worker(piece: Piece, selection: SampleSelection, window: int,
+                           batch_size: int) -> tuple[np.ndarray, ReadStats]:
+    return score_piece(_WORKER["model"], _WORKER["reader"], piece, selection, window,
+                       batch_size, None)
+
+
+def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: SampleSelection,
+                window: int, batch_size: int, bar: tqdm | None
+                ) -> tuple[np.ndarray, ReadStats]:
+    """Read, encode and score the windows of one piece, in batches.
+
+    Each window is read in full, past the region's end where the contig goes on. Windows
+    without sites are left out; windows with fewer informative sites than the contract's
+    minimum are kept with NaN probabilities.
+    """
+    contract, encoder, starts = model.contract, model.encoder, piece.starts
+    length = reader.contig_lengths.get(piece.contig)
+    end = starts[-1] + window if length is None else min(starts[-1] + window, length)
+    stats = reader.new_stats()
+    no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
+    rows: list[tuple] = []
+    batch = _Batch(model, batch_size)
+    blocks = reader.blocks(Region(piece.contig, starts[0], end), selection, stats=stats,
+                           count_before=piece.owned_end)
+    with single_threaded_blas():
+        for start, sites in iter_windows(blocks, starts, window):
+            if bar is not None:
+                bar.update(1)
+            if sites is None or sites.n_sites == 0:
+                continue
+            encoded = encoder.encode(sites, (start, start + window))
+            rows.append((0, start, start + window, *window_bin(start, window, starts.step),
+                         sites.n_sites, encoded.n_sites, no_score))
+            if encoded.n_sites >= contract.input.min_sites:
+                batch.add(len(rows) - 1, encoded.inputs)
+        batch.flush()
+    windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
+    if batch.rows:
+        windows["probabilities"][batch.rows] = np.concatenate(batch.probabilities)
+    return windows, stats
+
+
+class _Batch:
+    """Encoded windows gathered into batches of ``size`` for the model."""
+
+    def __init__(self, model: OnnxModel, size: int) -> None:
+        self.model, self.size = model, size
+        self.pending: list[dict[str, np.ndarray]] = []
+        self.pending_rows: list[int] = []
+        self.rows: list[int] = []
+        self.probabilities: list[np.ndarray] = []
+
+    def add(self, row: int, inputs: dict[str, np.ndarray]) -> None:
+        self.pending.append(inputs)
+        self.pending_rows.append(row)
+        if len(self.pending) == self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.probabilities.append(self.model.predict(stack_windows(self.pending)))
+            self.rows += self.pending_rows
+            self.pending, self.pending_rows = [], []

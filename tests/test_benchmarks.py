@@ -1,0 +1,94 @@
+"""Every script in benchmarks/ still runs: each with --smoke (tiny inputs, the same code path),
+in a fresh interpreter, and prints its figures. Benchmarks measure; nothing here times them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, needs
+
+BENCHMARKS = ROOT / "benchmarks"
+NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
+
+
+def run_benchmark(script: str, *args: str | Path) -> str:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), "--smoke", *map(str, args)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, f"{script} --smoke failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def table_rows(text: str, first_cell: str) -> list[list[str]]:
+    """The cells of the Markdown table rows whose first cell starts with ``first_cell``."""
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if re.match(rf"\|\s*{re.escape(first_cell)}", line)]
+
+
+def number(text: str) -> float:
+    return float(text.rstrip("x").replace(",", ""))
+
+
+def test_every_benchmark_is_tested():
+    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
+        "scan.py", "simulate.py", "temporal_diagnostics.py"]
+
+
+@pytest.mark.slow
+def test_scan_benchmark_smoke(tmp_path):
+    needs("bcftools")
+    out = run_benchmark("scan.py", "--out", tmp_path)
+    snps = re.search(rf"seed 1, {NUMBER} biallelic SNPs", out)
+    assert snps and number(snps.group(1)) > 0, out
+    header = table_rows(out, "input")[0]
+    assert header == ["input", "workers", "decode s", "scan s", "scan / decode", "windows",
+                      "windows/s", "SNPs/s", "peak MiB (scan proc)", "peak MiB (all procs)"]
+    rows = [dict(zip(header, row, strict=True))
+            for fmt in ("VCF.gz", "BCF") for row in table_rows(out, fmt)]
+    assert [(r["input"], r["workers"]) for r in rows] == [
+        ("VCF.gz", "1"), ("VCF.gz", "2"), ("BCF", "1"), ("BCF", "2")], out
+    for row in rows:
+        for column in header[2:]:
+            assert number(row[column]) > 0, (column, row)
+        # windows/s is windows over the scan time, as printed (to the table's rounding)
+        rate = number(row["windows"]) / number(row["scan s"])
+        assert number(row["windows/s"]) == pytest.approx(rate, rel=0.05), row
+    report = json.loads((tmp_path / "scan.json").read_text())
+    assert report["snps"] == number(snps.group(1)) and len(report["runs"]) == 4
+    assert all(run["scored_windows"] == run["windows"] > 0 for run in report["runs"])
+
+
+def test_simulate_benchmark_smoke(tmp_path):
+    out = run_benchmark("simulate.py", "--out", tmp_path)
+    stages = {row[0]: row for row in table_rows(out, "neutral") + table_rows(out, "sweep")}
+    assert sorted(stages) == ["neutral", "sweep"], out
+    for row in stages.values():
+        assert all(number(cell) > 0 for cell in row[1:4]), row  # ms per replicate, by stage
+    whole = table_rows(out, "1 worker") + table_rows(out, "2 workers")
+    assert len(whole) == 2, out
+    for row in whole:
+        assert number(row[1]) > 0 and number(row[2]) > 0, row  # seconds, replicates/s
+    assert re.search(rf"2 workers / 1 worker: {NUMBER}x", out), out
+    report = json.loads((tmp_path / "simulate_imagene_sweep.json").read_text())
+    assert report["n"] == 4 and set(report["whole_run_seconds"]) == {"1", "2"}
+
+
+@pytest.mark.slow
+def test_temporal_diagnostics_smoke():
+    out = run_benchmark("temporal_diagnostics.py")
+    for name in ("hsap_eur", "review_data"):
+        assert f"{name}/data: the selected allele per time point" in out, out
+    frequencies = re.findall(r"^\s+(\w+): mean \[([^\]]*)\], carried", out, re.MULTILINE)
+    assert [label for label, _ in frequencies] == 2 * [
+        "neutral", "weak_overdominance", "moderate_overdominance"], out
+    for _, values in frequencies:
+        assert len(values.split()) == 5 and all(0 <= float(v) <= 1 for v in values.split())
+    accuracies = re.findall(r"(\d+) central sites x 5 time points: held-out accuracy (\S+) / "
+                            r"(\S+) / (\S+) \(seeds 1, 2, 3\)", out)
+    assert [int(a[0]) for a in accuracies] == 2 * [3, 9, 17, 33], out
+    assert all(0 <= float(value) <= 1 for row in accuracies for value in row[1:])
