@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb.
-SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv
+# What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb, and
+# htslib's own malformed VCF/BAM test files (htslib-test: /usr/share/htslib-test/test/).
+SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv htslib-test
+HTSLIB_TEST := /usr/share/htslib-test/test
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
 
-.PHONY: demo test test-fast venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
+.PHONY: demo test test-fast fuzz venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
 	clean
 
 ## demo: install the inference package and scan the bundled example VCF with the bundled model
@@ -24,6 +26,10 @@ test: venv-train system-deps
 ## test-fast: the same, without the tests marked slow (over ~5 s each: training, big simulations)
 test-fast: venv-train system-deps
 	$(BIN)/python -m pytest -q -ra -m "not slow"
+
+## fuzz: the property-based tests of tests/test_fuzz.py with 10x the generated inputs (~25 min)
+fuzz: venv-train system-deps
+	POPGEN_HUB_FUZZ=10 $(BIN)/python -m pytest -q -ra tests/test_fuzz.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +51,7 @@ system-deps:
 	@missing=; for tool in bcftools tabix xvfb-run xauth java; do \
 		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	[ -f /usr/share/java/igv.jar ] || missing="$$missing igv"; \
+	[ -d $(HTSLIB_TEST) ] || missing="$$missing htslib-test"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages for:$$missing"; \
 		$(SUDO) apt-get update -qq && \

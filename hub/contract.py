@@ -20,10 +20,12 @@ from typing import Any
 
 from .errors import PopgenHubError
 from .genotypes import KINDS
+from .schema import field_problems, short
 
 FORMAT_VERSION = 2
 ONNX_METADATA_KEY = "popgen_hub.contract"
 OUTPUT_KINDS = ("classes", "regression", "embedding")
+EXPORT_AGAIN = "export the model again with `popgen-hub export` (or restore the file)"
 
 #: How a VCF with a different number of haplotypes than the model's is handled.
 HAPLOTYPE_RULES = {
@@ -109,6 +111,14 @@ class ModelContract:
             raise PopgenHubError(f"model {self.name}: data_kind {self.input.data_kind!r} is "
                                  f"not one of {', '.join(KINDS)}")
 
+    def test_accuracy(self) -> tuple[float, int] | None:
+        """The held-out test accuracy and its number of replicates, when the metrics record
+        them (metrics are free-form: other values are not shown)."""
+        test = self.metrics.get("test")
+        accuracy, n = (test.get("accuracy"), test.get("n")) if isinstance(test, dict) else (0, 0)
+        numbers = isinstance(accuracy, (int, float)) and isinstance(n, int)
+        return (float(accuracy), n) if numbers and not isinstance(accuracy, bool) else None
+
     @property
     def track_labels(self) -> list[str]:
         """Classes that get a browser track: all but the null class."""
@@ -125,26 +135,62 @@ class ModelContract:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "contract") -> ModelContract:
+        """A contract from its JSON value; anything malformed (wrong types, missing or unknown
+        fields, impossible values) is refused in one line naming ``source`` and the field."""
         if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: expected a JSON "
-                                 f"object with an 'input' object; export the model again")
+                                 f"object with an 'input' object; {EXPORT_AGAIN}")
         version = data.get("format_version", 1)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise PopgenHubError(
                 f"{source} has contract format {version}, newer than this popgen-hub understands "
                 f"({FORMAT_VERSION}); upgrade with `pip install -U popgen-hub`"
             )
+        problems = ([f"input: {p}" for p in field_problems(InputSpec, data["input"])]
+                    + field_problems(cls, data, skip=("input",)))
+        problems = problems or _value_problems(data)
+        if problems:
+            raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {problems[0]}; "
+                                 f"{EXPORT_AGAIN}")
         try:
             return cls(**{**data, "input": InputSpec(**data["input"]),
                           "format_version": FORMAT_VERSION})
-        except (KeyError, TypeError) as exc:
-            raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {exc}") from None
+        except PopgenHubError as exc:  # __post_init__'s checks, which know no file name
+            raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {exc}; "
+                                 f"{EXPORT_AGAIN}") from None
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "contract") -> ModelContract:
+        """A contract from JSON text (``config.json``'s or the ONNX metadata's)."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise PopgenHubError(f"{source}: the model contract is not valid JSON ({exc}); "
+                                 f"{EXPORT_AGAIN}") from None
+        return cls.from_dict(data, source=source)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> ModelContract:
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
             raise PopgenHubError(f"cannot read model contract {path}: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_json(text, source=str(path))
+
+
+def _value_problems(data: dict[str, Any]) -> list[str]:
+    """Values of the right type that no model can have."""
+    spec = data["input"]
+    problems = [f"input: {key} is {spec[key]}, not a positive number"
+                for key in ("n_haplotypes", "window_bp") if key in spec and spec[key] < 1]
+    if spec.get("min_sites", 0) < 0:
+        problems.append(f"input: min_sites is {spec['min_sites']}, not 0 or more")
+    problems += [f"input: {key} is {short(spec[key])}, not a [min, max] pair"
+                 for key in ("sample_size", "ploidy", "depth") if len(spec.get(key, "..")) != 2]
+    labels = data["labels"]
+    if len(set(labels)) != len(labels) or not all(labels):
+        problems.append(f"labels {short(labels)} must be distinct, non-empty names")
+    if not isinstance(data["encoder"].get("name"), str):
+        problems.append("encoder has no 'name' (the encoder to rebuild)")
+    return problems

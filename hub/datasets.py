@@ -17,7 +17,10 @@ written before the data kind was recorded hold haplotypes, and load as such.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from .encoders.inputs import Inputs, stack_windows
 from .errors import PopgenHubError
 from .files import DatasetFolder, atomic_files, write_text_atomic
 from .genotypes import GenotypeBlock, Samples
+from .schema import first_line, read_record, record_problems
 
 MANIFEST = DatasetFolder.manifest
 
@@ -147,27 +151,109 @@ class Dataset:
         return {next(iter(self.encoder.shapes)): self.images}
 
 
+def _remake(path: Path) -> str:
+    """The fix for a damaged dataset."""
+    return (f"the dataset {path} is damaged: make it again into a new folder with `popgen-hub "
+            f"simulate` or `popgen-hub import`")
+
+
+#: The fix for a damaged shard: simulate remakes the shards a folder lacks.
+REMAKE_SHARD = ("delete it and re-run the `popgen-hub simulate` command that made the dataset "
+                "with --resume (it remakes missing shards), or `popgen-hub import` the data "
+                "again")
+
+
+#: What a manifest must hold, and the type of each; what its parameters and each time point
+#: must hold.
+MANIFEST_KEYS = {"n": int, "shard_size": int, "labels": list[str], "encoder": dict[str, Any],
+                 "parameters": dict[str, Any]}
+PARAMETER_KEYS = {"n_haplotypes": int, "length": float}
+TIME_POINT_KEYS = {"age_years": float, "n_haplotypes": int}
+
+
 def load_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a complete dataset directory; refuses incomplete datasets."""
+    """The manifest of a complete dataset directory; refuses incomplete or damaged datasets."""
     folder = DatasetFolder(Path(path))
     if not folder.manifest.is_file():
         raise PopgenHubError(
             f"{folder.path} is not a popgen-hub dataset (no {MANIFEST}); make one with "
             f"`popgen-hub simulate SCENARIO --n N -o {folder.path}`")
-    manifest = json.loads(folder.manifest.read_text())
+    manifest = read_record(folder.manifest, MANIFEST_KEYS, _remake(folder.path))
+    if manifest["n"] < 0 or manifest["shard_size"] < 1 or not isinstance(
+            manifest["encoder"].get("name"), str):
+        raise PopgenHubError(f"{folder.manifest}: n={manifest['n']}, shard_size="
+                             f"{manifest['shard_size']} or the encoder's name is impossible; "
+                             f"{_remake(folder.path)}")
+    layout = [*record_problems(manifest["parameters"], PARAMETER_KEYS),
+              *(problem for point in manifest.get("time_points") or []
+                for problem in record_problems(point, TIME_POINT_KEYS))]
+    if layout or any(point["n_haplotypes"] < 0 for point in time_points(manifest)):
+        raise PopgenHubError(f"{folder.manifest}: its parameters or time points are damaged "
+                             f"({layout[0] if layout else 'a negative n_haplotypes'}); "
+                             f"{_remake(folder.path)}")
     n_shards = len(shard_ranges(manifest["n"], manifest["shard_size"]))
     missing = [i for i in range(n_shards) if not folder.shard(i).exists()]
     if missing:
         raise PopgenHubError(
             f"{folder.path} is incomplete: {len(missing)} of {n_shards} shards missing; re-run "
-            f"the same `popgen-hub simulate` command to finish it")
+            f"the same `popgen-hub simulate` command with --resume to finish it")
     return manifest
 
 
-def _shards(path: Path, manifest: dict[str, Any]) -> Iterator[Any]:
+class Arrays:
+    """The arrays of an ``.npz`` file, read when asked for: a damaged file or a missing array
+    is one line naming the file and ``fix``."""
+
+    def __init__(self, path: Path, npz: Any, fix: str) -> None:
+        self.path, self._npz, self.fix = path, npz, fix
+
+    @property
+    def files(self) -> list[str]:
+        return list(self._npz.files)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._npz.files
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._npz.files:
+            raise PopgenHubError(f"{self.path} has no array {key!r}; {self.fix}")
+        try:
+            return self._npz[key]
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError,
+                NotImplementedError):
+            # (not numpy's words: they can suggest unpickling, which is never the fix)
+            raise PopgenHubError(f"{self.path} is damaged: its array {key!r} does not read "
+                                 f"(truncated or overwritten); {self.fix}") from None
+
+
+@contextmanager
+def open_arrays(path: Path, fix: str) -> Iterator[Arrays]:
+    """An ``.npz`` file's :class:`Arrays`; one that is truncated or not an ``.npz`` archive
+    at all is refused by name, with ``fix``."""
+    try:
+        npz = np.load(path)  # allow_pickle=False: a file of pickled objects is refused
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError):
+        raise PopgenHubError(f"{path} is not a readable .npz archive (truncated, or another "
+                             f"kind of file); {fix}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise PopgenHubError(f"{path} holds one array, not an .npz archive of arrays; {fix}")
+    with npz:
+        yield Arrays(path, npz, fix)
+
+
+def _shards(path: Path, manifest: dict[str, Any]) -> Iterator[Arrays]:
+    """Each shard's arrays, in order, after checking its labels: as many as the shard's
+    replicates, each a class of the manifest."""
     folder = DatasetFolder(path)
-    for i in range(len(shard_ranges(manifest["n"], manifest["shard_size"]))):
-        with np.load(folder.shard(i)) as shard:
+    n_labels = len(manifest["labels"])
+    for i, (start, stop) in enumerate(shard_ranges(manifest["n"], manifest["shard_size"])):
+        with open_arrays(folder.shard(i), REMAKE_SHARD) as shard:
+            labels = shard["labels"]
+            if labels.shape != (stop - start,) or not np.isin(labels, range(n_labels)).all():
+                raise PopgenHubError(
+                    f"{folder.shard(i)} should hold the labels (0..{n_labels - 1}) of "
+                    f"replicates {start}..{stop - 1}, but holds {labels.size} values "
+                    f"{np.unique(labels)[:5].tolist()}; {REMAKE_SHARD}")
             yield shard
 
 
@@ -201,7 +287,12 @@ def iter_replicates(path: str | Path) -> Iterator[tuple[int, GenotypeBlock]]:
         if "data_kind" not in shard or str(shard["data_kind"]) == "haplotypes":
             samples = Samples(Samples.anonymous(len(ages)).names, (1,) * len(ages),
                               age_years=tuple(ages))
-        for label, block in zip(shard["labels"], unpack_blocks(shard, samples), strict=True):
+        try:
+            replicates = list(zip(shard["labels"], unpack_blocks(shard, samples), strict=True))
+        except (ValueError, TypeError, IndexError) as exc:  # arrays that do not fit together
+            raise PopgenHubError(f"{shard.path} is damaged: its raw data do not fit together "
+                                 f"({first_line(exc)}); {REMAKE_SHARD}") from None
+        for label, block in replicates:
             yield int(label), block
 
 

@@ -10,6 +10,7 @@ its raw haplotypes with the model's own encoder, so one dataset serves every mod
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,16 @@ from tqdm.auto import tqdm
 from .datasets import MANIFEST, encode_dataset, load_manifest
 from .encoders.inputs import take
 from .errors import PopgenHubError
+from .files import write_text_atomic
 from .runtime import OnnxModel
+
+log = logging.getLogger("popgen_hub")
+
+#: The fewest replicates of a class that held-out figures are meaningful on: a rate (a cell of
+#: the row-normalised confusion matrix, or a class's accuracy) measured on n replicates has a
+#: standard error of sqrt(p (1 - p) / n), up to 0.05 at n = 100; below that its 95 % interval
+#: is wider than +-0.1, too wide to tell two models, or two settings, apart.
+MIN_PER_CLASS = 100
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -30,9 +40,24 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) 
     return matrix
 
 
+def warn_if_few(labels: np.ndarray, label_names: list[str], what: str) -> None:
+    """Warn when a class has fewer than :data:`MIN_PER_CLASS` replicates: ``what`` (figures
+    measured on ``labels``) then say little."""
+    counts = np.bincount(labels, minlength=len(label_names))
+    fewest = int(counts.argmin())
+    if counts[fewest] < MIN_PER_CLASS:
+        log.warning(
+            f"warning: {what} rest on {len(labels)} replicates ({counts[fewest]} of class "
+            f"{label_names[fewest]!r}): below {MIN_PER_CLASS} per class a rate's standard error "
+            f"can exceed 0.05, so they are not meaningful; hold out more replicates")
+
+
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray,
-                           label_names: list[str]) -> dict[str, Any]:
-    """Accuracy and confusion matrix (counts and row-normalised) of predicted probabilities."""
+                           label_names: list[str], what: str = "these figures"
+                           ) -> dict[str, Any]:
+    """Accuracy and confusion matrix (counts and row-normalised) of predicted probabilities;
+    a warning when they rest on too few replicates (``what`` names them in it)."""
+    warn_if_few(labels, label_names, what)
     predicted = probabilities.argmax(1)
     counts = confusion_matrix(labels, predicted, len(label_names))
     rows = counts.sum(1, keepdims=True)
@@ -89,7 +114,8 @@ def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | 
             raise PopgenHubError(f"{path} (class {label}) is not a folder")
     files = {label: class_sources(str(path), "ms", time_points)
              for label, path in paths.items()}
-    return import_dataset("ms", files, out, length=length or model.contract.input.window_bp,
+    return import_dataset("ms", files, out,
+                          length=model.contract.input.window_bp if length is None else length,
                           time_points=time_points, simulator=f"ms files from {folder}",
                           progress=progress)
 
@@ -111,7 +137,8 @@ def _evaluate_dataset(model: OnnxModel, path: Path, indices: np.ndarray | None,
                       disable=not progress):
         batch = chosen[start:start + batch_size]
         probabilities.append(model.predict(take(inputs, batch)))
-    metrics = classification_metrics(as_model[chosen], np.concatenate(probabilities), labels)
+    metrics = classification_metrics(as_model[chosen], np.concatenate(probabilities), labels,
+                                     what=f"the figures of {model.contract.name}")
     return {"model": model.contract.name, "data": str(path),
             "scenario": manifest.get("scenario"), **metrics}
 
@@ -131,5 +158,13 @@ def format_metrics(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_json_path(path: str | Path) -> None:
+    """Refuse, before the work, a ``--json`` path that cannot be written."""
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        problem = "is a folder" if path.is_dir() else "its folder does not exist"
+        raise PopgenHubError(f"--json {path}: {problem}; give a file name in an existing folder")
+
+
 def write_json(result: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(result, indent=2) + "\n")

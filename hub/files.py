@@ -5,33 +5,48 @@ Everything is written under a hidden staging folder beside its destination and m
 place only when complete (``os.replace``: one rename per file), so a failed or interrupted run
 never leaves a half-written file where a result is expected:
 
-- :func:`staged_outputs` for an output folder (a scan, an export, an imported dataset);
+- :func:`staged_outputs` for an output folder written whole (an export, a push folder);
+- :func:`popgen_hub.resume.run_staging` for the output folder of a run that can be resumed
+  (scan, simulate, import, train): kept when the run is interrupted, for ``--resume``;
 - :func:`atomic_files` for single files next to others (a dataset shard, a manifest, a VCF and
   its index).
+
+Whoever writes into an output folder holds its lock (:func:`popgen_hub.locks.output_lock`);
+:func:`staged_outputs` takes it itself.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import PopgenHubError
+from .errors import PopgenHubError, Terminated
+from .locks import output_lock
+
+log = logging.getLogger("popgen_hub")
 
 STAGING_PREFIX = ".popgen-hub-"
+KEPT_HINT = "run the same command with --resume to continue, or --clean to discard it"
 
 
 class Staging:
-    """Hands out temporary paths; ``final(name)`` is where a file will be after the commit."""
+    """Hands out temporary paths; ``final(name)`` is where a file will be after the commit.
 
-    def __init__(self, out_dir: Path, staging_dir: Path) -> None:
+    ``resumed``: the folder is the partial work of an interrupted run, continued."""
+
+    def __init__(self, out_dir: Path, staging_dir: Path, resumed: bool = False) -> None:
         self.out_dir = out_dir
         self.dir = staging_dir
+        self.resumed = resumed
         self.names: list[str] = []
         self.obsolete: list[str] = []  # files an earlier run left that this one replaces
 
@@ -41,6 +56,10 @@ class Staging:
 
     def final(self, name: str) -> Path:
         return (self.out_dir / name).resolve()
+
+    def publish_all(self) -> None:
+        """Publish everything in the staging folder but hidden entries (work in progress)."""
+        self.names = sorted(p.name for p in self.dir.iterdir() if not p.name.startswith("."))
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -69,6 +88,13 @@ def _replace(source: Path, target: Path) -> None:
         os.replace(source, target)
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _staging_dir(parent: Path, prefix: str) -> Path:
     """A hidden folder in ``parent`` with the user's umask (mkdtemp makes it private)."""
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
@@ -79,8 +105,67 @@ def _staging_dir(parent: Path, prefix: str) -> Path:
 
 
 @contextmanager
-def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
-    """Stage files in a hidden folder and publish them only when the block succeeds.
+def _signals_deferred() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM wait until the block is done (a commit is a few renames, and half of
+    one would mix two runs' files); the list gives those that came, to be raised after."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _commit(staging: Staging) -> list[int]:
+    """Publish the staged files: rename a new folder into place, or move them into an
+    existing one one by one (then remove the obsolete files). The signals that came during
+    it are returned, to be raised once the staging folder is gone."""
+    names = list(dict.fromkeys(staging.names))
+    with _signals_deferred() as caught:
+        if not staging.out_dir.exists():
+            for entry in staging.dir.iterdir():
+                if entry.name not in names:  # work in progress, never published
+                    _remove(entry)
+            os.rename(staging.dir, staging.out_dir)
+            return caught
+        for name in names:
+            _replace(staging.dir / name, staging.out_dir / name)
+        for name in staging.obsolete:
+            if name not in names:
+                _remove(staging.out_dir / name)
+    return caught
+
+
+@contextmanager
+def publishing(staging: Staging, *, keep_on_interrupt: bool) -> Iterator[Staging]:
+    """Commit when the block succeeds; else remove the staging folder, or keep it (and say
+    how to resume) when the run was interrupted."""
+    try:
+        yield staging
+        caught = _commit(staging)
+    except (KeyboardInterrupt, Terminated):
+        if keep_on_interrupt and staging.dir.exists():
+            log.warning("partial work kept in %s; %s", staging.dir, KEPT_HINT)
+        else:
+            shutil.rmtree(staging.dir, ignore_errors=True)
+        raise
+    except BaseException:
+        shutil.rmtree(staging.dir, ignore_errors=True)
+        raise
+    shutil.rmtree(staging.dir, ignore_errors=True)
+    for signum in caught[:1]:  # published whole; now stop as asked
+        signal.raise_signal(signum)
+
+
+@contextmanager
+def staged_outputs(out_dir: str | os.PathLike, command: str = "") -> Iterator[Staging]:
+    """Stage files in a hidden folder and publish them only when the block succeeds, holding
+    the folder's lock.
 
     A new ``out_dir`` appears whole, by renaming the staging folder into place. Into an
     existing one, the files are moved one by one (one rename each, once all are written) and
@@ -88,35 +173,17 @@ def staged_outputs(out_dir: str | os.PathLike) -> Iterator[Staging]:
     this call created.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PopgenHubError(f"output {out_dir} exists and is not a directory; choose another -o")
-    created = _first_missing(out_dir)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging_dir = _staging_dir(out_dir if created is None else out_dir.parent,
-                                   STAGING_PREFIX if created is None else
-                                   f".{out_dir.name}{STAGING_PREFIX}")
-    except OSError as exc:
-        if created is not None and created != out_dir:
-            shutil.rmtree(created, ignore_errors=True)
-        raise PopgenHubError(f"cannot write to output directory {out_dir}: {exc.strerror}; "
-                             f"choose a writable -o directory") from None
-    staging = Staging(out_dir, staging_dir)
-    try:
-        yield staging
-        if created is not None:
-            os.rename(staging_dir, out_dir)
-        else:
-            for name in staging.names:
-                _replace(staging_dir / name, out_dir / name)
-            for name in staging.obsolete:
-                (out_dir / name).unlink(missing_ok=True)
-    except BaseException:
-        shutil.rmtree(staging_dir, ignore_errors=True)
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
-    shutil.rmtree(staging_dir, ignore_errors=True)
+    with output_lock(out_dir, command):
+        exists = out_dir.is_dir()
+        try:
+            staging_dir = _staging_dir(out_dir if exists else out_dir.parent,
+                                       STAGING_PREFIX if exists else
+                                       f".{out_dir.name}{STAGING_PREFIX}")
+        except OSError as exc:
+            raise PopgenHubError(f"cannot write to output directory {out_dir}: "
+                                 f"{exc.strerror}; choose a writable -o directory") from None
+        with publishing(Staging(out_dir, staging_dir), keep_on_interrupt=False) as staging:
+            yield staging
 
 
 @contextmanager

@@ -17,13 +17,14 @@ on the load path unpickles: weights are ONNX, contracts JSON.
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 
 from .contract import ModelContract
 from .errors import PopgenHubError
 from .files import ModelFolder
 from .model import Model
-from .runtime import load_model_dir, verify_sha256
+from .runtime import check_session_options, load_model_dir, verify_sha256
 from .version import __version__
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -54,8 +55,10 @@ def model_dir(name: str) -> Path:
         same_arch = [n for n in bundled if n.startswith(arch + ".")]
         hint = (f"tags of {arch}: {', '.join(same_arch)}" if same_arch
                 else f"available models: {', '.join(bundled) or 'none'}")
+        folder = (f"; the folder {name} loads as local-dir:{name}" if Path(name).is_dir()
+                  else "")
         raise PopgenHubError(f"unknown model {name!r}; {hint} (see `popgen-hub list`; Hub "
-                             f"models load as hf-hub:org/repo)")
+                             f"models load as hf-hub:org/repo){folder}")
     return bundled[name]
 
 
@@ -155,10 +158,17 @@ def model_card(name: str) -> str | None:
     return card.read_text() if card is not None and card.is_file() else None
 
 
-def load(name: str, *, device: str = "auto", threads: int = 0,
+def load(name: str | os.PathLike[str], *, device: str = "auto", threads: int = 0,
          sha256: str | None = None) -> Model:
     """An inference model from a registry name, ``hf-hub:org/repo[@rev]``, ``local-dir:/path``
-    or a ``.onnx`` path. ``sha256`` pins the expected weights (e.g. from your own records)."""
+    or a ``.onnx`` path; a :class:`pathlib.Path` is a model folder or an ONNX file.
+    ``sha256`` pins the expected weights (e.g. from your own records)."""
+    check_session_options(device, threads)  # before any download
+    if not isinstance(name, str):
+        path = Path(name)
+        if not path.is_dir():
+            return _load_file(path, device, threads, sha256)
+        name = LOCAL_PREFIX + str(path)
     if name.startswith(HF_PREFIX):
         snapshot = hub_download(name, CONFIG).parent
         directory = hub_download(name, WEIGHTS, commit=snapshot.name).parent
@@ -167,9 +177,13 @@ def load(name: str, *, device: str = "auto", threads: int = 0,
     if directory is not None:
         return load_model_dir(directory, device=device, threads=threads, sha256=sha256,
                               cls=Model)
-    path = Path(name)
+    return _load_file(Path(name), device, threads, sha256)
+
+
+def _load_file(path: Path, device: str, threads: int, sha256: str | None) -> Model:
+    """A bare ONNX file, read with the contract stored inside it."""
     if not path.is_file():
-        raise PopgenHubError(f"{path}: no such model file")
+        raise PopgenHubError(f"{path}: no such model file or folder")
     if sha256:
         verify_sha256(path, sha256, "the pinned sha256",
                       "this is a different model (or another revision of it)")

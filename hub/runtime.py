@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .contract import ONNX_METADATA_KEY, ModelContract
-from .encoders import build_encoder, input_shapes
+from .contract import EXPORT_AGAIN, ONNX_METADATA_KEY, ModelContract
+from .encoders import Encoder, build_encoder, input_shapes
 from .errors import PopgenHubError
 from .files import ModelFolder
+from .schema import first_line
 
 #: Preferred execution providers, fastest first; the first one available is used.
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
                        "CPUExecutionProvider")
+DEVICES = ("auto", "cpu", "gpu")
 
 
 def sha256_of(path: Path) -> str:
@@ -27,10 +29,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_session_options(device: Any, threads: Any) -> None:
+    """Refuse an unknown ``device`` or a ``threads`` that is not a count (0: onnxruntime's
+    default, one per core)."""
+    if device not in DEVICES:
+        raise PopgenHubError(f"device {device!r} is not one of {', '.join(DEVICES)} (auto: a GPU "
+                             f"when onnxruntime-gpu finds one, else the CPU)")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise PopgenHubError(f"threads={threads!r} must be a whole number of threads, or 0 for "
+                             f"onnxruntime's default (one per core)")
+
+
 def choose_providers(device: str = "auto") -> list[str]:
     """Providers to ask for: ``cpu``, ``gpu`` (error if none) or ``auto`` (GPU when present)."""
     import onnxruntime as ort
 
+    check_session_options(device, 0)
     available = ort.get_available_providers()
     if device == "cpu":
         return ["CPUExecutionProvider"]
@@ -42,6 +56,41 @@ def choose_providers(device: str = "auto") -> list[str]:
     return gpu + ["CPUExecutionProvider"]
 
 
+def _dims(shape: tuple[int, ...] | list[Any]) -> str:
+    return "(batch, " + ", ".join(str(d) for d in shape) + ")"
+
+
+def check_graph(session: Any, contract: ModelContract, encoder: Encoder, path: Path) -> None:
+    """Refuse a contract that does not describe the graph: other input names, tensor shapes
+    (the batch axis aside; a dynamic axis matches any size), output name or number of
+    outputs than the labels."""
+    graph_inputs = {i.name: i.shape for i in session.get_inputs()}
+    if sorted(graph_inputs) != sorted(contract.input.names):
+        raise PopgenHubError(
+            f"{path}: the contract names inputs {contract.input.names} but the graph's inputs "
+            f"are {list(graph_inputs)}; {EXPORT_AGAIN}")
+    shapes = input_shapes(encoder, contract.input.names)
+    for name, graph_shape in graph_inputs.items():
+        made = shapes.get(name)
+        if made is None or len(made) != len(graph_shape) - 1 or any(
+                isinstance(g, int) and g != m for g, m in zip(graph_shape[1:], made,
+                                                              strict=True)):
+            encoded = f"a tensor of shape {_dims(made)}" if made is not None else "no tensor"
+            raise PopgenHubError(
+                f"{path}: the contract's encoder makes {encoded} for input {name!r} but the "
+                f"graph takes {_dims(graph_shape[1:])}; the contract does not describe this "
+                f"model: {EXPORT_AGAIN}")
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    if contract.output_name not in outputs:
+        raise PopgenHubError(f"{path}: the contract's output {contract.output_name!r} is not "
+                             f"among the graph's outputs {list(outputs)}; {EXPORT_AGAIN}")
+    width = outputs[contract.output_name][-1] if outputs[contract.output_name] else None
+    if contract.labels and isinstance(width, int) and width != len(contract.labels):
+        raise PopgenHubError(
+            f"{path}: the graph gives {width} outputs but the contract names {len(contract.labels)}"
+            f" labels ({', '.join(contract.labels)}); {EXPORT_AGAIN}")
+
+
 class OnnxModel:
     """An onnxruntime session plus the contract that says how to prepare its input."""
 
@@ -49,6 +98,7 @@ class OnnxModel:
                  device: str = "auto", threads: int = 0) -> None:
         import onnxruntime as ort
 
+        check_session_options(device, threads)
         self.path = Path(onnx_path)
         self.device = device
         options = ort.SessionOptions()
@@ -60,24 +110,25 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(self.path), options,
                                                 providers=choose_providers(device))
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            raise PopgenHubError(f"onnxruntime cannot load {self.path}: {exc}") from None
+            raise PopgenHubError(f"onnxruntime cannot load {self.path}: {first_line(exc)}"
+                                 ) from None
         stored = self.session.get_modelmeta().custom_metadata_map.get(ONNX_METADATA_KEY)
         if stored is None:
             raise PopgenHubError(
                 f"{self.path} carries no popgen-hub contract (metadata key "
                 f"{ONNX_METADATA_KEY!r}); export it with `popgen-hub export`")
-        embedded = ModelContract.from_dict(json.loads(stored), source=str(self.path))
+        embedded = ModelContract.from_json(stored, source=f"{self.path} (its metadata)")
         if contract is not None and contract.to_dict() | {"weights": {}} != embedded.to_dict():
             raise PopgenHubError(
                 f"{self.path} and the config.json beside it describe different contracts (one "
                 f"was edited or replaced); export the model again")
         self.contract = contract or embedded
-        self.encoder = build_encoder(self.contract.encoder)
-        graph_inputs = [i.name for i in self.session.get_inputs()]
-        if sorted(graph_inputs) != sorted(self.contract.input.names):
-            raise PopgenHubError(
-                f"{self.path}: the contract names inputs {self.contract.input.names} but the "
-                f"graph's inputs are {graph_inputs}")
+        try:
+            self.encoder = build_encoder(self.contract.encoder)
+        except (TypeError, ValueError) as exc:  # a parameter of the wrong type or value
+            raise PopgenHubError(f"{self.path}: the contract's encoder section is invalid "
+                                 f"({first_line(exc)}); {EXPORT_AGAIN}") from None
+        check_graph(self.session, self.contract, self.encoder, self.path)
 
     @property
     def provider(self) -> str:
@@ -100,13 +151,31 @@ class OnnxModel:
                      else inputs.get(name))
             if array is None:
                 raise PopgenHubError(f"{self.contract.name} needs input {name!r}")
-            array = np.ascontiguousarray(array, dtype=np.float32)
+            try:
+                with np.errstate(over="ignore"):  # too large for float32: inf, refused below
+                    array = np.ascontiguousarray(array, dtype=np.float32)
+            except (TypeError, ValueError):
+                raise PopgenHubError(f"{self.contract.name}: input {name!r} is not an array of "
+                                     f"numbers; encode windows with model.encoder") from None
             if array.shape[1:] != tuple(shape):
                 raise PopgenHubError(
                     f"{self.contract.name} takes {name} inputs of shape (batch, "
                     f"{', '.join(map(str, shape))}), got {array.shape}")
+            check_finite(array, f"{self.contract.name}: input {name!r}")
             feed[name] = array
         return self.session.run([self.contract.output_name], feed)[0]
+
+
+def check_finite(array: np.ndarray, what: str) -> None:
+    """Refuse NaN or infinite values (a model would turn them into NaN or arbitrary scores),
+    naming the rows (batch indices) that hold them."""
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=tuple(range(1, array.ndim))))
+    if len(bad):
+        rows = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10
+                                                 else "")
+        raise PopgenHubError(f"{what} has NaN or infinite values in rows {rows} (batch indices) "
+                             f"of {len(array)}; encoded windows are finite: check how they "
+                             f"were made")
 
 
 def verify_sha256(path: Path, expected: str, recorded_in: str, fix: str = (

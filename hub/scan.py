@@ -1,31 +1,55 @@
-"""Scan an input with a model and write its tracks: :func:`scan_vcf` is
-:func:`popgen_hub.scoring.score_input` followed by the writers, all-or-nothing."""
+"""Scan an input with a model and write its tracks: :func:`scan_vcf`.
+
+Under the output folder's lock, the input is prepared and scored as
+:func:`~popgen_hub.scoring.score_input` does, and each finished piece is kept in the run's
+staging folder (:class:`PieceFiles`), so that a run interrupted and resumed scores only the
+pieces left and gives the same windows; then the writers write the tracks, the folder's
+shared files and its manifest (:mod:`popgen_hub.writers.folder`), published all or nothing.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import zipfile
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import PopgenHubError
-from .files import staged_outputs
+from .files import atomic_files
+from .genotypes import ReadStats
+from .locks import output_lock
+from .readers import Reader
 from .result import ScanResult
-from .runtime import OnnxModel
-from .scoring import score_input
-from .writers import BUILTIN_WRITERS, WRITERS, IgvBatch, Writer, snapshot_tools
+from .resume import fingerprint, run_staging
+from .runtime import OnnxModel, sha256_of
+from .scoring import PIECE_WINDOWS, ScanJob, prepare
+from .writers import BUILTIN_WRITERS, WRITERS, IgvBatch, Writer, record_scan, snapshot_tools
+
+log = logging.getLogger("popgen_hub")
+
+PIECES = ".pieces"  # in the staging folder; never published
 
 
 def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLike, *,
              genome: str | None = None, snapshot: bool = False, writers: Sequence[str] = (),
+             resume: bool = False, clean: bool = False, command: str = "",
              **options: Any) -> ScanResult:
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
-    ``options`` are :func:`popgen_hub.scoring.score_input`'s (region, window, step, seed,
+    ``options`` are :func:`popgen_hub.scoring.prepare`'s (region, window, step, seed,
     samples, sample_column, age_column, batch_size, workers, progress). ``genome`` goes into
     the IGV batch script (``hg38``, a FASTA or chrom.sizes path; default: the chrom.sizes
     written beside the tracks, which works offline); ``snapshot`` also renders its view with
     IGV desktop to ``igv_snapshot.png``. ``writers`` names extra writers from plugins.
+    ``resume`` / ``clean``: continue / discard what an interrupted scan of the same input,
+    model and parameters into ``out_dir`` kept (see :mod:`popgen_hub.resume`); ``command`` is
+    recorded in the folder's manifest and its lock.
     """
     if snapshot:
         snapshot_tools()  # fail before the work, not after
@@ -33,11 +57,16 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     chosen.append(("igv", IgvBatch(genome, snapshot)))
     chosen += [(name, WRITERS.get(name)) for name in dict.fromkeys(writers)
                if name not in BUILTIN_WRITERS]
-    with staged_outputs(Path(out_dir)) as staging:
-        result = score_input(model, vcf, **options)
-        for name, write in chosen:
-            _run_writer(name, write, result, staging)
-            result.outputs = {file: staging.final(file) for file in staging.names}
+    with output_lock(out_dir, command):
+        job = prepare(model, vcf, **options)
+        with run_staging(out_dir, _fingerprint(job), resume=resume, clean=clean) as staging:
+            result = job.score(PieceFiles(staging.dir / PIECES, job.reader))
+            for name, write in chosen:
+                _run_writer(name, write, result, staging)
+                result.outputs = {file: staging.final(file) for file in staging.names}
+            record_scan(result, staging, {**job.parameters(), "genome": genome,
+                                          "snapshot": snapshot, "writers": list(writers)},
+                        command)
     return result
 
 
@@ -52,3 +81,48 @@ def _run_writer(name: str, write: Writer, result: ScanResult, staging: Any) -> N
     except Exception as exc:  # someone else's code: name it, publish nothing
         raise PopgenHubError(f"writer {name!r} (a plugin) failed: "
                              f"{type(exc).__name__}: {exc}") from exc
+
+
+def _fingerprint(job: ScanJob) -> str:
+    """What a resumed scan must share with the interrupted one: input, sample table, model,
+    how windows are cut into pieces, and the parameters."""
+    model = job.model
+    return fingerprint([job.reader.path, *([job.samples] if job.samples else [])],
+                       command="scan", model=str(model.path.resolve()),
+                       model_sha256=model.contract.weights.get("sha256") or sha256_of(model.path),
+                       provider=model.provider, selection=asdict(job.selection),
+                       piece_windows=PIECE_WINDOWS, **job.parameters())
+
+
+class PieceFiles:
+    """Finished pieces of a scan, one ``.npz`` each in the run's staging folder, so that a
+    resumed scan scores only the pieces left (a :class:`~popgen_hub.scoring.PieceStore`)."""
+
+    def __init__(self, folder: Path, reader: Reader) -> None:
+        self.folder, self.reader = folder, reader
+        folder.mkdir(exist_ok=True)
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"piece-{index:06d}.npz"
+
+    def save(self, index: int, windows: np.ndarray, stats: ReadStats) -> None:
+        counts = json.dumps({"kept": stats.kept, "skipped": dict(stats.skipped)})
+        with atomic_files(self.path(index)) as (tmp,), open(tmp, "wb") as handle:
+            np.savez(handle, windows=windows, stats=np.array(counts))
+
+    def load(self, index: int) -> tuple[np.ndarray, ReadStats] | None:
+        """A piece an interrupted run finished (None: not there, or unreadable: score it
+        again)."""
+        path = self.path(index)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path) as data:
+                windows, counts = data["windows"], json.loads(str(data["stats"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            log.debug("scoring %s again: %s", path.name, exc)
+            return None
+        stats = self.reader.new_stats()
+        stats.kept = counts["kept"]
+        stats.skipped.update(counts["skipped"])
+        return windows, stats

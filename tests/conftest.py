@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import struct
 import subprocess
@@ -39,6 +40,20 @@ def encode(encoder, haplotypes, positions=None, window=None):
     from popgen_hub.genotypes import GenotypeBlock
 
     return encoder.encode(GenotypeBlock.from_haplotypes(haplotypes, positions), window)
+
+
+def example_vcf_lines(n_records: int) -> list[str]:
+    """The bundled example VCF's header and first ``n_records`` records (64 samples, 128
+    haplotypes: what the bundled model needs to score)."""
+    lines = []
+    with gzip.open(ROOT / "hub" / "data" / "example_sweep.vcf.gz", "rt") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                n_records -= 1
+                if n_records < 0:
+                    break
+            lines.append(line.rstrip("\n"))
+    return lines
 
 
 def needs(*tools: str) -> None:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
+import pyBigWig
 import pysam
 import pytest
+from test_readers import damage_a_middle_block
 
 from conftest import BUNDLED_MODEL, run_cli
 
@@ -72,7 +77,8 @@ def test_region_beyond_the_contig(sweep_vcf, tmp_path):
                match="starts after the end of chr1")
 
 
-@pytest.mark.parametrize("region", ["chr1:500-100", "chr1:x-y", "chr1:0-100"])
+@pytest.mark.parametrize("region", ["chr1:500-100", "chr1:x-y", "chr1:0-100", "chr1:,",
+                                    ":100-200"])
 def test_malformed_regions(sweep_vcf, tmp_path, region):
     scan_fails(sweep_vcf, tmp_path / "out", "--region", region, match="region")
 
@@ -179,3 +185,101 @@ def test_malformed_record_is_located(sweep_vcf, tmp_path, damage):
     line = scan_fails(broken, tmp_path / "out", match=f"a record after chr1:{previous} cannot "
                                                       f"be parsed")
     assert "bcftools view" in line
+
+
+def sliced(vcf: Path, dest: Path, last: int) -> Path:
+    """The records of ``vcf`` up to position ``last``, bgzipped and indexed at ``dest``."""
+    with gzip.open(vcf, "rt") as handle:
+        lines = [line for line in handle
+                 if line.startswith("#") or int(line.split("\t", 2)[1]) <= last]
+    return write_vcf(dest, "".join(lines))
+
+
+def test_an_index_of_another_file_is_refused(sweep_vcf, tmp_path):
+    small = sliced(sweep_vcf, tmp_path / "small.vcf.gz", 100_000)
+    large = sliced(sweep_vcf, tmp_path / "large.vcf.gz", 500_000)
+    shutil.copy(small.with_name(small.name + ".tbi"), large.with_name(large.name + ".tbi"))
+    line = scan_fails(large, tmp_path / "out", match="large.vcf.gz.tbi is not the index of "
+                                                      "large.vcf.gz")
+    assert "`tabix -f -p vcf large.vcf.gz`" in line and "bcftools index -f" in line
+
+
+def test_records_past_the_header_length_are_refused(sweep_vcf, tmp_path):
+    with gzip.open(sweep_vcf, "rt") as handle:
+        text = handle.read().replace("##contig=<ID=chr1,length=2000000>",
+                                     "##contig=<ID=chr1,length=1600000>")
+    short = write_vcf(tmp_path / "short.vcf.gz", text)
+    line = scan_fails(short, tmp_path / "out", match="the records of chr1 go on to chr1:")
+    assert "(##contig length=1600000)" in line and "bcftools reheader --fai" in line
+
+
+def test_dosages_without_gt_are_named(sweep_vcf, tmp_path):
+    def dosages(fields):
+        fields[8:] = ["DS", *(str(gt.count("1")) for gt in fields[9:])]
+        return fields
+
+    with gzip.open(sweep_vcf, "rt") as handle:
+        first = next(line for line in handle if not line.startswith("#")).split("\t")[1]
+    ds = edited_copy(sweep_vcf, tmp_path / "ds.vcf.gz", dosages)
+    scan_fails(ds, tmp_path / "out", match=f"ds.vcf.gz chr1:{first}: no GT (genotype) field, "
+                                           f"its FORMAT is DS; the model reads genotypes (GT)")
+
+
+def test_a_damaged_block_in_the_middle_is_named(sweep_vcf, tmp_path):
+    damaged = damage_a_middle_block(sweep_vcf, tmp_path / "damaged.vcf.gz")
+    line = scan_fails(damaged, tmp_path / "out", match="damaged.vcf.gz: the compressed data ")
+    assert "is damaged" in line and "download or compress it again" in line
+
+
+def test_plain_gzip_is_told_to_recompress_with_bgzip(sweep_vcf, tmp_path):
+    plain_gzip = tmp_path / "gz.vcf.gz"
+    plain_gzip.write_bytes(gzip.compress(gzip.decompress(sweep_vcf.read_bytes())))
+    line = scan_fails(plain_gzip, tmp_path / "out", match="compressed with plain gzip")
+    assert "`zcat gz.vcf.gz | bgzip > gz.vcf.bgz`" in line and "tabix -p vcf" in line
+
+
+@pytest.mark.parametrize(("option", "value"), [("--window-size", "0"), ("--seed", "-1")])
+def test_option_values_that_cannot_work_name_the_option(sweep_vcf, tmp_path, option, value):
+    scan_fails(sweep_vcf, tmp_path / "out", option, value, match=f"{option} {value}: must be")
+
+
+def test_a_contig_named_with_colons_scans_alone_and_its_tracks_read_back(sweep_vcf, tmp_path,
+                                                                         bundled_model):
+    name = "Mme_chr24:2558528-4558528"
+    with gzip.open(sweep_vcf, "rt") as handle:
+        text = handle.read().replace("ID=chr1,", f"ID={name},").replace("\nchr1\t", f"\n{name}\t")
+    vcf = write_vcf(tmp_path / "silverside.vcf.gz", text)
+    whole = bundled_model.scan(vcf, tmp_path / "whole", region=name, progress=False)
+    part = bundled_model.scan(vcf, tmp_path / "part", region=f"{name}:1000001-1400000",
+                              progress=False)
+    assert whole.contigs == part.contigs == [name]
+    assert part.windows["start"].min() == 1_000_000 and part.windows["end"].max() <= 1_480_000
+    table = next((tmp_path / "whole").glob("*.windows.tsv")).read_text().splitlines()
+    rows = [row.split("\t") for row in table if not row.startswith(("#", "contig"))]
+    assert {row[0] for row in rows} == {name} and len(rows) == len(whole.windows)
+    bigwig = pyBigWig.open(str(next((tmp_path / "whole").glob("*.bw"))))
+    assert bigwig.chroms() == {name: 2_000_000}
+    scored = whole.scored()
+    top = scored[np.argmax(scored["probabilities"][:, 1])]
+    assert bigwig.stats(name, int(top["bin_start"]), int(top["bin_end"]))[0] == pytest.approx(
+        float(top["probabilities"][1]), abs=1e-6)
+
+
+UNGUARDED = """
+import popgen_hub
+model = popgen_hub.load("{model}", device="cpu")
+model.scan("{vcf}", "{out}", workers=2, progress=False)
+"""
+
+
+def test_a_script_that_scans_with_workers_needs_the_main_guard(sweep_vcf, tmp_path):
+    script = tmp_path / "my_scan.py"
+    script.write_text(UNGUARDED.format(model=BUNDLED_MODEL, vcf=sweep_vcf, out=tmp_path / "out"))
+    result = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        'popgen_hub.errors.PopgenHubError: my_scan.py, line 4: worker processes (workers > 1) '
+        'import this script again, and it scans again at its top level; put the call under '
+        '`if __name__ == "__main__":` (or use workers=1)')
+    assert "BrokenProcessPool" not in result.stderr and not (tmp_path / "out").exists()

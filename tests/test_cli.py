@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -181,3 +183,22 @@ def test_interrupt_is_130(monkeypatch, capsys):
     monkeypatch.setattr(cmd_list, "run", interrupted)
     assert cli.main(["list"]) == 130
     assert capsys.readouterr().err == "popgen-hub list: interrupted\n"
+
+
+def test_a_bug_exits_3_with_one_line_naming_the_crash_log(tmp_path):
+    """A genuine bug: no traceback on screen, one line with the path of the full one."""
+    script = ("import sys\n"
+              "import popgen_hub.cli.cmd_list as command\n"
+              "def broken(args):\n"
+              "    return {}['no such key']\n"
+              "command.run = broken\n"
+              "from popgen_hub.cli import main\n"
+              "sys.exit(main(['list']))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("popgen-hub list: internal error (KeyError), a bug in popgen-hub")
+    (log,) = (tmp_path / "popgen-hub" / "crashes").glob("*.log")
+    assert str(log) in line
+    assert "Traceback" in log.read_text() and "no such key" in log.read_text()

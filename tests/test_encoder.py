@@ -150,5 +150,7 @@ def test_config_round_trip_and_clear_errors():
         HaplotypeImageEncoder(row_sort="random")
     with pytest.raises(PopgenHubError, match="unknown encoder"):
         build_encoder({"name": "nope"})
-    with pytest.raises(PopgenHubError, match="unknown parameters"):
+    with pytest.raises(PopgenHubError, match="unknown field 'size'"):
         build_encoder({"name": "haplotype_image", "size": 3})
+    with pytest.raises(PopgenHubError, match="n_rows is 'abc', not a whole number"):
+        build_encoder({"name": "haplotype_image", "n_rows": "abc"})

@@ -87,7 +87,9 @@ def test_dataset_identical_for_any_worker_count_and_resumable(tmp_path):
     (one / "shard-000001.npz").unlink()
     with pytest.raises(PopgenHubError, match="incomplete"):
         load_dataset(one)
-    simulate_dataset("imagene_sweep", one, workers=1, **small)
+    with pytest.raises(PopgenHubError, match="--resume"):  # never into a dataset in place
+        simulate_dataset("imagene_sweep", one, workers=1, **small)
+    simulate_dataset("imagene_sweep", one, workers=1, resume=True, **small)
     assert np.array_equal(load_dataset(one).images, a.images)
     assert not list(one.glob(".*tmp"))
     manifest = json.loads((one / "manifest.json").read_text())

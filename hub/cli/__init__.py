@@ -12,9 +12,20 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
+import time
+import traceback
+from pathlib import Path
 
-from ..errors import PopgenHubError
+from ..errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    PopgenHubError,
+    Terminated,
+)
 from ..version import __version__
 from . import (
     cmd_compare,
@@ -68,24 +79,62 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
     log.propagate = False
 
 
+def crash_log_dir() -> Path:
+    """Where the tracebacks of genuine bugs go: the user's cache directory."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "popgen-hub" / "crashes"
+
+
+def _report_bug(command: str, invocation: str) -> int:
+    """Write the traceback of the exception being handled to a log file; say where, in one
+    line, with what to do."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        folder = crash_log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stamp}-{os.getpid()}.log"
+        path.write_text(f"popgen-hub {__version__}\n{invocation}\n\n{traceback.format_exc()}")
+        where = f"the traceback is in {path}"
+    except OSError as exc:
+        where = f"the traceback could not be saved ({exc.strerror})"
+    kind = sys.exc_info()[0].__name__
+    print(f"popgen-hub {command}: internal error ({kind}), a bug in popgen-hub: {where}; "
+          f"please report it with that file", file=sys.stderr)
+    return EXIT_BUG
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit code is one of :mod:`popgen_hub.errors`' ``EXIT_*``
+    (argparse exits with 2 itself)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.invocation = shlex.join(["popgen-hub", *argv])  # provenance of what it writes
     configure_logging(args.quiet, args.verbose)
     log.debug("running %s", args.invocation)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         args.func(args)
     except PopgenHubError as exc:
         print(f"popgen-hub {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"popgen-hub {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_SIGINT
+    except Terminated:
+        print(f"popgen-hub {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:
+        return _report_bug(args.command, args.invocation)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -33,9 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..evaluate import evaluate_model, format_metrics, write_json
+    from ..evaluate import check_json_path, evaluate_model, format_metrics, write_json
     from ..registry import load
 
+    if args.json:
+        check_json_path(args.json)
     model = load(args.model, device=args.device)
     classes = common.key_values(args.classes, "--class") if args.classes else None
     result = evaluate_model(model, args.data, classes=classes, time_points=args.time_points,

@@ -42,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_shard_size(p)
     p.add_argument("--simulator", default="", help="what made the files, for provenance "
                    "(e.g. 'SLiM 4.0.1'); shown on model cards")
+    common.add_resume_options(p)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> None:
                          encoder=common.haplotype_encoder(args),
                          time_points=args.time_points, shard_size=args.shard_size,
                          simulator=args.simulator, progress=not args.quiet,
-                         command=args.invocation)
+                         command=args.invocation, resume=args.resume, clean=args.clean)
     sources = json.loads((out / "manifest.json").read_text())["sources"]
     counts = ", ".join(f"{label}: {len(found)} replicates" for label, found in sources.items())
     print(f"imported {counts} into {out}; train with `popgen-hub train ARCH --data {out}`")

@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"\nclasses: {', '.join(contract.labels)}  (tracks: {', '.join(contract.track_labels)})")
     _print_input(contract)
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
-    test = contract.metrics.get("test")
+    test = contract.test_accuracy()
     if test:
-        print(f"held-out test accuracy: {test['accuracy']:.4f} (n = {test['n']})")
+        print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())
@@ -45,13 +45,18 @@ def run(args: argparse.Namespace) -> None:
 
 def _print_input(contract: Any) -> None:
     """The input the model reads: haplotypes, window, tensors and their shapes, time bins."""
-    from ..encoders import ancient_bins_text, build_encoder, input_shapes
+    from ..encoders import ENCODERS, ancient_bins_text, build_encoder, input_shapes
+    from ..schema import first_line
 
     spec = contract.input
-    try:
-        encoder = build_encoder(contract.encoder)
-    except PopgenHubError:  # a plugin's encoder that is not installed: the shapes are unknown
-        encoder = None
+    try:  # a plugin's encoder that is not installed leaves the shapes unknown
+        encoder = (build_encoder(contract.encoder)
+                   if contract.encoder.get("name") in ENCODERS.all() else None)
+    except (TypeError, ValueError) as exc:  # a parameter of the wrong type or value
+        raise PopgenHubError(f"{contract.name}: the contract's encoder section is invalid "
+                             f"({first_line(exc)}); export the model again with `popgen-hub "
+                             f"export`"
+                             ) from None
     shapes = input_shapes(encoder, spec.names) if encoder else {}
     tensors = ", ".join(f"{name!r}" + (f" (batch, {', '.join(map(str, shapes[name]))})"
                                        if name in shapes else "") for name in spec.names)

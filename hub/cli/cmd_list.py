@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> None:
     rows = []
     for name in names:
         contract = get_contract(name)
-        accuracy = contract.metrics.get("test", {}).get("accuracy")
+        accuracy = (contract.test_accuracy() or (None,))[0]
         rows.append((name, "/".join(contract.labels),
                      f"{accuracy:.3f}" if accuracy is not None else "-",
                      textwrap.shorten(contract.description, 64, placeholder=" ...")))

@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_output_options(p)
     p.add_argument("--sha256", help="refuse the model unless its model.onnx has this sha256")
     common.add_sample_table(p)
+    common.add_resume_options(p)
 
 
 def _add_window_options(p: argparse.ArgumentParser) -> None:
@@ -63,14 +64,19 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..registry import load
+    from ..scoring.options import check_values
 
+    # the option values first: a mistyped value is named before the model loads
+    check_values(args.window_size, args.step, args.batch_size, args.workers, args.seed,
+                 args.threads)
     model = load(args.model, device=args.device, threads=args.threads, sha256=args.sha256)
     result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
                         writers=args.writer or (), samples=args.samples,
                         sample_column=args.sample_column, age_column=args.age_column,
-                        progress=not args.quiet)
+                        progress=not args.quiet, resume=args.resume, clean=args.clean,
+                        command=args.invocation)
     _report(result)
 
 

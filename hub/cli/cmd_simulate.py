@@ -26,13 +26,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list", action="store_true", help="list scenarios and their parameters")
     p.add_argument("--n", type=int, default=1000, help="replicates (dataset mode)")
     p.add_argument("--seed", type=int, default=1)
-    common.add_output(p, required=False, help="dataset directory (resumable)")
+    common.add_output(p, required=False, help="dataset directory (new or empty; see --resume)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="simulate on a Dask "
                    "distributed cluster instead (its workers need popgen-hub[train])")
     common.add_shard_size(p)
     common.add_scenario_params(p)
     common.add_encoder_overrides(p)
+    common.add_resume_options(p)
     _add_vcf_options(p)
 
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
                            encoder=common.haplotype_encoder(args),
                            shard_size=args.shard_size, workers=args.workers,
                            scheduler=args.scheduler, progress=not args.quiet,
-                           command=args.invocation)
+                           command=args.invocation, resume=args.resume, clean=args.clean)
     print(f"wrote {args.n} replicates of {scenario.name} to {out}")
 
 

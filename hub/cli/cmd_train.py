@@ -39,6 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, metavar="N", help="with --data: train N times "
                    "(seeds SEED..SEED+N-1, each its own split) and report mean ± sd")
     p.add_argument("--workers", type=int, default=1, help="simulation processes (on the fly)")
+    common.add_resume_options(p)
 
 
 def _add_settings(p: argparse.ArgumentParser) -> None:
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> None:
                                     validation=args.validation_fraction,
                                     test=args.test_fraction,
                                     encoder_overrides=common.key_values(args.encoder, "--encoder"),
-                                    progress=not args.quiet, command=args.invocation)
+                                    progress=not args.quiet, command=args.invocation,
+                                    resume=args.resume, clean=args.clean)
     else:
         record = train_on_the_fly(
             args.architecture, args.simulate, args.output, settings,
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace) -> None:
             test_replicates=args.test_replicates,
             scenario_params=common.key_values(args.param, "--param"),
             encoder=common.haplotype_encoder(args),
-            workers=args.workers, progress=not args.quiet, command=args.invocation)
+            workers=args.workers, progress=not args.quiet, command=args.invocation,
+            resume=args.resume, clean=args.clean)
     test = record["metrics"]["test"]
     print(f"held-out test accuracy {test['accuracy']:.4f} on {test['n']} replicates "
           f"(kept epoch {record['best_epoch']})")
@@ -103,7 +106,8 @@ def _train_repeats(args: argparse.Namespace, settings: Any) -> None:
                             args.repeats, validation=args.validation_fraction,
                             test=args.test_fraction,
                             encoder_overrides=common.key_values(args.encoder, "--encoder"),
-                            progress=not args.quiet, command=args.invocation)
+                            progress=not args.quiet, command=args.invocation,
+                            resume=args.resume, clean=args.clean)
     print(repeats_table(summary))
     print(f"wrote {args.output}/repeat_*/, repeats.json, repeats.png; the repeat with the "
           f"best validation accuracy ({summary['exported_repeat']}) is in {args.output} "

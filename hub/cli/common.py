@@ -97,6 +97,17 @@ def add_time_points(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--time-points", type=ages, metavar="AGES", help=help)
 
 
+def add_resume_options(parser: argparse.ArgumentParser) -> None:
+    """What to do with the partial work an interrupted run of the same command kept (scan,
+    simulate, import, train; see popgen_hub.resume)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue the interrupted run of "
+                       "this same command from the partial work it kept (and complete a "
+                       "finished output of it)")
+    group.add_argument("--clean", action="store_true", help="discard the partial work an "
+                       "interrupted run of this same command kept, and start afresh")
+
+
 def add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto: GPU (TensorRT/CUDA) when onnxruntime-gpu finds one, else CPU")

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock
 from ..plugins import Registry
+from ..schema import field_problems
 
 ENCODERS: Registry[type] = Registry(
     "encoders", "encoder", "others come from plugins: install the one that provides it; "
@@ -89,9 +90,11 @@ class DataclassEncoder:
 
     @classmethod
     def from_config(cls, params: dict[str, Any]) -> Any:
-        unknown = set(params) - set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
-        if unknown:
-            raise PopgenHubError(f"{cls.name} encoder: unknown parameters {sorted(unknown)}")
+        """The encoder of these parameters; unknown ones, and values of the wrong type (from
+        ``--encoder NAME=VALUE`` or a contract), are refused by name."""
+        problems = field_problems(cls, params, partial=True)
+        if problems:
+            raise PopgenHubError(f"{cls.name} encoder: {'; '.join(problems)}")
         return cls(**params)
 
     def to_config(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import PopgenHubError
 from .base import ARCHITECTURES
 
 
@@ -31,7 +32,9 @@ class ImaGeneCNN(nn.Module):
             layers += [nn.Conv2d(channels, filters, kernel_size=3), nn.ReLU(), nn.MaxPool2d(2)]
             channels, rows, cols = filters, (rows - 2) // 2, (cols - 2) // 2
         if rows < 1 or cols < 1:
-            raise ValueError(f"images of {n_rows}x{n_cols} are too small for three conv blocks")
+            raise PopgenHubError(f"imagene_cnn: images of {n_rows}x{n_cols} are too small for "
+                                 f"its three conv blocks; use --encoder n_rows=N --encoder "
+                                 f"n_cols=N with N of at least 22")
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(channels * rows * cols, dense), nn.ReLU(),

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..encoders.temporal_stack import ANCIENT, PRESENT
+from ..errors import PopgenHubError
 from .base import ARCHITECTURES
 
 
@@ -77,7 +78,8 @@ class TemporalNet(nn.Module):
                            n_time_points=n_time_points, filters=filters, blocks=blocks,
                            centre=centre, dense=dense, dropout=dropout)
         if not 0 <= centre < n_cols // 4:
-            raise ValueError(f"centre={centre} must be below n_cols / 4 = {n_cols // 4}")
+            raise PopgenHubError(f"temporal_balsel: centre={centre} must be below n_cols / 4 = "
+                                 f"{n_cols // 4} (n_cols is the encoder's n_sites)")
         # the encoder puts the first site at or after the window's middle in column n_cols // 2;
         # after the stem halves the sites, in column n_cols // 4
         self.n_cols, self.centre = n_cols, centre

@@ -29,7 +29,8 @@ def read_card_source(path: str | Path) -> dict[str, Any]:
     try:
         source = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise PopgenHubError(f"cannot read model-card source {path}: {exc}") from None
+        raise PopgenHubError(f"cannot read model-card source {path}: "
+                             f"{' '.join(str(exc).split())}") from None
     missing = [k for k in REQUIRED_KEYS if not isinstance(source, dict) or k not in source]
     if missing:
         raise PopgenHubError(f"model-card source {path} lacks {', '.join(missing)}")

@@ -7,6 +7,7 @@ e.g. the AADR / DiploLocus ``.info`` tables: ``--sample-column GenID --age-colum
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def read_sample_table(path: str | os.PathLike, sample_column: str = "sample",
     """Sample name -> age in years; one row per sample."""
     path = Path(path)
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not a name
     except (OSError, UnicodeDecodeError) as exc:
         raise PopgenHubError(f"cannot read sample table {path}: {exc}") from None
     split = (lambda line: line.split("\t")) if lines and "\t" in lines[0] else str.split
@@ -39,11 +40,16 @@ def read_sample_table(path: str | os.PathLike, sample_column: str = "sample",
             raise PopgenHubError(f"{path}, line {line_no}: {len(fields)} columns, the header "
                                  f"has {len(header)}")
         sample = fields[s]
+        if not sample:
+            raise PopgenHubError(f"{path}, line {line_no}: the {sample_column!r} column is "
+                                 f"empty; give every row a sample name")
         try:
             age = float(fields[a])
         except ValueError:
+            age = math.nan
+        if not math.isfinite(age):
             raise PopgenHubError(f"{path}, line {line_no}: age {fields[a]!r} of {sample} is not "
-                                 f"a number of years") from None
+                                 f"a number of years; give the sample's age (0 = present-day)")
         if age < 0:
             raise PopgenHubError(f"{path}, line {line_no}: age {age:g} of {sample} is negative")
         if sample in ages:

@@ -13,83 +13,24 @@ import bisect
 import itertools
 import os
 import re
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property, partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock, ReadStats, Region, Samples, parse_region
+from ..genotypes.region import braced
 from .base import READERS, SampleSelection
+from .bgzf import damaged_error, find_index, index_mismatch, reindex_command
+from .records import SKIP_REASONS, alleles, genotype_calls, query, skip_reason
 
 _CONTIG_LINE = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?[,<]length=(\d+))?", re.MULTILINE)
-_BASES = frozenset("ACGTacgt")
 _MAX_POSITION = 2**31 - 1  # upper bound for contigs whose header gives no length
 PLOIDY_RECORDS = 1000  # records read to learn each sample's ploidy
-SKIP_REASONS = ("not_snp", "multiallelic", "duplicate_position")
-
-
-def _query(vcf, region: str, path: Path) -> Iterator:
-    """Records overlapping ``region``.
-
-    cyvcf2 warns, on the first ``next``, when the region is empty; here that is normal and
-    reported by the caller in its own words. A record htslib cannot parse (cyvcf2 raises a bare
-    Exception; htslib prints the details) becomes an error that names where it is.
-    """
-    records = vcf(region)
-    last = None
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="no intervals found")
-            last = next(records, None)
-        if last is None:
-            return
-        yield last
-        for last in records:
-            yield last
-    except Exception as exc:
-        where = f"after {last.CHROM}:{last.POS}" if last is not None else f"in {region}"
-        raise PopgenHubError(
-            f"{path.name}: a record {where} cannot be parsed ({exc}); check the file with "
-            f"`bcftools view {path.name}`") from None
-
-
-def _skip_reason(ref: str, alts: list[str], repeated_position: bool) -> str | None:
-    """Why a record is not a usable SNP (one of :data:`SKIP_REASONS`), or None."""
-    if len(alts) > 1:
-        return "multiallelic"
-    if not alts or len(ref) != 1 or len(alts[0]) != 1 or ref not in _BASES \
-            or alts[0] not in _BASES:
-        return "not_snp"
-    return "duplicate_position" if repeated_position else None
-
-
-# The empty block every complete BGZF file (.vcf.gz, .bcf) ends with (SAM/BAM spec, 4.1.2).
-_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-
-
-def _is_bgzf(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(4) == _BGZF_EOF[:4]
-
-
-def _has_bgzf_eof(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        if handle.tell() < len(_BGZF_EOF):
-            return False
-        handle.seek(-len(_BGZF_EOF), os.SEEK_END)
-        return handle.read() == _BGZF_EOF
-
-
-def _index_of(path: Path) -> Path | None:
-    for suffix in (".tbi", ".csi"):
-        candidate = path.with_name(path.name + suffix)
-        if candidate.exists():
-            return candidate
-    return None
+T = TypeVar("T")
 
 
 @READERS.register()
@@ -104,59 +45,104 @@ class VcfReader:
         import cyvcf2
 
         self.path = Path(path)
+        self._known: str | None = None  # a region holding a record: see records.query
+        self._length_checked: set[str] = set()
+        self._vcf = self._open()
+        self.samples: list[str] = self._decoded(lambda: list(self._vcf.samples))
+        if not self.samples:
+            raise PopgenHubError(f"{self.path} has no samples (no genotype columns)")
+        index = find_index(self.path)
+        self.contig_lengths: dict[str, int | None] = {
+            name: int(length) if length else None
+            for name, length in _CONTIG_LINE.findall(self._decoded(lambda: self._vcf.raw_header))
+        }
+        too_long = {c: n for c, n in self.contig_lengths.items() if n and n > _MAX_POSITION}
+        if too_long:
+            contig, length = next(iter(too_long.items()))
+            raise PopgenHubError(
+                f"{self.path.name}: the header gives {contig} a length of {length:,} bp, more "
+                f"than a VCF index can address ({_MAX_POSITION:,}); fix its ##contig line "
+                f"(`bcftools reheader --fai REF.fa.fai`)")
+        self.contigs: list[str] = self._decoded(lambda: list(self._vcf.seqnames))
+        first = next(query(cyvcf2.VCF(str(self.path), lazy=True), None, self.path), None)
+        if first is not None:
+            self._check_index(index, first)
+            self._known = f"{braced(first.CHROM)}:{first.POS}-{first.POS}"
+            genotype_calls(first, self.path)
+
+    def _decoded(self, read: Callable[[], T]) -> T:
+        """``read()`` of header text, which cyvcf2 decodes as UTF-8."""
+        try:
+            return read()
+        except UnicodeDecodeError as exc:
+            raise PopgenHubError(
+                f"{self.path}: its header is not UTF-8 text ({exc}); fix the sample names and "
+                f"header lines (`bcftools view -h {self.path.name}` shows them)") from None
+
+    def _open(self):
+        import cyvcf2
+
         if not self.path.is_file():
             raise PopgenHubError(f"{self.path}: no such file")
         if not os.access(self.path, os.R_OK):
             raise PopgenHubError(f"{self.path}: not readable (permission denied)")
         try:
-            self._vcf = cyvcf2.VCF(str(self.path), lazy=True, threads=1)
+            # one thread: a multi-threaded handle deadlocks seeking after a damaged block
+            return cyvcf2.VCF(str(self.path), lazy=True)
         except Exception as exc:  # cyvcf2 raises OSError, or a bare Exception on bad headers
             raise PopgenHubError(
                 f"{self.path} is not a VCF or BCF file htslib can read ({exc}); give a "
                 f"bgzip-compressed .vcf.gz or a .bcf"
             ) from None
-        self.samples: list[str] = list(self._vcf.samples)
-        if not self.samples:
-            raise PopgenHubError(f"{self.path} has no samples (no genotype columns)")
-        if _is_bgzf(self.path) and not _has_bgzf_eof(self.path):
+
+    def _check_index(self, index: Path, first) -> None:
+        """Refuse an index made from another file, or from an older version of this one: with
+        it htslib reads the wrong bytes and finds too few records, or none, without an error."""
+        reason = index_mismatch(self.path, index, first.CHROM)
+        if reason is None:
+            try:
+                found = self._first_start(first.CHROM, first.start, first.start + 1)
+            except PopgenHubError:
+                found = None
+            if found != first.start:
+                reason = f"it does not find the first record, {first.CHROM}:{first.POS}"
+        if reason:
             raise PopgenHubError(
-                f"{self.path} is truncated (its BGZF end-of-file marker is missing); the copy is "
-                f"incomplete: download or compress it again")
-        if _index_of(self.path) is None:
-            fix = (f"bgzip it (`bgzip {self.path.name}`) and index the .gz with `tabix -p vcf`"
-                   if self.path.suffix == ".vcf" else
-                   f"create one with `bcftools index {self.path.name}` (or `tabix -p vcf "
-                   f"{self.path.name}` for .vcf.gz)")
-            raise PopgenHubError(f"{self.path} has no index (.tbi or .csi); {fix}")
-        self.contig_lengths: dict[str, int | None] = {
-            name: int(length) if length else None
-            for name, length in _CONTIG_LINE.findall(self._vcf.raw_header)
-        }
-        self.contigs: list[str] = list(self._vcf.seqnames)
+                f"{index.name} is not the index of {self.path.name} ({reason}): it was made "
+                f"from another file or an older version of this one; re-index: "
+                f"{reindex_command(self.path)}")
+
+    def _find_contig(self, name: str) -> str | None:
+        """The file's name for a contig, accepting ``2`` for ``chr2`` and the other way round."""
+        for candidate in (name, name[3:] if name.lower().startswith("chr") else f"chr{name}"):
+            if candidate in self.contigs:
+                return candidate
+        return None
 
     def resolve_contig(self, name: str) -> str:
-        """The file's name for a contig, accepting ``2`` for ``chr2`` and the other way round."""
-        known = self.contigs
-        for candidate in (name, name[3:] if name.lower().startswith("chr") else f"chr{name}"):
-            if candidate in known:
-                return candidate
-        shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
-        raise PopgenHubError(f"contig {name!r} is not in {self.path.name} (its contigs: {shown})")
+        """The file's name for a contig (see :meth:`_find_contig`), or an error listing them."""
+        found = self._find_contig(name)
+        if found is None:
+            known = self.contigs
+            shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
+            raise PopgenHubError(f"contig {name!r} is not in {self.path.name} (its contigs: "
+                                 f"{shown})")
+        return found
 
     def region(self, text: str, grid: int = 1) -> Region:
-        """A region from ``chr:start-end`` text.
+        """A region from ``chr:start-end`` text (see :mod:`popgen_hub.genotypes.region`).
 
         Without a start, the region begins at the contig's first record rounded down to a
         multiple of ``grid``; without an end, it ends after the contig's last record.
         """
-        contig, start, end = parse_region(text)
+        contig, start, end = parse_region(text, lambda name: self._find_contig(name) is not None)
         contig = self.resolve_contig(contig)
+        self._check_length(contig)
         length = self.contig_lengths.get(contig)
-        if length is not None:
-            if start is not None and start >= length:
-                raise PopgenHubError(
-                    f"region {text!r} starts after the end of {contig} ({length:,} bp)")
-            end = min(end, length) if end is not None else None
+        if length is not None and start is not None and start >= length:
+            raise PopgenHubError(
+                f"region {text!r} starts after the end of {contig} ({length:,} bp)")
+        end = None if end is None else min(end, length or _MAX_POSITION)
         if start is None or end is None:
             whole = self.contig_region(contig, grid)
             start = whole.start if start is None else start
@@ -168,22 +154,41 @@ class VcfReader:
 
     def contig_region(self, contig: str, grid: int = 1) -> Region:
         """From the first record (rounded down to a multiple of ``grid``) past the last one."""
+        self._check_length(contig)
         first = self._first_start(contig, 0, self.contig_lengths.get(contig) or _MAX_POSITION)
         if first is None:
             raise PopgenHubError(f"{self.path.name} has no records on contig {contig}")
         return Region(contig, first // grid * grid, self._last_start(contig, first) + 1)
 
+    def _check_length(self, contig: str) -> None:
+        """Refuse records past the contig's length in the header: a scan would leave them out
+        (it reads up to the length), and the tracks could not hold them."""
+        length = self.contig_lengths.get(contig)
+        if length is None or contig in self._length_checked:
+            return
+        beyond = self._first_start(contig, length, _MAX_POSITION)
+        if beyond is not None:
+            last = self._last_start(contig, beyond, _MAX_POSITION)
+            raise PopgenHubError(
+                f"{self.path.name}: the records of {contig} go on to {contig}:{last + 1}, past "
+                f"its length in the header (##contig length={length}); give the header the "
+                f"true lengths: `bcftools reheader --fai REF.fa.fai {self.path.name}` with the "
+                f"reference the calls were made on")
+        self._length_checked.add(contig)
+
     def _first_start(self, contig: str, start: int, end: int) -> int | None:
         """Start of the first record that starts in [start, end), from the index."""
-        for record in _query(self._vcf, f"{contig}:{start + 1}-{end}", self.path):
+        region = f"{braced(contig)}:{start + 1}-{end}"
+        for record in query(self._vcf, region, self.path, self._known):
             if record.start >= start:
                 return record.start
         return None
 
-    def _last_start(self, contig: str, known: int) -> int:
-        """Start of the contig's last record, by bisection over index queries (each reads one
-        compressed block), so finding a contig's extent does not read the contig."""
-        low, high = known, self.contig_lengths.get(contig) or _MAX_POSITION
+    def _last_start(self, contig: str, known: int, high: int | None = None) -> int:
+        """Start of the contig's last record (below ``high``, default the contig's length), by
+        bisection over index queries (each reads one compressed block), so finding a contig's
+        extent does not read the contig."""
+        low, high = known, high or self.contig_lengths.get(contig) or _MAX_POSITION
         while high - low > 1:
             middle = (low + high) // 2
             found = self._first_start(contig, middle, high)
@@ -192,7 +197,7 @@ class VcfReader:
 
     def contigs_with_records(self) -> list[str]:
         return [c for c in self.contigs
-                if next(_query(self._vcf, c, self.path), None) is not None]
+                if next(query(self._vcf, braced(c), self.path, self._known), None) is not None]
 
     def new_stats(self) -> ReadStats:
         return ReadStats(kept_name="biallelic_snps", reasons=SKIP_REASONS)
@@ -205,9 +210,9 @@ class VcfReader:
 
         ploidy = np.zeros(len(self.samples), dtype=np.int64)
         # a fresh handle: region queries move the shared one's file position
-        records = iter(cyvcf2.VCF(str(self.path), lazy=True))
+        records = query(cyvcf2.VCF(str(self.path), lazy=True), None, self.path, self._known)
         for record in itertools.islice(records, PLOIDY_RECORDS):
-            calls = record.genotype.array()[:, :-1]
+            calls = genotype_calls(record, self.path)[:, :-1]
             ploidy = np.maximum(ploidy, (calls != -2).sum(axis=1))
         if not ploidy.any():
             raise PopgenHubError(f"{self.path} has no genotype calls in its first records")
@@ -242,17 +247,18 @@ class VcfReader:
         positions: list[int] = []
         genotypes: list[np.ndarray] = []
         last_position = -1
-        for record in _query(vcf, str(region), self.path):
-            position = record.start
+        last_read = region.start - 1
+        for record in query(vcf, str(region), self.path):
+            position = last_read = record.start
             if position < region.start:  # records that start before the region but overlap it
                 continue
-            skipped = _skip_reason(record.REF, record.ALT, position == last_position)
+            skipped = skip_reason(*alleles(record, self.path), position == last_position)
             if skipped:
                 if position < count_before:
                     stats.skipped[skipped] += 1
                 continue
             last_position = position
-            array = record.genotype.array()
+            array = genotype_calls(record, self.path)
             if array.shape[1] != width:
                 array = self._to_width(array, width, record)
             positions.append(position)
@@ -261,9 +267,18 @@ class VcfReader:
                 stats.kept += bisect.bisect_left(positions, count_before)
                 yield block(positions, genotypes)
                 positions, genotypes = [], []
+        self._check_read_to_end(region, last_read)
         if positions:
             stats.kept += bisect.bisect_left(positions, count_before)
             yield block(positions, genotypes)
+
+    def _check_read_to_end(self, region: Region, last_read: int) -> None:
+        """The fast (multi-threaded) read of a region stops at a damaged block without an
+        error; the single-threaded handle, which can be probed, tells whether records follow
+        the last one read."""
+        if last_read + 1 < region.end and \
+                self._first_start(region.contig, last_read + 1, region.end) is not None:
+            raise damaged_error(self.path, f"after {region.contig}:{last_read + 1}")
 
     def _to_width(self, array: np.ndarray, width: int, record) -> np.ndarray:
         """A record whose calls have fewer alleles (e.g. all ``.``) padded as absent alleles."""
@@ -304,11 +319,13 @@ class VcfReader:
             missing_call = calls[:, columns[0], 0] == -1  # a lone "." for the whole sample
             alleles[absent & missing_call] = -1
             absent &= ~missing_call
-        if absent.any():
-            site, column = np.argwhere(absent)[0]
-            raise PopgenHubError(
-                f"{self.path.name} {contig}:{positions[site] + 1}: sample "
-                f"{samples.names[columns[0][column]]} has fewer alleles than in the file's "
-                f"first records; split the file by ploidy (e.g. chrX PAR/non-PAR)")
+        for bad, problem in ((absent, "has fewer alleles than in the file's first records; "
+                                      "split the file by ploidy (e.g. chrX PAR/non-PAR)"),
+                             (alleles > 1, "calls an allele the record's single ALT lacks "
+                                           "(GT 2 or more); fix the record's GT or ALT")):
+            if bad.any():
+                site, column = np.argwhere(bad)[0]
+                raise PopgenHubError(f"{self.path.name} {contig}:{positions[site] + 1}: sample "
+                                     f"{samples.names[columns[0][column]]} {problem}")
         return GenotypeBlock(np.asarray(positions, dtype=np.int64), alleles.astype(np.int8),
                              "haplotypes", samples, haplotype_sample=columns[0])

@@ -1,9 +1,13 @@
 """Scoring apart from writing: windows, the samples a model reads, and the scoring call."""
 
-from .prepare import score_input
-from .score import Piece, plan_pieces, score, score_piece
+from .options import check_options, scan_options
+from .prepare import ScanJob, prepare, scan_regions, score_input
+from .score import PIECE_WINDOWS, Piece, PieceStore, plan_pieces, score, score_piece
 from .selection import select_samples
 from .windows import iter_windows, split_starts, window_bin, window_starts
+from .workers import broken_pool_error, cap_workers, check_main_guard
 
-__all__ = ["Piece", "iter_windows", "plan_pieces", "score", "score_input", "score_piece",
+__all__ = ["PIECE_WINDOWS", "Piece", "PieceStore", "ScanJob", "broken_pool_error", "cap_workers",
+           "check_main_guard", "check_options", "iter_windows", "plan_pieces", "prepare",
+           "scan_options", "scan_regions", "score", "score_input", "score_piece",
            "select_samples", "split_starts", "window_bin", "window_starts"]

@@ -1,18 +1,24 @@
-"""From an input file and a model to a :class:`~popgen_hub.result.ScanResult`, in memory."""
+"""From an input file and a model to a scan ready to score (:class:`ScanJob`), and to a
+:class:`~popgen_hub.result.ScanResult` in memory (:func:`score_input`)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import PopgenHubError
 from ..genotypes import Region
-from ..readers import Reader, open_reader
+from ..readers import Reader, SampleSelection, open_reader
 from ..readers.samples import read_sample_table
 from ..result import ScanResult
 from ..runtime import OnnxModel
-from .score import score
+from .options import scan_options
+from .score import PieceStore, score
 from .selection import select_samples
+from .windows import window_starts
+from .workers import cap_workers
 
 
 def scan_regions(reader: Reader, region: str | None, step: int) -> list[Region]:
@@ -25,47 +31,72 @@ def scan_regions(reader: Reader, region: str | None, step: int) -> list[Region]:
     return regions
 
 
-def check_window(window: int, step: int, batch_size: int, workers: int) -> None:
-    if window < 1 or step < 1:
-        raise PopgenHubError("--window-size and --step must be positive")
-    if step > window:
-        raise PopgenHubError(f"--step {step} is larger than --window-size {window}: windows "
-                             f"would leave gaps; use a step of at most the window size")
-    if batch_size < 1 or workers < 1:
-        raise PopgenHubError("--batch-size and --workers must be positive")
+@dataclass
+class ScanJob:
+    """A scan ready to score: the input opened and checked, the regions, windows and samples
+    chosen."""
+
+    model: OnnxModel
+    reader: Reader
+    regions: list[Region]
+    selection: SampleSelection
+    window: int
+    step: int
+    batch_size: int
+    workers: int
+    progress: bool
+    samples: Path | None
+
+    def parameters(self) -> dict[str, Any]:
+        """What decides the windows and their scores, for manifests and fingerprints."""
+        return {"regions": [str(region) for region in self.regions], "window": self.window,
+                "step": self.step, "seed": self.selection.seed, "batch_size": self.batch_size,
+                "workers": self.workers, "samples": str(self.samples) if self.samples else None}
+
+    def score(self, store: PieceStore | None = None) -> ScanResult:
+        """Every window scored (see :func:`~popgen_hub.scoring.score`); an error when none
+        could be."""
+        result = score(self.model, self.reader, self.regions, self.selection,
+                       window=self.window, step=self.step, batch_size=self.batch_size,
+                       workers=self.workers, progress=self.progress, store=store)
+        if not len(result.scored()):
+            contract, name = self.model.contract, self.reader.path.name
+            where = ", ".join(map(str, self.regions))
+            raise PopgenHubError(
+                f"no biallelic SNPs in {where} of {name}; check the region and that the file "
+                f"holds SNP genotypes" if result.stats.kept == 0 else
+                f"no window in {where} of {name} has the {contract.input.min_sites} "
+                f"informative sites {contract.name} needs ({result.stats.kept} SNPs kept)")
+        return result
 
 
-def score_input(model: OnnxModel, path: str | os.PathLike, *, region: str | None = None,
-                window: int | None = None, step: int | None = None, seed: int = 0,
-                samples: str | os.PathLike | None = None, sample_column: str = "sample",
-                age_column: str = "age_years", batch_size: int = 32, workers: int = 1,
-                progress: bool = True) -> ScanResult:
-    """Score ``path`` (a region, or every contig) with ``model`` and return the windows, as
-    ``scan`` does before writing anything. ``samples`` is a table of sample ages for models
-    that read ancient samples (see :mod:`popgen_hub.readers.samples`)."""
+def prepare(model: OnnxModel, path: str | os.PathLike, *, region: str | None = None,
+            window: int | None = None, step: int | None = None, seed: int = 0,
+            samples: str | os.PathLike | None = None, sample_column: str = "sample",
+            age_column: str = "age_years", batch_size: int = 32, workers: int = 1,
+            progress: bool = True) -> ScanJob:
+    """Open and check ``path`` for ``model``: options, data kind, regions (``region``, or
+    every contig), the sample table of models that read ancient samples (``samples``, see
+    :mod:`popgen_hub.readers.samples`) and the haplotypes the model reads."""
     contract = model.contract
-    window = window or contract.input.window_bp
-    step = step or max(window // 8, 1)
-    check_window(window, step, batch_size, workers)
+    window, step = scan_options(contract, window, step, batch_size, workers, seed)
     reader = open_reader(path)
     if contract.input.data_kind not in reader.kinds:
         raise PopgenHubError(
             f"{contract.name} reads {contract.input.data_kind}; {reader.path.name} gives "
             f"{', '.join(reader.kinds)} ({type(reader).__name__}); choose a model that reads "
             f"those")
+    table = Path(samples) if samples else None
+    ages = None if table is None else read_sample_table(table, sample_column, age_column)
     regions = scan_regions(reader, region, step)
-    ages = read_sample_table(samples, sample_column, age_column) if samples else None
     selection = select_samples(reader, model.encoder, contract, seed, ages,
-                               Path(samples).name if samples else "")
-    result = score(model, reader, regions, selection, window=window, step=step,
-                   batch_size=batch_size, workers=workers, progress=progress)
-    if not len(result.scored()):
-        where = ", ".join(map(str, regions))
-        if result.stats.kept == 0:
-            raise PopgenHubError(
-                f"no biallelic SNPs in {where} of {reader.path.name}; check the region and "
-                f"that the file holds SNP genotypes")
-        raise PopgenHubError(
-            f"no window in {where} of {reader.path.name} has the {contract.input.min_sites} "
-            f"informative sites {contract.name} needs ({result.stats.kept} SNPs kept)")
-    return result
+                               table.name if table else "")
+    workers = cap_workers(workers, sum(len(window_starts(r, window, step)) for r in regions))
+    return ScanJob(model, reader, regions, selection, window, step, batch_size, workers,
+                   progress, table)
+
+
+def score_input(model: OnnxModel, path: str | os.PathLike, **options: Any) -> ScanResult:
+    """Score ``path`` with ``model`` and return the windows, as ``scan`` does before writing
+    anything; ``options`` are :func:`prepare`'s."""
+    return prepare(model, path, **options).score()

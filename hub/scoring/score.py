@@ -8,11 +8,15 @@ scored in batches by onnxruntime.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import logging
+import math
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -25,6 +29,9 @@ from ..readers import Reader, SampleSelection, open_reader
 from ..result import ScanResult, window_dtype
 from ..runtime import OnnxModel
 from .windows import iter_windows, split_starts, window_bin, window_starts
+from .workers import broken_pool_error
+
+log = logging.getLogger("popgen_hub")
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,27 @@ class Piece:
     owned_end: int | None
 
 
-def plan_pieces(regions: list[Region], window: int, step: int, parts: int) -> list[Piece]:
-    """Every region's windows cut into at most ``parts`` pieces each."""
+#: a piece (scored as one task, and the unit a resumed scan does not score again) has at
+#: most this many windows
+PIECE_WINDOWS = 200
+
+
+class PieceStore(Protocol):
+    """Where finished pieces are kept, by their index in the plan (a resumable scan's)."""
+
+    def load(self, index: int) -> tuple[np.ndarray, ReadStats] | None: ...
+
+    def save(self, index: int, windows: np.ndarray, stats: ReadStats) -> None: ...
+
+
+def plan_pieces(regions: list[Region], window: int, step: int, workers: int) -> list[Piece]:
+    """Every region's windows cut into pieces: a few per worker keep all of them busy to the
+    end, and none has more than :data:`PIECE_WINDOWS` windows."""
     pieces = []
     for index, region in enumerate(regions):
-        runs = split_starts(window_starts(region, window, step), parts)
+        starts = window_starts(region, window, step)
+        parts = max(4 * workers if workers > 1 else 1, math.ceil(len(starts) / PIECE_WINDOWS))
+        runs = split_starts(starts, parts)
         owned_ends = [run[0] for run in runs[1:]] + [None]
         pieces += [Piece(index, region.contig, run, end)
                    for run, end in zip(runs, owned_ends, strict=True)]
@@ -52,56 +75,69 @@ def plan_pieces(regions: list[Region], window: int, step: int, parts: int) -> li
 
 def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: SampleSelection,
           *, window: int, step: int, batch_size: int = 32, workers: int = 1,
-          progress: bool = True) -> ScanResult:
+          progress: bool = True, store: PieceStore | None = None) -> ScanResult:
     """The windows of every region, scored, with what reading skipped and the provenance of
     the result (nothing is written). ``workers`` processes share the windows (each runs its
     own reader and onnxruntime session on one thread); the windows are the same for any
     number, the probabilities equal up to float rounding (onnxruntime may add in another
-    order on another thread count)."""
-    # A few pieces per worker keep all of them busy to the end; one piece when working alone.
-    pieces = plan_pieces(regions, window, step, 4 * workers if workers > 1 else 1)
+    order on another thread count). With a ``store``, pieces it holds are not scored again and
+    each piece scored is saved to it as soon as it is done."""
+    pieces = plan_pieces(regions, window, step, workers)
+    done = {i: found for i in range(len(pieces))
+            if store is not None and (found := store.load(i)) is not None}
+    if done:
+        log.info("resuming: %d of %d pieces of the scan already scored", len(done), len(pieces))
+    todo = [(i, piece) for i, piece in enumerate(pieces) if i not in done]
     bar = tqdm(total=sum(len(p.starts) for p in pieces), desc="scanning", unit="win",
-               disable=not progress)
+               initial=sum(len(pieces[i].starts) for i in done), disable=not progress)
     try:
-        if workers == 1:
-            results = [score_piece(model, reader, piece, selection, window, batch_size, bar)
-                       for piece in pieces]
-        else:
-            results = _score_in_pool(model, reader.path, pieces, selection, window, batch_size,
-                                     workers, bar)
+        for i, (windows, stats) in _score_pieces(model, reader, todo, selection, window,
+                                                 batch_size, workers, bar):
+            if store is not None:
+                store.save(i, windows, stats)
+            done[i] = windows, stats
     finally:
         bar.close()
     stats = reader.new_stats()
-    for piece, (windows, piece_stats) in zip(pieces, results, strict=True):
-        windows["contig"] = piece.region_index
-        stats.add(piece_stats)
+    for i, piece in enumerate(pieces):
+        done[i][0]["contig"] = piece.region_index
+        stats.add(done[i][1])
     return ScanResult(contract=model.contract, vcf=reader.path, regions=regions, window=window,
                       step=step, seed=selection.seed, n_available_haplotypes=selection.n_available,
                       haplotypes=list(selection.columns), provider=model.provider,
                       contig_lengths=reader.contig_lengths,
-                      windows=np.concatenate([windows for windows, _ in results]), stats=stats,
-                      time_bins=selection.groups)
+                      windows=np.concatenate([done[i][0] for i in range(len(pieces))]),
+                      stats=stats, time_bins=selection.groups)
 
 
-def _score_in_pool(model: OnnxModel, path: Path, pieces: list[Piece],
-                   selection: SampleSelection, window: int, batch_size: int, workers: int,
-                   bar: tqdm) -> list[tuple[np.ndarray, ReadStats]]:
+def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]],
+                  selection: SampleSelection, window: int, batch_size: int, workers: int,
+                  bar: tqdm) -> Iterator[tuple[int, tuple[np.ndarray, ReadStats]]]:
+    """Each piece of ``todo`` scored, yielded as soon as it is done: in this process, or on
+    ``workers`` processes."""
+    if workers == 1:
+        for i, piece in todo:
+            yield i, score_piece(model, reader, piece, selection, window, batch_size, bar)
+        return
     # forkserver: forking this process would copy onnxruntime's threads (and a CUDA context)
     # into the workers
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
                              initializer=_start_worker,
-                             initargs=(model.path, model.contract, model.device, path)) as pool:
-        jobs = [pool.submit(_score_piece_in_worker, piece, selection, window, batch_size)
-                for piece in pieces]
-        results = []
+                             initargs=(model.path, model.contract, model.device,
+                                       reader.path)) as pool:
+        jobs = {pool.submit(_score_piece_in_worker, piece, selection, window, batch_size):
+                (i, piece) for i, piece in todo}
         try:
-            for piece, job in zip(pieces, jobs, strict=True):
-                results.append(job.result())
+            for job in as_completed(jobs):
+                i, piece = jobs[job]
                 bar.update(len(piece.starts))
+                yield i, job.result()
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise broken_pool_error() from None
         except BaseException:
-            pool.shutdown(cancel_futures=True)  # report an error now, not at the end
+            pool.shutdown(wait=False, cancel_futures=True)  # report an error now, not at the end
             raise
-    return results
 
 
 _WORKER: dict[str, Any] = {}

@@ -2,12 +2,11 @@
 stored, on local processes or a Dask cluster.
 
 A shard depends only on the seed, so datasets are identical whatever the number of workers; a
-re-run skips finished shards (each is written whole or not at all).
+resumed run skips finished shards (each is written whole or not at all).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -30,8 +29,9 @@ from ..datasets import (
 from ..encoders import Encoder, HaplotypeImageEncoder, build_encoder, single_threaded_blas
 from ..encoders.inputs import Inputs
 from ..errors import PopgenHubError
-from ..files import DatasetFolder
+from ..files import DatasetFolder, Staging
 from ..genotypes import GenotypeBlock
+from ..resume import fingerprint, resumable_output
 from ..version import __version__
 
 log = logging.getLogger("popgen_hub")
@@ -157,21 +157,22 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
                      scenario_params: dict[str, Any] | None = None,
                      encoder: Encoder | None = None, shard_size: int = 500,
                      workers: int = 1, scheduler: str | None = None, progress: bool = True,
-                     command: str = "") -> Path:
-    """Simulate ``n`` replicates of a scenario into ``out_dir`` (resumable), on ``workers``
-    local processes or on the Dask cluster at ``scheduler`` (``tcp://host:port``)."""
+                     command: str = "", resume: bool = False, clean: bool = False) -> Path:
+    """Simulate ``n`` replicates of a scenario into a new dataset ``out_dir``, on ``workers``
+    local processes or on the Dask cluster at ``scheduler`` (``tcp://host:port``).
+
+    The dataset is staged and published whole (:mod:`popgen_hub.resume`): an interrupted run
+    keeps its finished shards, ``resume`` simulates only the others (also the shards missing
+    from a finished dataset of the same manifest in ``out_dir``), ``clean`` discards them.
+    """
     from .demography import demography_info
     from .scenarios import get_scenario
 
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
     encoder = encoder or HaplotypeImageEncoder()
-    if n < 1 or shard_size < 1:
-        raise PopgenHubError("--n and --shard-size must be positive")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PopgenHubError(f"cannot create output directory {out}: {exc.strerror}") from None
+    if n < 1 or shard_size < 1 or workers < 1:
+        raise PopgenHubError(f"--n {n}, --shard-size {shard_size} and --workers {workers} must "
+                             f"each be at least 1")
     manifest = {
         "scenario": scenario.name,
         "parameters": scenario.parameters,
@@ -185,27 +186,46 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "citations": list(dict.fromkeys(
             [*scenario.citations, demography_info(scenario.demography).citation])),
     }
-    folder = DatasetFolder(out)
-    if folder.manifest.exists():
-        existing = json.loads(folder.manifest.read_text())
-        # keys an older popgen-hub did not write do not make a dataset different
-        differing = [k for k in manifest if k in existing and existing[k] != manifest[k]]
-        if differing:
-            raise PopgenHubError(
-                f"{out} already holds a different dataset ({existing.get('scenario')}; differs "
-                f"in {', '.join(differing)}); choose another -o directory or delete it"
-            )
-    else:
-        write_manifest(out, {**manifest, "command": command,
-                             "provenance": _provenance(scenario.simulators)})
-    todo = [(i, a, b) for i, (a, b) in enumerate(shard_ranges(n, shard_size))
-            if not folder.shard(i).exists()]
-    done = n - sum(b - a for _, a, b in todo)
-    if done:
-        log.info(f"resuming: {done} of {n} replicates already in {out}")
-    args = [(scenario.name, scenario.parameters, encoder.to_config(), seed, a, b)
-            for _, a, b in todo]
-    chunks = _map_chunks(args, workers, n - done, scenario.name, progress, scheduler)
-    for (shard, _, _), arrays in zip(todo, chunks, strict=True):
-        write_shard(folder.shard(shard), arrays)
+    out = Path(out_dir)
+    with resumable_output(out, fingerprint(command="simulate", **manifest),
+                          record=DatasetFolder.manifest, what="dataset", resume=resume,
+                          clean=clean, command=command,
+                          differs=lambda existing: _difference(manifest, existing)
+                          ) as (staging, existing):
+        todo = _shards_to_simulate(staging, n, shard_size, existing is not None)
+        done = n - sum(b - a for _, a, b in todo)
+        if done:
+            log.info(f"resuming: {done} of {n} replicates already simulated")
+        args = [(scenario.name, scenario.parameters, encoder.to_config(), seed, a, b)
+                for _, a, b in todo]
+        chunks = _map_chunks(args, workers, n - done, scenario.name, progress, scheduler)
+        for (shard, _, _), arrays in zip(todo, chunks, strict=True):
+            write_shard(DatasetFolder(staging.dir).shard(shard), arrays)
+        if existing is None:
+            staging.path(DatasetFolder.manifest)  # published last
+            write_manifest(staging.dir, {**manifest, "command": command,
+                                         "provenance": _provenance(scenario.simulators)})
     return out
+
+
+def _difference(manifest: dict[str, Any], existing: dict[str, Any]) -> str | None:
+    # keys an older popgen-hub did not write do not make a dataset different
+    differing = [k for k in manifest if k in existing and existing[k] != manifest[k]]
+    return (f"{existing.get('scenario')}; differs in {', '.join(differing)}" if differing
+            else None)
+
+
+def _shards_to_simulate(staging: Staging, n: int, shard_size: int, into_existing: bool
+                        ) -> list[tuple[int, int, int]]:
+    """``(shard, first, stop)`` of the shards neither in the dataset already there nor kept
+    by an interrupted run; every shard this run publishes is named to ``staging``."""
+    there = DatasetFolder(staging.out_dir)
+    kept = DatasetFolder(staging.dir)
+    todo = []
+    for shard, (a, b) in enumerate(shard_ranges(n, shard_size)):
+        if into_existing and there.shard(shard).exists():
+            continue
+        staging.path(kept.shard(shard).name)
+        if not kept.shard(shard).exists():
+            todo.append((shard, a, b))
+    return todo

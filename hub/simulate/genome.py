@@ -30,6 +30,9 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
     path = Path(path)
     if not path.name.endswith(".vcf.gz"):
         raise PopgenHubError(f"--vcf {path}: the output name must end in .vcf.gz")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+        raise PopgenHubError(f"--length {length}: the simulated region needs a positive whole "
+                             f"number of bp, e.g. --length 2000000")
     if sweep_at is not None and not 0 <= sweep_at < length:
         raise PopgenHubError(f"--sweep-at {sweep_at} is outside the simulated 0..{length} bp")
     if not 0 < end_frequency < 1:

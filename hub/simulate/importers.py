@@ -13,21 +13,26 @@ Formats:
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..datasets import MANIFEST, shard_arrays, single_tensor
+from ..datasets import MANIFEST, shard_arrays, single_tensor, write_shard
 from ..encoders import Encoder, HaplotypeImageEncoder, rows_for, single_threaded_blas
 from ..errors import PopgenHubError
-from ..files import DatasetFolder, Staging, staged_outputs
+from ..files import DatasetFolder, Staging
 from ..genotypes import GenotypeBlock
+from ..resume import fingerprint, resumable_output
+from ..schema import first_line
 from ..version import __version__
 
 FORMATS = ("ms", "trees")
@@ -44,7 +49,7 @@ class ImportedReplicate:
 def read_ms(path: str | Path, length: float) -> Iterator[ImportedReplicate]:
     """Replicates of an ms-format file; positions scaled from [0, 1] to ``length`` bp."""
     path = Path(path)
-    lines = iter(enumerate(path.read_text().splitlines(), start=1))
+    lines = iter(enumerate(_text_lines(path), start=1))
     number = 0
 
     def fail(line_no: int, problem: str) -> PopgenHubError:
@@ -65,9 +70,7 @@ def read_ms(path: str | Path, length: float) -> Iterator[ImportedReplicate]:
             line_no, line = next(lines, (line_no, ""))
             if not line.startswith("positions:"):
                 raise fail(line_no, f"expected 'positions:', found {line[:40]!r}")
-            positions = np.array(line.split()[1:], dtype=np.float64)
-            if len(positions) != n_sites:
-                raise fail(line_no, f"{len(positions)} positions for {n_sites} segregating sites")
+            positions = _positions(line, n_sites, partial(fail, line_no))
             for line_no, line in lines:
                 row = line.strip()
                 if not row:
@@ -85,6 +88,36 @@ def read_ms(path: str | Path, length: float) -> Iterator[ImportedReplicate]:
         raise PopgenHubError(f"{path}: no '//' replicate found; is it ms/msms/discoal output?")
 
 
+def _text_lines(path: Path) -> list[str]:
+    """The lines of a text file; a binary file is refused by name."""
+    try:
+        return path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise PopgenHubError(f"{path} is not a text file (binary data); ms-format files are the "
+                             f"text output of ms, msms, discoal or scrm") from None
+    except OSError as exc:
+        raise PopgenHubError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _positions(line: str, n_sites: int, fail: Callable[[str], PopgenHubError]) -> np.ndarray:
+    """The positions of a ``positions:`` line: ``n_sites`` fractions of the locus."""
+    try:
+        positions = np.array([float(word) for word in line.split()[1:]])
+    except ValueError as exc:  # "could not convert string to float: 'abc'"
+        raise fail(f"a position is not a number ({exc})") from None
+    if len(positions) != n_sites:
+        raise fail(f"{len(positions)} positions for {n_sites} segregating sites")
+    outside = positions[~((positions >= 0) & (positions <= 1))]
+    if len(outside):
+        raise fail(f"position {outside[0]:g} is not a fraction of the locus in [0, 1] (scrm: "
+                   f"leave out -SC abs)")
+    falling = np.flatnonzero(np.diff(positions) < 0)
+    if len(falling):
+        raise fail(f"position {positions[falling[0] + 1]:g} comes after "
+                   f"{positions[falling[0]]:g}: positions must not decrease along the locus")
+    return positions
+
+
 def read_trees(path: str | Path) -> ImportedReplicate:
     """The 0/1 haplotypes of a tree sequence's samples at its single-mutation sites."""
     import tskit
@@ -92,8 +125,10 @@ def read_trees(path: str | Path) -> ImportedReplicate:
     path = Path(path)
     try:
         ts = tskit.load(str(path))
-    except (tskit.FileFormatError, OSError) as exc:
-        raise PopgenHubError(f"{path} is not a tskit tree sequence ({exc})") from None
+    except (tskit.FileFormatError, tskit.LibraryError, OSError, EOFError, ValueError) as exc:
+        raise PopgenHubError(f"{path} is not a tskit tree sequence ({first_line(exc)}); "
+                             f"`popgen-hub import trees` reads tree sequences saved by "
+                             f"msprime, SLiM or fwdpy11") from None
     keep, rows = [], []
     for variant in ts.variants():
         if len(variant.site.mutations) == 1 and len(variant.alleles) == 2:
@@ -115,9 +150,9 @@ def source_files(spec: str, fmt: str) -> list[Path]:
         return [path]
     if path.is_dir():
         files = [p for p in path.iterdir() if p.is_file() and p.name.endswith(SUFFIXES[fmt])]
-    else:
-        files = [p for p in Path().glob(spec) if p.is_file()] if any(c in spec for c in "*?[") \
-            else []
+    else:  # a glob, relative or absolute ('~' for the home folder, '**' for any depth)
+        files = [Path(p) for p in glob.glob(os.path.expanduser(spec), recursive=True)
+                 if os.path.isfile(p)] if any(c in spec for c in "*?[") else []
     if not files:
         raise PopgenHubError(f"{spec}: no {fmt} files there (looked for "
                              f"{', '.join(SUFFIXES[fmt])})")
@@ -257,21 +292,27 @@ class _DatasetWriter:
             raise PopgenHubError(
                 f"{replicate.source} has {len(haplotypes)} haplotypes where the first replicate "
                 f"had {self.n_haplotypes}; import one sample size at a time")
-        block = GenotypeBlock.from_haplotypes(haplotypes, replicate.positions)
-        encoded = self.encoder.encode(block.take_columns(self.rows), (0, self.length))
-        self.pending.append((single_tensor(encoded, self.encoder), label_index, block))
+        if not self._kept(self.shards):
+            block = GenotypeBlock.from_haplotypes(haplotypes, replicate.positions)
+            encoded = self.encoder.encode(block.take_columns(self.rows), (0, self.length))
+            self.pending.append((single_tensor(encoded, self.encoder), label_index, block))
         self.n += 1
-        if len(self.pending) == self.shard_size:
+        if self.n == (self.shards + 1) * self.shard_size:
             self.flush()
 
+    def _kept(self, shard: int) -> bool:
+        """Whether an interrupted run wrote ``shard`` (resumed: not encoded again)."""
+        return self.staging.resumed and DatasetFolder(self.staging.dir).shard(shard).exists()
+
     def flush(self) -> None:
-        if not self.pending:
+        """Write the shard in progress (each whole or not at all)."""
+        if self.n == self.shards * self.shard_size:
             return
-        arrays = shard_arrays([image for image, _, _ in self.pending],
-                              [label for _, label, _ in self.pending], self.n - len(self.pending),
-                              [block for _, _, block in self.pending])
         shard = self.staging.path(DatasetFolder(Path()).shard(self.shards).name)
-        np.savez_compressed(shard, **arrays)
+        if self.pending:
+            write_shard(shard, shard_arrays(
+                [image for image, _, _ in self.pending], [label for _, label, _ in self.pending],
+                self.shards * self.shard_size, [block for _, _, block in self.pending]))
         self.shards += 1
         self.pending.clear()
 
@@ -279,31 +320,69 @@ class _DatasetWriter:
 def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path, *,
                    length: float, encoder: Encoder | None = None,
                    time_points: list[float] | None = None, shard_size: int = 500,
-                   simulator: str = "", progress: bool = True, command: str = "") -> Path:
-    """Encode the replicates of ``classes`` (label -> files) into a dataset at ``out_dir``.
+                   simulator: str = "", progress: bool = True, command: str = "",
+                   resume: bool = False, clean: bool = False) -> Path:
+    """Encode the replicates of ``classes`` (label -> files) into a new dataset ``out_dir``.
 
     Replicates are numbered class by class, in natural file order (NE_2 before NE_10). With
     ``time_points`` (ages in years, 0 = present-day, one per subfolder in natural order), each
     class is one folder laid out like the review's data: ``CLASS/1/NE_1.txt .. CLASS/5/...``,
     the time points of a replicate paired by file name. The dataset is written whole or not at
-    all; ``popgen-hub train --data`` and ``popgen-hub evaluate`` read it.
+    all, never over another (:mod:`popgen_hub.resume`): an interrupted import keeps its
+    finished shards, and ``resume`` reads the files again but encodes only the replicates of
+    the other shards; ``clean`` discards them. ``popgen-hub train --data`` and
+    ``popgen-hub evaluate`` read it.
     """
     if fmt not in FORMATS:
         raise PopgenHubError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     if len(classes) < 2:
         raise PopgenHubError("give at least two classes (--class LABEL=PATH, repeated)")
-    if length <= 0 or shard_size < 1:
+    if not length > 0 or shard_size < 1:  # (NaN is not > 0)
         raise PopgenHubError("--length and --shard-size must be positive")
     _check_time_points(time_points)
     encoder = encoder or HaplotypeImageEncoder()
+    key = fingerprint([file for files in classes.values() for file in files], command="import",
+                      fmt=fmt, classes={label: list(map(str, files))
+                                        for label, files in classes.items()},
+                      length=length, encoder=encoder.to_config(), time_points=time_points,
+                      shard_size=shard_size, simulator=simulator)
+    with resumable_output(out_dir, key, record=MANIFEST, what="dataset", resume=resume,
+                          clean=clean, command=command) as (staging, existing):
+        if existing is None:
+            writer = _DatasetWriter(staging, encoder, length, shard_size, time_points)
+            sources = _encode_all(writer, fmt, classes, time_points, length, progress)
+            manifest = {
+                "scenario": f"imported {fmt}",
+                "parameters": {"n_haplotypes": writer.n_haplotypes, "length": length},
+                "labels": list(classes),
+                "data_kind": "haplotypes",
+                "encoder": encoder.to_config(),
+                **({"time_points": writer.points} if writer.points else {}),
+                "seed": None,
+                "n": writer.n,
+                "shard_size": shard_size,
+                "simulator": simulator or f"unknown (imported from {fmt} files)",
+                "sources": sources,
+                "citations": [],
+                "command": command,
+                "fingerprint": key,
+                "provenance": {"popgen_hub": __version__, "numpy": np.__version__},
+            }
+            staging.path(MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return Path(out_dir)
+
+
+def _encode_all(writer: _DatasetWriter, fmt: str, classes: dict[str, list[Path]],
+                time_points: list[float] | None, length: float, progress: bool
+                ) -> dict[str, list[str]]:
+    """Every replicate through ``writer``; the sources of each class."""
     labels = list(classes)
     sources: dict[str, list[str]] = {label: [] for label in labels}
     total = sum(len(time_point_files(files[0], fmt, len(time_points))) if time_points else
                 len(files) for files in classes.values())
-    with staged_outputs(out_dir) as staging, single_threaded_blas(), tqdm(
-            total=total, desc=f"importing {fmt}", unit="rep" if time_points else "file",
-            disable=not progress) as bar:
-        writer = _DatasetWriter(staging, encoder, length, shard_size, time_points)
+    with single_threaded_blas(), tqdm(total=total, desc=f"importing {fmt}",
+                                      unit="rep" if time_points else "file",
+                                      disable=not progress) as bar:
         for label_index, replicate, counts in _replicates(fmt, classes, time_points, length):
             if replicate is None:
                 bar.update(1)
@@ -311,21 +390,4 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
             writer.add(label_index, replicate, counts, fmt)
             sources[labels[label_index]].append(replicate.source)
         writer.flush()
-        manifest = {
-            "scenario": f"imported {fmt}",
-            "parameters": {"n_haplotypes": writer.n_haplotypes, "length": length},
-            "labels": labels,
-            "data_kind": "haplotypes",
-            "encoder": encoder.to_config(),
-            **({"time_points": writer.points} if writer.points else {}),
-            "seed": None,
-            "n": writer.n,
-            "shard_size": shard_size,
-            "simulator": simulator or f"unknown (imported from {fmt} files)",
-            "sources": sources,
-            "citations": [],
-            "command": command,
-            "provenance": {"popgen_hub": __version__, "numpy": np.__version__},
-        }
-        staging.path(MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return Path(out_dir)
+    return sources

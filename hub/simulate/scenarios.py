@@ -6,10 +6,12 @@ share.
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
-from typing import Any
+from typing import Any, get_type_hints
 
 from ..errors import PopgenHubError
+from ..schema import describe, matches, short
 from .base import Replicate, replicate_seeds
 from .catalogue.balancing import OverdominanceVsNeutral, TemporalOverdominance
 from .catalogue.imagene_sweep import IMAGENE, SweepVsNeutral
@@ -33,7 +35,26 @@ def get_scenario(name: str, **overrides: Any) -> Any:
             f"scenario {name} has no parameter(s) {sorted(unknown)}; its parameters: "
             f"{', '.join(sorted(known))}"
         )
+    overrides = _typed(cls, overrides)
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+
+
+def _typed(cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` checked against the fields' types (``--param`` values arrive as JSON, or
+    as text when they are not JSON): a whole number may be written as 8e4."""
+    hints = get_type_hints(cls)
+    defaults = {f.name: f.default if isinstance(f.default, str) else json.dumps(f.default)
+                for f in fields(cls)}
+    typed = {}
+    for key, value in overrides.items():
+        if hints[key] is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not matches(value, hints[key]):
+            raise PopgenHubError(
+                f"--param {key}={short(value)}: {cls.name}'s {key} must be "
+                f"{describe(hints[key])}, e.g. {key}={defaults[key]}")
+        typed[key] = value
+    return typed
 
 
 __all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "OverdominanceVsNeutral",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..datasets import load_manifest, shard_images
+from ..datasets import REMAKE_SHARD, load_manifest, open_arrays, shard_images
 from ..files import DatasetFolder
 
 
@@ -34,7 +34,7 @@ class ShardDataset(Dataset):
 
     def _shard(self, shard: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != shard:
-            with np.load(DatasetFolder(self.path).shard(shard)) as arrays:
+            with open_arrays(DatasetFolder(self.path).shard(shard), REMAKE_SHARD) as arrays:
                 self._cached = (shard, shard_images(arrays), arrays["labels"])
         return self._cached[1], self._cached[2]
 

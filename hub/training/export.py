@@ -22,15 +22,22 @@ import torch
 from torch import nn
 
 from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
+from ..datasets import open_arrays
 from ..encoders import build_encoder
 from ..errors import PopgenHubError
 from ..files import ModelFolder, RunFolder, staged_outputs
 from ..models import build_model, get_architecture
 from ..runtime import OnnxModel, sha256_of
+from ..schema import read_record
 
 PARITY_TOLERANCE = 1e-5
 OPSET = 18
 TEST_DATA_WINDOWS = 8  # windows shipped in test_data_set_0 (all parity inputs are checked)
+TRAIN_AGAIN = "train again with `popgen-hub train`"
+#: What export reads of run.json, and the type of each.
+RUN_KEYS = {"architecture": str, "model_config": dict[str, Any], "encoder": dict[str, Any],
+            "labels": list[str], "data": dict[str, Any], "settings": dict[str, Any],
+            "best_epoch": int, "metrics": dict[str, Any], "command": str}
 
 
 def contract_from_run(run: dict[str, Any], name: str, *, description: str,
@@ -78,9 +85,56 @@ class _WithSoftmax(nn.Module):
 
 
 def _torch_model(run_dir: RunFolder, run: dict[str, Any]) -> nn.Module:
+    """The run's network with its weights; weights that do not read, or do not fit the
+    architecture in run.json, are refused (the loader's own words are not repeated: they can
+    suggest unpickling, which is never the fix)."""
     model = build_model(run["architecture"], **run["model_config"])
-    model.load_state_dict(torch.load(run_dir.weights, weights_only=True))
+    try:
+        state = torch.load(run_dir.weights, weights_only=True, map_location="cpu")
+    except Exception:  # torch raises a zoo of types for a damaged or foreign file
+        raise PopgenHubError(
+            f"{run_dir.weights}: the run's weights are unreadable (truncated, or not a PyTorch "
+            f"state dict saved by `popgen-hub train`); {TRAIN_AGAIN}") from None
+    mismatch = _mismatch(model, state)
+    if mismatch:
+        raise PopgenHubError(
+            f"{run_dir.weights}: the weights do not fit {run['architecture']} as run.json "
+            f"describes it ({mismatch}); they and run.json are from different runs: "
+            f"{TRAIN_AGAIN}")
+    model.load_state_dict(state)
     return _WithSoftmax(model).eval()
+
+
+def _mismatch(model: nn.Module, state: Any) -> str:
+    """How a loaded state dict differs from ``model``'s tensors ("" when it fits)."""
+    if not isinstance(state, dict):
+        return f"a {type(state).__name__}, not a state dict"
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    shapes = [key for key in expected if key in state and (
+        not isinstance(state[key], torch.Tensor) or state[key].shape != expected[key].shape)]
+    parts = [f"{what} {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+             for what, keys in (("no tensor", missing), ("unknown tensor", unexpected),
+                                ("another shape of", shapes)) if keys]
+    return "; ".join(parts)
+
+
+def read_run(run_folder: RunFolder) -> dict[str, Any]:
+    """A run's run.json, checked for what export reads."""
+    if not run_folder.record.is_file() or not run_folder.weights.is_file():
+        raise PopgenHubError(f"{run_folder.path} is not a training run (needs "
+                             f"{RunFolder.record} and {RunFolder.weights} from `popgen-hub "
+                             f"train`)")
+    fix = f"it is not the record of a `popgen-hub train` run: {TRAIN_AGAIN}"
+    run = read_record(run_folder.record, RUN_KEYS, fix)
+    missing = [f"{section}.{key}" for section, key in (
+        ("data", "scenario"), ("data", "parameters"), ("metrics", "test"))
+        if key not in run[section]]
+    if missing or not isinstance(run["data"]["parameters"], dict):
+        raise PopgenHubError(f"{run_folder.record}: no {(missing or ['data.parameters'])[0]}; "
+                             f"{fix}")
+    return run
 
 
 def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np.ndarray],
@@ -125,7 +179,10 @@ def check_parity(onnx_path: Path, contract: ModelContract, inputs: dict[str, np.
 def _parity_inputs(run: RunFolder, names: list[str]) -> dict[str, np.ndarray]:
     """The run's encoded test windows by graph input: a one-input graph takes the one stored
     array (``images`` in runs of earlier versions), a multi-input one its tensors by name."""
-    with np.load(run.parity_inputs) as parity:
+    if not run.parity_inputs.is_file():
+        raise PopgenHubError(f"{run.path} lacks {run.parity_inputs.name} (the test windows "
+                             f"export checks the ONNX graph on); {TRAIN_AGAIN}")
+    with open_arrays(run.parity_inputs, TRAIN_AGAIN) as parity:
         if len(names) == 1 and len(parity.files) == 1:
             return {names[0]: parity[parity.files[0]]}
         return {name: parity[name] for name in names}
@@ -146,10 +203,7 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
     from ..publish.test_data import write_test_data
 
     run_folder = RunFolder(Path(run_dir))
-    if not run_folder.record.is_file() or not run_folder.weights.is_file():
-        raise PopgenHubError(f"{run_dir} is not a training run (needs {RunFolder.record} and "
-                             f"{RunFolder.weights} from `popgen-hub train`)")
-    run = json.loads(run_folder.record.read_text())
+    run = read_run(run_folder)
     source = read_card_source(card_source) if card_source else None
     description = (source["description"].strip() if source else
                    f"{run['architecture']} trained on {run['data']['scenario']}")

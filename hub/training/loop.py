@@ -27,6 +27,7 @@ from ..errors import PopgenHubError
 from ..evaluate import classification_metrics
 from ..files import RunFolder
 from ..models import regularisation
+from ..schema import matches
 from .history import EpochRecord, best_epoch
 from .plots import plot_confusion_matrix, plot_training_curve
 
@@ -51,8 +52,7 @@ def _rng(seed: int, purpose: str) -> np.random.Generator:
 def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1
                   ) -> dict[str, np.ndarray]:
     """A seeded partition of ``range(n)`` into disjoint train / validation / test indices."""
-    if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
-        raise PopgenHubError("validation and test fractions must be in (0, 1) and sum below 1")
+    check_fractions(validation, test)
     order = _rng(seed, "split").permutation(n)
     n_val, n_test = max(1, round(n * validation)), max(1, round(n * test))
     if n - n_val - n_test < 1:
@@ -62,6 +62,23 @@ def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1
         "validation": np.sort(order[n_test:n_test + n_val]),
         "train": np.sort(order[n_test + n_val:]),
     }
+
+
+def check_fractions(validation: float, test: float) -> None:
+    """Refuse held-out fractions that leave nothing to hold out or nothing to train on."""
+    if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
+        raise PopgenHubError(
+            f"--validation-fraction {validation} and --test-fraction {test} must each be in "
+            f"(0, 1) and sum below 1, e.g. 0.1 and 0.1")
+
+
+#: The TrainSettings fields that are numbers: option, the least value allowed, whether that
+#: least value is excluded (a learning rate of 0 trains nothing), whole numbers only.
+_NUMBERS = {"epochs": ("--epochs", 1, False, True), "batch_size": ("--batch-size", 1, False, True),
+            "learning_rate": ("--learning-rate", 0, True, False),
+            "weight_decay": ("--weight-decay", 0, False, False),
+            "threads": ("--threads", 1, False, True)}
+OPTIMIZERS, SCHEDULES = ("rmsprop", "adam", "adamw"), ("constant", "cosine")
 
 
 @dataclass
@@ -75,6 +92,19 @@ class TrainSettings:
     schedule: str = "constant"
     seed: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def __post_init__(self) -> None:
+        for name, (option, least, exclusive, whole) in _NUMBERS.items():
+            value = getattr(self, name)
+            if not matches(value, int if whole else float) or value < least or (
+                    exclusive and value == least):
+                kind = "a whole number" if whole else "a finite number"
+                raise PopgenHubError(f"{option} {value}: must be {kind} "
+                                     f"{'above' if exclusive else 'of at least'} {least}")
+        for option, value, known in (("--optimizer", self.optimizer, OPTIMIZERS),
+                                     ("--schedule", self.schedule, SCHEDULES)):
+            if value not in known:
+                raise PopgenHubError(f"{option} {value!r} is not one of {', '.join(known)}")
 
 
 def model_arguments(model: nn.Module, inputs: Inputs) -> list[torch.Tensor]:
@@ -118,8 +148,6 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
     epoch, or a fresh simulated batch. Seed torch before building ``model`` for reproducible
     initial weights; the batch order comes from ``settings.seed``.
     """
-    if settings.epochs < 1:
-        raise PopgenHubError("--epochs must be at least 1")
     torch.set_num_threads(settings.threads)
     rng = _rng(settings.seed, "batches")
     optimisers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
@@ -167,8 +195,9 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
 
 def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str]
              ) -> dict[str, Any]:
-    """Accuracy and confusion matrix (counts and row-normalised) on a labelled set."""
-    return classification_metrics(labels, predict_proba(model, images), label_names)
+    """Accuracy and confusion matrix (counts and row-normalised) on the held-out test set."""
+    return classification_metrics(labels, predict_proba(model, images), label_names,
+                                  what="the held-out test figures")
 
 
 def save_run(run: RunFolder, model: nn.Module, record: dict[str, Any],

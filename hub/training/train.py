@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -18,8 +20,9 @@ from ..datasets import encode_dataset, load_dataset, load_manifest
 from ..encoders import Encoder, HaplotypeImageEncoder, build_encoder
 from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
-from ..files import RunFolder
+from ..files import RunFolder, Staging
 from ..models import get_architecture
+from ..resume import fingerprint, resumable_output
 from ..simulate.dataset import simulate_in_memory, simulator_description
 from ..simulate.scenarios import get_scenario
 from .history import best_epoch
@@ -55,11 +58,28 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
                        settings: TrainSettings, *, validation: float = 0.1, test: float = 0.1,
                        encoder_overrides: dict[str, Any] | None = None,
                        prepared: tuple[Any, Inputs, np.ndarray, dict[str, Any]] | None = None,
-                       progress: bool = True, command: str = "") -> dict[str, Any]:
-    """Train on a saved dataset split by replicate into disjoint train/validation/test.
+                       progress: bool = True, command: str = "", resume: bool = False,
+                       clean: bool = False) -> dict[str, Any]:
+    """Train on a saved dataset split by replicate into disjoint train/validation/test, into a
+    new run folder ``run_dir`` (see :func:`run_output`).
 
     ``prepared`` is :func:`dataset_inputs`' result, to encode a dataset once for many runs.
     """
+    key = fingerprint([data_dir], command="train", architecture=architecture,
+                      settings=asdict(settings), validation=validation, test=test,
+                      encoder=encoder_overrides)
+    with run_output(run_dir, key, command, resume, clean) as (staging, existing):
+        return existing or _fit_on_dataset(
+            architecture, data_dir, staging.dir, settings, validation=validation, test=test,
+            encoder_overrides=encoder_overrides, prepared=prepared, progress=progress,
+            provenance={"command": command, "fingerprint": key})
+
+
+def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
+                    settings: TrainSettings, *, validation: float, test: float,
+                    encoder_overrides: dict[str, Any] | None,
+                    prepared: tuple[Any, Inputs, np.ndarray, dict[str, Any]] | None,
+                    progress: bool, provenance: dict[str, Any]) -> dict[str, Any]:
     encoder, inputs, labels, manifest = prepared or dataset_inputs(
         architecture, data_dir, encoder_overrides, progress)
     splits = split_indices(len(labels), settings.seed, validation, test)
@@ -78,7 +98,23 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
     }
     return _train(architecture, encoder, manifest["labels"], lambda epoch: sets["train"],
                   sets["validation"], sets["test"], data, run_dir, settings, progress,
-                  n_train=len(splits["train"]), command=command)
+                  n_train=len(splits["train"]), provenance=provenance)
+
+
+@contextmanager
+def run_output(run_dir: str | Path, key: str, command: str, resume: bool, clean: bool,
+               record: str = RunFolder.record
+               ) -> Iterator[tuple[Staging, dict[str, Any] | None]]:
+    """A training run's folder, new or empty (:mod:`popgen_hub.resume`): staged and published
+    whole; interrupted, ``resume`` trains again from the start in the kept staging folder
+    (``train --repeats``: only the repeats not finished), ``clean`` discards it. Into a
+    finished run of the same data and settings, ``resume`` gives what its ``record`` file
+    holds (nothing to do)."""
+    with resumable_output(run_dir, key, record=record, what="training run",
+                          resume=resume, clean=clean, command=command) as (staging, existing):
+        yield staging, existing
+        if existing is None:
+            staging.publish_all()
 
 
 def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
@@ -86,8 +122,10 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                      validation_replicates: int, test_replicates: int,
                      scenario_params: dict[str, Any] | None = None,
                      encoder: HaplotypeImageEncoder | None = None, workers: int = 1,
-                     progress: bool = True, command: str = "") -> dict[str, Any]:
-    """ImaGene's simulation on the fly: a fresh batch of replicates every epoch."""
+                     progress: bool = True, command: str = "", resume: bool = False,
+                     clean: bool = False) -> dict[str, Any]:
+    """ImaGene's simulation on the fly: a fresh batch of replicates every epoch, into a new
+    run folder ``run_dir`` (see :func:`run_output`)."""
     wanted = get_architecture(architecture).encoder or HaplotypeImageEncoder.name
     if wanted != HaplotypeImageEncoder.name:
         raise PopgenHubError(
@@ -111,19 +149,30 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                  f"(seed {settings.seed})",
         "citations": list(scenario.citations),
     }
-    validation = simulate("validation", validation_replicates)
-    test = simulate("test", test_replicates)
-    return _train(architecture, encoder, list(scenario.labels),
-                  lambda epoch: simulate("train", replicates_per_epoch, epoch), validation, test,
-                  data, run_dir, settings, progress,
-                  n_train=replicates_per_epoch * settings.epochs, command=command)
+    key = fingerprint(command="train", architecture=architecture, scenario=scenario.name,
+                      parameters=scenario.parameters, encoder=encoder.to_config(),
+                      settings=asdict(settings), replicates=[replicates_per_epoch,
+                                                             validation_replicates,
+                                                             test_replicates])
+    with run_output(run_dir, key, command, resume, clean) as (staging, existing):
+        if existing:
+            return existing
+        validation = simulate("validation", validation_replicates)
+        test = simulate("test", test_replicates)
+        return _train(architecture, encoder, list(scenario.labels),
+                      lambda epoch: simulate("train", replicates_per_epoch, epoch), validation,
+                      test, data, staging.dir, settings, progress,
+                      n_train=replicates_per_epoch * settings.epochs,
+                      provenance={"command": command, "fingerprint": key})
 
 
 def _train(architecture: str, encoder: Encoder, labels: list[str],
            training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
            validation: tuple[Inputs, np.ndarray], test: tuple[Inputs, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
-           n_train: int, command: str) -> dict[str, Any]:
+           n_train: int, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Fit, test once and write the run into ``run_dir``; ``provenance`` (command,
+    fingerprint) goes into its record."""
     if len(labels) < 2:
         raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
                              f"least two; choose a scenario with several classes")
@@ -143,7 +192,7 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
         "best_epoch": best.epoch,
         "metrics": {"validation": {"accuracy": best.validation_accuracy},
                     "test": test_metrics},
-        "command": command,
+        **provenance,
     }
     run = RunFolder(Path(run_dir))
     save_run(run, model, record, history)
@@ -155,32 +204,55 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
 def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
                   settings: TrainSettings, repeats: int, *, validation: float = 0.1,
                   test: float = 0.1, encoder_overrides: dict[str, Any] | None = None,
-                  progress: bool = True, command: str = "") -> dict[str, Any]:
+                  progress: bool = True, command: str = "", resume: bool = False,
+                  clean: bool = False) -> dict[str, Any]:
     """Train ``repeats`` times with seeds ``seed .. seed + repeats - 1`` (each its own split and
     initial weights) into ``run_dir/repeat_K``; write ``repeats.json`` with each repeat's
     held-out test figures and their mean and sd, and copy the repeat with the best validation
-    accuracy (model selection never looks at test figures) to ``run_dir`` for export."""
+    accuracy (model selection never looks at test figures) to ``run_dir`` for export.
+    Interrupted and resumed, the repeats already finished are not trained again."""
     if repeats < 2:
         raise PopgenHubError("--repeats needs at least 2 to give a spread")
-    run = RunFolder(Path(run_dir))
-    prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress)
-    records = []
-    for k in range(repeats):
-        seed = settings.seed + k
-        log.info(f"repeat {k + 1}/{repeats} (seed {seed})")
-        records.append(train_from_dataset(
-            architecture, data_dir, run.repeat(k).path, replace(settings, seed=seed),
-            validation=validation, test=test, prepared=prepared, progress=progress,
-            command=command))
-    summary = summarise_repeats(records)
-    best = max(range(repeats), key=lambda k: records[k]["metrics"]["validation"]["accuracy"])
-    summary["exported_repeat"] = best
-    for name in RunFolder.EXPORTED:
-        shutil.copyfile(run.repeat(best) / name, run / name)
-    run.repeats.write_text(json.dumps(summary, indent=2) + "\n")
-    plot_repeat_panels({architecture: summary}, run / RunFolder.repeats_figure,
-                       title=f"{architecture} on {prepared[3]['scenario']}")
+    key = fingerprint([data_dir], command="train", architecture=architecture,
+                      settings=asdict(settings), validation=validation, test=test,
+                      encoder=encoder_overrides, repeats=repeats)
+    with run_output(run_dir, key, command, resume, clean,
+                    record=RunFolder.repeats) as (staging, existing):
+        if existing:
+            return existing
+        run = RunFolder(staging.dir)
+        prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress)
+        records = []
+        for k in range(repeats):
+            seed = settings.seed + k
+            log.info(f"repeat {k + 1}/{repeats} (seed {seed})")
+            records.append(_repeat(run.repeat(k), lambda folder, seed=seed: _fit_on_dataset(
+                architecture, data_dir, folder, replace(settings, seed=seed),
+                validation=validation, test=test, encoder_overrides=encoder_overrides,
+                prepared=prepared, progress=progress,
+                provenance={"command": command, "fingerprint": key})))
+        summary = {**summarise_repeats(records), "fingerprint": key}
+        best = max(range(repeats), key=lambda k: records[k]["metrics"]["validation"]["accuracy"])
+        summary["exported_repeat"] = best
+        for name in RunFolder.EXPORTED:
+            shutil.copyfile(run.repeat(best) / name, run / name)
+        run.repeats.write_text(json.dumps(summary, indent=2) + "\n")
+        plot_repeat_panels({architecture: summary}, run / RunFolder.repeats_figure,
+                           title=f"{architecture} on {prepared[3]['scenario']}")
     return summary
+
+
+def _repeat(folder: RunFolder, train: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """The record of one repeat: trained into a hidden folder, renamed into place when
+    finished; a repeat an interrupted run finished is read back instead."""
+    if folder.record.is_file():
+        log.info(f"{folder.path.name} was finished before the interruption")
+        return json.loads(folder.record.read_text())
+    partial = folder.path.with_name(f".{folder.path.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    record = train(partial)
+    os.replace(partial, folder.path)
+    return record
 
 
 def summarise_repeats(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import PopgenHubError
 from ..files import Staging
 from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, track_file
+from .folder import other_scans
 
 #: The batch script shows the top window with this much on either side (clipped to the scan).
 VIEW_MARGIN = 1_000_000
@@ -31,7 +32,8 @@ def track_name(model: str, label: str) -> str:
 def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
                     tracks: dict[str, Path]) -> None:
     """An IGV desktop batch script (Tools > Run Batch Script, or ``igv -b``) that loads the
-    tracks on a 0-1 scale and goes to the top-scoring window.
+    tracks (IGV track name -> file) on a 0-1 scale and goes to the top-scoring window of
+    ``result``.
 
     ``genome`` is an IGV genome id (``hg38``) or a path to a FASTA or ``.chrom.sizes`` file.
     """
@@ -41,12 +43,21 @@ def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
     end = min(int(top["end"]) + VIEW_MARGIN, int(same_contig["end"].max()))
     locus = f"{result.contigs[top['contig']]}:{start + 1}-{end}"
     lines = ["new", f"genome {genome}"]
-    for label, track in tracks.items():
-        name = track_name(result.contract.name, label)
+    for name, track in tracks.items():
         lines += [f"load {track} name={name}", f"setDataRange 0,1 {name}",
                   f"setTrackHeight 160 {name}"]
     lines.append(f"goto {locus}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def folder_tracks(result: ScanResult, staging: Staging) -> dict[str, Path]:
+    """IGV track name -> file of the other models' tracks in the output folder."""
+    tracks = {}
+    for model, entry in other_scans(result, staging).items():
+        for label, file in entry.get("tracks", {}).items():
+            if staging.final(file).is_file():
+                tracks[track_name(model, label)] = staging.final(file)
+    return tracks
 
 
 def snapshot_tools() -> tuple[str, str]:
@@ -99,15 +110,17 @@ class IgvBatch:
 
     def __call__(self, result: ScanResult, staging: Staging) -> None:
         name = result.contract.name
-        tracks = {label: track_file(name, label) for label in result.contract.track_labels}
+        files = {track_name(name, label): track_file(name, label)
+                 for label in result.contract.track_labels}
+        others = folder_tracks(result, staging)  # every model's tracks in the folder
         write_igv_batch(result, staging.path(IGV_BATCH),
                         genome=self.genome or str(staging.final(CHROM_SIZES)),
-                        tracks={label: staging.final(file) for label, file in tracks.items()})
+                        tracks={**others, **{t: staging.final(f) for t, f in files.items()}})
         if not self.snapshot:
             staging.obsolete.append(SNAPSHOT)
             return
         # the same view, of the staged files, rendered before anything is published
-        staged_batch = staging.dir / "snapshot_batch.txt"
+        staged_batch = staging.dir / ".snapshot_batch.txt"
         write_igv_batch(result, staged_batch, genome=str(staging.dir / CHROM_SIZES),
-                        tracks={label: staging.dir / file for label, file in tracks.items()})
+                        tracks={**others, **{t: staging.dir / f for t, f in files.items()}})
         render_snapshot(staged_batch, staging.path(SNAPSHOT), genome=staging.dir / CHROM_SIZES)

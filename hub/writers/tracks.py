@@ -14,6 +14,7 @@ import numpy as np
 from ..files import Staging
 from ..result import CHROM_SIZES, ScanResult, track_file, window_table_file
 from .base import WRITERS
+from .folder import folder_chrom_sizes
 
 
 @WRITERS.register("bigwig")
@@ -61,6 +62,7 @@ def write_window_table(result: ScanResult, staging: Staging) -> None:
 
 @WRITERS.register("chrom_sizes")
 def write_chrom_sizes(result: ScanResult, staging: Staging) -> None:
+    """The contigs of every scan in the output folder (see :mod:`popgen_hub.writers.folder`)."""
     with open(staging.path(CHROM_SIZES), "w") as out:
-        for contig, length in result.chrom_sizes().items():
+        for contig, length in folder_chrom_sizes(result, staging).items():
             out.write(f"{contig}\t{length}\n")
