@@ -15,7 +15,7 @@ import pysam
 import pytest
 from test_readers import damage_a_middle_block
 
-from conftest import BUNDLED_MODEL, run_cli
+from conftest import BUNDLED_MODEL, ROOT, run_cli
 
 
 def scan_fails(vcf, out: Path, *extra: str, match: str) -> str:
@@ -283,3 +283,24 @@ def test_a_script_that_scans_with_workers_needs_the_main_guard(sweep_vcf, tmp_pa
         'import this script again, and it scans again at its top level; put the call under '
         '`if __name__ == "__main__":` (or use workers=1)')
     assert "BrokenProcessPool" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 24 kB file system: too small for a scan's outputs (needs root to mount; skipped
+    where that is not allowed)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip()})")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(full_disk):
+    line = scan_fails(ROOT / "hub" / "data" / "example_sweep.vcf.gz", full_disk / "out",
+                      match="No space left on device")
+    assert f"{full_disk / 'out'}: " in line and "free some disk space" in line
+    assert list(full_disk.iterdir()) == []

@@ -9,6 +9,7 @@ stdout; progress and information messages to stderr through the ``popgen_hub`` l
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import shlex
@@ -79,6 +80,17 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
     log.propagate = False
 
 
+#: Failures of the machine rather than of popgen-hub (nothing was published: outputs are
+#: staged), and what to do about each.
+ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "free some disk space or write to another folder (-o), then run again",
+    errno.EDQUOT: "your disk quota is full: free some space or write elsewhere (-o)",
+    errno.EROFS: "that file system is read-only: write to another folder (-o)",
+    errno.EACCES: "you may not write there: choose a folder of yours (-o)",
+    errno.EMFILE: "too many open files: raise the limit (`ulimit -n`) or use fewer --workers",
+}
+
+
 def crash_log_dir() -> Path:
     """Where the tracebacks of genuine bugs go: the user's cache directory."""
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -131,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRORS:
+            return _report_bug(args.command, args.invocation)
+        path = exc.filename or getattr(args, "output", None)
+        where = f"{path}: " if path else ""
+        print(f"popgen-hub {args.command}: error: {where}{exc.strerror}; "
+              f"{ENVIRONMENT_ERRORS[exc.errno]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception:
         return _report_bug(args.command, args.invocation)
     finally:
