@@ -257,9 +257,10 @@ def _shards(path: Path, manifest: dict[str, Any]) -> Iterator[Arrays]:
             yield shard
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Load every shard's images of a dataset directory; refuses incomplete datasets."""
-    manifest = load_manifest(path)
+def load_dataset(path: str | Path, manifest: dict[str, Any] | None = None) -> Dataset:
+    """Load every shard's images of a dataset directory; refuses incomplete datasets.
+    ``manifest``: the one :func:`load_manifest` gave, when the caller has it."""
+    manifest = manifest or load_manifest(path)
     images, labels, index = [], [], []
     for shard in _shards(Path(path), manifest):
         images.append(shard_images(shard))
@@ -276,10 +277,12 @@ def time_points(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         {"age_years": 0.0, "n_haplotypes": manifest["parameters"]["n_haplotypes"]}]
 
 
-def iter_replicates(path: str | Path) -> Iterator[tuple[int, GenotypeBlock]]:
+def iter_replicates(path: str | Path, manifest: dict[str, Any] | None = None
+                    ) -> Iterator[tuple[int, GenotypeBlock]]:
     """``(label, block)`` of every replicate of a dataset, in order, with all the raw data
-    (every time point; each haplotype's age in ``block.samples.age_years``)."""
-    manifest = load_manifest(path)
+    (every time point; each haplotype's age in ``block.samples.age_years``). ``manifest``:
+    the one :func:`load_manifest` gave, when the caller has it."""
+    manifest = manifest or load_manifest(path)
     points = time_points(manifest)
     ages = np.repeat([float(p["age_years"]) for p in points], [p["n_haplotypes"] for p in points])
     for shard in _shards(Path(path), manifest):
@@ -296,16 +299,17 @@ def iter_replicates(path: str | Path) -> Iterator[tuple[int, GenotypeBlock]]:
             yield int(label), block
 
 
-def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True
-                   ) -> tuple[Inputs, np.ndarray]:
+def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True,
+                   manifest: dict[str, Any] | None = None) -> tuple[Inputs, np.ndarray]:
     """Encode a dataset's raw data with ``encoder`` (any encoder; one with ancient groups
     takes its rows from each time point): the inputs by tensor name, and the labels."""
-    manifest = load_manifest(path)
+    manifest = manifest or load_manifest(path)
     rows = rows_for(encoder, time_points(manifest), source=str(path))
     length = manifest["parameters"]["length"]
     encoded, labels = [], []
     with single_threaded_blas():
-        for label, block in tqdm(iter_replicates(path), total=manifest["n"], desc="encoding",
+        for label, block in tqdm(iter_replicates(path, manifest), total=manifest["n"],
+                                 desc="encoding",
                                  unit="rep", disable=not progress):
             encoded.append(encoder.encode(block.take_columns(rows), (0, length)).inputs)
             labels.append(label)

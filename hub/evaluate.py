@@ -129,7 +129,8 @@ def _evaluate_dataset(model: OnnxModel, path: Path, indices: np.ndarray | None,
         raise PopgenHubError(
             f"{path} has class {unknown[0]!r}, which {model.contract.name} does not know (its "
             f"classes: {', '.join(labels)}); import the data with the model's class names")
-    inputs, data_labels = encode_dataset(path, model.encoder, progress=progress)
+    inputs, data_labels = encode_dataset(path, model.encoder, progress=progress,
+                                         manifest=manifest)
     as_model = np.array([labels.index(name) for name in manifest["labels"]])[data_labels]
     chosen = np.arange(len(as_model)) if indices is None else np.asarray(indices)
     probabilities = []

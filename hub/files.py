@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PopgenHubError, Terminated
-from .locks import output_lock
+from .locks import hidden_path, output_lock, unwritable
 
 log = logging.getLogger("popgen_hub")
 
@@ -60,16 +60,6 @@ class Staging:
     def publish_all(self) -> None:
         """Publish everything in the staging folder but hidden entries (work in progress)."""
         self.names = sorted(p.name for p in self.dir.iterdir() if not p.name.startswith("."))
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The outermost folder of ``path`` that does not exist yet (None if it exists)."""
-    missing = None
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return missing
-        missing = candidate
-    return missing
 
 
 def _replace(source: Path, target: Path) -> None:
@@ -174,14 +164,11 @@ def staged_outputs(out_dir: str | os.PathLike, command: str = "") -> Iterator[St
     """
     out_dir = Path(out_dir)
     with output_lock(out_dir, command):
-        exists = out_dir.is_dir()
+        hidden = hidden_path(out_dir, STAGING_PREFIX)
         try:
-            staging_dir = _staging_dir(out_dir if exists else out_dir.parent,
-                                       STAGING_PREFIX if exists else
-                                       f".{out_dir.name}{STAGING_PREFIX}")
+            staging_dir = _staging_dir(hidden.parent, hidden.name)
         except OSError as exc:
-            raise PopgenHubError(f"cannot write to output directory {out_dir}: "
-                                 f"{exc.strerror}; choose a writable -o directory") from None
+            raise unwritable(out_dir, exc) from None
         with publishing(Staging(out_dir, staging_dir), keep_on_interrupt=False) as staging:
             yield staging
 
@@ -253,7 +240,7 @@ class RunFolder(Folder):
     #: over repeats, `compare -o RUN/comparison.png` architectures side by side); exports and
     #: pushes carry them along
     FIGURES = ("training_curve.png", "confusion_matrix.png")
-    OPTIONAL_FIGURES = ("repeats.png", "comparison.png")
+    OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png")
     #: what makes a run exportable; ``train --repeats`` copies these of the chosen repeat
     EXPORTED = ("model.pt", "run.json", "parity_inputs.npz", *FIGURES)
 

@@ -30,9 +30,20 @@ log = logging.getLogger("popgen_hub")
 LOCK = ".popgen-hub.lock"
 
 
+def hidden_path(out_dir: Path, name: str) -> Path:
+    """Where a run keeps a hidden file or folder ``name`` (starting with "."): inside an
+    existing output folder, or beside one that does not exist yet as ``.FOLDER`` + ``name``
+    (the folder is then created whole when the run publishes)."""
+    return out_dir / name if out_dir.is_dir() else out_dir.parent / f".{out_dir.name}{name}"
+
+
+def unwritable(out_dir: Path, exc: OSError) -> PopgenHubError:
+    return PopgenHubError(f"cannot write to output directory {out_dir}: {exc.strerror}; "
+                          f"choose a writable -o directory")
+
+
 def lock_path(out_dir: Path) -> Path:
-    """Inside an existing folder; beside one that does not exist yet."""
-    return out_dir / LOCK if out_dir.is_dir() else out_dir.parent / f".{out_dir.name}{LOCK}"
+    return hidden_path(out_dir, LOCK)
 
 
 def _holder(fd: int) -> dict[str, Any] | None:
@@ -91,8 +102,7 @@ def _acquire(out_dir: Path, command: str) -> tuple[int, Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise PopgenHubError(f"cannot write to output directory {out_dir}: "
-                                 f"{exc.strerror}; choose a writable -o directory") from None
+            raise unwritable(out_dir, exc) from None
         holder = _lock(fd)
         if holder is not None:
             os.close(fd)

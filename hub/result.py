@@ -70,6 +70,10 @@ class ScanResult:
             sizes[contig] = self.contig_lengths.get(contig) or furthest
         return sizes
 
+    def declared_lengths(self) -> dict[str, int]:
+        """The contig lengths the input's header gives (contigs without one left out)."""
+        return {c: n for c in self.contigs if (n := self.contig_lengths.get(c))}
+
     def scored(self) -> np.ndarray:
         return self.windows[~np.isnan(self.windows["probabilities"][:, 0])]
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import PopgenHubError
 from .files import KEPT_HINT, Staging, publishing
-from .locks import output_lock
+from .locks import hidden_path, output_lock, unwritable
 from .version import __version__
 
 log = logging.getLogger("popgen_hub")
@@ -103,13 +103,11 @@ def run_staging(out_dir: str | os.PathLike, key: str, *, resume: bool = False,
 
 
 def _fresh(out_dir: Path, key: str) -> Path:
-    path = (out_dir / f"{PARTIAL_PREFIX}{key}" if out_dir.is_dir() else
-            out_dir.parent / f".{out_dir.name}{PARTIAL_PREFIX}{key}")
+    path = hidden_path(out_dir, f"{PARTIAL_PREFIX}{key}")
     try:
         path.mkdir(parents=True)
     except OSError as exc:
-        raise PopgenHubError(f"cannot write to output directory {out_dir}: {exc.strerror}; "
-                             f"choose a writable -o directory") from None
+        raise unwritable(out_dir, exc) from None
     return path
 
 

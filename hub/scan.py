@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PopgenHubError
-from .files import atomic_files
+from .files import Staging, atomic_files
 from .genotypes import ReadStats
 from .locks import output_lock
 from .readers import Reader
@@ -53,16 +53,17 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     """
     if snapshot:
         snapshot_tools()  # fail before the work, not after
-    chosen = [(name, WRITERS.get(name)) for name in BUILTIN_WRITERS]
-    chosen.append(("igv", IgvBatch(genome, snapshot)))
-    chosen += [(name, WRITERS.get(name)) for name in dict.fromkeys(writers)
+    # (name, writer, whether it is a plugin: someone else's code, whose failures we name)
+    chosen = [(name, WRITERS.get(name), False) for name in BUILTIN_WRITERS]
+    chosen.append(("igv", IgvBatch(genome, snapshot), False))
+    chosen += [(name, WRITERS.get(name), True) for name in dict.fromkeys(writers)
                if name not in BUILTIN_WRITERS]
     with output_lock(out_dir, command):
         job = prepare(model, vcf, **options)
         with run_staging(out_dir, _fingerprint(job), resume=resume, clean=clean) as staging:
             result = job.score(PieceFiles(staging.dir / PIECES, job.reader))
-            for name, write in chosen:
-                _run_writer(name, write, result, staging)
+            for name, write, plugin in chosen:
+                _run_writer(name, write, plugin, result, staging)
                 result.outputs = {file: staging.final(file) for file in staging.names}
             record_scan(result, staging, {**job.parameters(), "genome": genome,
                                           "snapshot": snapshot, "writers": list(writers)},
@@ -70,15 +71,14 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     return result
 
 
-def _run_writer(name: str, write: Writer, result: ScanResult, staging: Any) -> None:
-    if name in BUILTIN_WRITERS or isinstance(write, IgvBatch):
-        write(result, staging)
-        return
+def _run_writer(name: str, write: Writer, plugin: bool, result: ScanResult,
+                staging: Staging) -> None:
     try:
         write(result, staging)
-    except PopgenHubError:
-        raise
-    except Exception as exc:  # someone else's code: name it, publish nothing
+    except Exception as exc:
+        if not plugin or isinstance(exc, PopgenHubError):
+            raise
+        # someone else's code: name it, publish nothing
         raise PopgenHubError(f"writer {name!r} (a plugin) failed: "
                              f"{type(exc).__name__}: {exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 import subprocess
@@ -77,10 +78,15 @@ def test_region_beyond_the_contig(sweep_vcf, tmp_path):
                match="starts after the end of chr1")
 
 
-@pytest.mark.parametrize("region", ["chr1:500-100", "chr1:x-y", "chr1:0-100", "chr1:,",
-                                    ":100-200"])
-def test_malformed_regions(sweep_vcf, tmp_path, region):
-    scan_fails(sweep_vcf, tmp_path / "out", "--region", region, match="region")
+@pytest.mark.parametrize("region, match", [
+    ("chr1:500-100", "region 'chr1:500-100' is empty: its end is not after its start"),
+    ("chr1:x-y", "cannot parse region 'chr1:x-y': 'x-y' after the contig is not START-END"),
+    ("chr1:0-100", "region 'chr1:0-100': positions are 1-based"),
+    ("chr1:,", "cannot parse region 'chr1:,': ',' after the contig is not START-END"),
+    (":100-200", "region ':100-200' has no contig name"),
+])
+def test_malformed_regions(sweep_vcf, tmp_path, region, match):
+    scan_fails(sweep_vcf, tmp_path / "out", "--region", region, match=match)
 
 
 def unphased_after_1mb(vcf, dest):
@@ -285,16 +291,29 @@ def test_a_script_that_scans_with_workers_needs_the_main_guard(sweep_vcf, tmp_pa
     assert "BrokenProcessPool" not in result.stderr and not (tmp_path / "out").exists()
 
 
-@pytest.fixture
-def full_disk(tmp_path):
-    """A 24 kB file system: too small for a scan's outputs (needs root to mount; skipped
-    where that is not allowed)."""
+def small_mount(tmp_path: Path, options: str) -> Path:
+    """A 24 kB tmpfs (needs root to mount: skipped for other users, a failure for root)."""
     mount = tmp_path / "small"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"{options},size=24k", "tmpfs",
+                             str(mount)], capture_output=True, text=True)
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip()})")
+        message = f"cannot mount a small tmpfs here ({result.stderr.strip()})"
+        pytest.fail(message) if os.geteuid() == 0 else pytest.skip(message)
+    return mount
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """Too small for a scan's outputs."""
+    mount = small_mount(tmp_path, "rw")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    mount = small_mount(tmp_path, "ro")
     yield mount
     subprocess.run(["umount", str(mount)], check=True)
 
@@ -304,3 +323,10 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(full_disk):
                       match="No space left on device")
     assert f"{full_disk / 'out'}: " in line and "free some disk space" in line
     assert list(full_disk.iterdir()) == []
+
+
+def test_a_read_only_folder_is_one_line(read_only):
+    """Root may write anywhere but on a read-only file system."""
+    line = scan_fails(ROOT / "hub" / "data" / "example_sweep.vcf.gz", read_only / "out",
+                      match="Read-only file system")
+    assert str(read_only / "out") in line and "-o" in line

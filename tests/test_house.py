@@ -50,6 +50,11 @@ def test_missing_calls_are_not_counted_and_bad_blocks_are_refused():
     block = GenotypeBlock.from_haplotypes(np.array([[0, 1, -1], [1, -1, -1]], dtype=np.int8))
     alt, called = block.alt_counts()
     assert alt.tolist() == [1, 1, 0] and called.tolist() == [2, 1, 0]
+    two = Samples(["a", "b"], [2, 2])  # b: PL 0,0,0 and all-NaN carry no information
+    phred = np.array([[[0, 60, 60], [0, 0, 0]], [[60, 0, 60], [np.nan] * 3]], np.float32)
+    alt, called = GenotypeBlock(np.arange(2), phred, "likelihoods", two,
+                                likelihood_scale="phred").alt_counts()
+    assert np.allclose(alt, [0, 1], atol=1e-5) and called.tolist() == [2, 2]
     samples = Samples(["a"], [2])
     with pytest.raises(ValueError, match="not one of"):
         GenotypeBlock(np.arange(2), np.zeros((2, 1), np.int8), "dosages", samples)

@@ -245,9 +245,12 @@ def test_the_same_scan_resumed_gives_every_window_unchanged(bundled_model, tmp_p
     interrupt_after(monkeypatch, 2)
     with pytest.raises(Terminated):
         bundled_model.scan(EXAMPLE_VCF, tmp_path / "scan", region=REGION, progress=False)
-    monkeypatch.setattr(scan_module, "score_piece", SCORE_PIECE)
+    (partial,) = tmp_path.glob(".scan.popgen-hub-partial-*")
+    assert len(list((partial / ".pieces").glob("piece-*.npz"))) == 2  # of 4 pieces
+    scored = interrupt_after(monkeypatch, 99)
     resumed = bundled_model.scan(EXAMPLE_VCF, tmp_path / "scan", region=REGION, resume=True,
                                  progress=False)
+    assert len(scored) == 2 and not partial.exists()  # only the pieces left were scored
     assert resumed.windows.tobytes() == whole.windows.tobytes() and resumed.stats == whole.stats
 
 

@@ -156,7 +156,7 @@ def test_genotypes_and_sharp_likelihoods_give_the_haplotype_values(seed):
         for name in ("pi", "theta_w", "tajimas_d"):
             np.testing.assert_allclose(table[name], tables[0][name], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(site_frequency_spectrum(blocks[2]),
-                               site_frequency_spectrum(blocks[0]), atol=0.01)
+                               site_frequency_spectrum(blocks[0]), atol=0.003, rtol=0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -177,7 +177,7 @@ def test_missing_calls_lower_the_called_alleles_of_their_sites_only(seed):
     assert m == called.min() and spectrum.sum() == pytest.approx(len(positions))
     i = np.arange(m + 1)
     assert (spectrum * 2 * i * (m - i) / (m * (m - 1))).sum() == pytest.approx(expected)
-    np.testing.assert_allclose(site_frequency_spectrum(blocks[2]), spectrum, atol=0.01)
+    np.testing.assert_allclose(site_frequency_spectrum(blocks[2]), spectrum, atol=0.003, rtol=0)
     kept = site_frequency_spectrum(blocks[0], project_to=m + 2)
     assert kept.sum() == pytest.approx((called >= m + 2).sum())
 
@@ -302,5 +302,7 @@ def test_a_chromosome_of_a_thousand_haplotypes_takes_seconds():
                           haplotype_sample=np.arange(1_000))
     began = time.perf_counter()
     table = windowed(block, np.arange(0, 20_000_000, 10_000), 10_000)
-    assert time.perf_counter() - began < 30
+    seconds = time.perf_counter() - began
+    print(f"windowed: 2,000 windows of 200,000 sites x 1,000 haplotypes in {seconds:.2f} s")
+    assert seconds < 30  # a guard against a pathological slowdown, not a benchmark
     assert table["n_sites"].sum() == len(positions) and np.isfinite(table["h12"]).all()

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import PopgenHubError
+from ..files import RunFolder
 from . import common
 from .cmd_train import repeats_table
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> None:
     panels = {}
     for spec in args.runs:
         title, sep, run_dir = spec.rpartition("=")
-        path = Path(run_dir) / "repeats.json"
+        path = RunFolder(Path(run_dir)).repeats
         if not path.is_file():
             raise PopgenHubError(f"{path} not found: train with `popgen-hub train ... --repeats "
                                  f"N -o {run_dir}` first")

@@ -47,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     common.require_train_extra()
+    from ..files import DatasetFolder
     from ..simulate.importers import class_sources, import_dataset
 
     classes: dict[str, list] = {}
@@ -62,6 +63,6 @@ def run(args: argparse.Namespace) -> None:
                          time_points=args.time_points, shard_size=args.shard_size,
                          simulator=args.simulator, progress=not args.quiet,
                          command=args.invocation, resume=args.resume, clean=args.clean)
-    sources = json.loads((out / "manifest.json").read_text())["sources"]
+    sources = json.loads(DatasetFolder(out).manifest.read_text())["sources"]
     counts = ", ".join(f"{label}: {len(found)} replicates" for label, found in sources.items())
     print(f"imported {counts} into {out}; train with `popgen-hub train ARCH --data {out}`")

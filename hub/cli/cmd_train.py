@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from ..errors import PopgenHubError
+from ..files import RunFolder
 from . import common
 
 NAME, HELP = "train", "train an architecture, report held-out test figures (train extra)"
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> None:
     print("confusion matrix (rows true, columns predicted): " + ", ".join(test["labels"]))
     for label, row in zip(test["labels"], test["confusion_matrix"], strict=True):
         print(f"  {label:>12}: " + "  ".join(f"{c:>6}" for c in row))
-    print(f"wrote {args.output}/model.pt, run.json, training_curve.png, confusion_matrix.png")
+    written = ", ".join((RunFolder.weights, RunFolder.record, *RunFolder.FIGURES))
+    print(f"wrote {args.output}/{written}")
 
 
 def _train_repeats(args: argparse.Namespace, settings: Any) -> None:
@@ -109,9 +111,9 @@ def _train_repeats(args: argparse.Namespace, settings: Any) -> None:
                             progress=not args.quiet, command=args.invocation,
                             resume=args.resume, clean=args.clean)
     print(repeats_table(summary))
-    print(f"wrote {args.output}/repeat_*/, repeats.json, repeats.png; the repeat with the "
-          f"best validation accuracy ({summary['exported_repeat']}) is in {args.output} "
-          f"for `popgen-hub export`")
+    print(f"wrote {args.output}/repeat_*/, {RunFolder.repeats}, {RunFolder.repeats_figure}; the "
+          f"repeat with the best validation accuracy ({summary['exported_repeat']}) is in "
+          f"{args.output} for `popgen-hub export`")
 
 
 def repeats_table(summary: dict[str, Any]) -> str:

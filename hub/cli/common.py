@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PopgenHubError
+from ..runtime import DEVICES
 
 if TYPE_CHECKING:
     from ..encoders import Encoder
@@ -27,7 +28,6 @@ TRAIN_MODULES = ("torch", "msprime")
 PUBLISH_MODULES = ("onnx", "jinja2", "yaml")
 
 MODEL_HELP = "model name (see `popgen-hub list`), hf-hub:ORG/REPO[@REV], local-dir:PATH"
-DEVICES = ("auto", "cpu", "gpu")
 
 
 # ---------------------------------------------------------------- parser plumbing

@@ -15,6 +15,7 @@ from .base import (
     SampleGroup,
     ancient_bins_text,
     build_encoder,
+    group_index,
     has_ancient_groups,
     input_shapes,
     rows_for,
@@ -24,5 +25,5 @@ from .temporal_stack import TemporalStackEncoder
 
 __all__ = ["ENCODERS", "PRESENT_DAY", "DataclassEncoder", "EncodedWindow", "Encoder",
            "HaplotypeImageEncoder", "SampleGroup", "TemporalStackEncoder", "ancient_bins_text",
-           "build_encoder", "has_ancient_groups", "input_shapes", "rows_for",
+           "build_encoder", "group_index", "has_ancient_groups", "input_shapes", "rows_for",
            "single_threaded_blas"]

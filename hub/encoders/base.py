@@ -65,6 +65,8 @@ class Encoder(Protocol):
 
     name: ClassVar[str]
     data_kinds: ClassVar[tuple[str, ...]]
+    #: what the encoder does with a missing call, in words (for outputs and model cards)
+    missing_rule: ClassVar[str]
 
     @classmethod
     def from_config(cls, params: dict[str, Any]) -> Encoder: ...
@@ -87,6 +89,7 @@ class DataclassEncoder:
 
     name: ClassVar[str]
     data_kinds: ClassVar[tuple[str, ...]] = ("haplotypes",)
+    missing_rule: ClassVar[str] = "not stated by the encoder"
 
     @classmethod
     def from_config(cls, params: dict[str, Any]) -> Any:
@@ -114,6 +117,14 @@ def build_encoder(config: dict[str, Any]) -> Encoder:
     """Build the encoder a contract's ``encoder`` section describes (built-in or plugin)."""
     params = dict(config)
     return ENCODERS.get(params.pop("name", None)).from_config(params)
+
+
+def group_index(groups: tuple[SampleGroup, ...], age: float) -> int | None:
+    """The group that holds samples ``age`` years old: a present-day group those of age 0, an
+    ancient one those in its age range (the younger group on a shared boundary); None if
+    none does."""
+    return next((i for i, group in enumerate(groups)
+                 if group.holds(age) and (age > 0) != group.present_day), None)
 
 
 def has_ancient_groups(encoder: Encoder) -> bool:
@@ -150,14 +161,13 @@ def rows_for(encoder: Encoder, time_points: list[dict[str, Any]], source: str = 
     rows: list[list[int]] = [[] for _ in groups]
     for point, start in zip(time_points, starts, strict=False):
         age = float(point["age_years"])
-        found = [i for i, group in enumerate(groups) if group.holds(age)
-                 and (age > 0) != group.present_day]
-        if not found and age > 0 and has_ancient_groups(encoder):
+        index = group_index(groups, age)
+        if index is None and age > 0 and has_ancient_groups(encoder):
             bins = ", ".join(group.name for group in groups if not group.present_day)
             raise PopgenHubError(f"{source}: haplotypes {age:g} years old fall in none of the "
                                  f"model's time bins {bins}")
-        if found:
-            rows[found[0]] += range(start, start + point["n_haplotypes"])
+        if index is not None:
+            rows[index] += range(start, start + point["n_haplotypes"])
     for group, group_rows in zip(groups, rows, strict=True):
         if not group_rows or len(group_rows) < (group.size or 0):
             where = "present-day" if group.present_day else f"the {group.name} years bin"

@@ -87,6 +87,7 @@ class HaplotypeImageEncoder(DataclassEncoder):
     """ImaGene image of one window. All fields are stored in the model contract."""
 
     name = "haplotype_image"
+    missing_rule = "a missing call is read as the site's major allele"
 
     n_rows: int = 128
     n_cols: int = 128

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock
 from .base import ENCODERS, DataclassEncoder, EncodedWindow, SampleGroup
-from .haplotype_image import sorted_by_group_frequency
+from .haplotype_image import ROW_SORTS, sorted_by_group_frequency
 
 #: Graph inputs: the present-day image and the ancient stack.
 PRESENT, ANCIENT = "present", "ancient"
@@ -51,6 +51,7 @@ class TemporalStackEncoder(DataclassEncoder):
     """Present-day image plus a stack of ancient images over the same central sites."""
 
     name = "temporal_stack"
+    missing_rule = MISSING_RULE
 
     present_haplotypes: int = 40  # the review
     ancient_haplotypes: int = 10  # per ancient time bin; the review
@@ -73,7 +74,7 @@ class TemporalStackEncoder(DataclassEncoder):
                 edges != sorted(edges) or edges[0] <= 0:
             problems.append(f"ancient_bins={list(self.ancient_bins)} must be non-empty, "
                             f"positive, (youngest, oldest) each, youngest bin first, no overlap")
-        if self.row_sort not in ("freq", "dist", "none"):
+        if self.row_sort not in ROW_SORTS:
             problems.append(f"row_sort={self.row_sort!r} is not one of freq, dist, none")
         if problems:
             raise PopgenHubError(f"{self.name} encoder: {'; '.join(problems)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,7 +130,8 @@ class GenotypeBlock:
 
     def alt_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Per site, ALT alleles and called alleles among the block's samples (likelihoods:
-        the expected counts under a flat genotype prior)."""
+        the expected counts under a flat genotype prior, over the samples whose likelihoods
+        carry information; see :meth:`called_posteriors`)."""
         if self.kind == "haplotypes":
             called = self.values >= 0
             return (self.values == 1).sum(axis=1), called.sum(axis=1)
@@ -138,9 +140,22 @@ class GenotypeBlock:
             called = self.values >= 0
             return (np.where(called, self.values, 0).sum(axis=1),
                     (called * ploidy).sum(axis=1))
-        posterior = self.genotype_probabilities()
-        dosage = (posterior * np.arange(posterior.shape[2])).sum(axis=2)
-        return dosage.sum(axis=1), np.broadcast_to(ploidy.sum(), dosage.shape[:1]).copy()
+        posterior, called = self.called_posteriors()
+        dosage = sum(genotype * posterior[:, :, genotype]
+                     for genotype in range(1, posterior.shape[2]))
+        return np.where(called, dosage, 0).sum(axis=1), (called * ploidy).sum(axis=1)
+
+    def called_posteriors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Genotype posteriors (sites, samples, genotypes) under a flat prior, and which
+        (site, sample) calls carry information: likelihoods not all equal (all equal, or all
+        missing, is an uncalled sample)."""
+        with warnings.catch_warnings():  # all-NaN likelihoods: a missing call, not a problem
+            warnings.simplefilter("ignore", RuntimeWarning)
+            probs = self.genotype_probabilities()
+        informative = np.zeros(probs.shape[:2], dtype=bool)
+        for genotype in range(1, probs.shape[2]):  # slices: numpy reduces a short axis slowly
+            informative |= probs[:, :, genotype] != probs[:, :, 0]
+        return probs, informative
 
     def genotype_probabilities(self) -> np.ndarray:
         """Likelihoods normalised per sample and site (a flat prior): (sites, samples,

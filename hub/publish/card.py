@@ -14,7 +14,6 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..contract import HAPLOTYPE_RULES, ModelContract
 from ..encoders import ancient_bins_text, build_encoder, input_shapes
-from ..encoders.temporal_stack import MISSING_RULE
 from ..errors import PopgenHubError
 from ..version import __version__
 
@@ -74,7 +73,7 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
                 strict=True)],
         haplotype_rule=HAPLOTYPE_RULES[contract.input.haplotype_rule],
         input_shapes=shapes, time_bins=ancient_bins_text(encoder),
-        missing_rule=MISSING_RULE, repeats=repeats, zip=zip,
+        missing_rule=encoder.missing_rule, repeats=repeats, zip=zip,
         repeat_rows=list(zip(test["labels"], repeats["mean_normalised"],
                              repeats["sd_normalised"], strict=True)) if repeats else [],
         model_id=f"hf-hub:{hub_id}" if hub_id else contract.name,

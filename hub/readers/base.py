@@ -49,7 +49,9 @@ class SampleSelection:
 
 @runtime_checkable
 class Reader(Protocol):
-    """The interface of every reader (built-in or plugin)."""
+    """The interface of every reader (built-in or plugin). A reader is pickled to reach the
+    worker processes of a scan with ``workers > 1``: leave open files out of its pickled state
+    (see :meth:`VcfReader.__getstate__`)."""
 
     name: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -69,6 +69,15 @@ class VcfReader:
             self._check_index(index, first)
             self._known = f"{braced(first.CHROM)}:{first.POS}-{first.POS}"
             genotype_calls(first, self.path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A worker process gets the reader as checked here (samples, contigs, ploidies, the
+        index checks), without the open file, which it opens again."""
+        return {key: value for key, value in self.__dict__.items() if key != "_vcf"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._vcf = self._open()
 
     def _decoded(self, read: Callable[[], T]) -> T:
         """``read()`` of header text, which cyvcf2 decodes as UTF-8."""
@@ -259,6 +268,12 @@ class VcfReader:
                 continue
             last_position = position
             array = genotype_calls(record, self.path)
+            if len(array) != len(wanted_samples):
+                raise PopgenHubError(
+                    f"{self.path.name} {region.contig}:{position + 1}: the record has "
+                    f"{len(array)} genotype columns of the {len(wanted_samples)} samples read; "
+                    f"every record needs one per sample of the header (check it with "
+                    f"`bcftools view`)")
             if array.shape[1] != width:
                 array = self._to_width(array, width, record)
             positions.append(position)
@@ -273,9 +288,9 @@ class VcfReader:
             yield block(positions, genotypes)
 
     def _check_read_to_end(self, region: Region, last_read: int) -> None:
-        """The fast (multi-threaded) read of a region stops at a damaged block without an
-        error; the single-threaded handle, which can be probed, tells whether records follow
-        the last one read."""
+        """The fast read of a region (with a decompression thread) stops at a damaged block
+        without an error; the handle without threads, which can be probed, tells whether
+        records follow the last one read."""
         if last_read + 1 < region.end and \
                 self._first_start(region.contig, last_read + 1, region.end) is not None:
             raise damaged_error(self.path, f"after {region.contig}:{last_read + 1}")

@@ -25,7 +25,7 @@ from ..contract import ModelContract
 from ..encoders import single_threaded_blas
 from ..encoders.inputs import stack_windows
 from ..genotypes import ReadStats, Region
-from ..readers import Reader, SampleSelection, open_reader
+from ..readers import Reader, SampleSelection
 from ..result import ScanResult, window_dtype
 from ..runtime import OnnxModel
 from .windows import iter_windows, split_starts, window_bin, window_starts
@@ -124,7 +124,7 @@ def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
                              initializer=_start_worker,
                              initargs=(model.path, model.contract, model.device,
-                                       reader.path)) as pool:
+                                       reader)) as pool:
         jobs = {pool.submit(_score_piece_in_worker, piece, selection, window, batch_size):
                 (i, piece) for i, piece in todo}
         try:
@@ -143,9 +143,10 @@ def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(onnx_path: Path, contract: ModelContract, device: str, path: Path) -> None:
+def _start_worker(onnx_path: Path, contract: ModelContract, device: str, reader: Reader
+                  ) -> None:
     _WORKER["model"] = OnnxModel(onnx_path, contract, device=device, threads=1)
-    _WORKER["reader"] = open_reader(path)
+    _WORKER["reader"] = reader  # pickled: as checked in the main process
 
 
 def _score_piece_in_worker(piece: Piece, selection: SampleSelection, window: int,

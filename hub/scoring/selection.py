@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..contract import HAPLOTYPE_RULES, ModelContract
-from ..encoders import Encoder, SampleGroup, has_ancient_groups
-from ..encoders.temporal_stack import MISSING_RULE
+from ..encoders import Encoder, group_index, has_ancient_groups
 from ..errors import PopgenHubError
 from ..readers import Reader, SampleSelection, haplotype_columns
 
@@ -43,7 +42,7 @@ def select_samples(reader: Reader, encoder: Encoder, contract: ModelContract, se
         raise PopgenHubError(
             f"{contract.name} reads present-day and ancient haplotypes: give --samples, a "
             f"table of the samples' ages in years (0 = present-day)")
-    return _select_by_age(reader, encoder.sample_groups, contract, seed, ages, table)
+    return _select_by_age(reader, encoder, contract, seed, ages, table)
 
 
 def _pick(groups: list[list[tuple[str, int]]], sizes: list[int], rng: np.random.Generator
@@ -54,8 +53,9 @@ def _pick(groups: list[list[tuple[str, int]]], sizes: list[int], rng: np.random.
     return chosen
 
 
-def _select_by_age(reader: Reader, groups: tuple[SampleGroup, ...], contract: ModelContract,
-                   seed: int, ages: dict[str, float], table: str) -> SampleSelection:
+def _select_by_age(reader: Reader, encoder: Encoder, contract: ModelContract, seed: int,
+                   ages: dict[str, float], table: str) -> SampleSelection:
+    groups = encoder.sample_groups
     absent = [sample for sample in ages if sample not in reader.samples]
     if absent:
         raise PopgenHubError(
@@ -63,7 +63,7 @@ def _select_by_age(reader: Reader, groups: tuple[SampleGroup, ...], contract: Mo
             f"({_few(absent)}); remove them from the table or use the VCF they were called in")
     ancient = [group for group in groups if not group.present_day]
     outside = [f"{sample} ({age:g} y)" for sample, age in ages.items()
-               if age > 0 and not any(group.holds(age) for group in ancient)]
+               if age > 0 and group_index(groups, age) is None]
     if outside:
         raise PopgenHubError(
             f"{table}: {len(outside)} sample(s) are older or younger than every time bin of the "
@@ -75,8 +75,7 @@ def _select_by_age(reader: Reader, groups: tuple[SampleGroup, ...], contract: Mo
         age = ages.get(sample)
         if age is None:
             continue
-        index = next(i for i, group in enumerate(groups)
-                     if group.holds(age) and (age > 0) != group.present_day)
+        index = group_index(groups, age)
         slots = range(int(ploidy[sample])) if age == 0 else range(1)
         members[index] += [(sample, slot) for slot in slots]
     sizes = [group.size or contract.input.n_haplotypes for group in groups]
@@ -95,7 +94,7 @@ def _select_by_age(reader: Reader, groups: tuple[SampleGroup, ...], contract: Mo
     chosen = _pick(members, sizes, np.random.default_rng(seed))
     pseudo_haploid = tuple(sample for sample, _ in chosen[sizes[0]:])
     summary = (f"{'; '.join(notes)} (seed {seed}); ancient samples give one haplotype each "
-               f"(heterozygous calls missing); missing calls: {MISSING_RULE}")
+               f"(heterozygous calls missing); missing calls: {encoder.missing_rule}")
     return SampleSelection(tuple(chosen), pseudo_haploid, phased=contract.input.phased,
                            n_available=len(haplotype_columns(reader)), seed=seed,
                            groups=summary)

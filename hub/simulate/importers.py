@@ -14,7 +14,6 @@ Formats:
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..datasets import MANIFEST, shard_arrays, single_tensor, write_shard
+from ..datasets import MANIFEST, shard_arrays, single_tensor, write_manifest, write_shard
 from ..encoders import Encoder, HaplotypeImageEncoder, rows_for, single_threaded_blas
 from ..errors import PopgenHubError
 from ..files import DatasetFolder, Staging
@@ -368,7 +367,8 @@ def import_dataset(fmt: str, classes: dict[str, list[Path]], out_dir: str | Path
                 "fingerprint": key,
                 "provenance": {"popgen_hub": __version__, "numpy": np.__version__},
             }
-            staging.path(MANIFEST).write_text(json.dumps(manifest, indent=2))
+            staging.path(MANIFEST)
+            write_manifest(staging.dir, manifest)
     return Path(out_dir)
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..genotypes import GenotypeBlock
-from .sites import called_posteriors, site_chunks, total_alleles, window_block
+from .sites import site_chunks, total_alleles, window_block
 
 
 def site_frequency_spectrum(block: GenotypeBlock, start: int | None = None,
@@ -101,7 +101,7 @@ def _chunk_histograms(block: GenotypeBlock) -> Iterator[tuple[int, np.ndarray]]:
 def _likelihood_count_distributions(block: GenotypeBlock) -> tuple[np.ndarray, np.ndarray]:
     """Per site, the posterior distribution of the ALT count among the called samples
     (sites, total alleles + 1) and the called alleles: per-sample posteriors convolved."""
-    probs, called = called_posteriors(block)
+    probs, called = block.called_posteriors()
     ploidy = block.samples.ploidy
     distributions = np.zeros((block.n_sites, sum(ploidy) + 1))
     distributions[:, 0] = 1.0

@@ -15,7 +15,6 @@ Windows are half-open, 0-based ``[start, end)`` like the block's positions.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -59,7 +58,7 @@ def _chunk_counts(block: GenotypeBlock) -> tuple[np.ndarray, ...]:
         alt = alt.astype(np.float64)
         segregating = ((alt > 0) & (alt < called)).astype(np.float64)
         return called.astype(np.int64), alt, np.zeros_like(alt), segregating
-    probs, called = called_posteriors(block)
+    probs, called = block.called_posteriors()
     ploidy = np.asarray(block.samples.ploidy)
     mean = posterior_moment(probs, 1)
     variance = posterior_moment(probs, 2) - mean**2
@@ -72,18 +71,6 @@ def _chunk_counts(block: GenotypeBlock) -> tuple[np.ndarray, ...]:
             np.where(called, variance, 0.0).sum(axis=1), np.clip(1 - all_ref - all_alt, 0, 1))
 
 
-def called_posteriors(block: GenotypeBlock) -> tuple[np.ndarray, np.ndarray]:
-    """Likelihoods: genotype posteriors (sites, samples, genotypes) under a flat prior, and which
-    (site, sample) calls carry information (likelihoods not all equal)."""
-    with warnings.catch_warnings():  # all-NaN likelihoods: a missing call, not a problem
-        warnings.simplefilter("ignore", RuntimeWarning)
-        probs = block.genotype_probabilities()
-    informative = np.zeros(probs.shape[:2], dtype=bool)
-    for genotype in range(1, probs.shape[2]):  # slices: numpy reduces a short last axis slowly
-        informative |= probs[:, :, genotype] != probs[:, :, 0]
-    return probs, informative
-
-
 def posterior_moment(probs: np.ndarray, power: int) -> np.ndarray:
     """``E[g**power]`` of the ALT count ``g`` per (site, sample) under genotype posteriors."""
     return sum(genotype**power * probs[:, :, genotype] for genotype in range(1, probs.shape[2]))
@@ -94,7 +81,7 @@ def dosages(block: GenotypeBlock) -> np.ndarray:
     ALT count (likelihoods) of each column, NaN where uncalled."""
     if block.kind != "likelihoods":
         return np.where(block.values >= 0, block.values, np.nan)
-    probs, called = called_posteriors(block)
+    probs, called = block.called_posteriors()
     return np.where(called, posterior_moment(probs, 1), np.nan)
 
 

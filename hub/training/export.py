@@ -10,7 +10,6 @@ anything is written.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import warnings
@@ -188,12 +187,17 @@ def _parity_inputs(run: RunFolder, names: list[str]) -> dict[str, np.ndarray]:
         return {name: parity[name] for name in names}
 
 
+#: What the contract keeps of a run's ``repeats.json`` (``train --repeats``), and their types.
+REPEATS_KEYS = {"repeats": int, "seeds": list[int], "n_test": list[int],
+                "accuracy": dict[str, Any], "mean_normalised": list[list[float]],
+                "sd_normalised": list[list[float]], "exported_repeat": int}
+
+
 def _repeats_summary(run: RunFolder) -> dict[str, Any] | None:
     if not run.repeats.is_file():
         return None
-    repeats = json.loads(run.repeats.read_text())
-    return {k: repeats[k] for k in ("repeats", "seeds", "n_test", "accuracy", "mean_normalised",
-                                    "sd_normalised", "exported_repeat")}
+    repeats = read_record(run.repeats, REPEATS_KEYS, TRAIN_AGAIN)
+    return {key: repeats[key] for key in REPEATS_KEYS}
 
 
 def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
@@ -226,9 +230,9 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
         write_test_data(staging.path(ModelFolder.test_data),
                         {k: v[:TEST_DATA_WINDOWS] for k, v in inputs.items()},
                         expected[:TEST_DATA_WINDOWS], output_name=contract.output_name)
-        for figure in (*RunFolder.FIGURES, *RunFolder.OPTIONAL_FIGURES):
-            if figure in RunFolder.FIGURES or (run_folder / figure).is_file():
-                shutil.copyfile(run_folder / figure, staging.path(figure))
+        for figure in (*RunFolder.FIGURES, *(optional for optional in RunFolder.OPTIONAL_FIGURES
+                                             if (run_folder / optional).is_file())):
+            shutil.copyfile(run_folder / figure, staging.path(figure))
         if source:
             render_card(final, source).save(staging.path(ModelFolder.card))
     return Path(out_dir)

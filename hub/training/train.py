@@ -47,10 +47,10 @@ def dataset_inputs(architecture: str, data_dir: str | Path,
     # architectures that do not say (plugins) read the images stored with the dataset
     wanted = get_architecture(architecture).encoder or manifest["encoder"]["name"]
     if wanted == manifest["encoder"]["name"] and not encoder_overrides:
-        dataset = load_dataset(data_dir)
+        dataset = load_dataset(data_dir, manifest)
         return dataset.encoder, dataset.inputs, dataset.labels, manifest
     encoder = build_encoder({"name": wanted, **(encoder_overrides or {})})
-    inputs, labels = encode_dataset(data_dir, encoder, progress=progress)
+    inputs, labels = encode_dataset(data_dir, encoder, progress=progress, manifest=manifest)
     return encoder, inputs, labels, manifest
 
 
@@ -65,9 +65,7 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
 
     ``prepared`` is :func:`dataset_inputs`' result, to encode a dataset once for many runs.
     """
-    key = fingerprint([data_dir], command="train", architecture=architecture,
-                      settings=asdict(settings), validation=validation, test=test,
-                      encoder=encoder_overrides)
+    key = _run_key(data_dir, architecture, settings, validation, test, encoder_overrides)
     with run_output(run_dir, key, command, resume, clean) as (staging, existing):
         return existing or _fit_on_dataset(
             architecture, data_dir, staging.dir, settings, validation=validation, test=test,
@@ -201,6 +199,15 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
     return record
 
 
+def _run_key(data_dir: str | Path, architecture: str, settings: TrainSettings,
+             validation: float, test: float, encoder_overrides: dict[str, Any] | None,
+             **extra: Any) -> str:
+    """The fingerprint of a training run on a dataset (see :mod:`popgen_hub.resume`)."""
+    return fingerprint([data_dir], command="train", architecture=architecture,
+                       settings=asdict(settings), validation=validation, test=test,
+                       encoder=encoder_overrides, **extra)
+
+
 def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
                   settings: TrainSettings, repeats: int, *, validation: float = 0.1,
                   test: float = 0.1, encoder_overrides: dict[str, Any] | None = None,
@@ -213,9 +220,8 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
     Interrupted and resumed, the repeats already finished are not trained again."""
     if repeats < 2:
         raise PopgenHubError("--repeats needs at least 2 to give a spread")
-    key = fingerprint([data_dir], command="train", architecture=architecture,
-                      settings=asdict(settings), validation=validation, test=test,
-                      encoder=encoder_overrides, repeats=repeats)
+    key = _run_key(data_dir, architecture, settings, validation, test, encoder_overrides,
+                   repeats=repeats)
     with run_output(run_dir, key, command, resume, clean,
                     record=RunFolder.repeats) as (staging, existing):
         if existing:

@@ -53,7 +53,7 @@ def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
     header must agree with the others'; lengths taken from the windows (no header length)
     give way to it, or to the longest."""
     sizes = result.chrom_sizes()
-    declared = {c: n for c in result.contigs if (n := result.contig_lengths.get(c))}
+    declared = result.declared_lengths()
     for model, entry in other_scans(result, staging).items():
         theirs = entry.get("declared_lengths", {})
         for contig, length in entry.get("chrom_sizes", {}).items():
@@ -92,7 +92,7 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
         "input": str(result.vcf.resolve()),
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),
-        "declared_lengths": {c: n for c in result.contigs if (n := result.contig_lengths.get(c))},
+        "declared_lengths": result.declared_lengths(),
         "model": {"revision": result.contract.revision,
                   "sha256": result.contract.weights.get("sha256")},
         "parameters": parameters,

@@ -19,6 +19,7 @@ class SfsImageEncoder(DataclassEncoder):
 
     name = "sfs_image"
     data_kinds = ("haplotypes", "genotypes", "likelihoods")
+    missing_rule = "a missing call counts as neither allele"
 
     n_rows: int = 16
     n_cols: int = 8
