@@ -58,9 +58,10 @@ system-deps:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
-## pretrained: rebuild the bundled model from scratch (simulate, train, export; ~25 min)
+## pretrained: rebuild a bundled model from scratch (simulate, train, export; ~25 min for the
+## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h)
 pretrained: venv-train
-	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/$(MODEL).sh
+	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/$(MODEL).sh $(ARGS)
 
 ## temporal: the review's temporal task end to end: 10 repeats x 3 architectures on our simulator
 ## and on the review's data, Fig. 3 for each, the two temporal_balsel models (~1.5 h on 2 cores)

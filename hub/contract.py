@@ -18,8 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .calibration import NULL_SCORE, RECALIBRATE, null_problems
 from .errors import PopgenHubError
 from .genotypes import KINDS
+from .ood import REFERENCE, reference_problems
 from .schema import field_problems, short
 
 FORMAT_VERSION = 2
@@ -152,6 +154,12 @@ class ModelContract:
         if problems:
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {problems[0]}; "
                                  f"{EXPORT_AGAIN}")
+        null = data.get("references", {}).get(NULL_SCORE)
+        if null is not None and (wrong := null_problems(null, data["labels"])):
+            raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
+        stats = data.get("references", {}).get(REFERENCE)
+        if stats is not None and (wrong := reference_problems(stats)):
+            raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
         try:
             return cls(**{**data, "input": InputSpec(**data["input"]),
                           "format_version": FORMAT_VERSION})

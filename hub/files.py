@@ -236,11 +236,16 @@ class RunFolder(Folder):
     parity_inputs = File("parity_inputs.npz")
     repeats = File("repeats.json")
     repeats_figure = File("repeats.png")
+    reliability_figure = File("reliability.png")
+    #: the interrupted run's state after its last finished epoch, and the options it was
+    #: started with (hidden: staging only, never published)
+    checkpoint = File(".checkpoint.pt")
+    options = File(".options.json")
     #: figures every run has, and those only some have (`train --repeats` draws the spread
-    #: over repeats, `compare -o RUN/comparison.png` architectures side by side); exports and
-    #: pushes carry them along
+    #: over repeats, `compare -o RUN/comparison.png` architectures side by side, temperature
+    #: scaling the reliability diagram); exports and pushes carry them along
     FIGURES = ("training_curve.png", "confusion_matrix.png")
-    OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png")
+    OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png", reliability_figure.name)
     #: what makes a run exportable; ``train --repeats`` copies these of the chosen repeat
     EXPORTED = ("model.pt", "run.json", "parity_inputs.npz", *FIGURES)
 

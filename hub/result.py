@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import NULL_SCORE, log_odds, scan_significance
 from .contract import ModelContract
 from .genotypes import ReadStats, Region
+from .ood import flag_note
 from .version import __version__
 
 #: Shared files of a scan folder; IGV recognises a chrom.sizes genome by the ending.
@@ -28,11 +30,17 @@ def window_table_file(model: str) -> str:
     return f"{model}.windows.tsv"
 
 
+def flagged_file(model: str) -> str:
+    """The BED of the windows of ``model`` outside its training data (see :mod:`.ood`)."""
+    return f"{model}.flagged.bed"
+
+
 def window_dtype(n_classes: int) -> np.dtype:
     """One row per window with data; ``contig`` indexes :attr:`ScanResult.contigs`."""
     return np.dtype([("contig", np.int32), ("start", np.int64), ("end", np.int64),
                      ("bin_start", np.int64), ("bin_end", np.int64), ("n_sites", np.int32),
-                     ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,))])
+                     ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,)),
+                     ("flags", np.uint16)])  # out-of-distribution reasons, see ..ood
 
 
 @dataclass
@@ -55,6 +63,17 @@ class ScanResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: temporal models: the haplotypes used per time bin, and the rules applied
     time_bins: str = ""
+    #: per window (NaN: unscored), the empirical p-value of its score against the model's
+    #: stored null and its Benjamini-Hochberg q-value across the whole scan; None when the
+    #: model stores no null (see :mod:`popgen_hub.calibration`)
+    p_values: np.ndarray | None = field(init=False, default=None)
+    q_values: np.ndarray | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # once, on the merged windows: q-values are across every window of the scan
+        significance = scan_significance(self.contract.references,
+                                         self.windows["probabilities"], self.seed)
+        self.p_values, self.q_values = significance or (None, None)
 
     @property
     def contigs(self) -> list[str]:
@@ -78,14 +97,10 @@ class ScanResult:
         return self.windows[~np.isnan(self.windows["probabilities"][:, 0])]
 
     def log_odds(self, windows: np.ndarray, label: str) -> np.ndarray:
-        """log P(label) / P(null class) of scored windows.
-
-        Probabilities near 1 saturate in float32 while the null class's stays resolvable
-        (e.g. 1e-9), so windows are ranked by log-odds, not by probability.
-        """
-        probabilities = np.maximum(windows["probabilities"].astype(np.float64), 1e-300)
-        column = self.contract.labels.index(label)
-        return np.log(probabilities[:, column]) - np.log(probabilities[:, 0])
+        """log P(label) against all other classes of scored windows (probabilities near 1
+        saturate in float32 while the others stay resolvable, so windows are ranked by
+        log-odds, not by probability)."""
+        return log_odds(windows["probabilities"], self.contract.labels.index(label))
 
     def ranked(self, label: str | None = None) -> np.ndarray:
         """Scored windows, most likely ``label`` (default: the first track label) first."""
@@ -117,4 +132,16 @@ class ScanResult:
             "min_informative_sites": c.input.min_sites,
             "sites": self.stats.to_dict(),
             "execution_provider": self.provider,
+            "p_value": self.significance_note(),
+            "flag": flag_note(self.contract.name, self.contract.references),
         }
+
+    def significance_note(self) -> str:
+        """What the p_value and q_value columns are, or why they are NA."""
+        null = self.contract.references.get(NULL_SCORE)
+        if null is None:
+            return (f"NA: {self.contract.name} stores no null distribution, so no p- or "
+                    f"q-values")
+        return (f"empirical, of the {null['score']} against {null['n']} null loci "
+                f"({null['source']}), ties broken at random (seed {self.seed}); q_value: "
+                f"Benjamini-Hochberg across the scan's scored windows")

@@ -36,7 +36,8 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "scan.py", "simulate.py", "temporal_diagnostics.py"]
+        "calibration.py", "scan.py", "simulate.py", "sweep_approximation.py",
+        "temporal_diagnostics.py"]
 
 
 @pytest.mark.slow
@@ -76,6 +77,38 @@ def test_simulate_benchmark_smoke(tmp_path):
     assert re.search(rf"2 workers / 1 worker: {NUMBER}x", out), out
     report = json.loads((tmp_path / "simulate_imagene_sweep.json").read_text())
     assert report["n"] == 4 and set(report["whole_run_seconds"]) == {"1", "2"}
+
+
+def test_calibration_smoke(tmp_path):
+    out = run_benchmark("calibration.py", "-o", tmp_path)
+    header = table_rows(out, "case")[0]
+    assert header == ["case", "set", "windows", "share P>0.5", "share q<0.05", "max P",
+                      "share flagged"], out
+    rows = {row[0]: row for row in table_rows(out, "HomSap") + table_rows(out, "bottleneck")
+            + table_rows(out, "r=1e-9")}
+    assert sorted(rows) == ["HomSap/OutOfAfrica_3G09/CEU", "bottleneck", "r=1e-9"], out
+    for row in rows.values():
+        assert row[1] in ("training", "held-out") and number(row[2]) > 0, row
+        assert 0 <= number(row[5]) <= 1, row  # max P
+    power = table_rows(out, "1000 | 0 | 128")
+    assert len(power) == 2, out  # the power and the localisation row of the one sweep
+    assert out.startswith("Command: `python benchmarks/calibration.py --smoke"), out
+    report = json.loads((tmp_path / "calibration.json").read_text())
+    assert len(report["chromosomes"]) == 4 and report["recombination_rate"] == 1e-8
+    assert (tmp_path / "matrix.md").read_text() in out
+    assert (tmp_path / "fp_heatmap.png").stat().st_size and (tmp_path / "power.png").stat().st_size
+
+
+def test_sweep_approximation_smoke(tmp_path):
+    out = run_benchmark("sweep_approximation.py", "-o", tmp_path)
+    rows = table_rows(out, "ooa_eur") + table_rows(out, "bottleneck")
+    assert {(row[0], row[1]) for row in rows} == {
+        (case, kind) for case in ("ooa_eur", "bottleneck")
+        for kind in ("neutral", "done", "ongoing")}, out
+    report = json.loads((tmp_path / "approximation.json").read_text())
+    assert len(report["results"]) == 2 * (4 + 2 + 2)
+    assert all(r["n"] == 2 and r["cpu_seconds"] >= 0 for r in report["results"])
+    assert (tmp_path / "approximation.md").read_text() in out
 
 
 @pytest.mark.slow

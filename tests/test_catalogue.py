@@ -23,7 +23,8 @@ SMALL = {"imagene_sweep": {"n_haplotypes": 16, "length": 20_000},
          "temporal_balancing": {"n_haplotypes": 16, "length": 20_000,
                                 "ancient_ages_years": [2000, 4000], "ancient_haplotypes": 4},
          "neutral": {"n_haplotypes": 16, "length": 20_000},
-         "sweeps": {"n_haplotypes": 16, "length": 20_000}}
+         "sweeps": {"n_haplotypes": 16, "length": 20_000},
+         "sweep_regime": {"n_haplotypes": 16, "histories": ["HomSap/Africa_1T12/AFR"]}}
 
 
 def central_diversity(haplotypes: np.ndarray, positions: np.ndarray, centre: float,
@@ -145,6 +146,9 @@ def test_priors_are_drawn_per_replicate_inside_their_range():
     ("balancing", {"frequency_min": 0.7}, "must be ordered inside"),
     ("balancing", {"ancient_ages_years": [1000, 1010]}, "distinct generations"),
     ("sweeps", {"sweep_ages": [], "ancient_ages_years": [10]}, "sweep_ages=[] must be"),
+    ("sweep_regime", {"histories": ["HomSap/AncientEurasia_9K19/LBK"]}, "not HomSap present"),
+    ("sweep_regime", {"linked_distance_min": 10_000}, "must exceed half the window"),
+    ("sweep_regime", {"strength_max": 50}, "strength_min..max = 100.0..50"),
 ])
 def test_impossible_parameters_and_priors_are_named(name, params, message):
     with pytest.raises(PopgenHubError, match=message.replace("[", r"\[").replace("(", r"\(")):

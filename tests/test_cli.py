@@ -15,8 +15,8 @@ from conftest import BUNDLED_MODEL, ROOT, run_cli
 from popgen_hub import cli
 from popgen_hub.cli import cmd_list, common
 
-COMMANDS = ["list", "info", "scan", "simulate", "import", "train", "compare", "evaluate",
-            "export", "push", "plugins"]
+COMMANDS = ["list", "info", "scan", "explain", "simulate", "import", "train", "compare",
+            "evaluate", "calibrate", "export", "push", "plugins"]
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
 
@@ -77,7 +77,9 @@ def test_shared_groups_give_the_same_options():
             evaluate.option_strings, evaluate.choices, evaluate.default, evaluate.help), flag
     assert option("scan", "--device").choices == ("auto", "cpu", "gpu")
     model_help = option("scan", "--model").help
-    assert option("info", "model").help == option("evaluate", "model").help == model_help
+    assert option("info", "model").help == option("evaluate", "model").help
+    assert model_help == option("info", "model").help + ("; auto: the bundled model whose "
+                                                         "training data the input resembles most")
     assert "a .onnx file" not in option("push", "model").help  # push needs a model directory
     encoders = {option(name, "--encoder").metavar for name in ("simulate", "import", "train")}
     assert encoders == {"NAME=VALUE"}

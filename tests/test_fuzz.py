@@ -970,8 +970,19 @@ def check_contract(contract: ModelContract) -> None:
         input_shapes(build_encoder(contract.encoder), spec.names)
 
 
+def fuzzed_contract() -> dict[str, Any]:
+    """The bundled contract with its stored null cut to 5 of its values: mutations then land
+    on the contract's structure, not mostly on thousands of list entries."""
+    config = json.loads(CONFIG.read_text())
+    null = config.get("references", {}).get("null_score")
+    if null:
+        null["values"] = null["values"][::max(1, len(null["values"]) // 5)][:5]
+        null["n"] = len(null["values"])
+    return config
+
+
 @fuzz("contract")
-@given(data=mutated_json(json.loads(CONFIG.read_text())))
+@given(data=mutated_json(fuzzed_contract()))
 def test_a_mutated_contract_loads_or_is_refused(scratch, data):
     folder = scratch.new()
     with valid_or_refused():

@@ -41,6 +41,7 @@ TEMPORAL_VCF, TEMPORAL_SAMPLES = DATA / "temporal_loci.vcf.gz", DATA / "temporal
 TRACK = f"{BUNDLED_MODEL}.sweep.bw"
 REGION = "chr1:1-1000000"  # 93 windows of the example
 TABLE = f"{BUNDLED_MODEL}.windows.tsv"
+FLAGGED = f"{BUNDLED_MODEL}.flagged.bed"  # windows unlike the training data (ood.py)
 
 
 @pytest.fixture
@@ -93,7 +94,8 @@ def test_two_scans_into_one_new_folder_one_writes_the_other_refuses(tmp_path):
     assert f"{out} is being written by another popgen-hub run (pid {winner.pid} " in lost_err
     assert "popgen-hub scan --vcf" in lost_err and "wait for it to finish" in lost_err
     wrote = [Path(line.strip()) for line in stdout.split("wrote:\n")[1].splitlines()]
-    assert {path.name for path in wrote} == {TRACK, TABLE, "scan.chrom.sizes", "igv_batch.txt"}
+    assert {path.name for path in wrote} == {TRACK, TABLE, FLAGGED, "scan.chrom.sizes",
+                                             "igv_batch.txt"}
     assert all(path.is_file() for path in wrote)
     with pyBigWig.open(str(out / TRACK)) as bw:
         assert bw.chroms() == {"chr1": 2_000_000} and len(bw.intervals("chr1")) > 350
@@ -138,13 +140,14 @@ def test_a_new_scan_of_a_model_replaces_what_its_last_scan_wrote(bundled_model, 
     finally:
         del WRITERS.builtins["extra"]
     scans = json.loads((out / "popgen-hub.scans.json").read_text())["scans"]
-    assert scans[BUNDLED_MODEL]["files"] == [TRACK, TABLE, "extra.txt"]
+    assert scans[BUNDLED_MODEL]["files"] == [TRACK, TABLE, FLAGGED, "extra.txt"]
     second = bundled_model.scan(EXAMPLE_VCF, out, region="chr1:1000001-1400000",
                                 progress=False)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [TRACK, TABLE, "scan.chrom.sizes", "igv_batch.txt", "popgen-hub.scans.json"])
+        [TRACK, TABLE, FLAGGED, "scan.chrom.sizes", "igv_batch.txt", "popgen-hub.scans.json"])
     entry = json.loads((out / "popgen-hub.scans.json").read_text())["scans"][BUNDLED_MODEL]
-    assert entry["regions"] == ["chr1:1000001-1400000"] and entry["files"] == [TRACK, TABLE]
+    assert entry["regions"] == ["chr1:1000001-1400000"]
+    assert entry["files"] == [TRACK, TABLE, FLAGGED]
     assert entry["parameters"]["step"] == 10_000 and entry["input"] == str(EXAMPLE_VCF)
     starts = [int(line.split("\t")[1]) for line in windows_of(out)[1:]]
     assert starts[0] == 1_000_000 and starts == second.windows["start"].tolist()

@@ -29,6 +29,19 @@ def test_lct_in_ceu_scores_as_a_sweep(tmp_path):
     assert min(scores) > 0.5, scores
 
 
+def test_lct_in_ceu_is_selected_for_the_general_sweep_model(tmp_path):
+    """The model trained over histories (issue 12) keeps LCT: measured P(neutral) 0.017-0.022
+    and p 0.015-0.021 over the haplotype subsets of seeds 0-2 (P(sweep) 0.53-0.57, the rest
+    P(linked): an 80 kb window cannot tell where in a wide footprint the site is)."""
+    vcf = shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz")
+    for seed in range(3):
+        out = tmp_path / f"seed{seed}"
+        run_cli("scan", "--vcf", vcf, "--model", "imagene_cnn.sweep_hsap_general", "--region",
+                "2:135811083-135891047", "--seed", str(seed), "-q", "-o", out)
+        _, (row,) = read_table(out / "imagene_cnn.sweep_hsap_general.windows.tsv")
+        assert float(row["p_neutral"]) < 0.05 and float(row["p_value"]) < 0.05, row
+
+
 def test_wide_vcf_with_3202_samples_and_no_known_sweep(tmp_path):
     """3,202 samples of 26 populations (so 128 random haplotypes are a mixed sample) over 430 kb
     of chr10 with no known selection: many-sample parsing, and no window should look swept."""

@@ -107,7 +107,8 @@ def test_igv_batch_loads_the_track_and_goes_to_the_peak(sweep_scan):
 def test_python_api_scan_and_predict(sweep_vcf, bundled_model, tmp_path):
     result = bundled_model.scan(sweep_vcf, tmp_path, region="chr1:1100001-1300000",
                                 progress=False)
-    assert set(result.outputs) == {TRACK, TABLE, "scan.chrom.sizes", "igv_batch.txt"}
+    assert set(result.outputs) == {TRACK, TABLE, f"{BUNDLED_MODEL}.flagged.bed",
+                                   "scan.chrom.sizes", "igv_batch.txt"}
     top = result.top_window()
     assert abs((top["start"] + top["end"]) / 2 - SWEEP_AT) <= 80_000
     assert result.windows["start"][0] == 1_100_000

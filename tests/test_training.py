@@ -91,8 +91,8 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     run_cli("export", run, "--name", "imagene_cnn.test", "--card",
             ROOT / "cards" / "imagene_cnn.sweep_hsap_eur.yaml", "-o", out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.md", "config.json", "confusion_matrix.png", "model.onnx", "test_data_set_0",
-        "training_curve.png"]
+        "README.md", "config.json", "confusion_matrix.png", "model.onnx", "reliability.png",
+        "test_data_set_0", "training_curve.png"]  # the reliability diagram: calibrated
     proto = onnx.load(str(out / "model.onnx"))
     onnx.checker.check_model(proto, full_check=True)
     assert not proto.graph.initializer or all(not t.external_data for t in proto.graph.initializer)
@@ -103,6 +103,8 @@ def test_export_is_checked_single_file_onnx_with_contract(trained_run, tmp_path)
     assert stored == {**config, "weights": {}}
     assert config["encoder"]["n_rows"] == 48 and config["input"]["n_haplotypes"] == 64
     assert config["weights"]["parity_max_abs_diff_vs_torch"] < 1e-5
+    assert "Div" in [node.op_type for node in proto.graph.node]  # logits / temperature
+    assert config["metrics"]["calibration"]["temperature"] > 0
 
     import popgen_hub
 

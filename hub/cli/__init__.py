@@ -29,8 +29,10 @@ from ..errors import (
 )
 from ..version import __version__
 from . import (
+    cmd_calibrate,
     cmd_compare,
     cmd_evaluate,
+    cmd_explain,
     cmd_export,
     cmd_import,
     cmd_info,
@@ -45,8 +47,8 @@ from .common import add_command, add_verbosity, formatter
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_simulate, cmd_import, cmd_train, cmd_compare,
-            cmd_evaluate, cmd_export, cmd_push, cmd_plugins)
+COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_explain, cmd_simulate, cmd_import, cmd_train,
+            cmd_compare, cmd_evaluate, cmd_calibrate, cmd_export, cmd_push, cmd_plugins)
 LOG_FORMAT = "popgen-hub: %(message)s"
 log = logging.getLogger("popgen_hub")
 _handler: logging.Handler | None = None

@@ -9,6 +9,7 @@ examples:
   popgen-hub scan --vcf genome.vcf.gz --model imagene_cnn.sweep_hsap_eur --workers 8 \
     -o genome_scan
   popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out
+  popgen-hub scan --vcf x.vcf.gz --model auto -o out   # the closest training data
 """
 
 from __future__ import annotations
@@ -25,25 +26,16 @@ log = logging.getLogger("popgen_hub")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_input_options(p)
-    common.add_model_argument(p, option=True)
+    common.add_model_argument(p, option=True, auto=True)
     common.add_output(p, "OUTDIR", help="output directory")
-    _add_window_options(p)
+    common.add_window_options(p)
+    p.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
     common.add_device(p)
     _add_compute_options(p)
     _add_output_options(p)
     p.add_argument("--sha256", help="refuse the model unless its model.onnx has this sha256")
     common.add_sample_table(p)
     common.add_resume_options(p)
-
-
-def _add_window_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--window-size", type=int, help="window length in bp (default: the "
-                   "model's training locus length)")
-    p.add_argument("--step", type=int, help="distance between window starts in bp "
-                   "(default: window/8); also the BigWig bin width")
-    p.add_argument("--seed", type=int, default=0, help="seed for choosing haplotypes when the "
-                   "VCF has more than the model takes (default 0)")
-    p.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
 
 
 def _add_compute_options(p: argparse.ArgumentParser) -> None:
@@ -69,7 +61,12 @@ def run(args: argparse.Namespace) -> None:
     # the option values first: a mistyped value is named before the model loads
     check_values(args.window_size, args.step, args.batch_size, args.workers, args.seed,
                  args.threads)
-    model = load(args.model, device=args.device, threads=args.threads, sha256=args.sha256)
+    name = args.model
+    if name == "auto":  # the model whose training data the input resembles most
+        from ..auto import choose_model
+
+        name = choose_model(args.vcf, region=args.region, seed=args.seed).name
+    model = load(name, device=args.device, threads=args.threads, sha256=args.sha256)
     result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
@@ -78,6 +75,32 @@ def run(args: argparse.Namespace) -> None:
                         progress=not args.quiet, resume=args.resume, clean=args.clean,
                         command=args.invocation)
     _report(result)
+
+
+def _report_significance(result: Any, n_scored: int) -> None:
+    """How many windows pass q < 0.05, or that the model has no null to give p-values."""
+    from ..calibration import Q_THRESHOLD
+
+    if result.q_values is None:
+        print(f"{result.contract.name} has no stored null distribution, so no p- or q-values "
+              f"(the window table's p_value and q_value are NA)")
+        return
+    passing = int((result.q_values < Q_THRESHOLD).sum())  # NaN (unscored) compares False
+    print(f"{passing} of {n_scored} scored windows pass q < {Q_THRESHOLD} (empirical p-values "
+          f"against the model's stored null, Benjamini-Hochberg across the scan)")
+
+
+def _report_flags(result: Any) -> None:
+    """A warning with the windows unlike the training data by reason, or that the model has
+    no training statistics to compare with (see popgen_hub.ood)."""
+    from ..ood import REFERENCE, flag_summary
+
+    references = result.contract.references
+    line = flag_summary(result.contract.name, references, result.windows["flags"])
+    if line and REFERENCE not in references:
+        print(line)
+    elif line:
+        log.warning("warning: %s", line)
 
 
 def _report(result: Any) -> None:
@@ -93,6 +116,8 @@ def _report(result: Any) -> None:
           f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
           f"on {result.provider}; {len(result.haplotypes)} of {result.n_available_haplotypes} "
           f"haplotypes")
+    _report_significance(result, len(scored))
+    _report_flags(result)
     print(f"top windows by the log-odds of P({label}):")
     for row, odds in zip(top, result.log_odds(top, label), strict=True):
         print(f"  {result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}  "

@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, metavar="N", help="with --data: train N times "
                    "(seeds SEED..SEED+N-1, each its own split) and report mean ± sd")
     p.add_argument("--workers", type=int, default=1, help="simulation processes (on the fly)")
+    p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="skip temperature scaling (by default one temperature, fitted on the "
+                        "validation set, calibrates the exported probabilities)")
     common.add_resume_options(p)
 
 
@@ -77,7 +80,8 @@ def run(args: argparse.Namespace) -> None:
                                     test=args.test_fraction,
                                     encoder_overrides=common.key_values(args.encoder, "--encoder"),
                                     progress=not args.quiet, command=args.invocation,
-                                    resume=args.resume, clean=args.clean)
+                                    resume=args.resume, clean=args.clean,
+                                    calibrate=args.calibrate)
     else:
         record = train_on_the_fly(
             args.architecture, args.simulate, args.output, settings,
@@ -87,14 +91,20 @@ def run(args: argparse.Namespace) -> None:
             scenario_params=common.key_values(args.param, "--param"),
             encoder=common.haplotype_encoder(args),
             workers=args.workers, progress=not args.quiet, command=args.invocation,
-            resume=args.resume, clean=args.clean)
+            resume=args.resume, clean=args.clean, calibrate=args.calibrate)
     test = record["metrics"]["test"]
     print(f"held-out test accuracy {test['accuracy']:.4f} on {test['n']} replicates "
           f"(kept epoch {record['best_epoch']})")
     print("confusion matrix (rows true, columns predicted): " + ", ".join(test["labels"]))
     for label, row in zip(test["labels"], test["confusion_matrix"], strict=True):
         print(f"  {label:>12}: " + "  ".join(f"{c:>6}" for c in row))
-    written = ", ".join((RunFolder.weights, RunFolder.record, *RunFolder.FIGURES))
+    calibration = record["metrics"].get("calibration")
+    if calibration:
+        print(f"temperature {calibration['temperature']:.4f} (fitted on the validation set): "
+              f"test ECE {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}, "
+              f"NLL {calibration['nll_before']:.4f} -> {calibration['nll_after']:.4f}")
+    written = ", ".join((RunFolder.weights, RunFolder.record, *RunFolder.FIGURES,
+                         *([RunFolder.reliability_figure] if calibration else [])))
     print(f"wrote {args.output}/{written}")
 
 
@@ -109,7 +119,7 @@ def _train_repeats(args: argparse.Namespace, settings: Any) -> None:
                             test=args.test_fraction,
                             encoder_overrides=common.key_values(args.encoder, "--encoder"),
                             progress=not args.quiet, command=args.invocation,
-                            resume=args.resume, clean=args.clean)
+                            resume=args.resume, clean=args.clean, calibrate=args.calibrate)
     print(repeats_table(summary))
     print(f"wrote {args.output}/repeat_*/, {RunFolder.repeats}, {RunFolder.repeats_figure}; the "
           f"repeat with the best validation accuracy ({summary['exported_repeat']}) is in "

@@ -26,6 +26,7 @@ TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-h
 PUBLISH_EXTRA_HINT = "push needs the publish extra: pip install 'popgen-hub[publish]'"
 TRAIN_MODULES = ("torch", "msprime")
 PUBLISH_MODULES = ("onnx", "jinja2", "yaml")
+EXPLAIN_EXTRA_HINT = "explain draws its figures with matplotlib: pip install 'popgen-hub[explain]'"
 
 MODEL_HELP = "model name (see `popgen-hub list`), hf-hub:ORG/REPO[@REV], local-dir:PATH"
 
@@ -48,14 +49,27 @@ def add_command(subparsers: Any, command: ModuleType) -> argparse.ArgumentParser
 
 # ---------------------------------------------------------------- argument groups
 def add_model_argument(parser: argparse.ArgumentParser, *, option: bool = False,
-                       onnx: bool = True) -> None:
+                       onnx: bool = True, auto: bool = False) -> None:
     """The model to use: positional, or ``--model`` (required) with ``option``; ``onnx=False``
-    where a bare .onnx file will not do (push needs a model directory)."""
-    help_text = MODEL_HELP + (" or a .onnx file" if onnx else "")
+    where a bare .onnx file will not do (push needs a model directory); ``auto``: the
+    command takes ``auto`` (see popgen_hub.auto)."""
+    help_text = MODEL_HELP + (" or a .onnx file" if onnx else "") + (
+        "; auto: the bundled model whose training data the input resembles most" if auto
+        else "")
     if option:
         parser.add_argument("--model", required=True, help=help_text)
     else:
         parser.add_argument("model", help=help_text)
+
+
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    """The windows of a scan (and of explain): their length, step and haplotype subset."""
+    parser.add_argument("--window-size", type=int, help="window length in bp (default: the "
+                        "model's training locus length)")
+    parser.add_argument("--step", type=int, help="distance between window starts in bp "
+                        "(default: window/8); also the BigWig bin width")
+    parser.add_argument("--seed", type=int, default=0, help="seed for choosing haplotypes when "
+                        "the VCF has more than the model takes (default 0)")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -142,6 +156,11 @@ def require_train_extra() -> None:
 def require_publish_extra() -> None:
     """Raise the one-line hint unless the ``publish`` extra (onnx, jinja2, pyyaml) is installed."""
     _require(PUBLISH_MODULES, PUBLISH_EXTRA_HINT)
+
+
+def require_explain_extra() -> None:
+    """Raise the one-line hint unless the ``explain`` extra (matplotlib) is installed."""
+    _require(("matplotlib",), EXPLAIN_EXTRA_HINT)
 
 
 # ---------------------------------------------------------------- values

@@ -160,6 +160,33 @@ class HaplotypeImageEncoder(DataclassEncoder):
         image = self._fit(minor)
         return EncodedWindow({TENSOR: image[None].astype(np.float32, copy=False)}, n_sites)
 
+    def column_spans(self, block: GenotypeBlock, window: tuple[float, float] | None = None
+                     ) -> np.ndarray:
+        """(n_cols, 2): the bp span [start, end) (the block's 0-based positions) of the
+        informative sites each image column of :meth:`encode` was made from: the sites it
+        averages (``resize``) or its one site (``crop_pad``); -1, -1 for an empty column."""
+        if self.col_sort != "none":
+            raise PopgenHubError(f"haplotype_image encoder: col_sort={self.col_sort!r} puts the "
+                                 f"columns out of genome order; they have no bp spans")
+        _, informative = self.minor_allele_matrix(block.values.T)
+        positions = np.asarray(block.positions, dtype=np.int64)[informative]
+        n_sites = len(positions)
+        spans = np.full((self.n_cols, 2), -1, dtype=np.int64)
+        if n_sites == 0:
+            return spans
+        if self.fit == "crop_pad":
+            index = np.arange(n_sites)[None]
+            if n_sites > self.n_cols:
+                index = self._central_columns(index, positions, window)
+            kept = positions[index[0, :self.n_cols]]
+            first = (self.n_cols - len(kept)) // 2
+            spans[first:first + len(kept)] = np.stack([kept, kept + 1], axis=1)
+            return spans
+        used = area_overlaps(n_sites, self.n_cols) > 0  # (n_cols, n_sites): the sites averaged
+        spans[:, 0] = positions[used.argmax(axis=1)]
+        spans[:, 1] = positions[n_sites - 1 - used[:, ::-1].argmax(axis=1)] + 1
+        return spans
+
     def _central_columns(self, minor: np.ndarray, positions: np.ndarray,
                          window: tuple[float, float] | None) -> np.ndarray:
         middle = (window[0] + window[1]) / 2 if window else (positions[0] + positions[-1]) / 2

@@ -33,6 +33,10 @@ def read_card_source(path: str | Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if not isinstance(source, dict) or k not in source]
     if missing:
         raise PopgenHubError(f"model-card source {path} lacks {', '.join(missing)}")
+    # a measured section kept in its own file (e.g. benchmarks/calibration.py's matrix.md)
+    extra = source.get("off_distribution_file")
+    if extra and (path.parent / extra).is_file():
+        source["off_distribution"] = (path.parent / extra).read_text()
     return source
 
 

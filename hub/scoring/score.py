@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import ood
 from ..contract import ModelContract
 from ..encoders import single_threaded_blas
 from ..encoders.inputs import stack_windows
@@ -169,6 +170,7 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
     end = starts[-1] + window if length is None else min(starts[-1] + window, length)
     stats = reader.new_stats()
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
+    reference = contract.references.get(ood.REFERENCE)  # None: no flags
     rows: list[tuple] = []
     batch = _Batch(model, batch_size)
     blocks = reader.blocks(Region(piece.contig, starts[0], end), selection, stats=stats,
@@ -180,8 +182,11 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
             if sites is None or sites.n_sites == 0:
                 continue
             encoded = encoder.encode(sites, (start, start + window))
+            span_end = start + window if length is None else min(start + window, length)
+            flags = 0 if reference is None else ood.window_flags(
+                sites, start, span_end, encoded.n_sites, reference)
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
-                         sites.n_sites, encoded.n_sites, no_score))
+                         sites.n_sites, encoded.n_sites, no_score, flags))
             if encoded.n_sites >= contract.input.min_sites:
                 batch.add(len(rows) - 1, encoded.inputs)
         batch.flush()

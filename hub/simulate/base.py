@@ -89,6 +89,11 @@ class Scenario:
         text = json.dumps({"scenario": self.name, **self.parameters}, sort_keys=True)
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
+    @property
+    def all_citations(self) -> list[str]:
+        """The scenario's citations, then its demography's."""
+        return list(dict.fromkeys([*self.citations, demography_info(self.demography).citation]))
+
     def fail_if(self, problems: list[str]) -> None:
         if problems:
             raise PopgenHubError(f"scenario {self.name}: " + "; ".join(problems))

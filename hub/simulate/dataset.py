@@ -165,7 +165,6 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
     keeps its finished shards, ``resume`` simulates only the others (also the shards missing
     from a finished dataset of the same manifest in ``out_dir``), ``clean`` discards them.
     """
-    from .demography import demography_info
     from .scenarios import get_scenario
 
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
@@ -183,8 +182,7 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "seed": seed,
         "n": n,
         "shard_size": shard_size,
-        "citations": list(dict.fromkeys(
-            [*scenario.citations, demography_info(scenario.demography).citation])),
+        "citations": scenario.all_citations,
     }
     out = Path(out_dir)
     with resumable_output(out, fingerprint(command="simulate", **manifest),

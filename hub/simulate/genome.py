@@ -41,21 +41,26 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
     demography = get_demography(scenario.demography)
     model = None
     if sweep_at is not None:
-        size = present_size(demography)
-        model = [
-            msprime.SweepGenicSelection(
-                position=sweep_at, start_frequency=1.0 / (2 * size),
-                end_frequency=end_frequency,
-                s=2 * scenario.selection_strength / (2 * scenario.reference_size),
-                dt=1.0 / (40 * size)),
-            msprime.StandardCoalescent(),
-        ]
+        model = planted_sweep(sweep_at, present_size(demography), scenario.selection_strength,
+                              scenario.reference_size, end_frequency)
     ts = msprime.sim_ancestry(samples=scenario.n_haplotypes // 2, ploidy=2,
                               demography=demography, sequence_length=length,
                               recombination_rate=scenario.recombination_rate, model=model,
                               random_seed=ancestry_seed)
     ts = msprime.sim_mutations(ts, rate=scenario.mutation_rate, random_seed=mutation_seed)
     return write_indexed_vcf(ts, path, contig=contig)
+
+
+def planted_sweep(position: float, size: float, strength: float, reference_size: int,
+                  end_frequency: float, age: float = 0.0) -> list:
+    """msprime models of a hard sweep at ``position`` (a new mutation, start frequency 1/2N,
+    in ``size`` diploids; S = 2 N_ref s as in the scenarios) that reached ``end_frequency``
+    ``age`` generations ago, neutral since then and before it."""
+    since = [msprime.StandardCoalescent(duration=age)] if age > 0 else []
+    return [*since, msprime.SweepGenicSelection(
+        position=position, start_frequency=1.0 / (2 * size), end_frequency=end_frequency,
+        s=2 * strength / (2 * reference_size), dt=1.0 / (40 * size)),
+        msprime.StandardCoalescent()]
 
 
 def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Path:

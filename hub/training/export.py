@@ -66,21 +66,40 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
         training={**{k: v for k, v in run["data"].items() if k != "citations"},
                   "settings": run["settings"], "best_epoch": run["best_epoch"],
                   "command": run["command"]},
-        metrics={"test": run["metrics"]["test"], **({"repeats": repeats} if repeats else {})},
+        metrics={"test": run["metrics"]["test"], **({"repeats": repeats} if repeats else {}),
+                 **{k: run["metrics"][k] for k in ("calibration",) if k in run["metrics"]}},
         citations=run["data"].get("citations", []),
         revision=revision,
     )
 
 
 class _WithSoftmax(nn.Module):
-    """The exported graph: the network's logits turned into class probabilities."""
+    """The exported graph: the network's logits turned into class probabilities, divided
+    first by the run's ``temperature`` when it was calibrated (``train``'s temperature
+    scaling)."""
 
-    def __init__(self, network: nn.Module) -> None:
+    def __init__(self, network: nn.Module, temperature: float | None = None) -> None:
         super().__init__()
         self.network = network
+        self.temperature = temperature
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.network(*inputs), dim=1)
+        logits = self.network(*inputs)
+        if self.temperature is not None:
+            logits = logits / self.temperature
+        return torch.softmax(logits, dim=1)
+
+
+def temperature_of(run_folder: RunFolder, run: dict[str, Any]) -> float | None:
+    """The temperature a calibrated run recorded (None: not calibrated)."""
+    calibration = run["metrics"].get("calibration")
+    if calibration is None:
+        return None
+    value = calibration.get("temperature") if isinstance(calibration, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e6:
+        raise PopgenHubError(f"{run_folder.record}: metrics.calibration.temperature "
+                             f"{value!r} is not a positive number; {TRAIN_AGAIN}")
+    return float(value)
 
 
 def _torch_model(run_dir: RunFolder, run: dict[str, Any]) -> nn.Module:
@@ -101,7 +120,7 @@ def _torch_model(run_dir: RunFolder, run: dict[str, Any]) -> nn.Module:
             f"describes it ({mismatch}); they and run.json are from different runs: "
             f"{TRAIN_AGAIN}")
     model.load_state_dict(state)
-    return _WithSoftmax(model).eval()
+    return _WithSoftmax(model, temperature_of(run_dir, run)).eval()
 
 
 def _mismatch(model: nn.Module, state: Any) -> str:

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..evaluate import classification_metrics
 from ..files import RunFolder
 from ..models import regularisation
 from ..schema import matches
+from .checkpoint import restore_checkpoint, save_checkpoint
 from .history import EpochRecord, best_epoch
 from .plots import plot_confusion_matrix, plot_training_curve
 
@@ -121,14 +123,19 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
         yield order[start:start + batch_size]
 
 
-def predict_proba(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
+def predict_logits(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
+    """The network's outputs before the softmax, in evaluation mode."""
     model.eval()
     out = []
     with torch.no_grad():
         for idx in _batches(n_windows(images), batch_size, None):
-            logits = model(*model_arguments(model, take(images, idx)))
-            out.append(torch.softmax(logits, dim=1).numpy())
+            out.append(model(*model_arguments(model, take(images, idx))).numpy())
     return np.concatenate(out)
+
+
+def predict_proba(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
+    return torch.softmax(torch.from_numpy(predict_logits(model, images, batch_size)),
+                         dim=1).numpy()
 
 
 def _loss_and_accuracy(model: nn.Module, images: Inputs, labels: np.ndarray
@@ -141,12 +148,14 @@ def _loss_and_accuracy(model: nn.Module, images: Inputs, labels: np.ndarray
 
 def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
         validation: tuple[Inputs, np.ndarray], settings: TrainSettings,
-        progress: bool = True) -> list[EpochRecord]:
+        progress: bool = True, checkpoint: Path | None = None) -> list[EpochRecord]:
     """Train for ``settings.epochs``; keep the weights of the best validation epoch.
 
     ``training_batch(epoch)`` returns that epoch's images and labels: the same saved set every
     epoch, or a fresh simulated batch. Seed torch before building ``model`` for reproducible
-    initial weights; the batch order comes from ``settings.seed``.
+    initial weights; the batch order comes from ``settings.seed``. With ``checkpoint``, the
+    state after every epoch is saved there, and a checkpoint already there (an interrupted
+    run's) is continued after its last epoch, to the same final weights.
     """
     torch.set_num_threads(settings.threads)
     rng = _rng(settings.seed, "batches")
@@ -156,28 +165,17 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
                                                weight_decay=settings.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, settings.epochs)
                  if settings.schedule == "cosine" else None)
-    criterion = nn.CrossEntropyLoss()
+    parts = {"model": model, "optimiser": optimiser, "scheduler": scheduler, "rng": rng}
     history: list[EpochRecord] = []
     best_state = None
-    for epoch in range(settings.epochs):
+    if checkpoint is not None and checkpoint.is_file():
+        history, best_state = restore_checkpoint(checkpoint, **parts)
+        log.info(f"resuming after epoch {len(history)} of {settings.epochs} ({checkpoint})")
+    for epoch in range(len(history), settings.epochs):
         started = time.perf_counter()
         images, labels = training_batch(epoch)
-        model.train()
-        total_loss, correct = 0.0, 0
-        bar = tqdm(total=len(labels), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="img",
-                   disable=not progress, leave=False)
-        for idx in _batches(len(labels), settings.batch_size, rng):
-            y = torch.from_numpy(labels[idx])
-            optimiser.zero_grad()
-            logits = model(*model_arguments(model, take(images, idx)))
-            loss = criterion(logits, y)
-            penalty = regularisation(model)
-            (loss + penalty).backward()
-            optimiser.step()
-            total_loss += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.update(len(idx))
-        bar.close()
+        total_loss, correct = _train_epoch(model, optimiser, images, labels, rng, settings,
+                                           f"epoch {epoch + 1}/{settings.epochs}", progress)
         if scheduler is not None:
             scheduler.step()
         val_loss, val_acc = _loss_and_accuracy(model, *validation)
@@ -189,8 +187,33 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
                  f" ({record.seconds:.0f} s)")
         if best_epoch(history) is record:
             best_state = copy.deepcopy(model.state_dict())
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, **parts, history=history, best_state=best_state)
     model.load_state_dict(best_state)
     return history
+
+
+def _train_epoch(model: nn.Module, optimiser: torch.optim.Optimizer, images: Inputs,
+                 labels: np.ndarray, rng: np.random.Generator, settings: TrainSettings,
+                 desc: str, progress: bool) -> tuple[float, int]:
+    """One pass over ``images`` in batches; the summed training loss and the correct count."""
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    total_loss, correct = 0.0, 0
+    bar = tqdm(total=len(labels), desc=desc, unit="img", disable=not progress, leave=False)
+    for idx in _batches(len(labels), settings.batch_size, rng):
+        y = torch.from_numpy(labels[idx])
+        optimiser.zero_grad()
+        logits = model(*model_arguments(model, take(images, idx)))
+        loss = criterion(logits, y)
+        penalty = regularisation(model)
+        (loss + penalty).backward()
+        optimiser.step()
+        total_loss += float(loss.detach()) * len(idx)
+        correct += int((logits.argmax(1) == y).sum())
+        bar.update(len(idx))
+    bar.close()
+    return total_loss, correct
 
 
 def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str]

@@ -72,3 +72,24 @@ def plot_repeat_panels(panels: dict[str, dict], path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_reliability(curves: dict[str, dict[str, list[float]]], path: Path, title: str) -> None:
+    """A reliability diagram: per bin, the mean predicted probability against the observed
+    frequency (top), and the number of windows in each bin (bottom), for each named curve
+    (see :func:`popgen_hub.training.calibrate.reliability`)."""
+    fig, (ax, ax_counts) = plt.subplots(2, 1, figsize=(4.8, 5.6), sharex=True,
+                                        gridspec_kw={"height_ratios": (3, 1)})
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfectly calibrated")
+    for (name, curve), marker in zip(curves.items(), "os^v", strict=False):
+        ax.plot(curve["predicted"], curve["observed"], f"{marker}-", label=name)
+        ax_counts.plot(curve["predicted"], curve["count"], f"{marker}-", label=name)
+    ax.set(ylabel="observed frequency", xlim=(0, 1), ylim=(0, 1))
+    ax.set_title(title, fontsize=9)
+    ax_counts.set(xlabel="predicted probability", ylabel="windows")
+    for axis in (ax, ax_counts):
+        axis.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

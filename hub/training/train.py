@@ -22,9 +22,11 @@ from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
 from ..files import RunFolder, Staging
 from ..models import get_architecture
-from ..resume import fingerprint, resumable_output
+from ..resume import resumable_output
 from ..simulate.dataset import simulate_in_memory, simulator_description
 from ..simulate.scenarios import get_scenario
+from .calibrate import calibrate as calibrate_model
+from .checkpoint import record_options, refuse_changed, run_options
 from .history import best_epoch
 from .loop import TrainSettings, evaluate, fit, save_run, split_indices, stream_seed
 from .plots import plot_repeat_panels
@@ -59,25 +61,29 @@ def train_from_dataset(architecture: str, data_dir: str | Path, run_dir: str | P
                        encoder_overrides: dict[str, Any] | None = None,
                        prepared: tuple[Any, Inputs, np.ndarray, dict[str, Any]] | None = None,
                        progress: bool = True, command: str = "", resume: bool = False,
-                       clean: bool = False) -> dict[str, Any]:
+                       clean: bool = False, calibrate: bool = True) -> dict[str, Any]:
     """Train on a saved dataset split by replicate into disjoint train/validation/test, into a
-    new run folder ``run_dir`` (see :func:`run_output`).
+    new run folder ``run_dir`` (see :func:`run_output`); ``calibrate``: fit a temperature
+    (:mod:`popgen_hub.training.calibrate`).
 
     ``prepared`` is :func:`dataset_inputs`' result, to encode a dataset once for many runs.
     """
-    key = _run_key(data_dir, architecture, settings, validation, test, encoder_overrides)
-    with run_output(run_dir, key, command, resume, clean) as (staging, existing):
+    key, options = _run_key(data_dir, architecture, settings, validation, test,
+                            encoder_overrides, calibrate)
+    with run_output(run_dir, key, command, resume, clean, options=options) as (staging,
+                                                                              existing):
         return existing or _fit_on_dataset(
             architecture, data_dir, staging.dir, settings, validation=validation, test=test,
             encoder_overrides=encoder_overrides, prepared=prepared, progress=progress,
-            provenance={"command": command, "fingerprint": key})
+            provenance={"command": command, "fingerprint": key}, calibrate=calibrate)
 
 
 def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
                     settings: TrainSettings, *, validation: float, test: float,
                     encoder_overrides: dict[str, Any] | None,
                     prepared: tuple[Any, Inputs, np.ndarray, dict[str, Any]] | None,
-                    progress: bool, provenance: dict[str, Any]) -> dict[str, Any]:
+                    progress: bool, provenance: dict[str, Any], calibrate: bool = True
+                    ) -> dict[str, Any]:
     encoder, inputs, labels, manifest = prepared or dataset_inputs(
         architecture, data_dir, encoder_overrides, progress)
     splits = split_indices(len(labels), settings.seed, validation, test)
@@ -96,20 +102,26 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
     }
     return _train(architecture, encoder, manifest["labels"], lambda epoch: sets["train"],
                   sets["validation"], sets["test"], data, run_dir, settings, progress,
-                  n_train=len(splits["train"]), provenance=provenance)
+                  n_train=len(splits["train"]), provenance=provenance, calibrate=calibrate)
 
 
 @contextmanager
 def run_output(run_dir: str | Path, key: str, command: str, resume: bool, clean: bool,
-               record: str = RunFolder.record
+               record: str = RunFolder.record, options: dict[str, Any] | None = None
                ) -> Iterator[tuple[Staging, dict[str, Any] | None]]:
     """A training run's folder, new or empty (:mod:`popgen_hub.resume`): staged and published
-    whole; interrupted, ``resume`` trains again from the start in the kept staging folder
-    (``train --repeats``: only the repeats not finished), ``clean`` discards it. Into a
-    finished run of the same data and settings, ``resume`` gives what its ``record`` file
-    holds (nothing to do)."""
+    whole; interrupted, ``resume`` continues in the kept staging folder after the last
+    finished epoch (:mod:`popgen_hub.training.checkpoint`; ``train --repeats``: the repeats
+    not finished), ``clean`` discards it. Into a finished run of the same data and settings,
+    ``resume`` gives what its ``record`` file holds (nothing to do). ``options`` (of
+    :func:`~popgen_hub.training.checkpoint.run_options`) are kept with the partial work, so
+    that resuming with others says what changed."""
+    if resume and options is not None:
+        refuse_changed(Path(run_dir), key, options)
     with resumable_output(run_dir, key, record=record, what="training run",
                           resume=resume, clean=clean, command=command) as (staging, existing):
+        if existing is None and options is not None:
+            record_options(staging.dir, options)
         yield staging, existing
         if existing is None:
             staging.publish_all()
@@ -121,7 +133,7 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                      scenario_params: dict[str, Any] | None = None,
                      encoder: HaplotypeImageEncoder | None = None, workers: int = 1,
                      progress: bool = True, command: str = "", resume: bool = False,
-                     clean: bool = False) -> dict[str, Any]:
+                     clean: bool = False, calibrate: bool = True) -> dict[str, Any]:
     """ImaGene's simulation on the fly: a fresh batch of replicates every epoch, into a new
     run folder ``run_dir`` (see :func:`run_output`)."""
     wanted = get_architecture(architecture).encoder or HaplotypeImageEncoder.name
@@ -147,12 +159,13 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                  f"(seed {settings.seed})",
         "citations": list(scenario.citations),
     }
-    key = fingerprint(command="train", architecture=architecture, scenario=scenario.name,
-                      parameters=scenario.parameters, encoder=encoder.to_config(),
-                      settings=asdict(settings), replicates=[replicates_per_epoch,
-                                                             validation_replicates,
-                                                             test_replicates])
-    with run_output(run_dir, key, command, resume, clean) as (staging, existing):
+    key, options = run_options([], command="train", architecture=architecture,
+                               scenario=scenario.name, parameters=scenario.parameters,
+                               encoder=encoder.to_config(), settings=asdict(settings),
+                               replicates=[replicates_per_epoch, validation_replicates,
+                                           test_replicates], **_calibration_key(calibrate))
+    with run_output(run_dir, key, command, resume, clean, options=options) as (staging,
+                                                                              existing):
         if existing:
             return existing
         validation = simulate("validation", validation_replicates)
@@ -161,23 +174,29 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
                       lambda epoch: simulate("train", replicates_per_epoch, epoch), validation,
                       test, data, staging.dir, settings, progress,
                       n_train=replicates_per_epoch * settings.epochs,
-                      provenance={"command": command, "fingerprint": key})
+                      provenance={"command": command, "fingerprint": key}, calibrate=calibrate)
 
 
 def _train(architecture: str, encoder: Encoder, labels: list[str],
            training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
            validation: tuple[Inputs, np.ndarray], test: tuple[Inputs, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
-           n_train: int, provenance: dict[str, Any]) -> dict[str, Any]:
-    """Fit, test once and write the run into ``run_dir``; ``provenance`` (command,
-    fingerprint) goes into its record."""
+           n_train: int, provenance: dict[str, Any], calibrate: bool = True) -> dict[str, Any]:
+    """Fit (continuing from the checkpoint in ``run_dir`` of an interrupted run), test once,
+    fit a temperature when ``calibrate`` and write the run into ``run_dir``; ``provenance``
+    (command, fingerprint) goes into its record."""
     if len(labels) < 2:
         raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
                              f"least two; choose a scenario with several classes")
     torch.manual_seed(settings.seed)  # initial weights
     model = get_architecture(architecture).build(encoder.shapes, len(labels))
-    history = fit(model, training_batch, validation, settings, progress=progress)
-    test_metrics = evaluate(model, *test, labels)
+    run = RunFolder(Path(run_dir))
+    history = fit(model, training_batch, validation, settings, progress=progress,
+                  checkpoint=run.checkpoint)
+    measured = {"test": evaluate(model, *test, labels)}
+    if calibrate:
+        measured["calibration"] = calibrate_model(model, validation, test, labels,
+                                                      run.reliability_figure)
     best = best_epoch(history)
     record = {
         "architecture": architecture,
@@ -188,11 +207,9 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
                  "n_test": int(len(test[1]))},
         "settings": asdict(settings),
         "best_epoch": best.epoch,
-        "metrics": {"validation": {"accuracy": best.validation_accuracy},
-                    "test": test_metrics},
+        "metrics": {"validation": {"accuracy": best.validation_accuracy}, **measured},
         **provenance,
     }
-    run = RunFolder(Path(run_dir))
     save_run(run, model, record, history)
     np.savez_compressed(run.parity_inputs,
                         **take(test[0], np.arange(min(PARITY_SAMPLE, len(test[1])))))
@@ -201,18 +218,25 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
 
 def _run_key(data_dir: str | Path, architecture: str, settings: TrainSettings,
              validation: float, test: float, encoder_overrides: dict[str, Any] | None,
-             **extra: Any) -> str:
-    """The fingerprint of a training run on a dataset (see :mod:`popgen_hub.resume`)."""
-    return fingerprint([data_dir], command="train", architecture=architecture,
+             calibrate: bool, **extra: Any) -> tuple[str, dict[str, Any]]:
+    """The fingerprint of a training run on a dataset (see :mod:`popgen_hub.resume`) and the
+    options kept with its partial work."""
+    return run_options([data_dir], command="train", architecture=architecture,
                        settings=asdict(settings), validation=validation, test=test,
-                       encoder=encoder_overrides, **extra)
+                       encoder=encoder_overrides, **_calibration_key(calibrate), **extra)
+
+
+def _calibration_key(calibrate: bool) -> dict[str, bool]:
+    """What ``calibrate`` adds to a run's fingerprint: nothing when on (the default), so that
+    runs staged before temperature scaling existed resume under the same fingerprint."""
+    return {} if calibrate else {"calibrate": False}
 
 
 def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
                   settings: TrainSettings, repeats: int, *, validation: float = 0.1,
                   test: float = 0.1, encoder_overrides: dict[str, Any] | None = None,
                   progress: bool = True, command: str = "", resume: bool = False,
-                  clean: bool = False) -> dict[str, Any]:
+                  clean: bool = False, calibrate: bool = True) -> dict[str, Any]:
     """Train ``repeats`` times with seeds ``seed .. seed + repeats - 1`` (each its own split and
     initial weights) into ``run_dir/repeat_K``; write ``repeats.json`` with each repeat's
     held-out test figures and their mean and sd, and copy the repeat with the best validation
@@ -220,10 +244,10 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
     Interrupted and resumed, the repeats already finished are not trained again."""
     if repeats < 2:
         raise PopgenHubError("--repeats needs at least 2 to give a spread")
-    key = _run_key(data_dir, architecture, settings, validation, test, encoder_overrides,
-                   repeats=repeats)
-    with run_output(run_dir, key, command, resume, clean,
-                    record=RunFolder.repeats) as (staging, existing):
+    key, options = _run_key(data_dir, architecture, settings, validation, test,
+                            encoder_overrides, calibrate, repeats=repeats)
+    with run_output(run_dir, key, command, resume, clean, record=RunFolder.repeats,
+                    options=options) as (staging, existing):
         if existing:
             return existing
         run = RunFolder(staging.dir)
@@ -236,12 +260,13 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
                 architecture, data_dir, folder, replace(settings, seed=seed),
                 validation=validation, test=test, encoder_overrides=encoder_overrides,
                 prepared=prepared, progress=progress,
-                provenance={"command": command, "fingerprint": key})))
+                provenance={"command": command, "fingerprint": key}, calibrate=calibrate)))
         summary = {**summarise_repeats(records), "fingerprint": key}
         best = max(range(repeats), key=lambda k: records[k]["metrics"]["validation"]["accuracy"])
         summary["exported_repeat"] = best
-        for name in RunFolder.EXPORTED:
-            shutil.copyfile(run.repeat(best) / name, run / name)
+        for name in (*RunFolder.EXPORTED, RunFolder.reliability_figure):
+            if name in RunFolder.EXPORTED or (run.repeat(best) / name).is_file():
+                shutil.copyfile(run.repeat(best) / name, run / name)
         run.repeats.write_text(json.dumps(summary, indent=2) + "\n")
         plot_repeat_panels({architecture: summary}, run / RunFolder.repeats_figure,
                            title=f"{architecture} on {prepared[3]['scenario']}")
@@ -250,14 +275,17 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
 
 def _repeat(folder: RunFolder, train: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     """The record of one repeat: trained into a hidden folder, renamed into place when
-    finished; a repeat an interrupted run finished is read back instead."""
+    finished; a repeat an interrupted run finished is read back instead, one it interrupted
+    continues from its checkpoint."""
     if folder.record.is_file():
         log.info(f"{folder.path.name} was finished before the interruption")
         return json.loads(folder.record.read_text())
-    partial = folder.path.with_name(f".{folder.path.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    record = train(partial)
-    os.replace(partial, folder.path)
+    partial = RunFolder(folder.path.with_name(f".{folder.path.name}.partial"))
+    if not partial.checkpoint.is_file():
+        shutil.rmtree(partial.path, ignore_errors=True)
+    record = train(partial.path)
+    partial.checkpoint.unlink()
+    os.replace(partial.path, folder.path)
     return record
 
 

@@ -4,13 +4,14 @@ See :mod:`popgen_hub.writers.base` for the protocol.
 """
 
 from .base import WRITERS, Writer
+from .flags import write_flagged
 from .folder import SCANS, read_scans, record_scan
 from .igv import IgvBatch, render_snapshot, snapshot_tools
 from .tracks import write_bigwigs, write_chrom_sizes, write_window_table
 
 #: every scan writes these, in this order, then the IGV batch script
-BUILTIN_WRITERS = ("bigwig", "window_table", "chrom_sizes")
+BUILTIN_WRITERS = ("bigwig", "window_table", "flagged", "chrom_sizes")
 
 __all__ = ["BUILTIN_WRITERS", "SCANS", "WRITERS", "IgvBatch", "Writer", "read_scans",
            "record_scan", "render_snapshot", "snapshot_tools", "write_bigwigs",
-           "write_chrom_sizes", "write_window_table"]
+           "write_chrom_sizes", "write_flagged", "write_window_table"]

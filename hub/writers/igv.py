@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import PopgenHubError
 from ..files import Staging
-from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, track_file
+from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, flagged_file, track_file
 from .folder import other_scans
 
 #: The batch script shows the top window with this much on either side (clipped to the scan).
@@ -44,8 +44,9 @@ def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
     locus = f"{result.contigs[top['contig']]}:{start + 1}-{end}"
     lines = ["new", f"genome {genome}"]
     for name, track in tracks.items():
-        lines += [f"load {track} name={name}", f"setDataRange 0,1 {name}",
-                  f"setTrackHeight 160 {name}"]
+        lines.append(f"load {track} name={name}")
+        if Path(track).suffix == ".bw":  # the flagged-window BED is a feature track
+            lines += [f"setDataRange 0,1 {name}", f"setTrackHeight 160 {name}"]
     lines.append(f"goto {locus}")
     path.write_text("\n".join(lines) + "\n")
 
@@ -112,6 +113,8 @@ class IgvBatch:
         name = result.contract.name
         files = {track_name(name, label): track_file(name, label)
                  for label in result.contract.track_labels}
+        if flagged_file(name) in staging.names:
+            files[f"flagged_{name}"] = flagged_file(name)
         others = folder_tracks(result, staging)  # every model's tracks in the folder
         write_igv_batch(result, staging.path(IGV_BATCH),
                         genome=self.genome or str(staging.final(CHROM_SIZES)),

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from ..files import Staging
+from ..ood import flag_text
 from ..result import CHROM_SIZES, ScanResult, track_file, window_table_file
 from .base import WRITERS
 from .folder import folder_chrom_sizes
@@ -45,19 +46,30 @@ def write_bigwigs(result: ScanResult, staging: Staging) -> None:
 
 @WRITERS.register("window_table")
 def write_window_table(result: ScanResult, staging: Staging) -> None:
-    """Every window with data: coordinates, site counts and class probabilities."""
+    """Every window with data: coordinates, site counts, class probabilities, the p- and
+    q-value of its score ("NA" where the window is unscored or the model stores no null), and
+    why its input is unlike the training data (``flag``: reasons joined by ',', or empty)."""
     labels = result.contract.labels
+    missing = np.full(len(result.windows), np.nan)
+    p_values, q_values = (missing, missing) if result.p_values is None else (
+        result.p_values, result.q_values)
     with open(staging.path(window_table_file(result.contract.name)), "w") as out:
         for key, value in result.header().items():
             text = value if isinstance(value, str) else json.dumps(value)
             out.write(f"# {key}: {text}\n")
         out.write("\t".join(["contig", "start", "end", "bin_start", "bin_end", "n_sites",
-                             "n_informative_sites", *(f"p_{label}" for label in labels)]) + "\n")
-        for row in result.windows:
-            probs = "\t".join("NA" if np.isnan(p) else f"{p:.6g}" for p in row["probabilities"])
+                             "n_informative_sites", *(f"p_{label}" for label in labels),
+                             "p_value", "q_value", "flag"]) + "\n")
+        for row, p_value, q_value in zip(result.windows, p_values, q_values, strict=True):
+            probs = "\t".join(_number(p) for p in row["probabilities"])
             out.write(f"{result.contigs[row['contig']]}\t{row['start']}\t{row['end']}\t"
                       f"{row['bin_start']}\t{row['bin_end']}\t{row['n_sites']}\t"
-                      f"{row['n_informative']}\t{probs}\n")
+                      f"{row['n_informative']}\t{probs}\t{_number(p_value)}\t{_number(q_value)}"
+                      f"\t{flag_text(row['flags'])}\n")
+
+
+def _number(value: float) -> str:
+    return "NA" if np.isnan(value) else f"{value:.6g}"
 
 
 @WRITERS.register("chrom_sizes")

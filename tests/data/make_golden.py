@@ -39,6 +39,7 @@ TEMPORAL_COMMAND = ("popgen-hub simulate temporal_balancing --vcf tests/data/tem
 # the figures do not depend on which onnxruntime build is installed.
 SCANS = {
     "sweep_example": {"model": "imagene_cnn.sweep_hsap_eur", "vcf": "example_sweep.vcf.gz"},
+    "sweep_general": {"model": "imagene_cnn.sweep_hsap_general", "vcf": "example_sweep.vcf.gz"},
     "temporal_hsap_eur": {"model": "temporal_balsel.hsap_eur", "vcf": "temporal_loci.vcf.gz",
                           "samples": "temporal_loci.samples.tsv"},
     "temporal_review_data": {"model": "temporal_balsel.review_data",

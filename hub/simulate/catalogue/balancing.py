@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msprime
 import numpy as np
@@ -128,19 +128,9 @@ class OverdominanceVsNeutral(Scenario):
                  for name in ("selection_coefficient", "dominance", "onset_years")}
         drawn["dominance"] = self.class_dominance(label, drawn["dominance"])
         q, onset = self.scaling, self._generations(drawn["onset_years"])
-        graph = _scaled(demography_info(self.demography).build().to_demes(), q)
-        forward = fwdpy11.ForwardDemesGraph.from_demes(
-            _younger_than(graph, onset), burnin=0, burnin_is_exact=True,
-            round_non_integer_sizes=True)
-        roots = [d.name for d in graph.demes if d.start_time > onset >= d.end_time]
-        past = msprime.sim_ancestry(
-            samples=[msprime.SampleSet(size, population=name, time=onset, ploidy=2)
-                     for name, size in zip(roots, forward.initial_sizes, strict=True)],
-            demography=msprime.Demography.from_demes(graph), sequence_length=self.length,
-            recombination_rate=params["recombination_rate"] * q, random_seed=ancestry_seed)
-        tables = past.dump_tables()
-        tables.nodes.time = tables.nodes.time - onset  # the onset becomes forward time 0
-        start = fwdpy11.DiploidPopulation.create_from_tskit(tables.tree_sequence())
+        graph = scaled_graph(demography_info(self.demography).build().to_demes(), q)
+        forward, start = forward_from_msprime(graph, onset, self.length,
+                                              params["recombination_rate"] * q, ancestry_seed)
         deme = next(k for k, v in forward.deme_labels.items() if v == self.sampled_population)
         final = forward.final_generation
         sample_at = {final - round(p.generations / q): p for p in self.time_points[1:]}
@@ -171,7 +161,7 @@ class OverdominanceVsNeutral(Scenario):
             if not selected:
                 break
             if pop.generation == final and pop.mcounts[mutation] > 0:
-                frequency = _deme_frequency(pop, mutation, deme)
+                frequency = deme_frequency(pop, mutation, deme)
                 if self.frequency_min <= frequency <= self.frequency_max:
                     params.update(present_frequency=frequency, attempts=float(attempt))
                     break
@@ -183,7 +173,7 @@ class OverdominanceVsNeutral(Scenario):
         params.update({name: value if selected else 0.0 for name, value in drawn.items()})
         params.setdefault("present_frequency", 0.0)
         params.setdefault("attempts", 1.0)
-        ts = msprime.sim_mutations(_tree_sequence(pop), rate=params["mutation_rate"] * q,
+        ts = msprime.sim_mutations(tree_sequence_of(pop), rate=params["mutation_rate"] * q,
                                    model=msprime.BinaryMutationModel(), discrete_genome=False,
                                    keep=True, random_seed=mutation_seed)
         nodes = self._sampled_nodes(ts, deme, final, sample_at, rng)
@@ -222,7 +212,7 @@ def _lost(mutation: int):
     return lambda pop, _simplified: pop.mcounts[mutation] == 0
 
 
-def _deme_frequency(pop, mutation: int, deme: int) -> float:
+def deme_frequency(pop, mutation: int, deme: int) -> float:
     """Frequency of ``mutation`` among the genomes of the living individuals of ``deme``."""
     demes = np.array(pop.diploid_metadata, copy=False)["deme"]
     genomes = pop.haploid_genomes
@@ -232,7 +222,7 @@ def _deme_frequency(pop, mutation: int, deme: int) -> float:
     return copies / (2 * int((demes == deme).sum()))
 
 
-def _tree_sequence(pop) -> tskit.TreeSequence:
+def tree_sequence_of(pop) -> tskit.TreeSequence:
     """The population's tables as a tree sequence (nodes, edges, the selected mutation).
 
     Same tables as ``pop.dump_tables_to_tskit()`` without its individual metadata, which it
@@ -260,7 +250,28 @@ def _tree_sequence(pop) -> tskit.TreeSequence:
     return tables.tree_sequence()
 
 
-def _scaled(graph, q: float):
+def forward_from_msprime(graph: Any, start: int, length: float, recombination_rate: float,
+                         seed: int) -> tuple[Any, Any]:
+    """fwdpy11's model of the last ``start`` generations of (scaled) demes ``graph`` and its
+    population at their beginning, whose ancestry is msprime's (exact and fast) of the older
+    past; the msprime time ``start`` becomes forward time 0."""
+    import fwdpy11
+
+    forward = fwdpy11.ForwardDemesGraph.from_demes(
+        younger_than(graph, start), burnin=0, burnin_is_exact=True,
+        round_non_integer_sizes=True)
+    roots = [d.name for d in graph.demes if d.start_time > start >= d.end_time]
+    past = msprime.sim_ancestry(
+        samples=[msprime.SampleSet(size, population=name, time=start, ploidy=2)
+                 for name, size in zip(roots, forward.initial_sizes, strict=True)],
+        demography=msprime.Demography.from_demes(graph), sequence_length=length,
+        recombination_rate=recombination_rate, random_seed=seed)
+    tables = past.dump_tables()
+    tables.nodes.time = tables.nodes.time - start
+    return forward, fwdpy11.DiploidPopulation.create_from_tskit(tables.tree_sequence())
+
+
+def scaled_graph(graph, q: float):
     """A demes graph in generations with sizes / q, times / q (rounded) and migration * q."""
     import demes
 
@@ -284,7 +295,7 @@ def _scaled(graph, q: float):
     return demes.Graph.fromdict(data)
 
 
-def _younger_than(graph, t: float):
+def younger_than(graph, t: float):
     """The part of ``graph`` after time ``t``: demes alive at ``t`` become constant-size roots
     before it (so forward generation 0 is ``t``); migrations are clipped at ``t``."""
     import demes

@@ -1,0 +1,145 @@
+"""``scan --model auto``: the model whose training data the input resembles most.
+
+Candidates are the bundled models (or the names given) that store training statistics
+(:mod:`popgen_hub.ood`) and whose contract takes the input: its data kind, and enough
+haplotypes for the model's sample size (a model that would refuse the input is out, with its
+reason). For each, :data:`SAMPLE_WINDOWS` windows of the model's length, spread evenly over the
+scanned regions, are read with the samples the model would read, and the medians of their
+statistics are compared with the training data's::
+
+    distance = mean over statistics of |median_input - median_training| / IQR_training
+
+A robust, scale-free score: medians and interquartile ranges are what the stored quantiles
+give directly, a few odd windows (a sweep, a gap) move neither, and dividing by the training
+IQR puts SNP density, site counts, H12 and Tajima's D on one scale. Statistics the training
+data do not vary in (missingness: simulations have none) cannot rank models and are left out
+(missing calls are flagged per window instead). Above :data:`MAX_DISTANCE` (the input's
+typical window lies beyond the training quartiles, on average over the statistics) no model
+matches and the scan warns, but still uses the closest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encoders import build_encoder
+from .errors import PopgenHubError
+from .genotypes import Region, concatenate
+from .ood import REFERENCE, STATISTICS, window_values
+from .readers import Reader, open_reader
+from .registry import get_contract, list_models
+from .scoring import scan_regions, select_samples, window_starts
+
+log = logging.getLogger("popgen_hub")
+
+AUTO = "auto"
+SAMPLE_WINDOWS = 50
+MAX_DISTANCE = 1.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model considered: its distance to the input (inf when it is out), or why it is out."""
+
+    name: str
+    distance: float = float("inf")
+    refused: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The model chosen and every candidate, closest first."""
+
+    name: str
+    candidates: list[Candidate]
+
+    def message(self) -> str:
+        best, *rest = [c for c in self.candidates if not c.refused]
+        runner_up = (f"; runner-up {rest[0].name} at {rest[0].distance:.2f}" if rest
+                     else "; no other model could take the input")
+        return (f"--model auto chose {best.name}: its training data are the closest to the "
+                f"input (distance {best.distance:.2f}, the mean over statistics of |median "
+                f"input - median training| / training IQR){runner_up}")
+
+
+def choose_model(path: str | os.PathLike, *, candidates: list[str] | None = None,
+                 region: str | None = None, seed: int = 0,
+                 n_windows: int = SAMPLE_WINDOWS) -> Choice:
+    """The model among ``candidates`` (default: the bundled ones) whose training statistics
+    best match the input ``path`` (in ``region``); logs the choice and warns when none
+    matches. A :class:`PopgenHubError` when no candidate can take the input."""
+    reader = open_reader(path)
+    ranked = sorted((_candidate(name, reader, region, seed, n_windows)
+                     for name in (candidates or list_models())),
+                    key=lambda c: (bool(c.refused), c.distance))
+    if not ranked or ranked[0].refused:
+        reasons = "; ".join(f"{c.name}: {c.refused}" for c in ranked) or "no models"
+        raise PopgenHubError(f"--model auto: no model can take {reader.path.name} ({reasons}); "
+                             f"name one with --model")
+    choice = Choice(ranked[0].name, ranked)
+    log.info("%s", choice.message())
+    if ranked[0].distance > MAX_DISTANCE:
+        log.warning("warning: no model's training data match %s (the closest, %s, is at "
+                    "distance %.2f > %.1f): its scores describe data unlike the input",
+                    reader.path.name, ranked[0].name, ranked[0].distance, MAX_DISTANCE)
+    return choice
+
+
+def _candidate(name: str, reader: Reader, region: str | None, seed: int,
+               n_windows: int) -> Candidate:
+    """One model's distance to the input, or why it cannot take it."""
+    contract = get_contract(name)
+    reference = contract.references.get(REFERENCE)
+    if reference is None:
+        return Candidate(name, refused="stores no training statistics")
+    if contract.input.data_kind not in reader.kinds:
+        return Candidate(name, refused=f"reads {contract.input.data_kind}")
+    encoder = build_encoder(contract.encoder)
+    try:
+        selection = select_samples(reader, encoder, contract, seed, None)
+    except PopgenHubError as exc:  # too few haplotypes; ancient samples needed
+        return Candidate(name, refused=str(exc))
+    low, high = contract.input.sample_size
+    if not (low or 0) <= selection.n_available <= (high or selection.n_available):
+        return Candidate(name, refused=f"takes {low}..{high} haplotypes, not "
+                         f"{selection.n_available}")
+    window = contract.input.window_bp
+    rows = []
+    for contig, start in _sample_starts(scan_regions(reader, region, window), window,
+                                        n_windows):
+        end = min(start + window, reader.contig_lengths.get(contig) or start + window)
+        blocks = list(reader.blocks(Region(contig, start, end), selection,
+                                    stats=reader.new_stats()))
+        if blocks:
+            block = concatenate(blocks)
+            block = block.take_sites(block.positions < end)
+            if block.n_sites:
+                informative = encoder.encode(block, (start, start + window)).n_sites
+                rows.append(window_values(block, start, end, informative))
+    if not rows:
+        return Candidate(name, refused="no sites in the sampled windows")
+    return Candidate(name, distance(np.vstack(rows), reference))
+
+
+def _sample_starts(regions: list[Region], window: int, n: int) -> list[tuple[str, int]]:
+    """``n`` window starts (or all, when fewer) evenly spread over the regions' windows."""
+    starts = [(r.contig, s) for r in regions for s in window_starts(r, window, window)]
+    picked = np.unique(np.linspace(0, len(starts) - 1, min(n, len(starts))).astype(int))
+    return [starts[i] for i in picked]
+
+
+def distance(values: np.ndarray, reference: dict) -> float:
+    """The module doc's distance of windows' statistics (rows of
+    :func:`~popgen_hub.ood.window_values`) to a ``training_stats`` reference."""
+    terms = []
+    for name, summary in reference["statistics"].items():
+        quantiles = summary["quantiles"]
+        spread = quantiles["0.75"] - quantiles["0.25"]
+        column = values[:, STATISTICS.index(name)]
+        if spread > 0 and np.isfinite(column).any():
+            terms.append(abs(np.nanmedian(column) - quantiles["0.5"]) / spread)
+    return float(np.mean(terms)) if terms else float("inf")

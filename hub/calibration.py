@@ -1,0 +1,127 @@
+"""Calibrated scores: a model's stored null distribution, empirical p-values and BH q-values.
+
+A classifier's primary score is P(labels[1]), its first non-null class (the at-centre sweep of
+a sweep model). Probabilities near 1 saturate in float32, so what is compared with the null is
+the log-odds of that class against all the others, in float64 (:func:`log_odds`).
+``popgen-hub calibrate`` scores neutral replicates of the training history and stores the
+sorted scores in the contract (``references["null_score"]``, :func:`null_reference`); a scan
+of a model that has one gives each scored window an empirical p-value against it and a
+Benjamini-Hochberg q-value across all the scan's scored windows (:func:`scan_significance`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .schema import record_problems
+
+NULL_SCORE = "null_score"  # the key in ModelContract.references
+#: What a stored null holds, and the type of each.
+NULL_KEYS = {"score": str, "label": str, "values": list[float], "n": int, "source": str}
+SIGNIFICANT_DIGITS = 5  # of the stored null (a small contract), and of the scores compared
+#: Keeps the p-values' tie-breaking draws apart from the scan's other uses of its seed.
+TIE_STREAM = 0x9E11
+Q_THRESHOLD = 0.05  # the q-value the scan summary counts windows under
+RECALIBRATE = "store it again with `popgen-hub calibrate MODEL_DIR --data DATASET`"
+
+
+def log_odds(probabilities: np.ndarray, column: int = 1) -> np.ndarray:
+    """log P(column) - log(sum of the other classes' P), in float64 from (n, classes)
+    probabilities, each clipped to 1e-300 so that a saturated P(column) ~ 1 still ranks by
+    how small the others are. NaN rows (unscored windows) stay NaN. Column 1 (labels[1], the
+    at-window sweep class) is a sweep model's score."""
+    p = np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-300)
+    others = np.maximum(p.sum(axis=1) - p[:, column], 1e-300)
+    return np.log(p[:, column]) - np.log(others)
+
+
+def round_significant(values: np.ndarray) -> np.ndarray:
+    """``values`` to :data:`SIGNIFICANT_DIGITS` significant digits; the stored null and the
+    scores compared with it are rounded alike, so equal scores tie exactly."""
+    text = np.char.mod(f"%.{SIGNIFICANT_DIGITS}g", np.asarray(values, dtype=np.float64))
+    return text.astype(np.float64)
+
+
+def null_reference(scores: np.ndarray, label: str, source: str) -> dict[str, Any]:
+    """The ``references["null_score"]`` entry of scores of independent null loci."""
+    values = np.sort(round_significant(scores))
+    return {"score": f"log-odds of P({label}) vs the other classes", "label": label,
+            "values": values.tolist(), "n": len(values), "source": source}
+
+
+def null_problems(null: Any, labels: list[str]) -> list[str]:
+    """What is wrong with a stored null of a model of ``labels`` (empty: nothing)."""
+    problems = [f"references.{NULL_SCORE}: {p}" for p in record_problems(null, NULL_KEYS)]
+    problems += [f"references.{NULL_SCORE}: unknown field {key!r}" for key in
+                 (null if isinstance(null, dict) else ()) if key not in NULL_KEYS]
+    if problems:
+        return problems
+    values = np.asarray(null["values"], dtype=np.float64)
+    if null["n"] != len(values) or not len(values):
+        problems.append(f"references.{NULL_SCORE}: n is {null['n']} but it holds "
+                        f"{len(values)} values")
+    elif (np.diff(values) < 0).any():
+        problems.append(f"references.{NULL_SCORE}: values are not sorted")
+    if len(labels) < 2 or null["label"] != labels[1]:
+        problems.append(f"references.{NULL_SCORE}: label {null['label']!r} is not the "
+                        f"model's primary class {labels[1:2]}")
+    return problems
+
+
+def empirical_p_values(scores: np.ndarray, null: np.ndarray, rng: np.random.Generator
+                       ) -> np.ndarray:
+    """p = (#null > s + U (#null == s + 1)) / (n + 1) of each score ``s`` against the sorted
+    ``null``, U uniform on (0, 1]: ties broken at random, so p is uniform on (0, 1] for a
+    score drawn from the null, and never 0. NaN scores give NaN (and draw no U)."""
+    p = np.full(len(scores), np.nan)
+    scored = ~np.isnan(scores)
+    s = scores[scored]
+    above = len(null) - np.searchsorted(null, s, side="right")
+    ties = np.searchsorted(null, s, side="right") - np.searchsorted(null, s, side="left")
+    u = 1.0 - rng.random(len(s))  # (0, 1]: p > 0 even above the whole null
+    p[scored] = (above + u * (ties + 1)) / (len(null) + 1)
+    return p
+
+
+def bh_q_values(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of the non-NaN ``p`` (all of them one family); NaN stays."""
+    q = np.full(len(p), np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = len(order)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return q
+
+
+def stored_null(references: dict[str, Any]) -> np.ndarray | None:
+    """The sorted null scores a contract's references hold (None: the model has none)."""
+    null = references.get(NULL_SCORE)
+    return None if null is None else np.asarray(null["values"], dtype=np.float64)
+
+
+def scan_significance(references: dict[str, Any], probabilities: np.ndarray, seed: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """p- and q-values of a whole scan's windows ((n, classes) probabilities, NaN rows
+    unscored), ties broken by draws seeded by the scan's ``seed``; None without a null."""
+    null = stored_null(references)
+    if null is None:
+        return None
+    scores = round_significant(log_odds(probabilities))
+    p = empirical_p_values(scores, null, np.random.default_rng([seed, TIE_STREAM]))
+    return p, bh_q_values(p)
+
+
+def null_summary(null: dict[str, Any]) -> str:
+    """A stored null in a few lines: its size, quantiles and share with P(label) > 0.5."""
+    values = np.asarray(null["values"], dtype=np.float64)
+    levels = (0.01, 0.05, 0.5, 0.95, 0.99)
+    quantiles = "  ".join(f"{q:.0%}: {v:.3g}" for q, v in
+                          zip(levels, np.quantile(values, levels), strict=True))
+    # P(label) > 0.5 exactly when it outweighs the other classes together: log-odds > 0
+    return (f"null of {null['score']}: n = {null['n']} ({null['source']})\n"
+            f"  quantiles  {quantiles}  max: {values.max():.3g}\n"
+            f"  share with P({null['label']}) > 0.5: {(values > 0).mean():.4f}; the smallest "
+            f"p-value it can give is {1 / (null['n'] + 1):.2g}")

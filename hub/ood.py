@@ -1,0 +1,206 @@
+"""Out-of-distribution flags: is a window like the data a model was trained on?
+
+A model only knows the windows it was trained on. Per window, a handful of cheap statistics of
+the raw sites (before encoding) are compared with their distribution over the model's training
+data, stored with the model as ``contract.references["training_stats"]``
+(:func:`training_statistics` makes it). The statistics, chosen to be cheap (one pass over the
+window's sites) and to catch what most often differs between real data and simulations:
+
+=====================  =====================================================================
+``snp_density``        segregating sites per kb: mutation rate x diversity, and the filtering
+                       of the calls (a strict mask or low coverage lowers it)
+``missingness``        share of missing calls; simulations have none, and an encoder fills
+                       missing calls with a rule, not data
+``informative_sites``  sites the encoder keeps (its ``n_informative``, e.g. above its minor
+                       allele frequency): what the model actually sees
+``h12``                Garud's haplotype homozygosity H12: haplotype structure (a bottleneck,
+                       inbreeding or a sweep beyond the training range raise it)
+``tajimas_d``          Tajima's D: the shape of the frequency spectrum, the classic summary
+                       of demography (growth lowers it, a bottleneck or structure raise it)
+=====================  =====================================================================
+
+π/θW is left out: with D and the SNP density it adds nothing. Rules (:func:`flag_bits`): a
+window is flagged for a statistic outside the training ``[0.001, 0.999]`` quantiles (about
+0.2 % of training-like windows per statistic, so ~1 % of windows overall by chance: rare
+enough to be read, common enough to catch a shifted input), and always when more than 20 % of
+its calls are missing (training data have none; the quantile rule would flag one missing
+call). NaN statistics (no segregating site, no complete haplotype) flag nothing themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .genotypes import GenotypeBlock
+from .stats import window_statistics
+
+#: The statistics, in the column order of :func:`window_values`.
+STATISTICS = ("snp_density", "missingness", "informative_sites", "h12", "tajimas_d")
+QUANTILES = (0.001, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999)
+#: A window outside these training quantiles of a statistic is flagged.
+FLAG_RANGE = (0.001, 0.999)
+#: A window with more missing calls than this is flagged, whatever the training data hold.
+MAX_MISSINGNESS = 0.2
+#: The quantiles a stored reference must give: the flag range, and the quartiles that
+#: ``scan --model auto`` compares (:mod:`popgen_hub.auto`).
+NEEDED = (*FLAG_RANGE, 0.25, 0.5, 0.75)
+#: Flag reasons, bit ``i`` of a window's ``flags`` being ``REASONS[i]``.
+REASONS = ("missing_calls", *(f"{name}_{side}" for name in STATISTICS if name != "missingness"
+                              for side in ("low", "high")))
+REFERENCE = "training_stats"
+
+
+def window_values(block: GenotypeBlock, start: int, end: int, n_informative: int
+                  ) -> np.ndarray:
+    """The :data:`STATISTICS` of the sites of ``block`` in ``[start, end)`` (the window, clipped
+    to the contig), ``n_informative`` of them kept by the encoder."""
+    row = window_statistics(block, start, end)
+    alleles = (block.values.shape[1] if block.kind == "haplotypes"
+               else int(np.sum(block.samples.ploidy)))
+    called = row["called_alleles"] if row["n_sites"] else float(alleles)
+    return np.array([1000 * row["segregating_sites"] / max(end - start, 1),
+                     1 - called / max(alleles, 1), n_informative, row["h12"],
+                     row["tajimas_d"]], dtype=np.float64)
+
+
+def training_statistics(source: str | os.PathLike | Iterable[GenotypeBlock], *,
+                        encoder: Any = None, window_bp: int | None = None,
+                        progress: bool = False) -> dict[str, Any]:
+    """The reference to store as ``contract.references["training_stats"]``: quantiles
+    (:data:`QUANTILES`), mean and sd of each of the :data:`STATISTICS` over the windows of
+    ``source``, a dataset folder (its raw replicates, every one a window of the scenario's
+    length) or :class:`GenotypeBlock` s of ``window_bp`` each, starting at 0.
+
+    ``encoder`` (an :class:`~popgen_hub.encoders.Encoder`, e.g. ``model.encoder``) counts the
+    informative sites and picks the rows it reads; default: a dataset's own encoder (without
+    one, for bare blocks, ``informative_sites`` is left out).
+    """
+    blocks, window_bp, encoder = _training_blocks(source, encoder, window_bp)
+    from tqdm.auto import tqdm
+
+    values = [window_values(block, 0, window_bp, encoder.encode(block, (0, window_bp)).n_sites
+                            if encoder is not None else -1)
+              for block in tqdm(blocks, desc="training statistics", unit="win",
+                                disable=not progress)]
+    if not values:
+        raise ValueError("training_statistics needs at least one window")
+    table = np.vstack(values)
+    statistics = {}
+    for column, name in enumerate(STATISTICS):
+        finite = table[:, column][np.isfinite(table[:, column])]
+        if len(finite) and not (name == "informative_sites" and encoder is None):
+            statistics[name] = {
+                "quantiles": {f"{q:g}": float(v) for q, v in
+                              zip(QUANTILES, np.quantile(finite, QUANTILES), strict=True)},
+                "mean": float(finite.mean()), "sd": float(finite.std()), "n": len(finite)}
+    return {"statistics": statistics, "n_windows": len(table), "window_bp": int(window_bp)}
+
+
+def _training_blocks(source: str | os.PathLike | Iterable[GenotypeBlock], encoder: Any,
+                     window_bp: int | None) -> tuple[Iterator[GenotypeBlock], int, Any]:
+    """The windows of a dataset (the rows ``encoder`` reads) or of bare blocks."""
+    if not isinstance(source, (str, os.PathLike)):
+        blocks = list(source)
+        if window_bp is None:
+            window_bp = max(int(block.positions[-1]) + 1 for block in blocks if block.n_sites)
+        return iter(blocks), window_bp, encoder
+    from .datasets import iter_replicates, load_manifest, time_points
+    from .encoders import build_encoder, rows_for
+
+    manifest = load_manifest(Path(source))
+    encoder = encoder or build_encoder(manifest["encoder"])
+    rows = rows_for(encoder, time_points(manifest), source=str(source))
+    length = window_bp or int(manifest["parameters"]["length"])
+    return (block.take_columns(rows) for _, block in iter_replicates(source, manifest)), \
+        length, encoder
+
+
+def flag_bits(values: np.ndarray, reference: dict[str, Any]) -> np.ndarray:
+    """Per window (a row of :func:`window_values`), the bitmask of its :data:`REASONS`."""
+    values = np.atleast_2d(values)
+    bits = np.zeros(len(values), dtype=np.uint16)
+    with np.errstate(invalid="ignore"):
+        bits[values[:, STATISTICS.index("missingness")] > MAX_MISSINGNESS] |= 1
+        for name, summary in reference["statistics"].items():
+            if name == "missingness":
+                continue
+            column = values[:, STATISTICS.index(name)]
+            low, high = (summary["quantiles"][f"{q:g}"] for q in FLAG_RANGE)
+            bits[column < low] |= 1 << REASONS.index(f"{name}_low")
+            bits[column > high] |= 1 << REASONS.index(f"{name}_high")
+    return bits
+
+
+def window_flags(block: GenotypeBlock, start: int, end: int, n_informative: int,
+                 reference: dict[str, Any]) -> int:
+    """The :data:`REASONS` bitmask of one window (see :func:`window_values`)."""
+    return int(flag_bits(window_values(block, start, end, n_informative), reference)[0])
+
+
+def reasons(bits: int) -> list[str]:
+    """The names of the reasons set in a window's ``flags``."""
+    return [name for i, name in enumerate(REASONS) if int(bits) >> i & 1]
+
+
+def flag_text(bits: int) -> str:
+    """A window's reasons joined by ',' (empty when it is not flagged)."""
+    return ",".join(reasons(bits))
+
+
+def reason_counts(flags: np.ndarray) -> dict[str, int]:
+    """Flagged windows per reason, most frequent first (a window may count for several)."""
+    counts = {name: int(np.count_nonzero(flags >> i & 1)) for i, name in enumerate(REASONS)}
+    return dict(sorted(((n, c) for n, c in counts.items() if c), key=lambda item: -item[1]))
+
+
+def flag_note(model: str, references: dict[str, Any]) -> str:
+    """What a window table's ``flag`` column means, or why it is empty."""
+    reference = references.get(REFERENCE)
+    if reference is None:
+        return f"empty: {model} stores no training statistics, so no window is flagged"
+    return (f"reasons the window's input is unlike {model}'s training data "
+            f"({reference['n_windows']} windows): a statistic outside the training "
+            f"[{FLAG_RANGE[0]:g}, {FLAG_RANGE[1]:g}] quantiles ({', '.join(STATISTICS)}), "
+            f"missing_calls above {MAX_MISSINGNESS:.0%}; empty: none")
+
+
+def flag_summary(model: str, references: dict[str, Any], flags: np.ndarray) -> str | None:
+    """One line on the flagged windows of a scan (None when none is flagged)."""
+    if REFERENCE not in references:
+        return (f"{model} stores no training statistics, so no window is flagged as unlike "
+                f"its training data (`popgen-hub calibrate` stores them)")
+    counts = reason_counts(flags)
+    if not counts:
+        return None
+    reasons_text = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    return (f"{np.count_nonzero(flags):,} of {len(flags):,} windows outside {model}'s "
+            f"training data: {reasons_text}; see the flag column")
+
+
+def reference_problems(reference: Any) -> list[str]:
+    """What is wrong with a stored ``training_stats`` reference (empty: nothing)."""
+    if not isinstance(reference, dict) or not isinstance(reference.get("statistics"), dict):
+        return [f"references.{REFERENCE} must be an object with a 'statistics' object"]
+    window = reference.get("window_bp")
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        return [f"references.{REFERENCE}.window_bp is {window!r}, not a positive number"]
+    for name, summary in reference["statistics"].items():
+        where = f"references.{REFERENCE}.statistics.{name}"
+        if name not in STATISTICS:
+            return [f"{where} is not a known statistic ({', '.join(STATISTICS)})"]
+        quantiles = summary.get("quantiles") if isinstance(summary, dict) else None
+        if not isinstance(quantiles, dict) or not all(f"{q:g}" in quantiles for q in NEEDED):
+            return [f"{where} needs quantiles {', '.join(f'{q:g}' for q in NEEDED)}"]
+        try:
+            numbers = [quantiles[key] for key in sorted(quantiles, key=float)]
+        except ValueError:
+            return [f"{where}.quantiles must be keyed by quantile, e.g. '0.5'"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+                   for v in numbers) or numbers != sorted(numbers):
+            return [f"{where}.quantiles must be finite numbers, increasing"]
+    return []

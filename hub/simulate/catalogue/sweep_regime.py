@@ -1,0 +1,204 @@
+"""Sweeps over a family of histories and rates: neutral, sweep at the centre, linked sweep.
+
+The training regime of the bundled sweep models (issue 12). Each replicate draws a history —
+a published HomSap population reduced to its pairwise-coalescence size history, jittered, or
+a random one with a bottleneck and growth (:mod:`..histories`) —, a mutation rate (uniform
+prior), a recombination rate (log-uniform, down to 1e-9 for cold regions) and a sweep: hard
+(from one copy) or soft (from standing variation), strength 2 N_ref s log-uniform, ended up
+to ``age_max`` generations ago or still under way at a lower frequency. Label ``sweep`` has
+the selected site at the window's centre; ``linked`` has it outside the window, at a
+log-uniform distance, on either side; ``neutral`` has none. Every class draws the same
+parameters and runs in the same history, so nothing but the sweep tells the classes apart.
+
+Selection is msprime's structured coalescent, which needs one population and no demographic
+event while the sweep runs: the history is held at its harmonic-mean size over the sweep's
+expected duration (for every class alike). That approximation, and msprime's for soft sweeps,
+is what the cards state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import msprime
+import numpy as np
+from msprime._msprime import LibraryError  # not re-exported by msprime
+
+from ..base import MSPRIME, Replicate, Scenario, TimePoint, replicate_seeds
+from ..histories import (
+    ALL_HOMSAP,
+    TRAINING_HOMSAP,
+    SizeHistory,
+    jittered,
+    published,
+    random_history,
+)
+from .imagene_sweep import IMAGENE
+
+GAP_BP = 1_000  # the stretch standing in for the distance to a linked sweep
+STDPOPSIM = ("Adrion JR et al. (2020). A community-maintained standard library of population "
+             "genetic models. eLife 9:e54967; Lauterbur ME et al. (2023) eLife 12:RP84874.")
+
+
+@dataclass(frozen=True)
+class SweepRegime(Scenario):
+    """Neutral / sweep-at-centre / linked-sweep windows over histories, rates and sweeps."""
+
+    name: ClassVar[str] = "sweep_regime"
+    labels: ClassVar[tuple[str, ...]] = ("neutral", "sweep", "linked")
+    citations: ClassVar[tuple[str, ...]] = (IMAGENE, STDPOPSIM, MSPRIME)
+
+    histories: tuple[str, ...] = TRAINING_HOMSAP  # "HomSap/<model>/<population>"
+    random_share: float = 0.3  # replicates in a random bottleneck/growth history
+    jitter_share: float = 0.3  # replicates in a jittered published history
+    length: int = 80_000  # window, bp (ImaGene LEN)
+    n_haplotypes: int = 128
+    mutation_rate_min: float = 1e-8  # uniform prior; human estimates 1.1e-8 to 2.5e-8
+    mutation_rate_max: float = 2.5e-8
+    recombination_rate_min: float = 1e-9  # log-uniform prior: cold regions ...
+    recombination_rate_max: float = 3e-8  # ... to hot ones
+    reference_size: int = 10_000  # N_ref in S = 2 N_ref s
+    strength_min: float = 100.0  # S = 2 N_ref s, log-uniform
+    strength_max: float = 2_000.0
+    age_max: float = 1_500.0  # generations since a finished sweep ended (uniform)
+    ongoing_share: float = 0.3  # sweeps still under way, at end_frequency_min..1
+    end_frequency_min: float = 0.6
+    soft_share: float = 0.3  # sweeps from standing variation
+    soft_start_min: float = 0.005
+    soft_start_max: float = 0.05
+    linked_distance_min: float = 60_000.0  # bp from the window's centre, log-uniform
+    linked_distance_max: float = 2_000_000.0
+
+    def __post_init__(self) -> None:
+        problems = self.locus_problems()
+        unknown = [h for h in self.histories if h not in ALL_HOMSAP]
+        if unknown or not self.histories:
+            problems.append(f"histories {unknown or '()'} are not HomSap present-day "
+                            f"populations; known: {', '.join(ALL_HOMSAP)}")
+        pairs = [("mutation_rate", self.mutation_rate_min, self.mutation_rate_max),
+                 ("recombination_rate", self.recombination_rate_min,
+                  self.recombination_rate_max),
+                 ("strength", self.strength_min, self.strength_max),
+                 ("soft_start", self.soft_start_min, self.soft_start_max),
+                 ("linked_distance", self.linked_distance_min, self.linked_distance_max)]
+        problems += [f"{name}_min..max = {low}..{high} must be positive and ordered"
+                     for name, low, high in pairs if not 0 < low <= high]
+        if self.linked_distance_min <= self.length / 2:
+            problems.append(f"linked_distance_min={self.linked_distance_min} must exceed half "
+                            f"the window ({self.length / 2:g} bp)")
+        shares = (self.random_share, self.jitter_share, self.ongoing_share, self.soft_share)
+        if not all(0 <= s <= 1 for s in shares) or self.random_share + self.jitter_share > 1:
+            problems.append("random_share, jitter_share, ongoing_share and soft_share must be "
+                            "in [0, 1], random_share + jitter_share at most 1")
+        if not 0 < self.end_frequency_min < 1 or self.age_max < 0:
+            problems.append("end_frequency_min must be in (0, 1) and age_max >= 0")
+        self.fail_if(problems)
+
+    @property
+    def all_citations(self) -> list[str]:
+        return list(self.citations)  # the histories' models are named in the parameters
+
+    @property
+    def time_points(self) -> tuple[TimePoint, ...]:
+        return (TimePoint(0.0, 0.0, self.n_haplotypes),)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """Every parameter of a replicate, whatever its class."""
+        def log_uniform(low: float, high: float) -> float:
+            return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+        kind = rng.uniform()
+        ongoing = rng.uniform() < self.ongoing_share
+        return {
+            "history_index": float(rng.integers(len(self.histories))),
+            "history_kind": (2.0 if kind < self.random_share else
+                             1.0 if kind < self.random_share + self.jitter_share else 0.0),
+            "mutation_rate": float(rng.uniform(self.mutation_rate_min, self.mutation_rate_max)),
+            "recombination_rate": log_uniform(self.recombination_rate_min,
+                                              self.recombination_rate_max),
+            "selection_strength": log_uniform(self.strength_min, self.strength_max),
+            "sweep_age": 0.0 if ongoing else float(rng.uniform(0, self.age_max)),
+            "end_frequency": float(rng.uniform(self.end_frequency_min, 1)) if ongoing else 1.0,
+            "start_frequency": (log_uniform(self.soft_start_min, self.soft_start_max)
+                                if rng.uniform() < self.soft_share else 0.0),
+            "distance": log_uniform(self.linked_distance_min, self.linked_distance_max),
+            "mirror": float(rng.uniform() < 0.5),
+        }
+
+    def simulate(self, index: int, seed: int) -> Replicate:
+        label = index % len(self.labels)
+        ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
+        rng = np.random.default_rng(draw_seed)
+        params = self.draw(rng)
+        history = published(self.histories[int(params["history_index"])])
+        if params["history_kind"] == 1:
+            history = jittered(history, rng)
+        elif params["history_kind"] == 2:
+            history = random_history(rng)
+        return self.replicate_in(history, label, params, (ancestry_seed, mutation_seed))
+
+    def replicate_in(self, history: SizeHistory, label: int, params: dict[str, float],
+                     seeds: tuple[int, int]) -> Replicate:
+        """A replicate of class ``label`` with drawn ``params`` in ``history``, from
+        (ancestry, mutation) seeds (also what benchmarks/sweep_approximation.py runs)."""
+        ts, params = self._ancestry(history, self.labels[label], params, seeds[0])
+        return self._window(ts, label, params, seeds[1])
+
+    def _ancestry(self, history: SizeHistory, label: str, params: dict[str, float], seed: int):
+        """The tree sequence of the window (and the gap before a linked sweep); the sweep's
+        era is held at a constant size, widened until msprime's sweep fits in it."""
+        linked = label == "linked"
+        gap = GAP_BP if linked else 0
+        length = self.length + gap
+        r = params["recombination_rate"]
+        recombination = msprime.RateMap(position=[0, gap, length], rate=[
+            r * (params["distance"] - self.length / 2) / GAP_BP, r]) if linked else r
+        age = params["sweep_age"]
+        for widen in (1.5, 3.0, 6.0):
+            duration = self._duration(params, history.size_at(age))
+            flat = history.flattened(age, age + widen * duration + 20)
+            size = flat.size_at(age)
+            model = None
+            if label != "neutral":
+                start = params["start_frequency"] or 1 / (2 * size)
+                end = min(params["end_frequency"], 1 - 1 / (2 * size))
+                sweep = msprime.SweepGenicSelection(
+                    position=0 if linked else self.length / 2, start_frequency=start,
+                    end_frequency=max(end, start * 1.01),
+                    s=params["selection_strength"] / self.reference_size, dt=1 / (40 * size))
+                model = ([msprime.StandardCoalescent(duration=age)] if age else []) + [
+                    sweep, msprime.StandardCoalescent()]
+            try:
+                ts = msprime.sim_ancestry(
+                    samples=self.n_haplotypes // 2, ploidy=2, demography=flat.demography(),
+                    sequence_length=length, recombination_rate=recombination, model=model,
+                    random_seed=seed)
+                return ts, {**params, "sweep_size": size, "widen": widen}
+            except LibraryError:  # the sweep outlasted the flattened era: widen it
+                continue
+        raise RuntimeError(f"{self.name}: a sweep did not fit in its era ({params})")
+
+    def _duration(self, params: dict[str, float], size: float) -> float:
+        """The deterministic duration of the sweep (additive, het. advantage s/2), in
+        generations."""
+        s = params["selection_strength"] / self.reference_size
+        start = params["start_frequency"] or 1 / (2 * size)
+        end = min(params["end_frequency"], 1 - 1 / (2 * size))
+        return (2 / s) * math.log(end * (1 - start) / (start * (1 - end)))
+
+    def _window(self, ts, label: int, params: dict[str, float], seed: int) -> Replicate:
+        gap = ts.sequence_length - self.length
+        rates = msprime.RateMap(position=[0, gap, ts.sequence_length],
+                                rate=[0, params["mutation_rate"]]) if gap else \
+            params["mutation_rate"]
+        ts = msprime.sim_mutations(ts, rate=rates, discrete_genome=False,
+                                   model=msprime.BinaryMutationModel(), random_seed=seed)
+        haplotypes = ts.genotype_matrix().T.astype(np.uint8)
+        positions = ts.tables.sites.position - gap
+        if params["mirror"]:  # the linked sweep on the right instead of the left
+            positions = (self.length - positions)[::-1]
+            haplotypes = haplotypes[:, ::-1]
+        return Replicate(label, np.ascontiguousarray(haplotypes), np.ascontiguousarray(
+            positions), params, self.time_points)

@@ -1,0 +1,151 @@
+"""Out-of-distribution flags (popgen_hub.ood) and `scan --model auto` (popgen_hub.auto)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pysam
+import pytest
+
+import popgen_hub
+from conftest import BUNDLED_MODEL, ROOT, run_cli
+from popgen_hub.contract import ModelContract
+from popgen_hub.errors import PopgenHubError
+from popgen_hub.ood import REASONS, REFERENCE, flag_text, training_statistics
+
+EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    model = popgen_hub.load(BUNDLED_MODEL, device="cpu")
+    if REFERENCE not in model.contract.references:
+        pytest.fail(f"{BUNDLED_MODEL} stores no {REFERENCE}: run `popgen-hub calibrate` on it")
+    return model
+
+
+def test_bundled_reference_round_trips_through_config_and_onnx(bundled):
+    """config.json and the ONNX metadata hold the same reference (load checks they agree),
+    and it survives JSON both ways."""
+    contract = bundled.contract
+    stored = bundled.session.get_modelmeta().custom_metadata_map["popgen_hub.contract"]
+    assert json.loads(stored)["references"][REFERENCE] == contract.references[REFERENCE]
+    again = ModelContract.from_json(contract.to_json())
+    assert again.references[REFERENCE] == contract.references[REFERENCE]
+    reference = contract.references[REFERENCE]
+    assert reference["window_bp"] == contract.input.window_bp and reference["n_windows"] >= 1000
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (lambda r: r.update(window_bp=0), "window_bp"),
+    (lambda r: r["statistics"].update(nonsense={}), "statistics.nonsense"),
+    (lambda r: r["statistics"]["h12"]["quantiles"].pop("0.999"), "statistics.h12"),
+    (lambda r: r["statistics"]["tajimas_d"]["quantiles"].update({"0.5": 1e9}),
+     "statistics.tajimas_d.quantiles"),
+])
+def test_a_damaged_reference_is_refused_in_one_line(bundled, edit, field):
+    data = bundled.contract.to_dict()
+    edit(data["references"][REFERENCE])
+    with pytest.raises(PopgenHubError) as error:
+        ModelContract.from_dict(data, source="config.json")
+    message = str(error.value)
+    assert "\n" not in message and BUNDLED_MODEL in message and field in message
+    assert "popgen-hub calibrate" in message
+
+
+def half_missing(dest, seed: int = 0):
+    """The example VCF with half of its GT entries (at random) set to ./."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    with gzip.open(EXAMPLE_VCF, "rt") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                fields = line.rstrip("\n").split("\t")
+                for i in np.flatnonzero(rng.random(len(fields) - 9) < 0.5):
+                    fields[9 + i] = "./."
+                line = "\t".join(fields) + "\n"
+            lines.append(line)
+    plain = dest / "half_missing.vcf"
+    plain.write_text("".join(lines))
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    return dest / "half_missing.vcf.gz"
+
+
+def test_half_the_calls_missing_flags_most_windows_and_the_intact_file_few(bundled, tmp_path):
+    intact = bundled.score(EXAMPLE_VCF, progress=False).windows["flags"]
+    missing = bundled.score(half_missing(tmp_path), progress=False).windows["flags"]
+    missing_calls = 1 << REASONS.index("missing_calls")
+    assert (missing & missing_calls != 0).mean() > 0.9
+    assert (intact & missing_calls == 0).all()
+    # measured: 9 of 193 windows (4.7 %, one stretch of high Tajima's D) with the seed-11
+    # statistics; overlapping windows flag together, so allow some
+    assert (intact != 0).mean() < 0.1
+    assert flag_text(missing_calls | 1 << REASONS.index("h12_high")) == "missing_calls,h12_high"
+
+
+def test_scan_writes_the_flag_column_the_mask_and_warns(tmp_path):
+    vcf = half_missing(tmp_path)
+    run = run_cli("scan", "--vcf", vcf, "--model", "auto", "-o", tmp_path / "out",
+                  "--device", "cpu", "--region", "chr1:1-600000")
+    assert f"--model auto chose {BUNDLED_MODEL}" in run.stderr
+    assert "windows outside" in run.stderr and "missing_calls" in run.stderr
+    table = (tmp_path / "out" / f"{BUNDLED_MODEL}.windows.tsv").read_text().splitlines()
+    rows = [line.split("\t") for line in table if not line.startswith("#")]
+    assert rows[0][-1] == "flag"
+    assert sum("missing_calls" in row[-1] for row in rows[1:]) > 0.9 * (len(rows) - 1)
+    bed = (tmp_path / "out" / f"{BUNDLED_MODEL}.flagged.bed").read_text().splitlines()
+    assert len(bed) - 1 == len(rows) - 1 and bed[1].split("\t")[3].startswith("missing_calls")
+    assert f"{BUNDLED_MODEL}.flagged.bed" in (tmp_path / "out" / "igv_batch.txt").read_text()
+
+
+# ------------------------------------------------------------------------ --model auto
+HISTORIES = ("marth2004_eur_3epoch", "marth2004_eur_1epoch")
+
+
+@pytest.fixture(scope="module")
+def history_models(tmp_path_factory):
+    """Two model folders (only config.json: what auto reads) whose training statistics come
+    from neutral loci of two histories; their names say nothing of which is which."""
+    from popgen_hub.genotypes import GenotypeBlock
+    from popgen_hub.simulate.scenarios import get_scenario
+
+    base = tmp_path_factory.mktemp("auto")
+    contract = json.loads((ROOT / "hub" / "pretrained" / BUNDLED_MODEL / "config.json")
+                          .read_text())
+    encoder = popgen_hub.load(BUNDLED_MODEL, device="cpu").encoder
+    folders = {}
+    for name, history in zip(("model_b", "model_a"), HISTORIES, strict=True):
+        scenario = get_scenario("imagene_sweep", demography=history)
+        blocks = [GenotypeBlock.from_haplotypes(r.haplotypes, r.positions.astype(np.int64))
+                  for r in (scenario.simulate(2 * i, 5) for i in range(60))]
+        folder = base / name
+        folder.mkdir()
+        references = {**contract.get("references", {}),
+                      REFERENCE: training_statistics(blocks, encoder=encoder, window_bp=80_000)}
+        (folder / "config.json").write_text(json.dumps({**contract, "references": references}))
+        folders[history] = f"local-dir:{folder}"
+    return folders
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_auto_picks_the_model_of_the_input_history(history, history_models, tmp_path):
+    from popgen_hub.simulate.genome import simulate_vcf
+    from popgen_hub.simulate.scenarios import get_scenario
+
+    vcf = simulate_vcf(tmp_path / "input.vcf.gz",
+                       get_scenario("imagene_sweep", demography=history), length=1_200_000,
+                       seed=21)
+    candidates = [*history_models.values(), "temporal_balsel.hsap_eur"]
+    choice = popgen_hub.choose_model(vcf, candidates=candidates)
+    assert choice.name == history_models[history], choice.candidates
+    best, second, out = choice.candidates
+    assert best.distance < second.distance and out.refused  # the temporal model: no stats
+    assert choice.name in choice.message() and second.name in choice.message()
+
+
+def test_auto_without_a_model_that_takes_the_input_is_one_line(tmp_path):
+    with pytest.raises(PopgenHubError, match="no model can take") as error:
+        popgen_hub.choose_model(EXAMPLE_VCF, candidates=["temporal_balsel.hsap_eur"])
+    assert "\n" not in str(error.value)

@@ -1,0 +1,70 @@
+"""The sweep models' training regime: histories reduced from stdpopsim, and the three classes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_catalogue import central_diversity
+
+from popgen_hub.simulate.histories import (
+    EPOCH_STARTS,
+    HELD_OUT_MODELS,
+    TRAINING_EUROPEAN,
+    TRAINING_HOMSAP,
+    SizeHistory,
+    published,
+    random_history,
+)
+from popgen_hub.simulate.scenarios import get_scenario
+
+AFRICAN = "HomSap/Africa_1T12/AFR"
+EUROPEAN = "HomSap/OutOfAfrica_2T12/EUR"
+
+
+def test_held_out_models_are_not_trained_on():
+    assert TRAINING_HOMSAP and set(TRAINING_EUROPEAN) <= set(TRAINING_HOMSAP)
+    assert not any(h.split("/")[1] in HELD_OUT_MODELS for h in TRAINING_HOMSAP)
+
+
+def test_published_histories_show_the_out_of_africa_bottleneck():
+    african, european = published(AFRICAN), published(EUROPEAN)
+    bottleneck = (EPOCH_STARTS > 1_000) & (EPOCH_STARTS < 3_000)
+    assert european.sizes[bottleneck].min() < 0.2 * african.sizes[bottleneck].min()
+    # both share the ancestral African size, and both grew recently
+    assert european.size_at(100_000) == pytest.approx(african.size_at(100_000), rel=0.05)
+    assert european.size_at(0) > 10 * european.sizes[bottleneck].min()
+
+
+def test_a_flattened_era_keeps_the_pairwise_coalescence_over_it():
+    history = random_history(np.random.default_rng(3))
+    flat = history.flattened(200, 900)
+    assert flat.size_at(500) == pytest.approx(history.harmonic_mean(200, 900))
+    assert flat.harmonic_mean(200, 900) == pytest.approx(history.harmonic_mean(200, 900))
+    assert flat.size_at(100) == history.size_at(100)
+    assert flat.size_at(5_000) == history.size_at(5_000)
+    assert len(flat.demography().events) == len(flat.starts) - 1
+    assert isinstance(flat, SizeHistory)
+
+
+def test_sweeps_empty_the_centre_and_linked_sweeps_the_edge_nearest_the_site():
+    scenario = get_scenario("sweep_regime", histories=[AFRICAN], n_haplotypes=32,
+                            strength_min=500, age_max=100, ongoing_share=0, soft_share=0,
+                            linked_distance_min=60_000, linked_distance_max=80_000,
+                            recombination_rate_max=1e-8)
+    centre: dict[str, list[float]] = {label: [] for label in scenario.labels}
+    for index in range(45):
+        replicate = scenario.simulate(index, seed=2)
+        assert np.all((replicate.positions >= 0) & (replicate.positions <= 80_000))
+        centre[scenario.labels[replicate.label]].append(
+            central_diversity(replicate.haplotypes, replicate.positions, 40_000, 5_000))
+    neutral, sweep, linked = (np.mean(centre[k]) for k in scenario.labels)
+    assert sweep < 0.25 * neutral
+    assert sweep < linked  # the linked site is 60-80 kb away: the centre has recovered more
+
+
+def test_every_class_draws_the_same_parameters():
+    scenario = get_scenario("sweep_regime", histories=[AFRICAN], n_haplotypes=16)
+    draws = [scenario.simulate(i, seed=4).params for i in range(3)]
+    assert len({frozenset(d) for d in draws}) == 1  # same keys, whatever the class
+    strengths = [scenario.simulate(i, seed=5).params["selection_strength"] for i in range(30)]
+    assert 100 <= min(strengths) and max(strengths) <= 2_000 and len(set(strengths)) == 30
