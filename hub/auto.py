@@ -28,11 +28,11 @@ import numpy as np
 
 from .encoders import build_encoder
 from .errors import PopgenHubError
-from .genotypes import Region, concatenate
+from .genotypes import Region
 from .ood import REFERENCE, STATISTICS, window_values
 from .readers import Reader, open_reader
 from .registry import get_contract, list_models
-from .scoring import scan_regions, select_samples, window_starts
+from .scoring import iter_windows, scan_regions, select_samples, window_starts
 
 log = logging.getLogger("popgen_hub")
 
@@ -112,14 +112,11 @@ def _candidate(name: str, reader: Reader, region: str | None, seed: int,
     for contig, start in _sample_starts(scan_regions(reader, region, window), window,
                                         n_windows):
         end = min(start + window, reader.contig_lengths.get(contig) or start + window)
-        blocks = list(reader.blocks(Region(contig, start, end), selection,
-                                    stats=reader.new_stats()))
-        if blocks:
-            block = concatenate(blocks)
-            block = block.take_sites(block.positions < end)
-            if block.n_sites:
-                informative = encoder.encode(block, (start, start + window)).n_sites
-                rows.append(window_values(block, start, end, informative))
+        reading = reader.blocks(Region(contig, start, end), selection, stats=reader.new_stats())
+        _, block = next(iter_windows(reading, range(start, start + 1), window))
+        if block is not None and block.n_sites:
+            informative = encoder.encode(block, (start, start + window)).n_sites
+            rows.append(window_values(block, start, end, informative))
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
     return Candidate(name, distance(np.vstack(rows), reference))

@@ -169,11 +169,8 @@ def flag_note(model: str, references: dict[str, Any]) -> str:
             f"missing_calls above {MAX_MISSINGNESS:.0%}; empty: none")
 
 
-def flag_summary(model: str, references: dict[str, Any], flags: np.ndarray) -> str | None:
+def flag_summary(model: str, flags: np.ndarray) -> str | None:
     """One line on the flagged windows of a scan (None when none is flagged)."""
-    if REFERENCE not in references:
-        return (f"{model} stores no training statistics, so no window is flagged as unlike "
-                f"its training data (`popgen-hub calibrate` stores them)")
     counts = reason_counts(flags)
     if not counts:
         return None

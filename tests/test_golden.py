@@ -3,11 +3,10 @@
 ``tests/data/golden_scans.npz`` holds every window of four scans made with a trusted commit
 (recorded in ``golden_scans.json`` with the exact arguments): the bundled example VCF with
 ``imagene_cnn.sweep_hsap_eur`` and with ``imagene_cnn.sweep_hsap_general``, and a small
-simulated temporal VCF (shipped, with its sample
-ages, in ``tests/data``) with each ``temporal_balsel`` model. Each test reruns one scan with the
-installed package through the public API and demands the same windows: the integer columns
-exactly, the probabilities (and the p- and q-values against the
-model's stored null) within 1e-6.
+simulated temporal VCF (shipped, with its sample ages, in ``tests/data``) with each
+``temporal_balsel`` model. Each test reruns one scan with the installed package through the
+public API and demands the same windows: the integer columns exactly, the probabilities (and
+the p- and q-values against the model's stored null) within 1e-6.
 
 This is the invariant of any refactor of the readers, encoders or scan: do not loosen the
 tolerance, drop columns or regenerate the files to make a failure go away. Regenerate them

@@ -95,11 +95,11 @@ def _report_flags(result: Any) -> None:
     no training statistics to compare with (see popgen_hub.ood)."""
     from ..ood import REFERENCE, flag_summary
 
-    references = result.contract.references
-    line = flag_summary(result.contract.name, references, result.windows["flags"])
-    if line and REFERENCE not in references:
-        print(line)
-    elif line:
+    name = result.contract.name
+    if REFERENCE not in result.contract.references:
+        print(f"{name} stores no training statistics, so no window is flagged as unlike its "
+              f"training data (`popgen-hub calibrate` stores them)")
+    elif line := flag_summary(name, result.windows["flags"]):
         log.warning("warning: %s", line)
 
 

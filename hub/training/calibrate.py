@@ -60,12 +60,10 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
                                bins: int = ECE_BINS) -> float:
     """The top-label ECE: over ``bins`` equal-width bins of the highest probability, the
-    share-weighted gap between mean confidence and accuracy."""
-    confidence = probabilities.max(1)
-    correct = probabilities.argmax(1) == labels
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    return float(sum(abs(confidence[which == b].mean() - correct[which == b].mean())
-                     * (which == b).mean() for b in range(bins) if (which == b).any()))
+    share-weighted gap between mean confidence and accuracy (the reliability diagram's)."""
+    points = reliability(probabilities.max(1), probabilities.argmax(1) == labels, bins)
+    return float(sum(abs(p - o) * n for p, o, n in zip(
+        points["predicted"], points["observed"], points["count"], strict=True)) / len(labels))
 
 
 def reliability(probability: np.ndarray, happened: np.ndarray, bins: int = ECE_BINS
