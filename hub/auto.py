@@ -1,11 +1,13 @@
 """``scan --model auto``: the model whose training data the input resembles most.
 
 Candidates are the bundled models (or the names given) that store training statistics
-(:mod:`popgen_hub.ood`) and whose contract takes the input: its data kind, and enough
-haplotypes for the model's sample size (a model that would refuse the input is out, with its
-reason). For each, :data:`SAMPLE_WINDOWS` windows of the model's length, spread evenly over the
-scanned regions, are read with the samples the model would read, and the medians of their
-statistics are compared with the training data's::
+(:mod:`popgen_hub.ood`) and can read the input as the scan would: its data kind (a likelihood
+model needs GL or PL), and at least the model's least sample size (more is subsampled, as the
+scan does). A model that cannot is skipped, its reason listed with the choice. For each,
+:data:`SAMPLE_WINDOWS` windows of the model's length, spread evenly over the scanned regions,
+are read with the samples the model would read (of the ``--samples`` table's ``--population``,
+as the scan reads them), and the medians of their statistics are compared with the training
+data's::
 
     distance = mean over statistics of |median_input - median_training| / IQR_training
 
@@ -31,8 +33,9 @@ from .errors import PopgenHubError
 from .genotypes import Region
 from .ood import REFERENCE, STATISTICS, window_values
 from .readers import Reader, open_reader
+from .readers.samples import SampleTable
 from .registry import get_contract, list_models
-from .scoring import iter_windows, scan_regions, select_samples, window_starts
+from .scoring import iter_windows, sample_table, scan_regions, select_samples, window_starts
 
 log = logging.getLogger("popgen_hub")
 
@@ -61,19 +64,25 @@ class Choice:
         best, *rest = [c for c in self.candidates if not c.refused]
         runner_up = (f"; runner-up {rest[0].name} at {rest[0].distance:.2f}" if rest
                      else "; no other model could take the input")
+        skipped = "".join(f"; skipped {c.name}: {c.refused}" for c in self.candidates
+                          if c.refused)
         return (f"--model auto chose {best.name}: its training data are the closest to the "
                 f"input (distance {best.distance:.2f}, the mean over statistics of |median "
-                f"input - median training| / training IQR){runner_up}")
+                f"input - median training| / training IQR){runner_up}{skipped}")
 
 
 def choose_model(path: str | os.PathLike, *, candidates: list[str] | None = None,
-                 region: str | None = None, seed: int = 0,
-                 n_windows: int = SAMPLE_WINDOWS) -> Choice:
+                 region: str | None = None, seed: int = 0, n_windows: int = SAMPLE_WINDOWS,
+                 samples: str | os.PathLike | None = None, sample_column: str = "sample",
+                 age_column: str = "age_years", population: str | None = None,
+                 population_column: str = "population") -> Choice:
     """The model among ``candidates`` (default: the bundled ones) whose training statistics
-    best match the input ``path`` (in ``region``); logs the choice and warns when none
-    matches. A :class:`PopgenHubError` when no candidate can take the input."""
+    best match the input ``path`` (in ``region``; the individuals of ``samples`` and
+    ``population``, as :func:`~popgen_hub.scoring.prepare` takes them); logs the choice and
+    warns when none matches. A :class:`PopgenHubError` when no candidate can take the input."""
     reader = open_reader(path)
-    ranked = sorted((_candidate(name, reader, region, seed, n_windows)
+    table = sample_table(samples, sample_column, age_column, population, population_column)
+    ranked = sorted((_candidate(name, reader, table, region, seed, n_windows)
                      for name in (candidates or list_models())),
                     key=lambda c: (bool(c.refused), c.distance))
     if not ranked or ranked[0].refused:
@@ -89,34 +98,31 @@ def choose_model(path: str | os.PathLike, *, candidates: list[str] | None = None
     return choice
 
 
-def _candidate(name: str, reader: Reader, region: str | None, seed: int,
-               n_windows: int) -> Candidate:
+def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str | None,
+               seed: int, n_windows: int) -> Candidate:
     """One model's distance to the input, or why it cannot take it."""
     contract = get_contract(name)
     reference = contract.references.get(REFERENCE)
     if reference is None:
         return Candidate(name, refused="stores no training statistics")
-    if contract.input.data_kind not in reader.kinds:
-        return Candidate(name, refused=f"reads {contract.input.data_kind}")
+    kind, window = contract.input.data_kind, contract.input.window_bp
+    if kind not in reader.kinds:
+        return Candidate(name, refused=f"reads {kind}, which {reader.path.name} does not give")
+    starts = _sample_starts(scan_regions(reader, region, window), window, n_windows)
     encoder = build_encoder(contract.encoder)
-    try:
-        selection = select_samples(reader, encoder, contract, seed, None)
-    except PopgenHubError as exc:  # too few haplotypes; ancient samples needed
-        return Candidate(name, refused=str(exc))
-    low, high = contract.input.sample_size
-    if not (low or 0) <= selection.n_available <= (high or selection.n_available):
-        return Candidate(name, refused=f"takes {low}..{high} haplotypes, not "
-                         f"{selection.n_available}")
-    window = contract.input.window_bp
     rows = []
-    for contig, start in _sample_starts(scan_regions(reader, region, window), window,
-                                        n_windows):
-        end = min(start + window, reader.contig_lengths.get(contig) or start + window)
-        reading = reader.blocks(Region(contig, start, end), selection, stats=reader.new_stats())
-        _, block = next(iter_windows(reading, range(start, start + 1), window))
-        if block is not None and block.n_sites:
-            informative = encoder.encode(block, (start, start + window)).n_sites
-            rows.append(window_values(block, start, end, informative))
+    try:  # below the least sample size; ancient samples (or ages) needed; no GL/PL to read
+        selection = select_samples(reader, encoder, contract, seed, table)
+        for contig, start in starts:
+            end = min(start + window, reader.contig_lengths.get(contig) or start + window)
+            reading = reader.blocks(Region(contig, start, end), selection,
+                                    stats=reader.new_stats())
+            _, block = next(iter_windows(reading, range(start, start + 1), window))
+            if block is not None and block.n_sites:
+                informative = encoder.encode(block, (start, start + window)).n_sites
+                rows.append(window_values(block, start, end, informative))
+    except PopgenHubError as exc:
+        return Candidate(name, refused=str(exc))
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
     return Candidate(name, distance(np.vstack(rows), reference))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,17 +300,22 @@ def iter_replicates(path: str | Path, manifest: dict[str, Any] | None = None
 
 
 def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True,
-                   manifest: dict[str, Any] | None = None) -> tuple[Inputs, np.ndarray]:
+                   manifest: dict[str, Any] | None = None,
+                   encode: Callable[[GenotypeBlock, tuple[float, float]], EncodedWindow]
+                   | None = None) -> tuple[Inputs, np.ndarray]:
     """Encode a dataset's raw data with ``encoder`` (any encoder; one with ancient groups
-    takes its rows from each time point): the inputs by tensor name, and the labels."""
+    takes its rows from each time point): the inputs by tensor name, and the labels.
+    ``encode(block, window)``: another encoding of each replicate's rows (default:
+    ``encoder.encode``; training's, e.g. of a random subset of individuals)."""
     manifest = manifest or load_manifest(path)
     rows = rows_for(encoder, time_points(manifest), source=str(path))
     length = manifest["parameters"]["length"]
+    encode = encode or encoder.encode
     encoded, labels = [], []
     with single_threaded_blas():
         for label, block in tqdm(iter_replicates(path, manifest), total=manifest["n"],
                                  desc="encoding",
                                  unit="rep", disable=not progress):
-            encoded.append(encoder.encode(block.take_columns(rows), (0, length)).inputs)
+            encoded.append(encode(block.take_columns(rows), (0, length)).inputs)
             labels.append(label)
     return stack_windows(encoded), np.asarray(labels, dtype=np.int64)

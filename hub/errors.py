@@ -13,3 +13,8 @@ class PopgenHubError(Exception):
 class Terminated(BaseException):
     """SIGTERM (how batch schedulers stop jobs), raised in the main thread so that a run stops
     the way it does on Ctrl-C: outputs staged so far are handled by the same code."""
+
+
+def few(items: list[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``items`` for a one-line message, ``...`` when there are more."""
+    return ", ".join(items[:shown]) + (", ..." if len(items) > shown else "")

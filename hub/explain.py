@@ -85,7 +85,8 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
             label: str | None = None, block_cols: int = 4, block_rows: int = 8,
             fill: str = "mean", window: int | None = None, step: int | None = None,
             seed: int = 0, samples: str | os.PathLike | None = None,
-            sample_column: str = "sample", age_column: str = "age_years"
+            sample_column: str = "sample", age_column: str = "age_years",
+            population: str | None = None, population_column: str = "population"
             ) -> list[Explanation]:
     """The attributions of each window of ``region`` (1-based inclusive text): one window
     when the region is at most a window long (centred on it), else the scan's windows,
@@ -95,12 +96,13 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
     _check_options(block_cols, block_rows, fill)
     job = prepare(model, path, region=region, window=window, step=step, seed=seed,
                   samples=samples, sample_column=sample_column, age_column=age_column,
+                  population=population, population_column=population_column,
                   progress=False)
     starts = explain_starts(job.regions[0], job.window, job.step)
     contract = model.contract
     found = []
     for start, sites, inputs, n_sites in _encoded_windows(job, starts):
-        where = f"{job.regions[0].contig}:{start + 1}-{start + job.window}"
+        where = str(Region(job.regions[0].contig, start, start + job.window))
         if n_sites < contract.input.min_sites:
             log.info("%s: %d informative sites, fewer than the %d %s needs; not explained",
                      where, n_sites, contract.input.min_sites, contract.name)

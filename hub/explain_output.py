@@ -18,6 +18,7 @@ import numpy as np
 
 from .explain import Explanation, per_bp
 from .files import Staging, staged_outputs
+from .genotypes.region import braced
 
 
 def write_explanations(explanations: list[Explanation], out_dir: str | os.PathLike,
@@ -31,7 +32,7 @@ def write_explanations(explanations: list[Explanation], out_dir: str | os.PathLi
             prefix = f"{model_name}.{explanation.name}"
             header = (f"# {model_name}: occlusion attributions (drop of the log-odds of "
                       f"P({explanation.label}) when masked with the {fill}) in "
-                      f"{explanation.contig}:{explanation.start + 1}-{explanation.end}; "
+                      f"{braced(explanation.contig)}:{explanation.start + 1}-{explanation.end}; "
                       f"unmasked log-odds {explanation.score:.4f}; bp 0-based half-open\n")
             _write_npz(explanation, staging.path(f"{prefix}.npz"))
             if explanation.time_points:
@@ -88,7 +89,7 @@ def _write_time_points(explanation: Explanation, staging: Staging, prefix: str,
 
 
 def _where(explanation: Explanation) -> str:
-    return f"{explanation.contig}:{explanation.start + 1:,}-{explanation.end:,}"
+    return f"{braced(explanation.contig)}:{explanation.start + 1:,}-{explanation.end:,}"
 
 
 def _image_figure(explanation: Explanation, path: Path, model_name: str) -> None:

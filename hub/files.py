@@ -237,10 +237,9 @@ class RunFolder(Folder):
     repeats = File("repeats.json")
     repeats_figure = File("repeats.png")
     reliability_figure = File("reliability.png")
-    #: the interrupted run's state after its last finished epoch, and the options it was
-    #: started with (hidden: staging only, never published)
+    #: the interrupted run's state after its last finished epoch (hidden: staging only, never
+    #: published; the options it was started with: :data:`popgen_hub.resume.OPTIONS`)
     checkpoint = File(".checkpoint.pt")
-    options = File(".options.json")
     #: figures every run has, and those only some have (`train --repeats` draws the spread
     #: over repeats, `compare -o RUN/comparison.png` architectures side by side, temperature
     #: scaling the reliability diagram); exports and pushes carry them along

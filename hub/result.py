@@ -53,6 +53,8 @@ class ScanResult:
     window: int
     step: int
     seed: int
+    #: the input's haplotypes, or its individuals for models of genotypes or likelihoods (the
+    #: unit of the contract's sample_size: see :meth:`samples_read`)
     n_available_haplotypes: int
     haplotypes: list[tuple[str, int]]
     provider: str
@@ -63,6 +65,8 @@ class ScanResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: temporal models: the haplotypes used per time bin, and the rules applied
     time_bins: str = ""
+    #: where the individuals come from when a sample table chose them (its population)
+    population: str = ""
     #: per window (NaN: unscored), the empirical p-value of its score against the model's
     #: stored null and its Benjamini-Hochberg q-value across the whole scan; None when the
     #: model stores no null (see :mod:`popgen_hub.calibration`)
@@ -74,6 +78,20 @@ class ScanResult:
         significance = scan_significance(self.contract.references,
                                          self.windows["probabilities"], self.seed)
         self.p_values, self.q_values = significance or (None, None)
+
+    @property
+    def n_individuals(self) -> int:
+        """How many samples the haplotypes scored came from."""
+        return len({sample for sample, _ in self.haplotypes})
+
+    def samples_read(self) -> str:
+        """How many of the input's samples were read, in the unit the model reads: haplotypes
+        (of how many individuals), or the whole individuals of genotype and likelihood
+        models."""
+        if self.contract.input.data_kind != "haplotypes":
+            return f"{self.n_individuals} of {self.n_available_haplotypes} individuals"
+        return (f"{len(self.haplotypes)} of {self.n_available_haplotypes} haplotypes of "
+                f"{self.n_individuals} individuals")
 
     @property
     def contigs(self) -> list[str]:
@@ -123,11 +141,7 @@ class ScanResult:
                            "[bin_start, bin_end)",
             "window_bp": self.window,
             "step_bp": self.step,
-            "haplotypes": (f"{len(self.haplotypes)}, by time bin (see time_bins)"
-                           if self.time_bins else
-                           f"{len(self.haplotypes)} of {self.n_available_haplotypes} "
-                           f"(rule {c.input.haplotype_rule}, seed {self.seed})"),
-            **({"time_bins": self.time_bins} if self.time_bins else {}),
+            **self._sample_lines(),
             "encoder": c.encoder,
             "min_informative_sites": c.input.min_sites,
             "sites": self.stats.to_dict(),
@@ -135,6 +149,20 @@ class ScanResult:
             "p_value": self.significance_note(),
             "flag": flag_note(self.contract.name, self.contract.references),
         }
+
+    def _sample_lines(self) -> dict[str, str]:
+        """The header's lines on the samples read, in the unit the model reads (as
+        :meth:`samples_read`)."""
+        source = self.population or "from the whole input"
+        if self.contract.input.data_kind != "haplotypes":  # whole individuals, seeded subset
+            return {"individuals": f"{self.n_individuals} of {self.n_available_haplotypes} "
+                                   f"(seed {self.seed}), {source}"}
+        haplotypes = (f"{len(self.haplotypes)}, by time bin (see time_bins)" if self.time_bins
+                      else f"{len(self.haplotypes)} of {self.n_available_haplotypes} (rule "
+                           f"{self.contract.input.haplotype_rule}, seed {self.seed})")
+        return {"haplotypes": haplotypes,
+                **({"time_bins": self.time_bins} if self.time_bins else {}),
+                "individuals": f"{self.n_individuals}, {source}"}
 
     def significance_note(self) -> str:
         """What the p_value and q_value columns are, or why they are NA."""

@@ -9,6 +9,10 @@ Interrupted (SIGINT, SIGTERM), it keeps that folder and says how to go on; kille
 fingerprint and refuses to start until told: ``resume`` continues in it (what is finished is
 not done again), ``clean`` discards it. Finished, it is published and removed.
 
+The staging folder also keeps the options the run was started with (:func:`run_options`), so
+that ``resume`` after an interrupted run with other options or inputs says what changed
+instead of starting afresh.
+
 Datasets and training runs are never overwritten in place (:func:`existing_output`).
 """
 
@@ -19,19 +23,23 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .errors import PopgenHubError
-from .files import KEPT_HINT, Staging, publishing
+from .files import KEPT_HINT, Staging, publishing, write_text_atomic
 from .locks import hidden_path, output_lock, unwritable
 from .version import __version__
 
 log = logging.getLogger("popgen_hub")
 
 PARTIAL_PREFIX = ".popgen-hub-partial-"
+#: the options a run was started with, in its staging folder (hidden: never published)
+OPTIONS = ".options.json"
+#: names in words of recorded options every command has
+_OPTION_NAMES = {"popgen_hub": "popgen-hub's version"}
 
 
 def fingerprint(inputs: Iterable[str | os.PathLike] = (), **parameters: Any) -> str:
@@ -51,6 +59,80 @@ def fingerprint(inputs: Iterable[str | os.PathLike] = (), **parameters: Any) -> 
                 digest.update(str(file).encode())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
+
+
+def run_options(inputs: Iterable[str | os.PathLike], **parameters: Any
+                ) -> tuple[str, dict[str, Any]]:
+    """The fingerprint of a run (:func:`fingerprint` of its ``inputs`` and ``parameters``) and
+    the options to record with its partial work: popgen-hub's version, the parameters and
+    each input (``data``, ``data1``, ...) with a fingerprint of its files."""
+    inputs = list(inputs)
+    options = {"popgen_hub": __version__, **parameters}
+    for k, given in enumerate(inputs):
+        options[f"data{k or ''}"] = str(Path(given).resolve())
+        options[f"data{k or ''}_files"] = fingerprint([given])
+    return fingerprint(inputs, **parameters), options
+
+
+def record_options(staging_dir: Path, options: dict[str, Any]) -> None:
+    """Keep ``options`` (of :func:`run_options`) with the partial work in ``staging_dir``."""
+    write_text_atomic(staging_dir / OPTIONS, json.dumps(options, default=str))
+
+
+def refuse_changed(out_dir: Path, key: str, options: dict[str, Any],
+                   names: Mapping[str, str] | None = None) -> None:
+    """``resume`` into ``out_dir`` where an interrupted run of the same command with other
+    options or inputs kept its work (and none with these): refused in one line saying what
+    changed. ``names``: the command's option names of recorded options that are not ``--``
+    + the name with dashes (a dict not named there holds options: ``--`` + its keys)."""
+    if partial_dirs(out_dir, key):
+        return
+    now = json.loads(json.dumps(options, default=str))
+    for partial in sorted(partial_dirs(out_dir)):
+        try:
+            kept = json.loads((partial / OPTIONS).read_text())
+        except (OSError, ValueError):
+            continue  # an older version's: _kept warns about it
+        if kept.get("command") != now.get("command"):
+            continue  # another command's
+        change = _change(kept, now, {**_OPTION_NAMES, **(names or {})})
+        if change:
+            raise PopgenHubError(
+                f"cannot resume the interrupted run kept in {partial}: {change}; run the same "
+                f"command as before with --resume, or delete {partial} to start afresh")
+
+
+def _change(kept: dict[str, Any], now: dict[str, Any], names: Mapping[str, str]) -> str:
+    """The first difference between two runs' options, in words ("" when none)."""
+    for name in dict.fromkeys([*kept, *now]):
+        before, after = kept.get(name), now.get(name)
+        if before == after:
+            continue
+        if name.endswith("_files"):
+            path = now.get(name[:-6])
+            kind = "dataset" if path and Path(path).is_dir() else "file"
+            return f"the {kind} {path} changed since (files added, removed or modified)"
+        option = names.get(name, name if name.startswith("-") else
+                           "--" + name.replace("_", "-"))
+        if isinstance(before, dict) and isinstance(after, dict):
+            prefix = option if name in names else ""
+            return _change(_inner(before, prefix), _inner(after, prefix), names)
+        if None in (before, after) and isinstance(after if before is None else before, bool):
+            return (f"{option} was {'not given' if before is None else 'given'}, now "
+                    f"{'not given' if after is None else 'given'}")  # a flag: kept when given
+        return f"{option} was {_shown(before)}, now {_shown(after)}"
+    return ""
+
+
+def _inner(values: dict[str, Any], option: str) -> dict[str, Any]:
+    """The options in a dict option: ``OPTION KEY`` (``--param length``), or without an
+    ``option`` ``--KEY`` (train's settings: ``--epochs``)."""
+    return {f"{option} {k}" if option else "--" + k.replace("_", "-"): v
+            for k, v in values.items()}
+
+
+def _shown(value: Any) -> str:
+    return "not given" if value is None else json.dumps(value)
 
 
 def partial_dirs(out_dir: Path, key: str = "*") -> list[Path]:
@@ -147,13 +229,21 @@ def fingerprint_differs(key: str) -> Callable[[dict[str, Any]], str | None]:
 @contextmanager
 def resumable_output(out_dir: str | os.PathLike, key: str, *, record: str, what: str,
                      resume: bool = False, clean: bool = False, command: str = "",
-                     differs: Callable[[dict[str, Any]], str | None] | None = None
+                     differs: Callable[[dict[str, Any]], str | None] | None = None,
+                     options: dict[str, Any] | None = None,
+                     option_names: Mapping[str, str] | None = None
                      ) -> Iterator[tuple[Staging, dict[str, Any] | None]]:
     """The whole rule for a dataset or a training run: the folder's lock, the finished output
     already there (:func:`existing_output`, by default compared by fingerprint) and the staging
-    folder of run ``key`` (:func:`run_staging`)."""
+    folder of run ``key`` (:func:`run_staging`). ``options`` (of :func:`run_options`) are kept
+    with the partial work, so that resuming with others says what changed
+    (:func:`refuse_changed`, with ``option_names``)."""
     with output_lock(out_dir, command):
         existing = existing_output(out_dir, record, what=what, resume=resume,
                                    differs=differs or fingerprint_differs(key))
+        if resume and options is not None:
+            refuse_changed(Path(out_dir), key, options, option_names)
         with run_staging(out_dir, key, resume=resume, clean=clean) as staging:
+            if options is not None:
+                record_options(staging.dir, options)
             yield staging, existing

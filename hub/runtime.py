@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .contract import EXPORT_AGAIN, ONNX_METADATA_KEY, ModelContract
-from .encoders import Encoder, build_encoder, input_shapes
+from .encoders import Encoder, build_encoder, fits_shape, input_shapes
 from .errors import PopgenHubError
 from .files import ModelFolder
 from .schema import first_line
@@ -56,8 +56,8 @@ def choose_providers(device: str = "auto") -> list[str]:
     return gpu + ["CPUExecutionProvider"]
 
 
-def _dims(shape: tuple[int, ...] | list[Any]) -> str:
-    return "(batch, " + ", ".join(str(d) for d in shape) + ")"
+def _dims(shape: tuple[int | None, ...] | list[Any]) -> str:
+    return "(batch, " + ", ".join("any" if d is None else str(d) for d in shape) + ")"
 
 
 def check_graph(session: Any, contract: ModelContract, encoder: Encoder, path: Path) -> None:
@@ -157,10 +157,9 @@ class OnnxModel:
             except (TypeError, ValueError):
                 raise PopgenHubError(f"{self.contract.name}: input {name!r} is not an array of "
                                      f"numbers; encode windows with model.encoder") from None
-            if array.shape[1:] != tuple(shape):
-                raise PopgenHubError(
-                    f"{self.contract.name} takes {name} inputs of shape (batch, "
-                    f"{', '.join(map(str, shape))}), got {array.shape}")
+            if not fits_shape(array.shape[1:], shape):
+                raise PopgenHubError(f"{self.contract.name} takes {name} inputs of shape "
+                                     f"{_dims(shape)}, got {array.shape}")
             check_finite(array, f"{self.contract.name}: input {name!r}")
             feed[name] = array
         return self.session.run([self.contract.output_name], feed)[0]

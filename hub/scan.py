@@ -25,6 +25,7 @@ from .files import Staging, atomic_files
 from .genotypes import ReadStats
 from .locks import output_lock
 from .readers import Reader
+from .readers.base import input_identity
 from .result import ScanResult
 from .resume import fingerprint, run_staging
 from .runtime import OnnxModel, sha256_of
@@ -43,13 +44,13 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
     ``options`` are :func:`popgen_hub.scoring.prepare`'s (region, window, step, seed,
-    samples, sample_column, age_column, batch_size, workers, progress). ``genome`` goes into
-    the IGV batch script (``hg38``, a FASTA or chrom.sizes path; default: the chrom.sizes
-    written beside the tracks, which works offline); ``snapshot`` also renders its view with
-    IGV desktop to ``igv_snapshot.png``. ``writers`` names extra writers from plugins.
-    ``resume`` / ``clean``: continue / discard what an interrupted scan of the same input,
-    model and parameters into ``out_dir`` kept (see :mod:`popgen_hub.resume`); ``command`` is
-    recorded in the folder's manifest and its lock.
+    samples, sample_column, age_column, population, population_column, batch_size, workers,
+    progress). ``genome`` goes into the IGV batch script (``hg38``, a FASTA or chrom.sizes
+    path; default: the chrom.sizes written beside the tracks, which works offline);
+    ``snapshot`` also renders its view with IGV desktop to ``igv_snapshot.png``. ``writers``
+    names extra writers from plugins. ``resume`` / ``clean``: continue / discard what an
+    interrupted scan of the same input, model and parameters into ``out_dir`` kept (see
+    :mod:`popgen_hub.resume`); ``command`` is recorded in the folder's manifest and its lock.
     """
     if snapshot:
         snapshot_tools()  # fail before the work, not after
@@ -60,7 +61,7 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
                if name not in BUILTIN_WRITERS]
     with output_lock(out_dir, command):
         job = prepare(model, vcf, **options)
-        with run_staging(out_dir, _fingerprint(job), resume=resume, clean=clean) as staging:
+        with run_staging(out_dir, run_key(job), resume=resume, clean=clean) as staging:
             result = job.score(PieceFiles(staging.dir / PIECES, job.reader))
             for name, write, plugin in chosen:
                 _run_writer(name, write, plugin, result, staging)
@@ -83,12 +84,14 @@ def _run_writer(name: str, write: Writer, plugin: bool, result: ScanResult,
                              f"{type(exc).__name__}: {exc}") from exc
 
 
-def _fingerprint(job: ScanJob) -> str:
-    """What a resumed scan must share with the interrupted one: input, sample table, model,
-    how windows are cut into pieces, and the parameters."""
+def run_key(job: ScanJob) -> str:
+    """The fingerprint of a scan, which names its staging folder. A resumed scan must share
+    with the interrupted one every file the reader reads and its settings, the sample table,
+    the model, how windows are cut into pieces, and the parameters."""
     model = job.model
-    return fingerprint([job.reader.path, *([job.samples] if job.samples else [])],
-                       command="scan", model=str(model.path.resolve()),
+    files, settings = input_identity(job.reader)
+    return fingerprint([*files, *([job.samples] if job.samples else [])],
+                       command="scan", reader=settings, model=str(model.path.resolve()),
                        model_sha256=model.contract.weights.get("sha256") or sha256_of(model.path),
                        provider=model.provider, selection=asdict(job.selection),
                        piece_windows=PIECE_WINDOWS, **job.parameters())

@@ -36,8 +36,25 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "calibration.py", "scan.py", "simulate.py", "sweep_approximation.py",
+        "bam.py", "calibration.py", "scan.py", "simulate.py", "sweep_approximation.py",
         "temporal_diagnostics.py"]
+
+
+def test_bam_benchmark_smoke(tmp_path):
+    needs("bcftools")
+    out = run_benchmark("bam.py", "--out", tmp_path)
+    header = table_rows(out, "individuals")[0]
+    assert header == ["individuals", "region bp", "seconds", "CPU seconds",
+                      "s per individual-Mb", "SNPs", "recall", "precision", "peak MiB"], out
+    row = dict(zip(header, table_rows(out, "3 ")[0], strict=True))
+    assert number(row["seconds"]) > 0 and number(row["SNPs"]) > 0, row
+    stages = table_rows(out, "per-read") + table_rows(out, "SNP test")
+    assert len(stages) == 2 and all(0 <= number(r[1].rstrip(" %")) <= 100 for r in stages)
+    ways = {row[0] for row in table_rows(out, "bulk") + table_rows(out, "pysam")
+            + table_rows(out, "bcftools")}
+    assert len(ways) == 4, out
+    report = json.loads((tmp_path / "bam.json").read_text())
+    assert report["snps"] == number(row["SNPs"]) and report["seconds_per_individual_mb"] > 0
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -35,6 +36,10 @@ def test_every_command_has_help_with_examples(command):
     result = run_cli(command, "--help")
     assert "usage: popgen-hub " + command in result.stdout
     assert "examples:" in result.stdout
+    # an example's `\` line continuations are kept (a raw docstring): a plain one joins the
+    # lines, leaving the " " before `\` and the next line's 4-space indent inside one line
+    examples = result.stdout.partition("examples:")[2]
+    assert not re.search(r"\S {5,}\S", examples), examples
 
 
 def test_top_level_help_lists_all_commands():

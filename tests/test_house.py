@@ -151,7 +151,8 @@ def test_built_ins_register_beside_their_definitions():
     assert set(BUILTIN_WRITERS) <= set(WRITERS.builtins)
     assert "vcf" in READERS.builtins
     reader = open_reader(EXAMPLE_VCF)
-    assert isinstance(reader, Reader) and reader.kinds == ("haplotypes",)
+    assert isinstance(reader, Reader) and reader.kinds == ("haplotypes", "genotypes",
+                                                           "likelihoods")
     with pytest.raises(PopgenHubError, match="unknown encoder 'nope'; known encoders: "):
         ENCODERS.get("nope")
 

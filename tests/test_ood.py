@@ -151,3 +151,40 @@ def test_auto_without_a_model_that_takes_the_input_is_one_line(tmp_path):
     with pytest.raises(PopgenHubError, match="no model can take") as error:
         popgen_hub.choose_model(EXAMPLE_VCF, candidates=["temporal_balsel.hsap_eur"])
     assert "\n" not in str(error.value)
+
+
+def individual_model(base, name: str, kind: str, sample_size: list[int | None]) -> str:
+    """A model folder (config.json only) of ``kind`` (genotypes or likelihoods) read by the
+    matrix encoders, with the bundled model's training statistics and window."""
+    contract = json.loads((ROOT / "hub" / "pretrained" / BUNDLED_MODEL / "config.json")
+                          .read_text())
+    encoder = "genotype_matrix" if kind == "genotypes" else "likelihood_matrix"
+    contract.update(name=f"exchangeable_cnn.{name}", architecture="exchangeable_cnn",
+                    input={**contract["input"], "data_kind": kind, "phased": False,
+                           "sample_size": sample_size, "ploidy": [2, 2]},
+                    encoder={"name": encoder, "n_sites": 64, "min_individuals": 5})
+    folder = base / name
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(contract))
+    return f"local-dir:{folder}"
+
+
+def test_auto_skips_models_that_cannot_read_the_input_and_subsamples_large_inputs(tmp_path):
+    """Of the example VCF's 64 diploids (GT only): a genotype model of at most 20 is a
+    candidate (the scan subsamples), one of at least 100 and a likelihood model are skipped
+    with the reason the scan would give, listed with the choice."""
+    at_most_20 = individual_model(tmp_path, "at_most_20", "genotypes", [5, 20])
+    at_least_100 = individual_model(tmp_path, "at_least_100", "genotypes", [100, None])
+    likelihoods = individual_model(tmp_path, "likelihoods", "likelihoods", [5, None])
+    choice = popgen_hub.choose_model(EXAMPLE_VCF, candidates=[likelihoods, at_least_100,
+                                                              at_most_20], n_windows=5)
+    assert choice.name == at_most_20, choice.candidates
+    best, *skipped = choice.candidates
+    assert np.isfinite(best.distance) and not best.refused
+    reasons = {c.name: c.refused for c in skipped}
+    assert "has neither a GL nor a PL FORMAT field" in reasons[likelihoods]
+    assert "has 64 samples but" in reasons[at_least_100]
+    assert "at least 100 individuals" in reasons[at_least_100]
+    message = choice.message()
+    assert "\n" not in message and f"; skipped {likelihoods}: example_sweep" in message
+    assert f"; skipped {at_least_100}: " in message

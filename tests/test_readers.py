@@ -16,7 +16,7 @@ import pytest
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.genotypes import Region
 from popgen_hub.readers import SampleSelection, VcfReader, haplotype_columns, parse_region
-from popgen_hub.readers.samples import read_sample_table
+from popgen_hub.readers.samples import read_samples
 from popgen_hub.scoring import cap_workers, scan_options
 from popgen_hub.scoring.workers import usable_cores
 
@@ -252,7 +252,8 @@ def test_a_damaged_block_is_an_error_not_the_end_of_the_contig(tmp_path):
 def test_sample_tables_with_a_bom_or_crlf_read_as_written(tmp_path, text):
     table = tmp_path / "ages.tsv"
     table.write_bytes(text.encode())
-    assert read_sample_table(table) == {"x": 0.0, "y": 1500.0}
+    read = read_samples(table, need_ages=True)
+    assert read.samples == ("x", "y") and read.ages == {"x": 0.0, "y": 1500.0}
 
 
 @pytest.mark.parametrize(("rows", "message"), [
@@ -266,7 +267,7 @@ def test_bad_sample_table_rows_are_named(tmp_path, rows, message):
     table = tmp_path / "ages.tsv"
     table.write_text(f"sample\tage_years\n{rows}\n")
     with pytest.raises(PopgenHubError, match=re.escape(message)):
-        read_sample_table(table)
+        read_samples(table, need_ages=True)
 
 
 # ------------------------------------------------------------------ options and workers

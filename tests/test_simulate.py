@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from popgen_hub import cli
 from popgen_hub.datasets import load_dataset
 from popgen_hub.encoders import HaplotypeImageEncoder
 from popgen_hub.errors import PopgenHubError
@@ -94,6 +95,35 @@ def test_dataset_identical_for_any_worker_count_and_resumable(tmp_path):
     assert not list(one.glob(".*tmp"))
     manifest = json.loads((one / "manifest.json").read_text())
     assert manifest["provenance"]["msprime"] and manifest["parameters"]["n_haplotypes"] == 16
+
+
+def test_resuming_a_simulation_with_another_seed_says_so(tmp_path, monkeypatch, capsys):
+    """Resumed with another --seed, the interrupted simulation used to be left aside and a new
+    one started; now the one line says what changed."""
+    from popgen_hub.simulate import dataset
+
+    real = dataset.write_shard
+
+    def write_then_stop(*args):
+        real(*args)
+        raise KeyboardInterrupt  # Ctrl-C after the first shard
+
+    argv = ["simulate", "imagene_sweep", "--param", "n_haplotypes=16", "--param",
+            "length=10000", "--encoder", "n_rows=16", "--encoder", "n_cols=16", "--n", "4",
+            "--shard-size", "2", "-q", "-o", str(tmp_path / "data")]
+    monkeypatch.setattr(dataset, "write_shard", write_then_stop)
+    assert cli.main([*argv, "--seed", "2"]) == 130
+    monkeypatch.undo()
+    (partial,) = tmp_path.glob(".data.popgen-hub-partial-*")
+    capsys.readouterr()
+    assert cli.main([*argv, "--seed", "3", "--resume"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"popgen-hub simulate: error: cannot resume the interrupted run kept in {partial}: "
+        f"--seed was 2, now 3; run the same command as before with --resume, or delete "
+        f"{partial} to start afresh"]
+    assert cli.main([*argv, "--seed", "2", "--resume"]) == 0
+    assert load_dataset(tmp_path / "data").images.shape == (4, 1, 16, 16)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
 def test_dataset_directory_of_another_scenario_is_refused(tmp_path):

@@ -1,4 +1,4 @@
-"""One panel per run directory trained with --repeats: the row-normalised confusion matrix on held-
+r"""One panel per run directory trained with --repeats: the row-normalised confusion matrix on held-
 out test data, mean ± sd over the repeats.
 
 examples:

@@ -1,4 +1,4 @@
-"""Score any model on any labelled data: a dataset from `simulate` or `import`, or a folder of ms
+r"""Score any model on any labelled data: a dataset from `simulate` or `import`, or a folder of ms
 files laid out like the review's (class folders with time-point subfolders, replicates paired by
 file name). Each replicate is encoded with the model's own encoder. Runs on onnxruntime.
 

@@ -1,4 +1,4 @@
-"""Explain a model's score on the window(s) of a region by occlusion, on the ONNX model (no
+r"""Explain a model's score on the window(s) of a region by occlusion, on the ONNX model (no
 torch): each window is encoded as a scan encodes it, then scored again with blocks of its
 image columns (sites) and of its rows (haplotypes) masked in turn; a block's attribution is
 the drop of the log-odds of P(LABEL) against the other classes when it is masked. Temporal
@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> None:
                            block_cols=args.block_cols, block_rows=args.block_rows,
                            fill=args.fill, window=args.window_size, step=args.step,
                            seed=args.seed, samples=args.samples,
-                           sample_column=args.sample_column, age_column=args.age_column)
+                           sample_column=args.sample_column, age_column=args.age_column,
+                           population=args.population,
+                           population_column=args.population_column)
     paths = write_explanations(explanations, args.output or "explain", model.contract.name,
                                args.fill, args.invocation)
     _report(explanations, paths)
@@ -73,8 +75,10 @@ def run(args: argparse.Namespace) -> None:
 
 def _report(explanations: list[Any], paths: list[Any]) -> None:
     """Per window its score and what supports it most, then the files written."""
+    from ..genotypes.region import braced
+
     for e in explanations:
-        print(f"{e.contig}:{e.start + 1}-{e.end}  log-odds P({e.label}) {e.score:6.2f}  "
+        print(f"{braced(e.contig)}:{e.start + 1}-{e.end}  log-odds P({e.label}) {e.score:6.2f}  "
               f"({e.n_sites} sites)")
         if e.time_points:
             print("  time points: " + ", ".join(
@@ -83,7 +87,7 @@ def _report(explanations: list[Any], paths: list[Any]) -> None:
             continue
         col, row = e.col_attribution.argmax(), e.row_attribution.argmax()
         start, end = e.col_spans[col]
-        print(f"  strongest column block: {e.contig}:{start + 1}-{end} "
+        print(f"  strongest column block: {braced(e.contig)}:{start + 1}-{end} "
               f"({e.col_attribution[col]:+.2f}); rows {e.row_blocks[row][0] + 1}-"
               f"{e.row_blocks[row][1]} ({e.row_attribution[row]:+.2f})")
     print("wrote:")

@@ -1,4 +1,4 @@
-"""A training run to onnx, config.json and a model card.
+r"""A training run to onnx, config.json and a model card.
 
 examples:
   popgen-hub export runs/sweep --name imagene_cnn.sweep_hsap_eur \

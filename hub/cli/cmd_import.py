@@ -1,4 +1,4 @@
-"""Read replicates simulated by other tools, one class per --class, encode them like `simulate`
+r"""Read replicates simulated by other tools, one class per --class, encode them like `simulate`
 does and write a dataset `train --data` reads. ms format: ms, msms, discoal, scrm, mspms output
 (many replicates per file); trees: tskit tree sequences from msprime, SLiM or fwdpy11 (one per
 file).

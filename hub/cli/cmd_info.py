@@ -62,11 +62,16 @@ def _print_input(contract: Any) -> None:
                              f"export`"
                              ) from None
     shapes = input_shapes(encoder, spec.names) if encoder else {}
-    tensors = ", ".join(f"{name!r}" + (f" (batch, {', '.join(map(str, shapes[name]))})"
-                                       if name in shapes else "") for name in spec.names)
+    tensors = ", ".join(f"{name!r}" + (
+        f" (batch, {', '.join('any' if d is None else str(d) for d in shapes[name])})"
+        if name in shapes else "") for name in spec.names)
     ancient = ancient_bins_text(encoder) if encoder else ""
-    print(f"input: {spec.n_haplotypes} {'phased ' if spec.phased else ''}"
-          f"{'present-day ' if ancient else ''}{spec.data_kind}, "
-          f"{spec.window_bp:,} bp windows; tensors {tensors}")
+    low, high = spec.sample_size
+    what = (f"{spec.n_haplotypes} {'phased ' if spec.phased else ''}"
+            f"{'present-day ' if ancient else ''}{spec.data_kind}"
+            if spec.data_kind == "haplotypes" else
+            f"unphased {spec.data_kind} of {low} to {high or 'any number of'} individuals "
+            f"(ploidy {'-'.join(map(str, dict.fromkeys(spec.ploidy)))})")
+    print(f"input: {what}, {spec.window_bp:,} bp windows; tensors {tensors}")
     if ancient:
         print(f"ancient time bins: {ancient} (scan with --samples TABLE of sample ages)")

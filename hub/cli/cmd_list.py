@@ -4,14 +4,20 @@ examples:
   popgen-hub list
   popgen-hub list 'imagene*'
   popgen-hub list --architectures
+  popgen-hub list --json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import textwrap
+from typing import TYPE_CHECKING, Any
 
 from . import common
+
+if TYPE_CHECKING:
+    from ..contract import ModelContract
 
 NAME, HELP = "list", "list bundled pretrained models"
 
@@ -20,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("pattern", nargs="?", default="*", help="shell-style name filter")
     p.add_argument("--architectures", action="store_true",
                    help="list trainable architectures instead (needs the train extra)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array on stdout: one object per model (its name, "
+                        "architecture, labels, data kind, accepted sample size, ploidy and "
+                        "depth, window, stored null), or the architectures' names")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -27,9 +37,13 @@ def run(args: argparse.Namespace) -> None:
 
     if args.architectures:
         common.require_train_extra()
-        print("\n".join(list_models(args.pattern, pretrained=False)))
+        names = list_models(args.pattern, pretrained=False)
+        print(json.dumps(names) if args.json else "\n".join(names))
         return
     names = list_models(args.pattern)
+    if args.json:
+        print(json.dumps([model_summary(get_contract(name)) for name in names], indent=1))
+        return
     if not names:
         print(f"no bundled models match {args.pattern!r}")
         return
@@ -45,3 +59,23 @@ def run(args: argparse.Namespace) -> None:
     print(f"{'model':<{widths[0]}}  {'classes':<{widths[1]}}  {'test acc.':>{widths[2]}}  about")
     for name, classes, accuracy, about in rows:
         print(f"{name:<{widths[0]}}  {classes:<{widths[1]}}  {accuracy:>{widths[2]}}  {about}")
+
+
+def model_summary(contract: ModelContract) -> dict[str, Any]:
+    """What a model reads and gives, for ``list --json``: ranges are [min, max], null for no
+    bound; ``sample_size`` counts haplotypes or individuals, as ``sample_unit`` says."""
+    from ..calibration import NULL_SCORE
+    from ..ood import REFERENCE
+
+    spec = contract.input
+    accuracy = contract.test_accuracy()
+    return {"name": contract.name, "architecture": contract.architecture,
+            "revision": contract.revision, "description": contract.description,
+            "labels": contract.labels, "output": contract.output_kind,
+            "data": spec.data_kind, "phased": spec.phased,
+            "sample_size": spec.sample_size,
+            "sample_unit": "haplotypes" if spec.data_kind == "haplotypes" else "individuals",
+            "ploidy": spec.ploidy, "depth": spec.depth, "window_bp": spec.window_bp,
+            "null": NULL_SCORE in contract.references,
+            "training_statistics": REFERENCE in contract.references,
+            "test_accuracy": accuracy[0] if accuracy else None}

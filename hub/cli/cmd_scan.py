@@ -1,6 +1,8 @@
-"""Slide windows along an indexed VCF/BCF, encode each exactly as in training, score it, and write
+r"""Slide windows along an indexed VCF/BCF, encode each exactly as in training, score it, and write
 a BigWig per class, a window table (TSV), chrom.sizes and an IGV batch script into OUTDIR.
 Coordinates in outputs are 0-based half-open; --region is 1-based inclusive (samtools style).
+BAM/CRAM files (--bam, --bam-list; one individual each) are read as genotype likelihoods at
+the SNPs their reads show, for models that read likelihoods.
 
 examples:
   popgen-hub scan --vcf LCT.vcf.gz --model imagene_cnn.sweep_hsap_eur -o lct_scan
@@ -10,6 +12,10 @@ examples:
     -o genome_scan
   popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out
   popgen-hub scan --vcf x.vcf.gz --model auto -o out   # the closest training data
+  popgen-hub scan --vcf 1kg_chr2.vcf.gz --samples panel.tsv --population YRI \
+    --model imagene_cnn.sweep_hsap_general -o yri_scan   # one population of a shared VCF
+  popgen-hub scan --bam-list bams.txt --reference ref.fa --min-mapq 20 --min-baseq 20 \
+    --model MODEL -o bam_scan   # a model that reads genotype likelihoods
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 
 from . import common
 
-NAME, HELP = "scan", "scan a VCF/BCF and write BigWig tracks"
+NAME, HELP = "scan", "scan a VCF/BCF (or BAM/CRAM files) and write BigWig tracks"
 log = logging.getLogger("popgen_hub")
 
 
@@ -61,19 +67,21 @@ def run(args: argparse.Namespace) -> None:
     # the option values first: a mistyped value is named before the model loads
     check_values(args.window_size, args.step, args.batch_size, args.workers, args.seed,
                  args.threads)
+    source = common.scan_input(args)  # a VCF path, or the BAM/CRAM files opened and checked
     name = args.model
-    if name == "auto":  # the model whose training data the input resembles most
+    table = {"samples": args.samples, "sample_column": args.sample_column,
+             "age_column": args.age_column, "population": args.population,
+             "population_column": args.population_column}
+    if name == "auto":  # the model whose training data the selected individuals resemble most
         from ..auto import choose_model
 
-        name = choose_model(args.vcf, region=args.region, seed=args.seed).name
+        name = choose_model(source, region=args.region, seed=args.seed, **table).name
     model = load(name, device=args.device, threads=args.threads, sha256=args.sha256)
-    result = model.scan(args.vcf, args.output, region=args.region, window=args.window_size,
+    result = model.scan(source, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
-                        writers=args.writer or (), samples=args.samples,
-                        sample_column=args.sample_column, age_column=args.age_column,
-                        progress=not args.quiet, resume=args.resume, clean=args.clean,
-                        command=args.invocation)
+                        writers=args.writer or (), **table, progress=not args.quiet,
+                        resume=args.resume, clean=args.clean, command=args.invocation)
     _report(result)
 
 
@@ -106,6 +114,7 @@ def _report_flags(result: Any) -> None:
 def _report(result: Any) -> None:
     """The summary, the top windows and the files written on stdout; how to view them in IGV
     as an information message."""
+    from ..genotypes.region import braced
     from ..result import IGV_BATCH  # the file names of a scan folder (was in ..scan)
 
     scored = result.scored()
@@ -114,13 +123,13 @@ def _report(result: Any) -> None:
     top = result.ranked(label)[:5]
     print(f"scanned {len(result.windows)} windows ({len(scored)} scored) of "
           f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
-          f"on {result.provider}; {len(result.haplotypes)} of {result.n_available_haplotypes} "
-          f"haplotypes")
+          f"on {result.provider}; {result.samples_read()}"
+          + (f" ({result.population})" if result.population else ""))
     _report_significance(result, len(scored))
     _report_flags(result)
     print(f"top windows by the log-odds of P({label}):")
     for row, odds in zip(top, result.log_odds(top, label), strict=True):
-        print(f"  {result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}  "
+        print(f"  {braced(result.contigs[row['contig']])}:{row['start'] + 1}-{row['end']}  "
               f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
               f"({row['n_informative']} sites)")
     print("wrote:")

@@ -1,4 +1,4 @@
-"""Training datasets, or test vcfs, from the scenario catalogue.
+r"""Training datasets, or test vcfs, from the scenario catalogue.
 
 examples:
   popgen-hub simulate --list

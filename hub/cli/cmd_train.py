@@ -1,4 +1,4 @@
-"""Train on a saved dataset (split by replicate into disjoint training, validation and test sets)
+r"""Train on a saved dataset (split by replicate into disjoint training, validation and test sets)
 or on data simulated on the fly (a fresh batch every epoch, independent validation and test
 streams). The validation set picks the epoch; the test set is used once, at the end.
 

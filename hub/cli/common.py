@@ -73,18 +73,56 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """The VCF/BCF to read and the part of it."""
-    parser.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF")
+    """The input to read, a VCF/BCF or BAM/CRAM files (with :func:`add_bam_options`), and the
+    part of it."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vcf", help="bgzipped+indexed VCF or indexed BCF")
+    source.add_argument("--bam", nargs="+", metavar="BAM", help="indexed BAM/CRAM files, one "
+                        "individual each (named by its read groups' SM), read as genotype "
+                        "likelihoods at the SNPs the reads show")
+    source.add_argument("--bam-list", metavar="FILE", help="a file of BAM/CRAM paths, one a line")
     parser.add_argument("--region", help="chr:start-end (1-based, inclusive) or a contig; "
                         "default: every contig with records")
+    add_bam_options(parser)
+
+
+def add_bam_options(parser: argparse.ArgumentParser) -> None:
+    """How BAM/CRAM reads become genotype likelihoods (popgen_hub.genotypes.likelihoods)."""
+    from ..genotypes.likelihoods import SiteFilter
+    from ..readers.pileup import ReadFilter
+
+    group = parser.add_argument_group("BAM/CRAM input (--bam, --bam-list)")
+    group.add_argument("--reference", metavar="REF.fa", help="the indexed FASTA the reads were "
+                       "aligned to: needed for CRAM; gives each site's REF allele (without it, "
+                       "REF is the most common base)")
+    group.add_argument("--sites", metavar="VCF", help="genotype the biallelic SNPs of this "
+                       "indexed VCF/BCF instead of discovering SNPs")
+    group.add_argument("--min-mapq", type=int, default=ReadFilter.min_mapq,
+                       help="reads of lower mapping quality are left out (default %(default)s)")
+    group.add_argument("--min-baseq", type=int, default=ReadFilter.min_baseq,
+                       help="bases of lower base quality are left out (default %(default)s)")
+    group.add_argument("--min-depth", type=int, default=SiteFilter.min_depth, help="skip sites "
+                       "with fewer reads over all individuals (default %(default)s)")
+    group.add_argument("--max-depth", type=int, default=SiteFilter.max_depth, help="skip sites "
+                       "with more reads over all individuals, e.g. collapsed repeats (default: "
+                       "no limit)")
+    group.add_argument("--snp-pval", type=float, default=SiteFilter.snp_pval, help="a site is "
+                       "a SNP when the likelihood-ratio test of its allele frequency (ANGSD's "
+                       "-SNP_pval) gives a p-value below this (default %(default)s)")
 
 
 def add_sample_table(parser: argparse.ArgumentParser) -> None:
-    """The table of the samples' ages that temporal models read."""
-    parser.add_argument("--samples", metavar="TABLE", help="temporal models: a table of the "
-                        "samples' ages in years before present (0 = present-day); samples it "
-                        "omits are not used")
+    """The table of the samples to read from a shared VCF: their populations, and the ages
+    that temporal models read."""
+    parser.add_argument("--samples", metavar="TABLE", help="a tab-separated table of the "
+                        "samples to read, with a header: column sample and optionally "
+                        "population and age_years (years before present, 0 = present-day; "
+                        "temporal models need it); samples it omits are not used")
+    parser.add_argument("--population", metavar="NAME", help="read the --samples rows of this "
+                        "population; 'all' pools them (needed when the table has several)")
     parser.add_argument("--sample-column", default="sample", help="--samples column of names")
+    parser.add_argument("--population-column", default="population",
+                        help="--samples column of populations")
     parser.add_argument("--age-column", default="age_years", help="--samples column of ages")
 
 
@@ -134,6 +172,42 @@ def add_verbosity(parser: argparse.ArgumentParser) -> None:
                        help="no progress bars; only warnings and errors on stderr")
     group.add_argument("-v", "--verbose", action="store_true",
                        help="also debugging messages on stderr")
+
+
+def scan_input(args: argparse.Namespace) -> Any:
+    """The input of ``add_input_options``: the --vcf path, or the BAM/CRAM files opened and
+    checked as a reader (the --samples table's names let it name an individual by its file's
+    stem)."""
+    from ..genotypes.likelihoods import SiteFilter
+    from ..readers.bam import BamReader, bam_list
+    from ..readers.pileup import ReadFilter
+    from ..readers.samples import read_samples
+
+    defaults = {"reference": None, "sites": None, "min_mapq": ReadFilter.min_mapq,
+                "min_baseq": ReadFilter.min_baseq, "min_depth": SiteFilter.min_depth,
+                "max_depth": SiteFilter.max_depth, "snp_pval": SiteFilter.snp_pval}
+    if args.vcf:
+        given = [name for name, value in defaults.items() if getattr(args, name) != value]
+        if given:
+            raise PopgenHubError(f"--{given[0].replace('_', '-')} is for BAM/CRAM input "
+                                 f"(--bam, --bam-list), not --vcf")
+        return args.vcf
+    for name in ("min_mapq", "min_baseq", "min_depth", "max_depth"):
+        if (getattr(args, name) or 0) < 0:
+            raise PopgenHubError(f"--{name.replace('_', '-')} {getattr(args, name)} must be 0 "
+                                 f"or more")
+    if args.max_depth is not None and args.max_depth < args.min_depth:
+        raise PopgenHubError(f"--max-depth {args.max_depth} is below --min-depth "
+                             f"{args.min_depth}")
+    if not 0 < args.snp_pval <= 1:
+        raise PopgenHubError(f"--snp-pval {args.snp_pval} must be a p-value in (0, 1], e.g. "
+                             f"1e-6")
+    names = read_samples(args.samples, args.sample_column).samples if args.samples else ()
+    return BamReader(bam_list(args.bam_list) if args.bam_list else args.bam,
+                     reference=args.reference, sites=args.sites,
+                     read_filter=ReadFilter(args.min_mapq, args.min_baseq),
+                     site_filter=SiteFilter(args.min_depth, args.max_depth, args.snp_pval),
+                     names=names)
 
 
 # ---------------------------------------------------------------- extras

@@ -15,15 +15,18 @@ from .base import (
     SampleGroup,
     ancient_bins_text,
     build_encoder,
+    fits_shape,
     group_index,
     has_ancient_groups,
     input_shapes,
     rows_for,
 )
+from .genotype_matrix import GenotypeMatrixEncoder, LikelihoodMatrixEncoder
 from .haplotype_image import HaplotypeImageEncoder, single_threaded_blas
 from .temporal_stack import TemporalStackEncoder
 
 __all__ = ["ENCODERS", "PRESENT_DAY", "DataclassEncoder", "EncodedWindow", "Encoder",
-           "HaplotypeImageEncoder", "SampleGroup", "TemporalStackEncoder", "ancient_bins_text",
-           "build_encoder", "group_index", "has_ancient_groups", "input_shapes", "rows_for",
+           "GenotypeMatrixEncoder", "HaplotypeImageEncoder", "LikelihoodMatrixEncoder",
+           "SampleGroup", "TemporalStackEncoder", "ancient_bins_text", "build_encoder",
+           "fits_shape", "group_index", "has_ancient_groups", "input_shapes", "rows_for",
            "single_threaded_blas"]

@@ -5,7 +5,9 @@ An encoder turns one window of a :class:`~popgen_hub.genotypes.GenotypeBlock` in
 input tensors. It declares, rather than lets callers probe:
 
 - ``data_kinds``: the kinds of block it reads (``haplotypes``, ``genotypes``, ``likelihoods``);
-- ``shapes``: each tensor's shape without the batch axis, by name (one or several tensors);
+- ``shapes``: each tensor's shape without the batch axis, by name (one or several tensors); an
+  axis of None takes any size (the individuals of an exchangeable encoder), and a graph
+  exported for it keeps that axis dynamic;
 - ``sample_groups``: how the samples it reads are grouped, e.g. present-day then ancient time
   bins, so that a scan and a dataset pick the same rows for it.
 """
@@ -74,7 +76,7 @@ class Encoder(Protocol):
     def to_config(self) -> dict[str, Any]: ...
 
     @property
-    def shapes(self) -> dict[str, tuple[int, ...]]: ...
+    def shapes(self) -> dict[str, tuple[int | None, ...]]: ...
 
     @property
     def sample_groups(self) -> tuple[SampleGroup, ...]: ...
@@ -131,13 +133,20 @@ def has_ancient_groups(encoder: Encoder) -> bool:
     return any(not group.present_day for group in encoder.sample_groups)
 
 
-def input_shapes(encoder: Encoder, names: list[str]) -> dict[str, tuple[int, ...]]:
+def input_shapes(encoder: Encoder, names: list[str]) -> dict[str, tuple[int | None, ...]]:
     """The shape of each graph input ``names`` (a contract's), without the batch axis: a
     one-tensor encoder's tensor feeds a one-input graph whatever its name."""
     shapes = encoder.shapes
     if len(names) == 1 and len(shapes) == 1:
         return {names[0]: next(iter(shapes.values()))}
     return {name: shapes[name] for name in names if name in shapes}
+
+
+def fits_shape(shape: tuple[int, ...], declared: tuple[int | None, ...]) -> bool:
+    """Whether an array of ``shape`` (no batch axis) is what ``declared`` describes (an axis
+    of None: any size)."""
+    return len(shape) == len(declared) and all(
+        size is None or size == made for made, size in zip(shape, declared, strict=True))
 
 
 def ancient_bins_text(encoder: Encoder) -> str:

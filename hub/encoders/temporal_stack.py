@@ -45,6 +45,23 @@ MISSING_RULE = ("a missing call is drawn at random with the called allele freque
                 "seeded by the position of the window's first site")
 
 
+def central_run(positions: np.ndarray, window: tuple[float, float] | None, n_sites: int
+                ) -> tuple[int, int]:
+    """The run of ``n_sites`` consecutive sites (of sorted ``positions``) around the window's
+    middle (default: the middle of the sites' span), as (its first site, empty columns left
+    of it): column ``n_sites // 2`` holds the first site at or after the middle when enough
+    sites lie on each side, else the run shifts to stay inside the sites; with fewer sites
+    in all, empty columns pad the left edge when the left side runs short (the bundled
+    temporal models were trained on exactly this)."""
+    n_found = len(positions)
+    middle = (window[0] + window[1]) / 2 if window else (
+        (positions[0] + positions[-1]) / 2 if n_found else 0.0)
+    before = int(np.searchsorted(positions, middle))
+    first = min(max(before - n_sites // 2, 0), max(n_found - n_sites, 0))
+    width = min(n_sites, n_found - first)
+    return first, min(max(n_sites // 2 - before, 0), n_sites - width)
+
+
 @ENCODERS.register()
 @dataclass(frozen=True)
 class TemporalStackEncoder(DataclassEncoder):
@@ -116,18 +133,9 @@ class TemporalStackEncoder(DataclassEncoder):
         segregating = (alt > 0) & (alt < haplotypes.shape[0])
         minor = haplotypes[:, segregating].astype(np.uint8)
         minor ^= (2 * alt[segregating] > haplotypes.shape[0]).astype(np.uint8)  # pooled minor = 1
-        kept = positions[segregating]
         n_found = minor.shape[1]
-        middle = (window[0] + window[1]) / 2 if window else (
-            (kept[0] + kept[-1]) / 2 if n_found else 0.0)
-        # a run of n_sites columns centred on the middle, shifted to stay inside the sites
-        # (see the module doc; the bundled models were trained on exactly this)
-        before = int(np.searchsorted(kept, middle))
-        first = min(max(before - self.n_sites // 2, 0), max(n_found - self.n_sites, 0))
+        first, left_pad = central_run(positions[segregating], window, self.n_sites)
         minor = minor[:, first:first + self.n_sites]
-        left_pad = 0
-        if minor.shape[1] < self.n_sites:
-            left_pad = min(max(self.n_sites // 2 - before, 0), self.n_sites - minor.shape[1])
         groups = []
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             group = np.zeros((b - a, self.n_sites), dtype=np.float32)

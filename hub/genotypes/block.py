@@ -128,6 +128,23 @@ class GenotypeBlock:
         return GenotypeBlock(positions, values, self.kind, self.samples, self.haplotype_sample,
                              self.likelihood_scale)
 
+    def unphased(self) -> GenotypeBlock:
+        """Haplotypes as genotypes, phase dropped: each sample's ALT count, -1 where one of
+        its alleles is missing; the block must hold every haplotype of its samples."""
+        if self.kind != "haplotypes":
+            raise ValueError(f"{self.kind} blocks have no phase to drop")
+        order = np.argsort(self.haplotype_sample, kind="stable")
+        owners, starts, counts = np.unique(self.haplotype_sample[order], return_index=True,
+                                           return_counts=True)
+        samples = self.samples.take(owners)
+        if counts.tolist() != list(samples.ploidy):
+            raise ValueError("unphased genotypes need every haplotype of each sample")
+        values = self.values[:, order]
+        alt = np.add.reduceat(values, starts, axis=1)
+        missing = np.minimum.reduceat(values, starts, axis=1) < 0
+        return GenotypeBlock(self.positions, np.where(missing, -1, alt).astype(np.int8),
+                             "genotypes", samples)
+
     def alt_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Per site, ALT alleles and called alleles among the block's samples (likelihoods:
         the expected counts under a flat genotype prior, over the samples whose likelihoods
@@ -147,14 +164,16 @@ class GenotypeBlock:
 
     def called_posteriors(self) -> tuple[np.ndarray, np.ndarray]:
         """Genotype posteriors (sites, samples, genotypes) under a flat prior, and which
-        (site, sample) calls carry information: likelihoods not all equal (all equal, or all
-        missing, is an uncalled sample)."""
+        (site, sample) calls carry information: likelihoods not all equal over the genotypes
+        the sample can have, 0..its ploidy (all equal, or all missing, is an uncalled sample:
+        a haploid sample's flat call in a file of diploids is too)."""
         with warnings.catch_warnings():  # all-NaN likelihoods: a missing call, not a problem
             warnings.simplefilter("ignore", RuntimeWarning)
             probs = self.genotype_probabilities()
+        possible = np.arange(probs.shape[2]) <= np.asarray(self.samples.ploidy)[:, None]
         informative = np.zeros(probs.shape[:2], dtype=bool)
         for genotype in range(1, probs.shape[2]):  # slices: numpy reduces a short axis slowly
-            informative |= probs[:, :, genotype] != probs[:, :, 0]
+            informative |= (probs[:, :, genotype] != probs[:, :, 0]) & possible[:, genotype]
         return probs, informative
 
     def genotype_probabilities(self) -> np.ndarray:

@@ -10,10 +10,13 @@ what it reads (:class:`ArchitectureSpec` gives the defaults a plugin may leave o
   architectures get the encoder's one tensor whatever its name);
 - ``sizes_from(shapes)``: a classmethod giving the constructor's size arguments from the
   encoder's tensor shapes (default: ``n_rows`` and ``n_cols`` of the one image, (1, rows, cols));
-- ``regularisation()``: a penalty the trainer adds to the loss (default: none).
+- ``regularisation()``: a penalty the trainer adds to the loss (default: none);
+- ``training_window(encoder, block, window, rng)``: a static method encoding one training
+  replicate, when training must not see it as a scan would (default: the encoder's
+  ``encode``), e.g. a random number of its individuals (:mod:`.exchangeable`).
 """
 
-from . import imagene_cnn, temporal  # noqa: F401  (the built-ins register on import)
+from . import exchangeable, imagene_cnn, temporal  # noqa: F401  (the built-ins register on import)
 from .base import (
     ARCHITECTURES,
     ArchitectureSpec,

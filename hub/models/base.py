@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..encoders import EncodedWindow
 from ..plugins import Registry
 
 ARCHITECTURES: Registry[type] = Registry("models", "architecture")
@@ -34,7 +36,14 @@ class ArchitectureSpec:
     def inputs(self) -> tuple[str, ...]:
         return tuple(getattr(self.cls, "inputs", ("haplotype_image",)))
 
-    def build(self, shapes: dict[str, tuple[int, ...]], n_classes: int) -> nn.Module:
+    @property
+    def training_window(self) -> Callable[..., EncodedWindow] | None:
+        """``training_window(encoder, block, window, rng)``: how the architecture encodes a
+        training replicate, when not as a scan encodes a window (None), e.g. a random subset
+        of its individuals."""
+        return getattr(self.cls, "training_window", None)
+
+    def build(self, shapes: dict[str, tuple[int | None, ...]], n_classes: int) -> nn.Module:
         """The network sized for an encoder's tensors and ``n_classes``."""
         sizes = getattr(self.cls, "sizes_from", default_sizes)(shapes)
         return self.cls(**sizes, n_classes=n_classes)

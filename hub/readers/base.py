@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,7 +31,8 @@ class SampleSelection:
     """What to read: the haplotype columns as (sample, allele slot), in order; the samples
     read pseudo-haploid (a heterozygous call is missing, both slots give the first allele);
     whether unphased heterozygous calls are an error; and, for the outputs' provenance, how
-    the columns were chosen (of how many, with which seed, per group)."""
+    the columns were chosen (of how many, with which seed, per group, from which population
+    of a sample table)."""
 
     columns: tuple[tuple[str, int], ...]
     pseudo_haploid: tuple[str, ...] = ()
@@ -40,6 +41,7 @@ class SampleSelection:
     n_available: int = 0
     seed: int = 0
     groups: str = ""
+    population: str = ""
 
     @property
     def samples(self) -> list[str]:
@@ -76,6 +78,24 @@ class Reader(Protocol):
     def blocks(self, region: Region, selection: SampleSelection, *, stats: ReadStats,
                count_before: int | None = None) -> Iterator[GenotypeBlock]: ...
 
+    def fingerprint_inputs(self) -> list[Path]:
+        """Every file read (inputs and their indexes, a reference, a sites file), for the
+        fingerprint of a resumable scan: a change to any of them starts it afresh."""
+        ...
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The options the input is read with (filters, thresholds), as JSON-able values, for
+        the same fingerprint."""
+        ...
+
+
+def input_identity(reader: Reader) -> tuple[list[Path], dict[str, Any]]:
+    """What identifies the input of ``reader`` (:meth:`Reader.fingerprint_inputs` and
+    :attr:`Reader.settings`); a plugin reader written before they existed: its path."""
+    inputs = getattr(reader, "fingerprint_inputs", None)
+    return ([Path(reader.path)], {}) if inputs is None else (inputs(), reader.settings)
+
 
 def haplotype_columns(reader: Reader) -> list[tuple[str, int]]:
     """(sample, allele slot) of every haplotype of ``reader``: slots 0 .. ploidy - 1 of each."""
@@ -88,9 +108,12 @@ def _suffixes(reader: type) -> tuple[str, ...]:
     return tuple(s.lower() for s in ((suffixes,) if isinstance(suffixes, str) else suffixes))
 
 
-def open_reader(path: str | os.PathLike) -> Reader:
+def open_reader(path: str | os.PathLike | Reader) -> Reader:
     """The reader for ``path``: a built-in's or plugin's that claims its ending, else the
-    VCF/BCF reader."""
+    VCF/BCF reader; a reader already opened (e.g. a ``BamReader`` of several files, with its
+    options) is taken as it is."""
+    if not isinstance(path, (str, os.PathLike)):
+        return path
     name = os.fspath(path).lower()
     claims = READERS.builtins if name.endswith(
         tuple(s for r in READERS.builtins.values() for s in _suffixes(r))) else READERS.all()

@@ -1,4 +1,6 @@
-"""Stream haplotypes from an indexed VCF/BCF (through htslib, via cyvcf2).
+"""Stream haplotypes, genotypes or likelihoods from an indexed VCF/BCF (through htslib, via
+cyvcf2), in the kind the sample selection asks for: phased GT as haplotypes, GT (phase dropped)
+as genotypes, GL or PL as likelihoods (:mod:`.vcf_kinds`).
 
 Sites kept: biallelic SNPs (REF and ALT single bases); a SNP at the position of the previous
 kept SNP is skipped. Everything else is counted and skipped. Haplotypes are columns: a diploid
@@ -21,11 +23,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..errors import PopgenHubError
-from ..genotypes import GenotypeBlock, ReadStats, Region, Samples, parse_region
+from ..genotypes import KINDS, GenotypeBlock, ReadStats, Region, Samples, parse_region
 from ..genotypes.region import braced
 from .base import READERS, SampleSelection
 from .bgzf import damaged_error, find_index, index_mismatch, reindex_command
 from .records import SKIP_REASONS, alleles, genotype_calls, query, skip_reason
+from .vcf_kinds import likelihood_block, likelihood_fields, record_likelihoods
 
 _CONTIG_LINE = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?[,<]length=(\d+))?", re.MULTILINE)
 _MAX_POSITION = 2**31 - 1  # upper bound for contigs whose header gives no length
@@ -39,7 +42,7 @@ class VcfReader:
 
     name = "vcf"
     suffixes = (".vcf.gz", ".vcf.bgz", ".bcf")
-    kinds = ("haplotypes",)
+    kinds = KINDS
 
     def __init__(self, path: str | os.PathLike) -> None:
         import cyvcf2
@@ -51,7 +54,7 @@ class VcfReader:
         self.samples: list[str] = self._decoded(lambda: list(self._vcf.samples))
         if not self.samples:
             raise PopgenHubError(f"{self.path} has no samples (no genotype columns)")
-        index = find_index(self.path)
+        self.index = find_index(self.path)
         self.contig_lengths: dict[str, int | None] = {
             name: int(length) if length else None
             for name, length in _CONTIG_LINE.findall(self._decoded(lambda: self._vcf.raw_header))
@@ -66,7 +69,7 @@ class VcfReader:
         self.contigs: list[str] = self._decoded(lambda: list(self._vcf.seqnames))
         first = next(query(cyvcf2.VCF(str(self.path), lazy=True), None, self.path), None)
         if first is not None:
-            self._check_index(index, first)
+            self._check_index(self.index, first)
             self._known = f"{braced(first.CHROM)}:{first.POS}-{first.POS}"
             genotype_calls(first, self.path)
 
@@ -74,6 +77,15 @@ class VcfReader:
         """A worker process gets the reader as checked here (samples, contigs, ploidies, the
         index checks), without the open file, which it opens again."""
         return {key: value for key, value in self.__dict__.items() if key != "_vcf"}
+
+    def fingerprint_inputs(self) -> list[Path]:
+        """The VCF/BCF and its index."""
+        return [self.path, self.index]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """None: a VCF is read as it is."""
+        return {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -230,7 +242,9 @@ class VcfReader:
     def blocks(self, region: Region, selection: SampleSelection, *, stats: ReadStats,
                count_before: int | None = None, block_size: int = 2048
                ) -> Iterator[GenotypeBlock]:
-        """Kept sites of ``region`` for the selected haplotypes, ``block_size`` sites at a time.
+        """Kept sites of ``region`` for the selection, ``block_size`` sites at a time, in the
+        selection's kind: haplotypes (its columns), genotypes (ALT counts of its samples, phase
+        dropped) or likelihoods (of its samples, from GL or PL: :mod:`.vcf_kinds`).
 
         With ``selection.phased``, a heterozygous genotype without phase is an error, except in
         the pseudo-haploid samples (ancient DNA: one allele per site is read), whose
@@ -243,18 +257,12 @@ class VcfReader:
         count_before = region.end if count_before is None else count_before
         wanted_samples = sorted(selection.samples, key=self.samples.index)
         vcf = cyvcf2.VCF(str(self.path), samples=wanted_samples, lazy=True, threads=1)
-        row_of = {s: i for i, s in enumerate(wanted_samples)}
-        pseudo_rows = np.array([row_of[s] for s in selection.pseudo_haploid if s in row_of],
-                               dtype=int)
-        columns = (np.array([row_of[s] for s, _ in selection.columns]),
-                   np.array([slot for _, slot in selection.columns]))
         ploidy = dict(zip(self.samples, self.ploidies, strict=True))
         samples = Samples(tuple(wanted_samples), tuple(ploidy[s] for s in wanted_samples))
-        block = partial(self._block, region.contig, samples=samples, columns=columns,
-                        phased=selection.phased, pseudo_rows=pseudo_rows)
+        read_likelihoods, block = self._reading(vcf, region.contig, selection, samples)
         width = int(self.ploidies.max()) + 1  # alleles + cyvcf2's phase flag
         positions: list[int] = []
-        genotypes: list[np.ndarray] = []
+        values: list[Any] = []
         last_position = -1
         last_read = region.start - 1
         for record in query(vcf, str(region), self.path):
@@ -267,25 +275,54 @@ class VcfReader:
                     stats.skipped[skipped] += 1
                 continue
             last_position = position
-            array = genotype_calls(record, self.path)
-            if len(array) != len(wanted_samples):
-                raise PopgenHubError(
-                    f"{self.path.name} {region.contig}:{position + 1}: the record has "
-                    f"{len(array)} genotype columns of the {len(wanted_samples)} samples read; "
-                    f"every record needs one per sample of the header (check it with "
-                    f"`bcftools view`)")
-            if array.shape[1] != width:
-                array = self._to_width(array, width, record)
-            positions.append(position)
-            genotypes.append(array)
+            if read_likelihoods is not None:
+                values.append(read_likelihoods(record))
+                positions.append(position)
+            else:  # genotype calls, inline: the benchmarked haplotype path
+                array = genotype_calls(record, self.path)
+                if len(array) != len(wanted_samples):
+                    raise PopgenHubError(
+                        f"{self.path.name} {region.contig}:{position + 1}: the record has "
+                        f"{len(array)} genotype columns of the {len(wanted_samples)} samples "
+                        f"read; every record needs one per sample of the header (check it "
+                        f"with `bcftools view`)")
+                if array.shape[1] != width:
+                    array = self._to_width(array, width, record)
+                positions.append(position)
+                values.append(array)
             if len(positions) == block_size:
                 stats.kept += bisect.bisect_left(positions, count_before)
-                yield block(positions, genotypes)
-                positions, genotypes = [], []
+                yield block(positions, values)
+                positions, values = [], []
         self._check_read_to_end(region, last_read)
         if positions:
             stats.kept += bisect.bisect_left(positions, count_before)
-            yield block(positions, genotypes)
+            yield block(positions, values)
+
+    def _reading(self, vcf, contig: str, selection: SampleSelection, samples: Samples
+                 ) -> tuple[Callable[[Any], Any] | None,
+                            Callable[[list[int], list], GenotypeBlock]]:
+        """How :meth:`blocks` reads the likelihoods of a kept record (None: it reads the
+        genotype calls), and how it makes a block of the records read, for the selection's
+        kind."""
+        if selection.kind == "likelihoods":
+            fields = likelihood_fields(vcf, self.path)
+            width = int(self.ploidies.max()) + 1  # genotypes of the largest ploidy
+            return (partial(record_likelihoods, fields=fields, width=width, path=self.path),
+                    partial(likelihood_block, samples=samples, width=width))
+        if selection.kind == "genotypes":  # every haplotype of each sample, phase dropped
+            rows = np.repeat(np.arange(len(samples)), samples.ploidy)
+            slots = np.concatenate([np.arange(p) for p in samples.ploidy])
+            haplotypes = partial(self._block, contig, samples=samples, columns=(rows, slots),
+                                 phased=False, pseudo_rows=np.array([], dtype=int))
+            return None, lambda positions, calls: haplotypes(positions, calls).unphased()
+        row_of = {s: i for i, s in enumerate(samples.names)}
+        pseudo_rows = np.array([row_of[s] for s in selection.pseudo_haploid if s in row_of],
+                               dtype=int)
+        columns = (np.array([row_of[s] for s, _ in selection.columns]),
+                   np.array([slot for _, slot in selection.columns]))
+        return None, partial(self._block, contig, samples=samples, columns=columns,
+                             phased=selection.phased, pseudo_rows=pseudo_rows)
 
     def _check_read_to_end(self, region: Region, last_read: int) -> None:
         """The fast read of a region (with a decompression thread) stops at a damaged block

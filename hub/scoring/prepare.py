@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..encoders import has_ancient_groups
 from ..errors import PopgenHubError
 from ..genotypes import Region
 from ..readers import Reader, SampleSelection, open_reader
-from ..readers.samples import read_sample_table
+from ..readers.samples import SampleTable, read_samples
 from ..result import ScanResult
 from ..runtime import OnnxModel
 from .options import scan_options
@@ -46,12 +47,14 @@ class ScanJob:
     workers: int
     progress: bool
     samples: Path | None
+    population: str | None = None
 
     def parameters(self) -> dict[str, Any]:
         """What decides the windows and their scores, for manifests and fingerprints."""
         return {"regions": [str(region) for region in self.regions], "window": self.window,
                 "step": self.step, "seed": self.selection.seed, "batch_size": self.batch_size,
-                "workers": self.workers, "samples": str(self.samples) if self.samples else None}
+                "workers": self.workers, "samples": str(self.samples) if self.samples else None,
+                "population": self.population}
 
     def score(self, store: PieceStore | None = None) -> ScanResult:
         """Every window scored (see :func:`~popgen_hub.scoring.score`); an error when none
@@ -70,14 +73,17 @@ class ScanJob:
         return result
 
 
-def prepare(model: OnnxModel, path: str | os.PathLike, *, region: str | None = None,
+def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str | None = None,
             window: int | None = None, step: int | None = None, seed: int = 0,
             samples: str | os.PathLike | None = None, sample_column: str = "sample",
-            age_column: str = "age_years", batch_size: int = 32, workers: int = 1,
+            age_column: str = "age_years", population: str | None = None,
+            population_column: str = "population", batch_size: int = 32, workers: int = 1,
             progress: bool = True) -> ScanJob:
-    """Open and check ``path`` for ``model``: options, data kind, regions (``region``, or
-    every contig), the sample table of models that read ancient samples (``samples``, see
-    :mod:`popgen_hub.readers.samples`) and the haplotypes the model reads."""
+    """Open and check ``path`` (or take the reader given) for ``model``: options, data kind,
+    regions (``region``, or every contig), the sample table (``samples``, see
+    :mod:`popgen_hub.readers.samples`: the samples to read, of ``population`` when it names
+    several; their ages for models that read ancient samples) and the haplotypes the model
+    reads."""
     contract = model.contract
     window, step = scan_options(contract, window, step, batch_size, workers, seed)
     reader = open_reader(path)
@@ -86,14 +92,28 @@ def prepare(model: OnnxModel, path: str | os.PathLike, *, region: str | None = N
             f"{contract.name} reads {contract.input.data_kind}; {reader.path.name} gives "
             f"{', '.join(reader.kinds)} ({type(reader).__name__}); choose a model that reads "
             f"those")
-    table = Path(samples) if samples else None
-    ages = None if table is None else read_sample_table(table, sample_column, age_column)
+    table = sample_table(samples, sample_column, age_column, population, population_column,
+                         need_ages=has_ancient_groups(model.encoder))
     regions = scan_regions(reader, region, step)
-    selection = select_samples(reader, model.encoder, contract, seed, ages,
-                               table.name if table else "")
+    selection = select_samples(reader, model.encoder, contract, seed, table)
     workers = cap_workers(workers, sum(len(window_starts(r, window, step)) for r in regions))
     return ScanJob(model, reader, regions, selection, window, step, batch_size, workers,
-                   progress, table)
+                   progress, table.path if table else None, table.population if table else None)
+
+
+def sample_table(samples: str | os.PathLike | None, sample_column: str = "sample",
+                 age_column: str = "age_years", population: str | None = None,
+                 population_column: str = "population", *, need_ages: bool = False
+                 ) -> SampleTable | None:
+    """The rows of the sample table to read, ``population`` picked (None: no table, every
+    sample); ``need_ages``: the table must give ages (models with ancient groups)."""
+    if not samples:
+        if population is not None:
+            raise PopgenHubError(f"--population {population} needs --samples TABLE, a table "
+                                 f"of the samples with a {population_column!r} column")
+        return None
+    return read_samples(samples, sample_column, age_column, population_column,
+                        need_ages=need_ages).pick(population, population_column)
 
 
 def score_input(model: OnnxModel, path: str | os.PathLike, **options: Any) -> ScanResult:

@@ -108,7 +108,8 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
                       haplotypes=list(selection.columns), provider=model.provider,
                       contig_lengths=reader.contig_lengths,
                       windows=np.concatenate([done[i][0] for i in range(len(pieces))]),
-                      stats=stats, time_bins=selection.groups)
+                      stats=stats, time_bins=selection.groups,
+                      population=selection.population)
 
 
 def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]],

@@ -4,45 +4,97 @@ Rule: a present-day group takes every haplotype of each sample (phased); an anci
 one haplotype per sample (its first allele; a heterozygous call is missing), as pseudo-haploid
 ancient-DNA calls are. Each group is a seeded random subset of the size the model needs (the
 contract's ``n_haplotypes`` for a group of unstated size), drawn from one generator in group
-order, so a seed picks the same haplotypes every time.
+order, so a seed picks the same haplotypes every time. Models of genotypes or likelihoods read
+whole individuals: every sample (of the table), or a seeded subset of the contract's largest
+``sample_size`` when there are more; fewer than its smallest is an error.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from ..contract import HAPLOTYPE_RULES, ModelContract
 from ..encoders import Encoder, group_index, has_ancient_groups
-from ..errors import PopgenHubError
+from ..errors import PopgenHubError, few
 from ..readers import Reader, SampleSelection, haplotype_columns
+from ..readers.samples import SampleTable
 
 
 def select_samples(reader: Reader, encoder: Encoder, contract: ModelContract, seed: int,
-                   ages: dict[str, float] | None, table: str = "the sample table"
-                   ) -> SampleSelection:
+                   table: SampleTable | None = None) -> SampleSelection:
     """The selection to read (for models with ancient groups, with a summary per group).
 
-    ``ages`` (sample -> years before present, from ``table``) is required by models with
-    ancient groups and refused by the others.
+    ``table`` (see :mod:`popgen_hub.readers.samples`, its population picked) names the samples
+    to read; models with ancient groups require it, with ages, and the others refuse ancient
+    samples in it.
     """
-    if not has_ancient_groups(encoder):
-        if ages is not None:
-            raise PopgenHubError(f"--samples is for temporal models; {contract.name} reads "
-                                 f"present-day haplotypes only")
-        columns = haplotype_columns(reader)
-        required = contract.input.n_haplotypes
-        if len(columns) < required:
+    if has_ancient_groups(encoder):
+        if table is None or table.ages is None:
+            given = f"{table.name} has no age column; " if table else ""
             raise PopgenHubError(
-                f"{reader.path.name} has {len(columns)} haplotypes but {contract.name} needs at "
-                f"least {required}; {HAPLOTYPE_RULES[contract.input.haplotype_rule]}")
-        picked = _pick([columns], [required], np.random.default_rng(seed))
-        return SampleSelection(tuple(picked), phased=contract.input.phased,
-                               n_available=len(columns), seed=seed)
-    if ages is None:
+                f"{contract.name} reads present-day and ancient haplotypes: {given}give "
+                f"--samples, a table of the samples' ages in years (0 = present-day; column "
+                f"age_years, or name it with --age-column)")
+        _check_listed(reader, table)
+        return replace(_select_by_age(reader, encoder, contract, seed, table.ages, table.name),
+                       population=table.describe())
+    if table is not None:
+        ancient = [sample for sample, age in (table.ages or {}).items() if age > 0]
+        if ancient:
+            raise PopgenHubError(
+                f"--samples is for temporal models when it lists ancient samples: {table.name} "
+                f"gives {len(ancient)} an age above 0 ({few(ancient)}) and {contract.name} "
+                f"reads present-day haplotypes only; drop them from the table")
+        _check_listed(reader, table)
+    listed = set(table.samples) if table else set(reader.samples)
+    if contract.input.data_kind != "haplotypes":
+        return _select_individuals(reader, contract, seed, listed, table)
+    columns = [column for column in haplotype_columns(reader) if column[0] in listed]
+    required = contract.input.n_haplotypes
+    if len(columns) < required:
+        source = (f"{table.describe()} has {len(listed)} samples ({len(columns)} haplotypes) "
+                  f"in {reader.path.name}" if table else
+                  f"{reader.path.name} has {len(columns)} haplotypes")
         raise PopgenHubError(
-            f"{contract.name} reads present-day and ancient haplotypes: give --samples, a "
-            f"table of the samples' ages in years (0 = present-day)")
-    return _select_by_age(reader, encoder, contract, seed, ages, table)
+            f"{source} but {contract.name} needs at least {required}; "
+            f"{HAPLOTYPE_RULES[contract.input.haplotype_rule]}")
+    picked = _pick([columns], [required], np.random.default_rng(seed))
+    return SampleSelection(tuple(picked), phased=contract.input.phased,
+                           n_available=len(columns), seed=seed,
+                           population=table.describe() if table else "")
+
+
+def _select_individuals(reader: Reader, contract: ModelContract, seed: int, listed: set[str],
+                        table: SampleTable | None) -> SampleSelection:
+    """Whole individuals, for models of genotypes or likelihoods (every haplotype of each)."""
+    individuals = [sample for sample in reader.samples if sample in listed]
+    available, (low, high) = len(individuals), contract.input.sample_size
+    if available < (low or 1):
+        source = (f"{table.describe()} has {available} samples in {reader.path.name}"
+                  if table else f"{reader.path.name} has {available} samples")
+        raise PopgenHubError(
+            f"{source} but {contract.name} reads the {contract.input.data_kind} of at least "
+            f"{low or 1} individuals; give a VCF (or a --samples table) with more")
+    if high is not None and available > high:
+        chosen = np.random.default_rng(seed).choice(available, high, replace=False)
+        individuals = [individuals[i] for i in np.sort(chosen)]
+    ploidy = dict(zip(reader.samples, reader.ploidies, strict=True))
+    columns = tuple((sample, slot) for sample in individuals for slot in range(ploidy[sample]))
+    return SampleSelection(columns, phased=False, kind=contract.input.data_kind,
+                           n_available=available, seed=seed,
+                           population=table.describe() if table else "")
+
+
+def _check_listed(reader: Reader, table: SampleTable) -> None:
+    """Every sample of the table is in the input."""
+    present = set(reader.samples)
+    absent = [sample for sample in table.samples if sample not in present]
+    if absent:
+        raise PopgenHubError(
+            f"{table.name} names {len(absent)} sample(s) that {reader.path.name} lacks "
+            f"({few(absent)}); remove them from the table or use the VCF they were called in")
 
 
 def _pick(groups: list[list[tuple[str, int]]], sizes: list[int], rng: np.random.Generator
@@ -56,11 +108,6 @@ def _pick(groups: list[list[tuple[str, int]]], sizes: list[int], rng: np.random.
 def _select_by_age(reader: Reader, encoder: Encoder, contract: ModelContract, seed: int,
                    ages: dict[str, float], table: str) -> SampleSelection:
     groups = encoder.sample_groups
-    absent = [sample for sample in ages if sample not in reader.samples]
-    if absent:
-        raise PopgenHubError(
-            f"{table} names {len(absent)} sample(s) that {reader.path.name} lacks "
-            f"({_few(absent)}); remove them from the table or use the VCF they were called in")
     ancient = [group for group in groups if not group.present_day]
     outside = [f"{sample} ({age:g} y)" for sample, age in ages.items()
                if age > 0 and group_index(groups, age) is None]
@@ -68,7 +115,7 @@ def _select_by_age(reader: Reader, encoder: Encoder, contract: ModelContract, se
         raise PopgenHubError(
             f"{table}: {len(outside)} sample(s) are older or younger than every time bin of the "
             f"model ({', '.join(group.name for group in ancient)} years, or 0 for present-day):"
-            f" {_few(outside)}; drop them from the table")
+            f" {few(outside)}; drop them from the table")
     ploidy = dict(zip(reader.samples, reader.ploidies, strict=True))
     members: list[list[tuple[str, int]]] = [[] for _ in groups]
     for sample in reader.samples:  # file order, so a seed picks the same subset every time
@@ -98,7 +145,3 @@ def _select_by_age(reader: Reader, encoder: Encoder, contract: ModelContract, se
     return SampleSelection(tuple(chosen), pseudo_haploid, phased=contract.input.phased,
                            n_available=len(haplotype_columns(reader)), seed=seed,
                            groups=summary)
-
-
-def _few(items: list[str]) -> str:
-    return ", ".join(items[:5]) + (", ..." if len(items) > 5 else "")

@@ -31,10 +31,13 @@ from ..encoders.inputs import Inputs
 from ..errors import PopgenHubError
 from ..files import DatasetFolder, Staging
 from ..genotypes import GenotypeBlock
-from ..resume import fingerprint, resumable_output
+from ..resume import resumable_output, run_options
 from ..version import __version__
 
 log = logging.getLogger("popgen_hub")
+
+#: option names of the recorded run options that are not ``--`` + the name with dashes
+_OPTION_NAMES = {"scenario": "the scenario", "parameters": "--param", "encoder": "--encoder"}
 
 
 def _provenance(simulators: tuple[str, ...] = ()) -> dict[str, str]:
@@ -163,7 +166,8 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
 
     The dataset is staged and published whole (:mod:`popgen_hub.resume`): an interrupted run
     keeps its finished shards, ``resume`` simulates only the others (also the shards missing
-    from a finished dataset of the same manifest in ``out_dir``), ``clean`` discards them.
+    from a finished dataset of the same manifest in ``out_dir``), ``clean`` discards them;
+    ``resume`` after an interrupted run with other options says which changed.
     """
     from .scenarios import get_scenario
 
@@ -185,10 +189,11 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "citations": scenario.all_citations,
     }
     out = Path(out_dir)
-    with resumable_output(out, fingerprint(command="simulate", **manifest),
-                          record=DatasetFolder.manifest, what="dataset", resume=resume,
-                          clean=clean, command=command,
-                          differs=lambda existing: _difference(manifest, existing)
+    key, options = run_options([], command="simulate", **manifest)
+    with resumable_output(out, key, record=DatasetFolder.manifest, what="dataset",
+                          resume=resume, clean=clean, command=command,
+                          differs=lambda existing: _difference(manifest, existing),
+                          options=options, option_names=_OPTION_NAMES
                           ) as (staging, existing):
         todo = _shards_to_simulate(staging, n, shard_size, existing is not None)
         done = n - sum(b - a for _, a, b in todo)

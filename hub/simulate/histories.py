@@ -45,8 +45,22 @@ ALL_HOMSAP = tuple(f"HomSap/{m}/{p}" for m, pops in PRESENT_DAY.items() for p in
 #: Kept out of every bundled model's training, to test on.
 HELD_OUT_MODELS = ("OutOfAfrica_3G09", "AmericanAdmixture_4B18", "Africa_1B08")
 TRAINING_HOMSAP = tuple(h for h in ALL_HOMSAP if h.split("/")[1] not in HELD_OUT_MODELS)
-EUROPEAN = ("CEU", "EUR", "Sardinian")
-TRAINING_EUROPEAN = tuple(h for h in TRAINING_HOMSAP if h.split("/")[2] in EUROPEAN)
+#: Present-day populations by ancestry group, for the per-group bundled models.
+ANCESTRY_GROUPS = {
+    "european": ("CEU", "EUR", "Sardinian"),
+    "east_asian": ("CHB", "JPT", "Han"),
+    "african": ("YRI", "AFR", "Mbuti"),
+}
+
+
+def training_histories(group: str) -> tuple[str, ...]:
+    """The training HomSap histories of one ancestry group (every one for "general")."""
+    if group == "general":
+        return TRAINING_HOMSAP
+    if group not in ANCESTRY_GROUPS:
+        raise PopgenHubError(f"unknown ancestry group {group!r}; known: general, "
+                             f"{', '.join(ANCESTRY_GROUPS)}")
+    return tuple(h for h in TRAINING_HOMSAP if h.split("/")[2] in ANCESTRY_GROUPS[group])
 
 #: Epoch starts (generations): 0, then log-spaced to 200,000 (older ones keep the last size).
 EPOCH_STARTS = np.concatenate([[0.0], np.geomspace(20, 200_000, 48)])

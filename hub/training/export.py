@@ -1,6 +1,7 @@
 """Export a training run to a self-describing model directory.
 
-``model.onnx`` (one file, dynamic batch axis, contract in ``metadata_props``), ``config.json``
+``model.onnx`` (one file, dynamic batch axis and any axis the encoder leaves free, e.g. the
+individuals of ``genotype_matrix``; contract in ``metadata_props``), ``config.json``
 (the contract plus the weights' sha256), ``README.md`` (model card), the training figures and
 ``test_data_set_0/`` (ONNX-zoo test data: encoded test windows and the probabilities torch gave
 them). The ONNX
@@ -22,7 +23,7 @@ from torch import nn
 
 from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
 from ..datasets import open_arrays
-from ..encoders import build_encoder
+from ..encoders import Encoder, build_encoder, input_shapes
 from ..errors import PopgenHubError
 from ..files import ModelFolder, RunFolder, staged_outputs
 from ..models import build_model, get_architecture
@@ -50,17 +51,13 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
     params = run["data"]["parameters"]
     inputs = list(get_architecture(run["architecture"]).inputs)
     encoder = build_encoder(run["encoder"])
-    # the present-day group's size, where the encoder reads a fixed number (a temporal one);
-    # else the simulated sample, which a scan subsamples to
-    n_haplotypes = encoder.sample_groups[0].size or params["n_haplotypes"]
     return ModelContract(
         name=name,
         architecture=run["architecture"],
         description=description,
         input=InputSpec(tensor_name=inputs[0], tensor_names=inputs if len(inputs) > 1 else [],
-                        n_haplotypes=n_haplotypes, window_bp=int(params["length"]),
-                        phased=True, data_kind=encoder.data_kinds[0],
-                        sample_size=[n_haplotypes, None]),
+                        window_bp=int(params["length"]), data_kind=encoder.data_kinds[0],
+                        **_sample_sizes(encoder, params["n_haplotypes"])),
         encoder=run["encoder"],
         labels=run["labels"],
         training={**{k: v for k, v in run["data"].items() if k != "citations"},
@@ -71,6 +68,21 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
         citations=run["data"].get("citations", []),
         revision=revision,
     )
+
+
+def _sample_sizes(encoder: Encoder, simulated: int) -> dict[str, Any]:
+    """What the model accepts of the samples, given the haplotypes simulated per replicate."""
+    if encoder.data_kinds[0] == "haplotypes":
+        # the present-day group's size, where the encoder reads a fixed number (a temporal
+        # one); else the simulated sample, which a scan subsamples to
+        n_haplotypes = encoder.sample_groups[0].size or simulated
+        return {"n_haplotypes": n_haplotypes, "phased": True,
+                "sample_size": [n_haplotypes, None]}
+    # encoders of individuals (genotype_matrix) declare their ploidy and least sample size;
+    # the most is the simulated sample, which a scan subsamples to
+    ploidy, most = encoder.ploidy, simulated // encoder.ploidy
+    return {"n_haplotypes": most * ploidy, "phased": False, "ploidy": [ploidy, ploidy],
+            "sample_size": [encoder.min_individuals, most]}
 
 
 class _WithSoftmax(nn.Module):
@@ -157,12 +169,17 @@ def read_run(run_folder: RunFolder) -> dict[str, Any]:
 
 def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np.ndarray],
                 path: Path) -> None:
-    """Write a single-file ONNX (opset :data:`OPSET`) with a dynamic batch axis and the contract;
-    ``example`` holds one input array per graph input, in the contract's order."""
+    """Write a single-file ONNX (opset :data:`OPSET`) with dynamic batch (and free) axes and the
+    contract; ``example`` holds one input array per graph input, in the contract's order."""
     import onnx
 
     names = contract.input.names
     batch = torch.export.Dim("batch", min=1)
+    # axes the encoder leaves free (None: e.g. the individuals of genotype_matrix) stay dynamic
+    shapes = input_shapes(build_encoder(contract.encoder), names)
+    dynamic = tuple({0: batch, **{axis: torch.export.Dim(f"{name}_{axis}", min=1)
+                                  for axis, size in enumerate(shapes.get(name, ()), start=1)
+                                  if size is None}} for name in names)
     # The exporter logs optional-operator notices (torchvision absent) and deprecations.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
@@ -172,7 +189,7 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np
             model, tuple(torch.from_numpy(example[name]) for name in names), dynamo=True,
             external_data=False, input_names=names, output_names=[contract.output_name],
             # one entry for forward's *inputs, holding each input's dynamic axes
-            dynamic_shapes=(tuple({0: batch} for _ in names),), opset_version=OPSET,
+            dynamic_shapes=(dynamic,), opset_version=OPSET,
             verbose=False)
     proto = program.model_proto
     del proto.metadata_props[:]

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,10 @@ from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
 from ..files import RunFolder, Staging
 from ..models import get_architecture
-from ..resume import resumable_output
+from ..resume import resumable_output, run_options
 from ..simulate.dataset import simulate_in_memory, simulator_description
 from ..simulate.scenarios import get_scenario
 from .calibrate import calibrate as calibrate_model
-from .checkpoint import record_options, refuse_changed, run_options
 from .history import best_epoch
 from .loop import TrainSettings, evaluate, fit, save_run, split_indices, stream_seed
 from .plots import plot_repeat_panels
@@ -34,25 +34,37 @@ from .plots import plot_repeat_panels
 log = logging.getLogger("popgen_hub")
 
 PARITY_SAMPLE = 64  # encoded test windows kept for the ONNX parity check
+#: option names of the recorded run options that are not ``--`` + the name with dashes
+_OPTION_NAMES = {"validation": "--validation-fraction", "test": "--test-fraction",
+                 "encoder": "--encoder", "parameters": "--param", "scenario": "--simulate",
+                 "replicates": "--replicates-per-epoch/--validation-replicates/"
+                               "--test-replicates",
+                 "architecture": "the architecture", "calibrate": "--no-calibrate"}
 
 
 def dataset_inputs(architecture: str, data_dir: str | Path,
-                   encoder_overrides: dict[str, Any] | None = None, progress: bool = True
-                   ) -> tuple[Any, Inputs, np.ndarray, dict[str, Any]]:
+                   encoder_overrides: dict[str, Any] | None = None, progress: bool = True,
+                   seed: int = 0) -> tuple[Any, Inputs, np.ndarray, dict[str, Any]]:
     """The encoder, encoded inputs, labels and manifest to train ``architecture`` on a dataset.
 
     The images stored at simulation time are used when the architecture reads them as they
-    are; otherwise (another encoder, or overridden parameters) every replicate is encoded
-    again from its raw haplotypes, so one dataset serves every architecture.
+    are; otherwise (another encoder, overridden parameters, or an architecture's own
+    ``training_window``, drawing from ``seed``) every replicate is encoded again from its raw
+    haplotypes, so one dataset serves every architecture.
     """
     manifest = load_manifest(data_dir)
+    spec = get_architecture(architecture)
     # architectures that do not say (plugins) read the images stored with the dataset
-    wanted = get_architecture(architecture).encoder or manifest["encoder"]["name"]
-    if wanted == manifest["encoder"]["name"] and not encoder_overrides:
+    wanted = spec.encoder or manifest["encoder"]["name"]
+    if wanted == manifest["encoder"]["name"] and not encoder_overrides and \
+            spec.training_window is None:
         dataset = load_dataset(data_dir, manifest)
         return dataset.encoder, dataset.inputs, dataset.labels, manifest
     encoder = build_encoder({"name": wanted, **(encoder_overrides or {})})
-    inputs, labels = encode_dataset(data_dir, encoder, progress=progress, manifest=manifest)
+    encode = None if spec.training_window is None else partial(
+        spec.training_window, encoder, rng=np.random.default_rng(seed))
+    inputs, labels = encode_dataset(data_dir, encoder, progress=progress, manifest=manifest,
+                                    encode=encode)
     return encoder, inputs, labels, manifest
 
 
@@ -85,7 +97,7 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
                     progress: bool, provenance: dict[str, Any], calibrate: bool = True
                     ) -> dict[str, Any]:
     encoder, inputs, labels, manifest = prepared or dataset_inputs(
-        architecture, data_dir, encoder_overrides, progress)
+        architecture, data_dir, encoder_overrides, progress, settings.seed)
     splits = split_indices(len(labels), settings.seed, validation, test)
     sets = {k: (take(inputs, v), labels[v]) for k, v in splits.items()}
     data = {
@@ -114,14 +126,11 @@ def run_output(run_dir: str | Path, key: str, command: str, resume: bool, clean:
     finished epoch (:mod:`popgen_hub.training.checkpoint`; ``train --repeats``: the repeats
     not finished), ``clean`` discards it. Into a finished run of the same data and settings,
     ``resume`` gives what its ``record`` file holds (nothing to do). ``options`` (of
-    :func:`~popgen_hub.training.checkpoint.run_options`) are kept with the partial work, so
-    that resuming with others says what changed."""
-    if resume and options is not None:
-        refuse_changed(Path(run_dir), key, options)
-    with resumable_output(run_dir, key, record=record, what="training run",
-                          resume=resume, clean=clean, command=command) as (staging, existing):
-        if existing is None and options is not None:
-            record_options(staging.dir, options)
+    :func:`~popgen_hub.resume.run_options`) are kept with the partial work, so that resuming
+    with others says what changed."""
+    with resumable_output(run_dir, key, record=record, what="training run", resume=resume,
+                          clean=clean, command=command, options=options,
+                          option_names=_OPTION_NAMES) as (staging, existing):
         yield staging, existing
         if existing is None:
             staging.publish_all()
@@ -251,7 +260,8 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
         if existing:
             return existing
         run = RunFolder(staging.dir)
-        prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress)
+        prepared = dataset_inputs(architecture, data_dir, encoder_overrides, progress,
+                                  settings.seed)
         records = []
         for k in range(repeats):
             seed = settings.seed + k

@@ -41,6 +41,10 @@ def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
     same_contig = result.windows[result.windows["contig"] == top["contig"]]
     start = max(int(top["start"]) - VIEW_MARGIN, int(same_contig["start"].min()))
     end = min(int(top["end"]) + VIEW_MARGIN, int(same_contig["end"].max()))
+    # Not braced() as in --region: IGV takes "{name}" for a name and cannot find it. IGV desktop
+    # (2.3 to 2.16 at least) splits a locus at its LAST ':' and, when no contig has the name
+    # before it, tries the whole text as a name: "Mme_chr24:2558528-4558528:1-80000" goes to
+    # 1-80000 of contig Mme_chr24:2558528-4558528 (tested with IGV 2.16 in test_colon_contigs).
     locus = f"{result.contigs[top['contig']]}:{start + 1}-{end}"
     lines = ["new", f"genome {genome}"]
     for name, track in tracks.items():

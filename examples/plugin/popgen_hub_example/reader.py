@@ -32,3 +32,8 @@ class PlainVcfReader(VcfReader):
             raise PopgenHubError(f"{source}: cannot compress and index it ({exc}); is it "
                                  f"a sorted VCF?") from None
         super().__init__(compressed)
+        self.source = source
+
+    def fingerprint_inputs(self) -> list[Path]:
+        """The plain VCF (its compressed copy is new each time)."""
+        return [self.source]
