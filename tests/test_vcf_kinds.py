@@ -241,3 +241,20 @@ def test_the_header_counts_what_the_model_reads_individuals_or_haplotypes():
     assert haplotypes.header()["haplotypes"] == "128 of 128 (rule subsample, seed 1)"
     assert haplotypes.header()["individuals"] == "64, from the whole input"
     assert haplotypes.samples_read() == "128 of 128 haplotypes of 64 individuals"
+
+
+def test_an_individual_of_another_ploidy_is_refused_before_any_window(tmp_path):
+    """A genotype model of diploids given a file with a haploid sample: one line naming it,
+    from the sample selection (the scan has read nothing yet)."""
+    from popgen_hub.encoders import build_encoder
+    from popgen_hub.registry import get_contract
+    from popgen_hub.scoring.selection import select_samples
+
+    records = [{"a": {"GT": (0, 1)}, "b": {"GT": (1, 1)}, "c": {"GT": (1,)}}] * 2
+    reader = VcfReader(indexed(write_vcf(tmp_path / "haploid.vcf", (), records), ".vcf.gz"))
+    bundled = get_contract(BUNDLED_MODEL)
+    diploids = replace(bundled, input=replace(bundled.input, phased=False, ploidy=[2, 2],
+                                              data_kind="genotypes", sample_size=[2, 20]))
+    with pytest.raises(PopgenHubError, match=r"haploid.vcf.gz: c has ploidy 1, but .* reads "
+                                             r"individuals of ploidy 2-2; leave them out"):
+        select_samples(reader, build_encoder(diploids.encoder), diploids, seed=0)
