@@ -100,7 +100,6 @@ class ParetoTail:
     never above the empirical p where the tail takes over, never below 1 / (100 (n + 1))."""
 
     threshold: float  # u: the largest null score below the exceedances
-    share: float  # P(S > u): the exceedances' share of the null
     shape: float  # xi, heavier than its estimate (< 0: bounded)
     scale: float  # sigma
     n: int  # the null's size
@@ -125,7 +124,7 @@ class ParetoTail:
         estimate = float(np.log1p(-theta_hat * y).mean())
         scale = -estimate / theta_hat if abs(theta_hat) > 1e-12 else float(y.mean())
         shape = estimate + TAIL_SHAPE_SE * (1 + estimate) / np.sqrt(k)
-        return cls(threshold, k / len(null), shape, scale, len(null))
+        return cls(threshold, shape, scale, len(null))
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """P(S >= s) of each score beyond the null's top :data:`TAIL_ABOVE`."""
@@ -137,7 +136,8 @@ class ParetoTail:
             with np.errstate(divide="ignore"):
                 survival = base ** (-1 / self.shape)
         resolution = 1 / (self.n + 1)
-        return np.clip(self.share * survival, resolution / TAIL_REACH, TAIL_ABOVE * resolution)
+        share = TAIL_EXCEEDANCES / self.n  # P(S > u)
+        return np.clip(share * survival, resolution / TAIL_REACH, TAIL_ABOVE * resolution)
 
 
 def empirical_p_values(scores: np.ndarray, null: np.ndarray, rng: np.random.Generator

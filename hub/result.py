@@ -55,7 +55,7 @@ class ScanResult:
     seed: int
     #: the input's haplotypes, or its individuals for models of genotypes or likelihoods (the
     #: unit of the contract's sample_size: see :meth:`samples_read`)
-    n_available_haplotypes: int
+    n_available: int
     haplotypes: list[tuple[str, int]]
     provider: str
     contig_lengths: dict[str, int | None]
@@ -89,8 +89,8 @@ class ScanResult:
         (of how many individuals), or the whole individuals of genotype and likelihood
         models."""
         if self.contract.input.data_kind != "haplotypes":
-            return f"{self.n_individuals} of {self.n_available_haplotypes} individuals"
-        return (f"{len(self.haplotypes)} of {self.n_available_haplotypes} haplotypes of "
+            return f"{self.n_individuals} of {self.n_available} individuals"
+        return (f"{len(self.haplotypes)} of {self.n_available} haplotypes of "
                 f"{self.n_individuals} individuals")
 
     @property
@@ -155,10 +155,10 @@ class ScanResult:
         :meth:`samples_read`)."""
         source = self.population or "from the whole input"
         if self.contract.input.data_kind != "haplotypes":  # whole individuals, seeded subset
-            return {"individuals": f"{self.n_individuals} of {self.n_available_haplotypes} "
+            return {"individuals": f"{self.n_individuals} of {self.n_available} "
                                    f"(seed {self.seed}), {source}"}
         haplotypes = (f"{len(self.haplotypes)}, by time bin (see time_bins)" if self.time_bins
-                      else f"{len(self.haplotypes)} of {self.n_available_haplotypes} (rule "
+                      else f"{len(self.haplotypes)} of {self.n_available} (rule "
                            f"{self.contract.input.haplotype_rule}, seed {self.seed})")
         return {"haplotypes": haplotypes,
                 **({"time_bins": self.time_bins} if self.time_bins else {}),

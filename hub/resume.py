@@ -244,6 +244,6 @@ def resumable_output(out_dir: str | os.PathLike, key: str, *, record: str, what:
         if resume and options is not None:
             refuse_changed(Path(out_dir), key, options, option_names)
         with run_staging(out_dir, key, resume=resume, clean=clean) as staging:
-            if options is not None:
+            if options is not None and existing is None:
                 record_options(staging.dir, options)
             yield staging, existing

@@ -56,7 +56,8 @@ def choose_providers(device: str = "auto") -> list[str]:
     return gpu + ["CPUExecutionProvider"]
 
 
-def _dims(shape: tuple[int | None, ...] | list[Any]) -> str:
+def batch_shape_text(shape: tuple[int | None, ...] | list[Any]) -> str:
+    """A tensor shape after its batch axis in words: "(batch, 64, any)"."""
     return "(batch, " + ", ".join("any" if d is None else str(d) for d in shape) + ")"
 
 
@@ -75,11 +76,12 @@ def check_graph(session: Any, contract: ModelContract, encoder: Encoder, path: P
         if made is None or len(made) != len(graph_shape) - 1 or any(
                 isinstance(g, int) and g != m for g, m in zip(graph_shape[1:], made,
                                                               strict=True)):
-            encoded = f"a tensor of shape {_dims(made)}" if made is not None else "no tensor"
+            encoded = (f"a tensor of shape {batch_shape_text(made)}" if made is not None
+                       else "no tensor")
             raise PopgenHubError(
                 f"{path}: the contract's encoder makes {encoded} for input {name!r} but the "
-                f"graph takes {_dims(graph_shape[1:])}; the contract does not describe this "
-                f"model: {EXPORT_AGAIN}")
+                f"graph takes {batch_shape_text(graph_shape[1:])}; the contract does not describe "
+                f"this model: {EXPORT_AGAIN}")
     outputs = {o.name: o.shape for o in session.get_outputs()}
     if contract.output_name not in outputs:
         raise PopgenHubError(f"{path}: the contract's output {contract.output_name!r} is not "
@@ -159,7 +161,7 @@ class OnnxModel:
                                      f"numbers; encode windows with model.encoder") from None
             if not fits_shape(array.shape[1:], shape):
                 raise PopgenHubError(f"{self.contract.name} takes {name} inputs of shape "
-                                     f"{_dims(shape)}, got {array.shape}")
+                                     f"{batch_shape_text(shape)}, got {array.shape}")
             check_finite(array, f"{self.contract.name}: input {name!r}")
             feed[name] = array
         return self.session.run([self.contract.output_name], feed)[0]

@@ -170,7 +170,7 @@ def test_torch_and_onnx_agree_for_5_20_and_61_individuals(exported, windows):
         assert got.shape == (len(x), 2) and np.abs(got - expected).max() < 1e-5
 
 
-def test_the_dataset_trains_it_from_haplotypes_paired_into_diploids(exported):
+def test_the_encoder_reads_a_datasets_haplotypes_paired_into_diploids(exported):
     data, _, model = exported
     _, block = next(iter_replicates(data))
     assert block.kind == "haplotypes" and block.values.shape[1] == 128

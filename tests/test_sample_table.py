@@ -92,7 +92,7 @@ def test_population_all_pools_the_table_as_the_whole_vcf_would_be(shared_vcf, po
     pooled = bundled_model.score(shared_vcf, samples=populations, population="all",
                                  progress=False)
     whole = bundled_model.score(shared_vcf, progress=False)
-    assert pooled.n_available_haplotypes == whole.n_available_haplotypes == 256
+    assert pooled.n_available == whole.n_available == 256
     assert pooled.haplotypes == whole.haplotypes  # the same seeded 128 of 256
     assert np.array_equal(pooled.windows, whole.windows)
     assert pooled.header()["individuals"] == (f"{pooled.n_individuals}, every population of "

@@ -227,7 +227,7 @@ def test_the_header_counts_what_the_model_reads_individuals_or_haplotypes():
     def scanned(contract):
         selection = select_samples(reader, build_encoder(contract.encoder), contract, seed=1)
         return ScanResult(contract=contract, vcf=EXAMPLE_VCF, regions=[], window=80_000,
-                          step=40_000, seed=1, n_available_haplotypes=selection.n_available,
+                          step=40_000, seed=1, n_available=selection.n_available,
                           haplotypes=list(selection.columns), provider="cpu",
                           contig_lengths={}, windows=np.zeros(0, window_dtype(3)),
                           stats=reader.new_stats())

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> None:
 def _print_input(contract: Any) -> None:
     """The input the model reads: haplotypes, window, tensors and their shapes, time bins."""
     from ..encoders import ENCODERS, ancient_bins_text, build_encoder, input_shapes
+    from ..runtime import batch_shape_text
     from ..schema import first_line
 
     spec = contract.input
@@ -63,7 +64,7 @@ def _print_input(contract: Any) -> None:
                              ) from None
     shapes = input_shapes(encoder, spec.names) if encoder else {}
     tensors = ", ".join(f"{name!r}" + (
-        f" (batch, {', '.join('any' if d is None else str(d) for d in shapes[name])})"
+        f" {batch_shape_text(shapes[name])}"
         if name in shapes else "") for name in spec.names)
     ancient = ancient_bins_text(encoder) if encoder else ""
     low, high = spec.sample_size

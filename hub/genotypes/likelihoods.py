@@ -1,6 +1,6 @@
 """Genotype likelihoods from read bases, and SNP discovery, for reads from BAM/CRAM files and for
-reads simulated from known genotypes alike (the networks that read likelihoods are trained on
-simulations passed through this very code).
+reads simulated from known genotypes alike (:func:`simulate_pileup`: the tests check the model
+on it; training the likelihood networks on simulated reads through this code is still to come).
 
 A :class:`Pileup` holds one entry per read base at a site: its sample, base, quality and strand.
 The BAM reader (:mod:`popgen_hub.readers.pileup`) and :func:`simulate_pileup` both make one.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -88,7 +88,7 @@ class SiteFilter:
         if not 0 < self.snp_pval <= 1:
             raise ValueError(f"snp_pval {self.snp_pval} is not a p-value in (0, 1]")
 
-    @property
+    @cached_property
     def lrt_threshold(self) -> float:
         return lrt_threshold(self.snp_pval)
 
@@ -186,6 +186,10 @@ def _likelihoods(pileup: Pileup, alleles: np.ndarray) -> np.ndarray:
                       total - alt_sum], axis=1)
     log10 = (-np.maximum(phred, 0.0) / 10.0).reshape(n_samples, n_sites, 3)
     return log10.transpose(1, 0, 2).astype(np.float32)
+
+
+#: The scale every likelihoods block read from BAMs or VCFs is stored on.
+SCALE = "log10"
 
 
 # ------------------------------------------------------------------ SNP discovery

@@ -25,7 +25,14 @@ import numpy as np
 
 from ..errors import PopgenHubError, few
 from ..genotypes import GenotypeBlock, ReadStats, Region, Samples, parse_region
-from ..genotypes.likelihoods import SKIP_REASONS, Pileup, SiteCalls, SiteFilter, call_sites
+from ..genotypes.likelihoods import (
+    SCALE,
+    SKIP_REASONS,
+    Pileup,
+    SiteCalls,
+    SiteFilter,
+    call_sites,
+)
 from .base import READERS, SampleSelection
 from .bgzf import has_eof_block
 from .pileup import BASE_CODES, ReadFilter, read_bases
@@ -304,7 +311,7 @@ class BamReader:
             for first in range(0, len(calls.positions), block_size):
                 part = slice(first, first + block_size)
                 yield GenotypeBlock(calls.positions[part], calls.likelihoods[part],
-                                    "likelihoods", samples, likelihood_scale="log10")
+                                    "likelihoods", samples, likelihood_scale=SCALE)
             density = len(pileup.site) / (end - start)
             chunk = int(np.clip(BASE_BUDGET / max(density, 1e-3), _MIN_CHUNK, _MAX_CHUNK))
             start = end

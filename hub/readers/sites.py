@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import PopgenHubError
 from ..genotypes.region import braced
 from .bgzf import find_index
+from .pileup import BASE_CODES
 from .records import alleles, query, skip_reason
 
 
@@ -57,7 +58,5 @@ class SitesVcf:
             last = position
             positions.append(position)
             bases.append(ref + alts[0])
-        codes = np.frombuffer("".join(bases).upper().encode("ascii"), dtype=np.uint8)
-        return (np.array(positions, dtype=np.int64),
-                np.searchsorted(np.frombuffer(b"ACGT", dtype=np.uint8), codes).reshape(-1, 2),
-                +skipped)
+        codes = BASE_CODES[np.frombuffer("".join(bases).encode("ascii"), dtype=np.uint8)]
+        return np.array(positions, dtype=np.int64), codes.reshape(-1, 2), +skipped

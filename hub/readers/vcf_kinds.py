@@ -18,10 +18,10 @@ import numpy as np
 
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock, Samples
+from ..genotypes.likelihoods import SCALE
 
 #: the FORMAT fields read, in order of preference, and the factor to log10 of each
 LIKELIHOOD_FIELDS = {"GL": 1.0, "PL": -0.1}
-SCALE = "log10"
 _NUMERIC = ("Float", "Integer")
 
 

@@ -104,7 +104,7 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
         done[i][0]["contig"] = piece.region_index
         stats.add(done[i][1])
     return ScanResult(contract=model.contract, vcf=reader.path, regions=regions, window=window,
-                      step=step, seed=selection.seed, n_available_haplotypes=selection.n_available,
+                      step=step, seed=selection.seed, n_available=selection.n_available,
                       haplotypes=list(selection.columns), provider=model.provider,
                       contig_lengths=reader.contig_lengths,
                       windows=np.concatenate([done[i][0] for i in range(len(pieces))]),

@@ -82,12 +82,13 @@ def _select_individuals(reader: Reader, contract: ModelContract, seed: int, list
         individuals = [individuals[i] for i in np.sort(chosen)]
     ploidy = dict(zip(reader.samples, reader.ploidies, strict=True))
     low_ploidy, high_ploidy = contract.input.ploidy
-    odd = [s for s in individuals if not (low_ploidy or 1) <= ploidy[s] <= (high_ploidy or 99)]
+    odd = [s for s in individuals if ploidy[s] < (low_ploidy or 1)
+           or (high_ploidy is not None and ploidy[s] > high_ploidy)]
     if odd:  # said before any window is read, not at the first the encoder refuses
         raise PopgenHubError(
             f"{reader.path.name}: {few(odd)} {'has' if len(odd) == 1 else 'have'} ploidy "
             f"{ploidy[odd[0]]}, but {contract.name} reads individuals of ploidy "
-            f"{low_ploidy}-{high_ploidy}; leave them out with a --samples table")
+            f"{low_ploidy or 1}-{high_ploidy or 'any'}; leave them out with a --samples table")
     columns = tuple((sample, slot) for sample in individuals for slot in range(ploidy[sample]))
     return SampleSelection(columns, phased=False, kind=contract.input.data_kind,
                            n_available=available, seed=seed,
