@@ -2,8 +2,10 @@
 
 Candidates are the bundled models (or the names given) that store training statistics
 (:mod:`popgen_hub.ood`) and can read the input as the scan would: its data kind (a likelihood
-model needs GL or PL), and at least the model's least sample size (more is subsampled, as the
-scan does). A model that cannot is skipped, its reason listed with the choice. For each,
+model needs GL or PL, or reads), at least the model's least sample size (more is subsampled,
+as the scan does), its ploidy, and for reads (BAM/CRAM) a mean depth per individual, measured
+on the sampled windows, within the depths it was trained on. A model that cannot is skipped,
+its reason listed with the choice. For each,
 :data:`SAMPLE_WINDOWS` windows of the model's length, spread evenly over the scanned regions,
 are read with the samples the model would read (of the ``--samples`` table's ``--population``,
 as the scan reads them), and the medians of their statistics are compared with the training
@@ -31,10 +33,11 @@ import numpy as np
 from .encoders import build_encoder
 from .errors import PopgenHubError
 from .genotypes import Region
-from .ood import REFERENCE, STATISTICS, window_values
-from .readers import Reader, open_reader
+from .ood import REFERENCE, STATISTICS, as_seen, scan_reference, window_values
+from .readers import Reader, input_name, open_reader
 from .readers.samples import SampleTable
 from .registry import get_contract, list_models
+from .result import depth_outside
 from .scoring import iter_windows, sample_table, scan_regions, select_samples, window_starts
 
 log = logging.getLogger("popgen_hub")
@@ -71,9 +74,10 @@ class Choice:
                 f"input - median training| / training IQR){runner_up}{skipped}")
 
 
-def choose_model(path: str | os.PathLike, *, candidates: list[str] | None = None,
+def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | None = None,
                  region: str | None = None, seed: int = 0, n_windows: int = SAMPLE_WINDOWS,
-                 samples: str | os.PathLike | None = None, sample_column: str = "sample",
+                 samples: str | os.PathLike | SampleTable | None = None,
+                 sample_column: str = "sample",
                  age_column: str = "age_years", population: str | None = None,
                  population_column: str = "population") -> Choice:
     """The model among ``candidates`` (default: the bundled ones) whose training statistics
@@ -87,14 +91,14 @@ def choose_model(path: str | os.PathLike, *, candidates: list[str] | None = None
                     key=lambda c: (bool(c.refused), c.distance))
     if not ranked or ranked[0].refused:
         reasons = "; ".join(f"{c.name}: {c.refused}" for c in ranked) or "no models"
-        raise PopgenHubError(f"--model auto: no model can take {reader.path.name} ({reasons}); "
-                             f"name one with --model")
+        raise PopgenHubError(f"--model auto: no model can take {input_name(reader)} "
+                             f"({reasons}); name one with --model")
     choice = Choice(ranked[0].name, ranked)
     log.info("%s", choice.message())
     if ranked[0].distance > MAX_DISTANCE:
         log.warning("warning: no model's training data match %s (the closest, %s, is at "
                     "distance %.2f > %.1f): its scores describe data unlike the input",
-                    reader.path.name, ranked[0].name, ranked[0].distance, MAX_DISTANCE)
+                    input_name(reader), ranked[0].name, ranked[0].distance, MAX_DISTANCE)
     return choice
 
 
@@ -107,25 +111,29 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
         return Candidate(name, refused="stores no training statistics")
     kind, window = contract.input.data_kind, contract.input.window_bp
     if kind not in reader.kinds:
-        return Candidate(name, refused=f"reads {kind}, which {reader.path.name} does not give")
+        return Candidate(name, refused=f"reads {kind}, which {input_name(reader)} does not give")
     starts = _sample_starts(scan_regions(reader, region, window), window, n_windows)
     encoder = build_encoder(contract.encoder)
-    rows = []
-    try:  # below the least sample size; ancient samples (or ages) needed; no GL/PL to read
+    rows, stats = [], reader.new_stats()  # stats: the reads' depth
+    try:  # below the least sample size or of another ploidy; ancient samples (or ages)
+        # needed; no GL/PL to read
         selection = select_samples(reader, encoder, contract, seed, table)
         for contig, start in starts:
             end = min(start + window, reader.contig_lengths.get(contig) or start + window)
-            reading = reader.blocks(Region(contig, start, end), selection,
-                                    stats=reader.new_stats())
+            reading = reader.blocks(Region(contig, start, end), selection, stats=stats)
             _, block = next(iter_windows(reading, range(start, start + 1), window))
             if block is not None and block.n_sites:
                 informative = encoder.encode(block, (start, start + window)).n_sites
-                rows.append(window_values(block, start, end, informative))
+                rows.append(window_values(as_seen(encoder, block), start, end, informative))
     except PopgenHubError as exc:
         return Candidate(name, refused=str(exc))
+    if outside := depth_outside(contract, stats.mean_depth()):
+        return Candidate(name, refused=f"{outside} (in the sampled windows)")
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
-    return Candidate(name, distance(np.vstack(rows), reference))
+    # models of individuals: the statistics of the sample size and depth read, as the scan's
+    return Candidate(name, distance(np.vstack(rows), scan_reference(
+        contract.references, len(selection.samples), stats.mean_depth())))
 
 
 def _sample_starts(regions: list[Region], window: int, n: int) -> list[tuple[str, int]]:

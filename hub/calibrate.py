@@ -9,59 +9,120 @@ out-of-distribution flags compare with (``references["training_stats"]``,
 ONNX file's ``metadata_props`` alike (the weights' sha256 in ``config.json`` follows the new
 file). The graph is not touched: the same inputs give bit-identical probabilities before and
 after, which is checked before anything is written.
+
+Models of individuals (:mod:`popgen_hub.encoders.genotype_matrix`) score neutral loci
+differently with the number of individuals read and their read depth, so for them calibrate
+also stores nulls by condition (``references["null_by_condition"]``,
+:data:`popgen_hub.calibration.CONDITIONS`): for each sample size of a grid (and for likelihood
+models each mean depth of a grid, plus depth unknown: log-uniform in the encoder's range, as
+in training, for a VCF's likelihoods), each replicate drawn once as a scan would read it
+(:func:`popgen_hub.simulate.observed.observed_sample`): the scores of the neutral ones are the
+condition's null, the statistics of all of them its training statistics (but G12, which the
+sample size itself bounds: :data:`popgen_hub.ood.SIZE_BOUND`). Their pooled null
+and statistics stay those of the whole replicates as stored (every individual, their called
+genotypes), as for other models: scans use the conditions, the pooled ones serve readers of
+one reference (``scan --model auto``'s ranking, older versions).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .calibration import NULL_SCORE, log_odds, null_reference
+from .calibration import CONDITIONS, NULL_SCORE, ConditionGrid, log_odds, null_reference
 from .contract import ONNX_METADATA_KEY, ModelContract
-from .datasets import encode_dataset, load_manifest
-from .encoders.inputs import Inputs, take
+from .datasets import encode_dataset, iter_replicates, load_manifest, time_points
+from .encoders import GenotypeMatrixEncoder, rows_for, single_threaded_blas
+from .encoders.inputs import Inputs, stack_windows, take
 from .errors import PopgenHubError
 from .files import ModelFolder, atomic_files
 from .locks import output_lock
 from .ood import REFERENCE as TRAINING_STATS
-from .ood import training_statistics
+from .ood import SIZE_BOUND, statistics_reference, training_statistics, window_values
 from .runtime import OnnxModel, load_model_dir, sha256_of
+from .scoring.workers import broken_pool_error, usable_cores
+from .simulate.observed import individuals_of, observed_sample
 
 log = logging.getLogger("popgen_hub")
 
 #: The fewest null loci calibrate stores: p-values then reach 1 / (n + 1) < 0.01.
 MIN_NULL_LOCI = 100
 PUBLISH_HINT = "calibrate needs the onnx package: pip install 'popgen-hub[publish]'"
+#: Seeds the draws of the nulls by condition, one stream per condition and replicate:
+#: [CONDITION_SEED, individuals, 1 + mean depth in thousandths of x (0: unknown), replicate],
+#: so that neither --workers nor the rest of the grid changes a condition's null.
+CONDITION_SEED = 1313
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A number of individuals read at a mean read depth (None: unknown, or genotypes)."""
+
+    individuals: int
+    depth: float | None
+
+    def seed(self, replicate: int) -> list[int]:
+        """The seed of a replicate's draw (:data:`CONDITION_SEED`)."""
+        depth = 0 if self.depth is None else 1 + round(self.depth * 1000)
+        return [CONDITION_SEED, self.individuals, depth, replicate]
+
+    def seen(self, encoder: GenotypeMatrixEncoder) -> str:
+        """What the encoder's model reads of the drawn individuals, in words."""
+        if encoder.data_kinds[0] != "likelihoods":
+            return "their genotypes"
+        if self.depth is not None:
+            return f"reads at {self.depth:g}x mean depth"
+        low, high = encoder.depth_range  # a likelihood encoder's
+        return f"reads at a mean depth log-uniform in {low:g}-{high:g}x, as in training"
 
 
 def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | None = None,
-                    device: str = "auto", batch_size: int = 256, progress: bool = True,
-                    command: str = "") -> ModelContract:
+                    grid: ConditionGrid | None = None, device: str = "auto",
+                    batch_size: int = 256, progress: bool = True, command: str = ""
+                    ) -> ModelContract:
     """Score the neutral replicates of dataset ``data`` (at most ``max_loci``) with the model
-    in ``model_dir`` and store them as its null; the new contract (with its sha256)."""
+    in ``model_dir`` and store them as its null, and for a model of individuals its nulls at
+    the conditions of ``grid`` (default: :class:`ConditionGrid`'s); the new contract (with
+    its sha256)."""
+    grid = grid or ConditionGrid()
     try:
         import onnx
     except ImportError:
         raise PopgenHubError(PUBLISH_HINT) from None
     folder = ModelFolder(Path(model_dir))
-    if max_loci is not None and max_loci < MIN_NULL_LOCI:
-        raise PopgenHubError(f"--max-loci {max_loci}: a null needs at least {MIN_NULL_LOCI} "
-                             f"loci (its smallest p-value is 1 / (n + 1))")
+    for option, loci in (("--max-loci", max_loci), ("--loci-per-condition", grid.loci)):
+        if loci is not None and loci < MIN_NULL_LOCI:
+            raise PopgenHubError(f"{option} {loci}: a null needs at least {MIN_NULL_LOCI} "
+                                 f"loci (its smallest p-value is 1 / (n + 1))")
+    if grid.workers < 1:
+        raise PopgenHubError(f"--workers {grid.workers}: give 1 or more processes")
     with output_lock(folder.path, command):
         model = load_model_dir(folder.path, device=device)
-        inputs, source = _neutral_inputs(model, Path(data), max_loci, progress)
+        manifest = load_manifest(Path(data))
+        conditions = _conditions(model, Path(data), manifest, grid)  # checked before the work
+        inputs, labels = _neutral_inputs(model, Path(data), manifest, max_loci, progress)
         probabilities = _predict(model, inputs, batch_size, progress)
         references = {**model.contract.references,
                       NULL_SCORE: null_reference(log_odds(probabilities),
-                                                 model.contract.labels[1], source),
+                                                 model.contract.labels[1],
+                                                 _source(manifest, len(probabilities))),
                       # every replicate (all classes), as windows of the training data
                       TRAINING_STATS: training_statistics(data, encoder=model.encoder,
                                                           progress=progress)}
+        if conditions:
+            references[CONDITIONS] = _conditioned_nulls(model, Path(data), manifest, labels,
+                                                        conditions, grid, batch_size, progress)
         contract = ModelContract.from_dict({**model.contract.to_dict(), "references": references},
                                            source=str(folder.config))
         proto = onnx.load(str(folder.weights))
@@ -88,11 +149,10 @@ def refresh_card(model_dir: str | Path, source: str | Path) -> Path:
     return folder.card
 
 
-def _neutral_inputs(model: OnnxModel, data: Path, max_loci: int | None, progress: bool
-                    ) -> tuple[Inputs, str]:
-    """The dataset's label-0 replicates encoded with the model's encoder, and where they
-    come from in words (for the contract)."""
-    manifest = load_manifest(data)
+def _neutral_inputs(model: OnnxModel, data: Path, manifest: dict[str, Any],
+                    max_loci: int | None, progress: bool) -> tuple[Inputs, np.ndarray]:
+    """The dataset's label-0 replicates (at most ``max_loci``) encoded whole with the model's
+    encoder, and the labels of all its replicates."""
     contract = model.contract
     null_class = manifest["labels"][0] if manifest["labels"] else None
     if contract.output_kind != "classes" or null_class != contract.labels[0]:
@@ -106,13 +166,146 @@ def _neutral_inputs(model: OnnxModel, data: Path, max_loci: int | None, progress
     if len(chosen) < MIN_NULL_LOCI:
         raise PopgenHubError(f"{data} has {len(chosen)} replicates of class {null_class!r}; a "
                              f"null needs at least {MIN_NULL_LOCI}: simulate a larger dataset")
+    return take(inputs, chosen), labels
+
+
+def _source(manifest: dict[str, Any], n: int) -> str:
+    """Where ``n`` of a dataset's null-class replicates come from, in words (for the
+    contract)."""
     parameters = manifest["parameters"]
     history = f", demography {parameters['demography']}" if "demography" in parameters else ""
     made = f", made by `{manifest['command']}`" if manifest.get("command") else ""
-    source = (f"{len(chosen)} independent {null_class!r} replicates of scenario "
-              f"{manifest.get('scenario', 'unknown')}{history} (dataset seed "
-              f"{manifest.get('seed', 'unknown')}{made})")
-    return take(inputs, chosen), source
+    return (f"{n} independent {manifest['labels'][0]!r} replicates of scenario "
+            f"{manifest.get('scenario', 'unknown')}{history} (dataset seed "
+            f"{manifest.get('seed', 'unknown')}{made})")
+
+
+def _conditioned_nulls(model: OnnxModel, data: Path, manifest: dict[str, Any],
+                       labels: np.ndarray, conditions: list[Condition], grid: ConditionGrid,
+                       batch_size: int, progress: bool) -> list[dict[str, Any]]:
+    """The ``references["null_by_condition"]`` records of a model of individuals (module
+    doc). Each condition draws the dataset's replicates in order until ``grid.loci`` neutral
+    ones are drawn, each once."""
+    stop = int(np.flatnonzero(labels == 0)[:grid.loci][-1]) + 1
+    drawn = _draw_conditions(model, data, conditions, stop, grid.workers, batch_size, progress)
+    records = []
+    for condition, (values, scores) in zip(conditions, drawn, strict=True):
+        source = (f"{_source(manifest, len(scores))}; {condition.individuals} individuals of "
+                  f"each drawn at random, {condition.seen(model.encoder)}, seeded by "
+                  f"[{CONDITION_SEED}, individuals, depth, replicate]")
+        records.append({**null_reference(scores, model.contract.labels[1], source),
+                        "individuals": condition.individuals, "depth": condition.depth,
+                        TRAINING_STATS: statistics_reference(
+                            values, int(manifest["parameters"]["length"]),
+                            leave_out=SIZE_BOUND)})
+    return records
+
+
+def _conditions(model: OnnxModel, data: Path, manifest: dict[str, Any], grid: ConditionGrid
+                ) -> list[Condition]:
+    """The conditions of a model of individuals (none for other models): the grid's sizes
+    (and, for likelihood models, depths and depth unknown) within the contract's ranges and
+    the dataset's individuals per replicate; what is left out is logged."""
+    contract, encoder = model.contract, model.encoder
+    if not isinstance(encoder, GenotypeMatrixEncoder):
+        return []
+    replicate = next(iter_replicates(data, manifest), None)
+    if replicate is None:
+        return []  # _neutral_inputs refuses a dataset without replicates, saying why
+    rows = rows_for(encoder, time_points(manifest), source=str(data))
+    per_replicate = len(individuals_of(encoder, replicate[1].take_columns(rows)).samples)
+    least, most = contract.input.sample_size
+    most = min(most or per_replicate, per_replicate)
+    sizes = _within("--sample-sizes", grid.sample_sizes, least or 1, most,
+                    f"the model's {least}-{contract.input.sample_size[1] or 'any'} "
+                    f"individuals and the {per_replicate} per replicate of {data}")
+    if contract.input.data_kind != "likelihoods":
+        return [Condition(k, None) for k in sizes]
+    low, high = contract.input.depth
+    depths = _within("--depths", grid.depths, low or 0.0, high or math.inf,
+                     f"the model's {low or 0:g}-{high or math.inf:g}x mean read depths")
+    return [Condition(k, depth) for k in sizes for depth in (*depths, None)]
+
+
+def _within(option: str, values: tuple[float, ...], low: float, high: float, what: str
+            ) -> list[Any]:
+    """``values`` from ``low`` to ``high``, sorted; those left out logged, none an error."""
+    kept = sorted({value for value in values if low <= value <= high})
+    left = sorted(set(values) - set(kept))
+    if not kept:
+        raise PopgenHubError(f"{option} {','.join(map(str, values))}: none is within {what}; "
+                             f"give values from {low:g} to {high:g}")
+    if left:
+        log.info("%s: %s left out, outside %s", option, ", ".join(f"{v:g}" for v in left),
+                 what)
+    return kept
+
+
+def _draw_conditions(model: OnnxModel, data: Path, conditions: list[Condition], stop: int,
+                     workers: int, batch_size: int, progress: bool
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_draw` of each condition, in order: in this process, or one condition per task
+    on ``workers`` processes (each reads the dataset once; no task waits on another)."""
+    workers = max(1, min(workers, usable_cores(), len(conditions)))
+    with tqdm(total=stop * len(conditions), desc="nulls by condition", unit="rep",
+              disable=not progress) as bar:
+        if workers == 1:
+            return [_draw(model, data, condition, stop, batch_size, bar)
+                    for condition in conditions]
+        drawn: list[Any] = [None] * len(conditions)
+        # forkserver, as scans: forking would copy onnxruntime's threads into the workers
+        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
+                                 initializer=_start_worker,
+                                 initargs=(model.path, model.contract, model.device)) as pool:
+            jobs = {pool.submit(_draw_in_worker, data, condition, stop, batch_size): i
+                    for i, condition in enumerate(conditions)}
+            try:
+                for job in as_completed(jobs):
+                    drawn[jobs[job]] = job.result()
+                    bar.update(stop)
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise broken_pool_error() from None
+    return drawn
+
+
+_WORKER: dict[str, OnnxModel] = {}
+
+
+def _start_worker(onnx_path: Path, contract: ModelContract, device: str) -> None:
+    _WORKER["model"] = OnnxModel(onnx_path, contract, device=device, threads=1)
+
+
+def _draw_in_worker(data: Path, condition: Condition, stop: int, batch_size: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    return _draw(_WORKER["model"], data, condition, stop, batch_size, None)
+
+
+def _draw(model: OnnxModel, data: Path, condition: Condition, stop: int, batch_size: int,
+          bar: tqdm | None) -> tuple[np.ndarray, np.ndarray]:
+    """The dataset's first ``stop`` replicates drawn at ``condition``, each once as a scan
+    would read it: the :func:`~popgen_hub.ood.window_values` of each, and the scores of the
+    neutral ones (scored in batches as they come, so that few are held)."""
+    manifest = load_manifest(data)
+    encoder = model.encoder
+    rows = rows_for(encoder, time_points(manifest), source=str(data))
+    length = manifest["parameters"]["length"]
+    values, pending, scores = [], [], []
+    with single_threaded_blas():
+        for index, (label, block) in enumerate(islice(iter_replicates(data, manifest), stop)):
+            observed = observed_sample(encoder, block.take_columns(rows),
+                                       np.random.default_rng(condition.seed(index)),
+                                       condition.individuals, condition.depth)
+            encoded = encoder.encode(observed, (0, length))  # the same draw: one observation
+            values.append(window_values(observed, 0, int(length), encoded.n_sites))
+            if label == 0:
+                pending.append(encoded.inputs)
+            if len(pending) == batch_size or (pending and index == stop - 1):
+                scores.append(log_odds(model.predict(stack_windows(pending))))
+                pending = []
+            if bar is not None:
+                bar.update(1)
+    return np.vstack(values), np.concatenate(scores)
 
 
 def _warn_if_not_training_history(contract: ModelContract, manifest: dict[str, Any],

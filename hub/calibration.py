@@ -11,10 +11,18 @@ A null's n values cannot give a p-value under 1 / (n + 1), too coarse for a q-va
 genome's hundreds of thousands of windows: scores beyond its top ten take the p-value of a
 generalised Pareto tail fitted to its top 250 (:class:`ParetoTail`, conservative, reaching
 100 times below 1 / (n + 1)), for nulls of at least 5,000 loci.
+
+The score of a model of individuals (:mod:`popgen_hub.encoders.genotype_matrix`) under
+neutrality moves with the number of individuals read and their read depth, so calibrate
+stores for them nulls by condition (``references["null_by_condition"]``): a grid of sample
+sizes, and for likelihood models of mean depths plus one "depth unknown" (drawn as in
+training), each with the training statistics of the same draws. A scan uses the condition
+nearest the individuals it read and their measured mean depth (:func:`nearest_condition`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +33,29 @@ from .schema import record_problems
 NULL_SCORE = "null_score"  # the key in ModelContract.references
 #: What a stored null holds, and the type of each.
 NULL_KEYS = {"score": str, "label": str, "values": list[float], "n": int, "source": str}
+#: Nulls by condition: each a null record plus the number of individuals read, their mean
+#: read depth (null: unknown, drawn as in training; and for genotype models) and the
+#: ``training_stats`` (:mod:`popgen_hub.ood`'s format) of the same draws.
+CONDITIONS = "null_by_condition"
+CONDITION_KEYS = {**NULL_KEYS, "individuals": int, "depth": float | None,
+                  "training_stats": dict}
 SIGNIFICANT_DIGITS = 5  # of the stored null (a small contract), and of the scores compared
 #: Keeps the p-values' tie-breaking draws apart from the scan's other uses of its seed.
 TIE_STREAM = 0x9E11
 Q_THRESHOLD = 0.05  # the q-value the scan summary counts windows under
 RECALIBRATE = "store it again with `popgen-hub calibrate MODEL_DIR --data DATASET`"
+
+
+@dataclass(frozen=True)
+class ConditionGrid:
+    """The conditions ``popgen-hub calibrate`` draws the nulls of a model of individuals at
+    (:mod:`popgen_hub.calibrate`); sizes and depths outside the model's contract or the
+    dataset are left out."""
+
+    sample_sizes: tuple[int, ...] = (5, 10, 20, 50, 100)
+    depths: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 10.0)  # likelihood models only
+    loci: int = 2000  # neutral replicates per condition, each drawn once
+    workers: int = 1  # processes drawing and scoring them
 
 
 def log_odds(probabilities: np.ndarray, column: int = 1) -> np.ndarray:
@@ -56,23 +82,89 @@ def null_reference(scores: np.ndarray, label: str, source: str) -> dict[str, Any
             "values": values.tolist(), "n": len(values), "source": source}
 
 
-def null_problems(null: Any, labels: list[str]) -> list[str]:
-    """What is wrong with a stored null of a model of ``labels`` (empty: nothing)."""
-    problems = [f"references.{NULL_SCORE}: {p}" for p in record_problems(null, NULL_KEYS)]
-    problems += [f"references.{NULL_SCORE}: unknown field {key!r}" for key in
-                 (null if isinstance(null, dict) else ()) if key not in NULL_KEYS]
+def null_problems(null: Any, labels: list[str], where: str = f"references.{NULL_SCORE}",
+                  keys: dict[str, Any] = NULL_KEYS) -> list[str]:
+    """What is wrong with a stored null (a record of ``keys``) at ``where`` in the contract of
+    a model of ``labels`` (empty: nothing)."""
+    problems = [f"{where}: {p}" for p in record_problems(null, keys)]
+    problems += [f"{where}: unknown field {key!r}" for key in
+                 (null if isinstance(null, dict) else ()) if key not in keys]
     if problems:
         return problems
     values = np.asarray(null["values"], dtype=np.float64)
     if null["n"] != len(values) or not len(values):
-        problems.append(f"references.{NULL_SCORE}: n is {null['n']} but it holds "
-                        f"{len(values)} values")
+        problems.append(f"{where}: n is {null['n']} but it holds {len(values)} values")
     elif (np.diff(values) < 0).any():
-        problems.append(f"references.{NULL_SCORE}: values are not sorted")
+        problems.append(f"{where}: values are not sorted")
     if len(labels) < 2 or null["label"] != labels[1]:
-        problems.append(f"references.{NULL_SCORE}: label {null['label']!r} is not the "
-                        f"model's primary class {labels[1:2]}")
+        problems.append(f"{where}: label {null['label']!r} is not the model's primary class "
+                        f"{labels[1:2]}")
     return problems
+
+
+def condition_problems(records: Any, labels: list[str]) -> list[str]:
+    """What is wrong with stored nulls by condition (empty: nothing); their training
+    statistics are checked as :func:`popgen_hub.ood.reference_problems` checks the pooled
+    ones."""
+    if not isinstance(records, list) or not records:
+        return [f"references.{CONDITIONS} must be a non-empty list of null records"]
+    seen = set()
+    for i, record in enumerate(records):
+        where = f"references.{CONDITIONS}[{i}]"
+        problems = null_problems(record, labels, where, CONDITION_KEYS)
+        if problems:
+            return problems
+        condition = record["individuals"], record["depth"]
+        if condition[0] < 1 or (condition[1] is not None and condition[1] <= 0):
+            return [f"{where}: individuals {condition[0]} and depth {condition[1]} must be "
+                    f"positive (depth null: unknown)"]
+        if condition in seen:
+            return [f"{where}: a second null of {condition[0]} individuals at depth "
+                    f"{condition[1]}"]
+        seen.add(condition)
+    return []
+
+
+def nearest_condition(references: dict[str, Any], individuals: int | None,
+                      depth: float | None) -> dict[str, Any] | None:
+    """The stored condition a scan of ``individuals`` individuals at mean read ``depth`` (None:
+    unknown, e.g. calls from a VCF) is compared with: the nearest number of individuals on a
+    log scale (the smaller on a tie), then among those the nearest depth on a log scale, the
+    depth-unknown condition when the depth is unknown (module doc); None when the model
+    stores none or ``individuals`` is unknown."""
+    records = references.get(CONDITIONS)
+    if not records or not individuals:
+        return None
+
+    def size(record: dict[str, Any]) -> tuple[float, int]:
+        return abs(math.log(record["individuals"] / individuals)), record["individuals"]
+
+    def depth_distance(record: dict[str, Any]) -> tuple[bool, float, float]:
+        stored = record["depth"]
+        if stored is None or depth is None:
+            return (stored is None) != (depth is None), 0.0, stored or 0.0
+        return False, abs(math.log(stored / depth)), stored
+
+    closest = min(map(size, records))
+    return min((record for record in records if size(record) == closest), key=depth_distance)
+
+
+def scan_null(references: dict[str, Any], individuals: int | None = None,
+              depth: float | None = None) -> dict[str, Any] | None:
+    """The null record a scan compares its scores with: the nearest stored condition
+    (:func:`nearest_condition`), else the pooled null (None: the model has none)."""
+    return nearest_condition(references, individuals, depth) or references.get(NULL_SCORE)
+
+
+def condition_text(null: dict[str, Any], individuals: int, depth: float | None) -> str:
+    """How a conditioned null was chosen, e.g. " of 20 individuals at 2x mean depth (nearest
+    to the 18 individuals read at 1.7x)"; empty for the pooled null."""
+    if "individuals" not in null:
+        return ""
+    stored = f" at {null['depth']:g}x mean depth" if null["depth"] is not None else ""
+    read = f" at {depth:.2g}x" if depth is not None else ""
+    return (f" of {null['individuals']} individuals{stored} (nearest to the {individuals} "
+            f"individuals read{read})")
 
 
 #: Scores with fewer null scores above them than this get the fitted tail's p-value.
@@ -172,26 +264,25 @@ def bh_q_values(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def stored_null(references: dict[str, Any]) -> np.ndarray | None:
-    """The sorted null scores a contract's references hold (None: the model has none)."""
-    null = references.get(NULL_SCORE)
-    return None if null is None else np.asarray(null["values"], dtype=np.float64)
-
-
-def scan_significance(references: dict[str, Any], probabilities: np.ndarray, seed: int
+def scan_significance(references: dict[str, Any], probabilities: np.ndarray, seed: int,
+                      individuals: int | None = None, depth: float | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
     """p- and q-values of a whole scan's windows ((n, classes) probabilities, NaN rows
-    unscored), ties broken by draws seeded by the scan's ``seed``; None without a null."""
-    null = stored_null(references)
+    unscored) against :func:`scan_null` of the ``individuals`` read at mean ``depth``, ties
+    broken by draws seeded by the scan's ``seed``; None without a null."""
+    null = scan_null(references, individuals, depth)
     if null is None:
         return None
     scores = round_significant(log_odds(probabilities))
-    p = empirical_p_values(scores, null, np.random.default_rng([seed, TIE_STREAM]))
+    p = empirical_p_values(scores, np.asarray(null["values"], dtype=np.float64),
+                           np.random.default_rng([seed, TIE_STREAM]))
     return p, bh_q_values(p)
 
 
-def null_summary(null: dict[str, Any]) -> str:
-    """A stored null in a few lines: its size, quantiles and share with P(label) > 0.5."""
+def null_summary(null: dict[str, Any], conditions: list[dict[str, Any]] | None = None
+                 ) -> str:
+    """A stored null in a few lines: its size, quantiles and share with P(label) > 0.5; then
+    the nulls by condition, if any, as a table (:func:`conditions_table`)."""
     values = np.asarray(null["values"], dtype=np.float64)
     levels = (0.01, 0.05, 0.5, 0.95, 0.99)
     quantiles = "  ".join(f"{q:.0%}: {v:.3g}" for q, v in
@@ -200,7 +291,26 @@ def null_summary(null: dict[str, Any]) -> str:
     return (f"null of {null['score']}: n = {null['n']} ({null['source']})\n"
             f"  quantiles  {quantiles}  max: {values.max():.3g}\n"
             f"  share with P({null['label']}) > 0.5: {(values > 0).mean():.4f}; "
-            f"{_tail_summary(values, null['n'])}")
+            f"{_tail_summary(values, null['n'])}"
+            + (f"\n{conditions_table(conditions)}" if conditions else ""))
+
+
+def conditions_table(records: list[dict[str, Any]]) -> str:
+    """Nulls by condition, one line each: individuals, mean depth (when any has one), size,
+    and share with P(label) > 0.5, the shift the condition makes."""
+    depths = any(record["depth"] is not None for record in records)
+    label = f"P({records[0]['label']}) > 0.5"
+    depth_column = f"{'depth':>9}" if depths else ""
+    lines = [f"nulls by condition (a scan uses the nearest to the individuals it reads"
+             f"{' and their mean depth' if depths else ''}):",
+             f"  {'individuals':>11}{depth_column}{'n':>7}  {label}"]
+    for record in sorted(records, key=lambda r: (r["individuals"], r["depth"] is None,
+                                                 r["depth"] or 0.0)):
+        depth = ("unknown" if record["depth"] is None else f"{record['depth']:g}x")
+        share = (np.asarray(record["values"]) > 0).mean()
+        lines.append(f"  {record['individuals']:>11}{f'  {depth:>7}' if depths else ''}"
+                     f"{record['n']:>7}  {share:.4f}")
+    return "\n".join(lines)
 
 
 def _tail_summary(values: np.ndarray, n: int) -> str:

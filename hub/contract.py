@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .calibration import NULL_SCORE, RECALIBRATE, null_problems
+from .calibration import CONDITIONS, NULL_SCORE, RECALIBRATE, condition_problems, null_problems
 from .errors import PopgenHubError
 from .genotypes import KINDS
 from .ood import REFERENCE, reference_problems
@@ -154,11 +154,7 @@ class ModelContract:
         if problems:
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {problems[0]}; "
                                  f"{EXPORT_AGAIN}")
-        null = data.get("references", {}).get(NULL_SCORE)
-        if null is not None and (wrong := null_problems(null, data["labels"])):
-            raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
-        stats = data.get("references", {}).get(REFERENCE)
-        if stats is not None and (wrong := reference_problems(stats)):
+        if wrong := _reference_problems(data.get("references", {}), data["labels"]):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
         try:
             return cls(**{**data, "input": InputSpec(**data["input"]),
@@ -185,6 +181,20 @@ class ModelContract:
         except (OSError, UnicodeDecodeError) as exc:
             raise PopgenHubError(f"cannot read model contract {path}: {exc}") from None
         return cls.from_json(text, source=str(path))
+
+
+def _reference_problems(references: dict[str, Any], labels: list[str]) -> list[str]:
+    """What is wrong with the stored distributions calibrate writes (empty: nothing): the
+    null, the training statistics, and the nulls by condition with theirs."""
+    null, stats = references.get(NULL_SCORE), references.get(REFERENCE)
+    conditions = references.get(CONDITIONS)
+    problems = ((null_problems(null, labels) if null is not None else [])
+                + (reference_problems(stats) if stats is not None else []))
+    if problems or conditions is None:
+        return problems
+    return condition_problems(conditions, labels) or [
+        problem for i, record in enumerate(conditions) for problem in reference_problems(
+            record[REFERENCE], f"references.{CONDITIONS}[{i}].{REFERENCE}")]
 
 
 def _value_problems(data: dict[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from .calibration import log_odds
 from .encoders import HaplotypeImageEncoder
 from .errors import PopgenHubError
 from .genotypes import GenotypeBlock, Region
+from .readers import input_name
 from .runtime import OnnxModel
 from .scoring import ScanJob, iter_windows, prepare, window_starts
 
@@ -112,7 +113,7 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
                                      job.regions[0].contig, n_sites, block_cols, block_rows,
                                      fill))
     if not found:
-        raise PopgenHubError(f"--region {region}: no window of {job.reader.path.name} there has "
+        raise PopgenHubError(f"--region {region}: no window of {input_name(job.reader)} there has "
                              f"the {contract.input.min_sites} informative sites "
                              f"{contract.name} needs; choose a region with variants")
     return found

@@ -242,9 +242,11 @@ class RunFolder(Folder):
     checkpoint = File(".checkpoint.pt")
     #: figures every run has, and those only some have (`train --repeats` draws the spread
     #: over repeats, `compare -o RUN/comparison.png` architectures side by side, temperature
-    #: scaling the reliability diagram); exports and pushes carry them along
+    #: scaling the reliability diagram, benchmarks/sample_depth.py the held-out figures of a
+    #: model of individuals by sample size and depth); exports and pushes carry them along
     FIGURES = ("training_curve.png", "confusion_matrix.png")
-    OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png", reliability_figure.name)
+    OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png", reliability_figure.name,
+                        "sample_depth.png")
     #: what makes a run exportable; ``train --repeats`` copies these of the chosen repeat
     EXPORTED = ("model.pt", "run.json", "parity_inputs.npz", *FIGURES)
 

@@ -23,8 +23,17 @@ window's sites) and to catch what most often differs between real data and simul
 window is flagged for a statistic outside the training ``[0.001, 0.999]`` quantiles (about
 0.2 % of training-like windows per statistic, so ~1 % of windows overall by chance: rare
 enough to be read, common enough to catch a shifted input), and always when more than 20 % of
-its calls are missing (training data have none; the quantile rule would flag one missing
-call). NaN statistics (no segregating site, no complete haplotype) flag nothing themselves.
+its calls are missing (simulated calls have none; the quantile rule would flag one missing
+call), or more than the training windows' top quantile where that is higher (likelihood models
+trained on reads: at low depth an individual without a read at a SNP is a missing call). NaN
+statistics (no segregating site, no complete haplotype) flag nothing themselves.
+
+The statistics of a model of individuals move with the number of individuals read and their
+read depth (fewer individuals or reads, fewer segregating and informative sites), so calibrate
+stores them per condition too, beside each conditioned null
+(:data:`popgen_hub.calibration.CONDITIONS`); a scan flags against the condition nearest what
+it reads (:func:`scan_reference`: the depth measured over each run of windows read together,
+where its p-values take the whole scan's).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import CONDITIONS, nearest_condition
 from .genotypes import GenotypeBlock
 from .stats import window_statistics
 
@@ -53,6 +63,14 @@ NEEDED = (*FLAG_RANGE, 0.25, 0.5, 0.75)
 REASONS = ("missing_calls", *(f"{name}_{side}" for name in STATISTICS if name != "missingness"
                               for side in ("low", "high")))
 REFERENCE = "training_stats"
+
+
+def as_seen(encoder: Any, block: GenotypeBlock) -> GenotypeBlock:
+    """``block`` as a model's training statistics describe it: models of individuals (an
+    encoder with ``as_individuals``) were described on unphased individuals (G12, not H12),
+    whether a scan's VCF is phased or not."""
+    to_individuals = getattr(encoder, "as_individuals", None)
+    return to_individuals(block) if to_individuals is not None else block
 
 
 def window_values(block: GenotypeBlock, start: int, end: int, n_informative: int
@@ -83,17 +101,32 @@ def training_statistics(source: str | os.PathLike | Iterable[GenotypeBlock], *,
     blocks, window_bp, encoder = _training_blocks(source, encoder, window_bp)
     from tqdm.auto import tqdm
 
-    values = [window_values(block, 0, window_bp, encoder.encode(block, (0, window_bp)).n_sites
+    values = [window_values(as_seen(encoder, block), 0, window_bp,
+                            encoder.encode(block, (0, window_bp)).n_sites
                             if encoder is not None else -1)
               for block in tqdm(blocks, desc="training statistics", unit="win",
                                 disable=not progress)]
     if not values:
         raise ValueError("training_statistics needs at least one window")
-    table = np.vstack(values)
+    return statistics_reference(np.vstack(values), window_bp, informative=encoder is not None)
+
+
+#: Statistics a stored sample size cannot judge another by: G12 of n unphased individuals
+#: sits at its floor of about 1 / n in most windows, so 64 individuals read against the
+#: condition of 50 would all be "h12_low". Conditions (:func:`nearest_condition`) leave it out.
+SIZE_BOUND = ("h12",)
+
+
+def statistics_reference(table: np.ndarray, window_bp: int, informative: bool = True,
+                         leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A ``training_stats`` reference of a table of :func:`window_values` rows (one per window
+    of ``window_bp``); ``informative``: whether its informative-site counts are known;
+    ``leave_out``: statistics not to flag on."""
     statistics = {}
     for column, name in enumerate(STATISTICS):
         finite = table[:, column][np.isfinite(table[:, column])]
-        if len(finite) and not (name == "informative_sites" and encoder is None):
+        if len(finite) and (informative or name != "informative_sites") and \
+                name not in leave_out:
             statistics[name] = {
                 "quantiles": {f"{q:g}": float(v) for q, v in
                               zip(QUANTILES, np.quantile(finite, QUANTILES), strict=True)},
@@ -120,12 +153,21 @@ def _training_blocks(source: str | os.PathLike | Iterable[GenotypeBlock], encode
         length, encoder
 
 
+def missing_limit(reference: dict[str, Any]) -> float:
+    """The share of missing calls above which a window is flagged: :data:`MAX_MISSINGNESS`,
+    or the training windows' top quantile where they had more (models trained on reads at
+    low depth, where an individual without a read at a SNP is a missing call)."""
+    summary = reference["statistics"].get("missingness")
+    high = summary["quantiles"][f"{FLAG_RANGE[1]:g}"] if summary else None
+    return max(MAX_MISSINGNESS, high) if high is not None else MAX_MISSINGNESS
+
+
 def flag_bits(values: np.ndarray, reference: dict[str, Any]) -> np.ndarray:
     """Per window (a row of :func:`window_values`), the bitmask of its :data:`REASONS`."""
     values = np.atleast_2d(values)
     bits = np.zeros(len(values), dtype=np.uint16)
     with np.errstate(invalid="ignore"):
-        bits[values[:, STATISTICS.index("missingness")] > MAX_MISSINGNESS] |= 1
+        bits[values[:, STATISTICS.index("missingness")] > missing_limit(reference)] |= 1
         for name, summary in reference["statistics"].items():
             if name == "missingness":
                 continue
@@ -136,10 +178,15 @@ def flag_bits(values: np.ndarray, reference: dict[str, Any]) -> np.ndarray:
     return bits
 
 
-def window_flags(block: GenotypeBlock, start: int, end: int, n_informative: int,
-                 reference: dict[str, Any]) -> int:
-    """The :data:`REASONS` bitmask of one window (see :func:`window_values`)."""
-    return int(flag_bits(window_values(block, start, end, n_informative), reference)[0])
+def scan_reference(references: dict[str, Any], individuals: int, depth: float | None
+                   ) -> dict[str, Any] | None:
+    """The training statistics a scan's windows are flagged against: for a model of
+    individuals that stores them by condition, those of the condition nearest the
+    ``individuals`` read and their mean read ``depth`` (None: unknown), as its p-values
+    (:func:`popgen_hub.calibration.nearest_condition`), since both move with them; else the
+    pooled ones (None: no flags)."""
+    condition = nearest_condition(references, individuals, depth)
+    return condition[REFERENCE] if condition else references.get(REFERENCE)
 
 
 def reasons(bits: int) -> list[str]:
@@ -163,10 +210,13 @@ def flag_note(model: str, references: dict[str, Any]) -> str:
     reference = references.get(REFERENCE)
     if reference is None:
         return f"empty: {model} stores no training statistics, so no window is flagged"
-    return (f"reasons the window's input is unlike {model}'s training data "
-            f"({reference['n_windows']} windows): a statistic outside the training "
-            f"[{FLAG_RANGE[0]:g}, {FLAG_RANGE[1]:g}] quantiles ({', '.join(STATISTICS)}), "
-            f"missing_calls above {MAX_MISSINGNESS:.0%}; empty: none")
+    data = (f"training data ({reference['n_windows']} windows)" if CONDITIONS not in references
+            else "training data drawn at the stored condition nearest the individuals read and "
+                 "their mean read depth (measured over each run of windows read together)")
+    return (f"reasons the window's input is unlike {model}'s {data}: a statistic outside the "
+            f"training [{FLAG_RANGE[0]:g}, {FLAG_RANGE[1]:g}] quantiles ({', '.join(STATISTICS)}), "
+            f"missing_calls above {MAX_MISSINGNESS:.0%} (or above the training windows' top "
+            f"quantile where higher); empty: none")
 
 
 def flag_summary(model: str, flags: np.ndarray) -> str | None:
@@ -179,25 +229,26 @@ def flag_summary(model: str, flags: np.ndarray) -> str | None:
             f"training data: {reasons_text}; see the flag column")
 
 
-def reference_problems(reference: Any) -> list[str]:
-    """What is wrong with a stored ``training_stats`` reference (empty: nothing)."""
+def reference_problems(reference: Any, where: str = f"references.{REFERENCE}") -> list[str]:
+    """What is wrong with a stored ``training_stats`` reference at ``where`` in a contract
+    (empty: nothing)."""
     if not isinstance(reference, dict) or not isinstance(reference.get("statistics"), dict):
-        return [f"references.{REFERENCE} must be an object with a 'statistics' object"]
+        return [f"{where} must be an object with a 'statistics' object"]
     window = reference.get("window_bp")
     if not isinstance(window, int) or isinstance(window, bool) or window < 1:
-        return [f"references.{REFERENCE}.window_bp is {window!r}, not a positive number"]
+        return [f"{where}.window_bp is {window!r}, not a positive number"]
     for name, summary in reference["statistics"].items():
-        where = f"references.{REFERENCE}.statistics.{name}"
+        statistic = f"{where}.statistics.{name}"
         if name not in STATISTICS:
-            return [f"{where} is not a known statistic ({', '.join(STATISTICS)})"]
+            return [f"{statistic} is not a known statistic ({', '.join(STATISTICS)})"]
         quantiles = summary.get("quantiles") if isinstance(summary, dict) else None
         if not isinstance(quantiles, dict) or not all(f"{q:g}" in quantiles for q in NEEDED):
-            return [f"{where} needs quantiles {', '.join(f'{q:g}' for q in NEEDED)}"]
+            return [f"{statistic} needs quantiles {', '.join(f'{q:g}' for q in NEEDED)}"]
         try:
             numbers = [quantiles[key] for key in sorted(quantiles, key=float)]
         except ValueError:
-            return [f"{where}.quantiles must be keyed by quantile, e.g. '0.5'"]
+            return [f"{statistic}.quantiles must be keyed by quantile, e.g. '0.5'"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
                    for v in numbers) or numbers != sorted(numbers):
-            return [f"{where}.quantiles must be finite numbers, increasing"]
+            return [f"{statistic}.quantiles must be finite numbers, increasing"]
     return []

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import NULL_SCORE, log_odds, scan_significance
+from .calibration import condition_text, log_odds, scan_null, scan_significance
 from .contract import ModelContract
 from .genotypes import ReadStats, Region
 from .ood import flag_note
@@ -35,6 +35,25 @@ def flagged_file(model: str) -> str:
     return f"{model}.flagged.bed"
 
 
+def depth_outside(contract: ModelContract, depth: float | None) -> str:
+    """Why a mean read depth per individual (:meth:`ReadStats.mean_depth`) is outside the
+    depths ``contract``'s model was trained on (its ``input.depth``): a model of likelihoods
+    learns how far to trust each read from them. Empty when inside, when the model states no
+    range, or when the input has no reads to measure (a VCF)."""
+    low, high = contract.input.depth
+    if depth is None or ((low is None or depth >= low) and (high is None or depth <= high)):
+        return ""
+    return f"mean read depth {depth:.1f}x per individual, outside {_depths(contract)}"
+
+
+def _depths(contract: ModelContract) -> str:
+    """The depths the model was trained on, in words."""
+    low, high = contract.input.depth
+    span = (f"the {low:g}-{high:g}x" if low is not None and high is not None else
+            f"the {low:g}x or more" if low is not None else f"the {high:g}x or less")
+    return f"{span} {contract.name} was trained on"
+
+
 def window_dtype(n_classes: int) -> np.dtype:
     """One row per window with data; ``contig`` indexes :attr:`ScanResult.contigs`."""
     return np.dtype([("contig", np.int32), ("start", np.int64), ("end", np.int64),
@@ -48,7 +67,7 @@ class ScanResult:
     """Everything a scan produced, with the provenance every output carries."""
 
     contract: ModelContract
-    vcf: Path  # the input file
+    vcf: Path  # the input file (the first, of several)
     regions: list[Region]
     window: int
     step: int
@@ -67,6 +86,9 @@ class ScanResult:
     time_bins: str = ""
     #: where the individuals come from when a sample table chose them (its population)
     population: str = ""
+    #: the input in words where ``vcf`` does not name it (several BAM/CRAM files: how many,
+    #: and which; see :func:`~popgen_hub.readers.input_name`)
+    input_files: str = ""
     #: per window (NaN: unscored), the empirical p-value of its score against the model's
     #: stored null and its Benjamini-Hochberg q-value across the whole scan; None when the
     #: model stores no null (see :mod:`popgen_hub.calibration`)
@@ -74,10 +96,30 @@ class ScanResult:
     q_values: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        # once, on the merged windows: q-values are across every window of the scan
+        # once, on the merged windows: q-values are across every window of the scan; models
+        # of individuals: against the null of the nearest individuals and mean depth
         significance = scan_significance(self.contract.references,
-                                         self.windows["probabilities"], self.seed)
+                                         self.windows["probabilities"], self.seed,
+                                         self.n_individuals, self.stats.mean_depth())
         self.p_values, self.q_values = significance or (None, None)
+
+    def input_name(self) -> str:
+        """The input for headers and manifests: every file, with resolved paths."""
+        return self.input_files or str(self.vcf.resolve())
+
+    def depth_note(self) -> str:
+        """The input's mean read depth against the depths the model was trained on (empty
+        for inputs without reads)."""
+        depth = self.stats.mean_depth()
+        if depth is None:
+            return ""
+        outside = depth_outside(self.contract, depth)
+        if outside:
+            return f"{outside}: its scores describe reads unlike its training data"
+        if self.contract.input.depth == [None, None]:
+            return (f"mean read depth {depth:.1f}x per individual; {self.contract.name} "
+                    f"states no depths it was trained on")
+        return f"mean read depth {depth:.1f}x per individual, within {_depths(self.contract)}"
 
     @property
     def n_individuals(self) -> int:
@@ -135,7 +177,7 @@ class ScanResult:
             "popgen-hub": __version__,
             "model": f"{c.name} (revision {c.revision}, sha256 {c.weights.get('sha256', 'n/a')})",
             "labels": ", ".join(c.labels),
-            "input": str(self.vcf.resolve()),
+            "input": self.input_name(),
             "regions": ", ".join(map(str, self.regions)),
             "coordinates": "0-based half-open; the BigWig holds each window's score on "
                            "[bin_start, bin_end)",
@@ -145,6 +187,7 @@ class ScanResult:
             "encoder": c.encoder,
             "min_informative_sites": c.input.min_sites,
             "sites": self.stats.to_dict(),
+            **({"read_depth": note} if (note := self.depth_note()) else {}),
             "execution_provider": self.provider,
             "p_value": self.significance_note(),
             "flag": flag_note(self.contract.name, self.contract.references),
@@ -166,10 +209,12 @@ class ScanResult:
 
     def significance_note(self) -> str:
         """What the p_value and q_value columns are, or why they are NA."""
-        null = self.contract.references.get(NULL_SCORE)
+        depth = self.stats.mean_depth()
+        null = scan_null(self.contract.references, self.n_individuals, depth)
         if null is None:
             return (f"NA: {self.contract.name} stores no null distribution, so no p- or "
                     f"q-values")
-        return (f"empirical, of the {null['score']} against {null['n']} null loci "
-                f"({null['source']}), ties broken at random (seed {self.seed}); q_value: "
+        return (f"empirical, of the {null['score']} against {null['n']} null loci"
+                f"{condition_text(null, self.n_individuals, depth)} ({null['source']}), ties "
+                f"broken at random (seed {self.seed}); q_value: "
                 f"Benjamini-Hochberg across the scan's scored windows")

@@ -109,7 +109,8 @@ class PieceFiles:
         return self.folder / f"piece-{index:06d}.npz"
 
     def save(self, index: int, windows: np.ndarray, stats: ReadStats) -> None:
-        counts = json.dumps({"kept": stats.kept, "skipped": dict(stats.skipped)})
+        counts = json.dumps({"kept": stats.kept, "skipped": dict(stats.skipped),
+                             "read_bases": stats.read_bases, "sample_bp": stats.sample_bp})
         with atomic_files(self.path(index)) as (tmp,), open(tmp, "wb") as handle:
             np.savez(handle, windows=windows, stats=np.array(counts))
 
@@ -119,13 +120,14 @@ class PieceFiles:
         path = self.path(index)
         if not path.is_file():
             return None
+        stats = self.reader.new_stats()
         try:
             with np.load(path) as data:
                 windows, counts = data["windows"], json.loads(str(data["stats"]))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            stats.kept, stats.read_bases, stats.sample_bp = (
+                counts["kept"], counts["read_bases"], counts["sample_bp"])
+            stats.skipped.update(counts["skipped"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # e.g. an older piece
             log.debug("scoring %s again: %s", path.name, exc)
             return None
-        stats = self.reader.new_stats()
-        stats.kept = counts["kept"]
-        stats.skipped.update(counts["skipped"])
         return windows, stats

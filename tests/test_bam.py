@@ -8,8 +8,10 @@ The contig is named like the silverside assembly's, with ':' in it."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -17,8 +19,10 @@ import numpy as np
 import pysam
 import pysam.bcftools
 import pytest
+from test_ood import individual_model
 
-from conftest import BUNDLED_MODEL, needs
+import popgen_hub
+from conftest import BUNDLED_MODEL, needs, run_cli
 from popgen_hub.cli import main
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.genotypes import Region, concatenate, likelihoods
@@ -28,15 +32,15 @@ from popgen_hub.genotypes.likelihoods import (
     call_sites,
     genotype_likelihoods,
     lrt_threshold,
-    simulate_pileup,
     snp_test,
 )
 from popgen_hub.readers import BamReader, SampleSelection, open_reader
 from popgen_hub.readers.bam import bam_list
 from popgen_hub.readers.pileup import SKIPPED_FLAGS, ReadFilter, read_bases
-from popgen_hub.scan import run_key
+from popgen_hub.result import window_dtype
+from popgen_hub.scan import PieceFiles, run_key
 from popgen_hub.scoring import ScanJob
-from popgen_hub.simulate.reads import SimulatedReads, write_bams
+from popgen_hub.simulate.reads import SimulatedReads, simulate_pileup, write_bams
 
 CONTIG = "Mme_chr24:2558528-4558528"
 LENGTH = 60_000
@@ -325,6 +329,88 @@ def test_a_scans_run_key_covers_every_bam_the_reference_and_the_filters(at_10x, 
         assert key() == first
 
 
+# ------------------------------------------------------------------ read depth
+@pytest.fixture(scope="module")
+def trained_at_1_to_4x(tmp_path_factory) -> str:
+    """A likelihood model trained (1 epoch) on reads at 1-4x, as test_exchangeable trains one:
+    20 kb windows of 5 to 20 diploids."""
+    pytest.importorskip("torch")
+    base = tmp_path_factory.mktemp("likelihood_model")
+    data, run, model = base / "data", base / "run", base / "model"
+    run_cli("simulate", "imagene_sweep", "--param", "n_haplotypes=40", "--param",
+            "length=20000", "--n", "40", "--seed", "1", "-q", "-o", data)
+    run_cli("train", "exchangeable_cnn_gl", "--data", data, "--encoder", "n_sites=32",
+            "--encoder", "depth_min=1", "--encoder", "depth_max=4", "--epochs", "1",
+            "--no-calibrate", "--threads", "1", "--seed", "2", "-q", "-o", run)
+    run_cli("export", run, "--name", "exchangeable_cnn_gl.test", "-o", model)
+    return f"local-dir:{model}"
+
+
+def test_a_scan_at_a_depth_the_model_was_not_trained_on_warns_and_says_so(
+        at_10x, trained_at_1_to_4x, capsys, tmp_path):
+    """The header gives the reads' mean depth per individual: 10x of reads less those the
+    filters leave out (duplicates 2 %, low mapping quality 5 %, soft clips about 2.5 %); 9x is
+    outside the model's 1-4x, which the scan warns of in one line and the header records.
+    The input is every BAM, not the first."""
+    out = tmp_path / "out"
+    assert main(["scan", "--bam", *map(str, at_10x.bams), "--reference", str(at_10x.reference),
+                 "--model", trained_at_1_to_4x, "-q", "-o", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "depth" in line]
+    header = {key: value for key, _, value in (
+        line[2:].partition(": ") for line in
+        (out / "exchangeable_cnn_gl.test.windows.tsv").read_text().splitlines()
+        if line.startswith("# "))}
+    depth = json.loads(header["sites"])["mean_depth"]
+    assert 8.6 < depth < 9.6, depth
+    outside = (f"mean read depth {depth:.1f}x per individual, outside the 1-4x "
+               f"exchangeable_cnn_gl.test was trained on: its scores describe reads unlike its "
+               f"training data")
+    assert warnings == [f"popgen-hub: warning: {outside}"], warnings
+    assert header["read_depth"] == outside
+    first = ", ".join(str(bam.resolve()) for bam in at_10x.bams[:5])
+    assert header["input"] == f"8 BAM/CRAM files ({first}, ...)"
+    manifest = json.loads((out / "popgen-hub.scans.json").read_text())
+    assert manifest["scans"]["exchangeable_cnn_gl.test"]["input"] == header["input"]
+
+
+def test_auto_skips_a_model_trained_at_other_depths(at_10x, tmp_path):
+    """--model auto measures the depth on the windows it samples: a model of 20-60x is
+    skipped with the reason, as are models of more individuals or another ploidy."""
+    def model(name: str, **spec) -> str:
+        source = individual_model(tmp_path, name, "likelihoods", [5, None])
+        config = Path(source.removeprefix("local-dir:")) / "config.json"
+        contract = json.loads(config.read_text())
+        contract["input"].update(spec)
+        config.write_text(json.dumps(contract))
+        return source
+
+    deep = model("deep", depth=[20, 60])
+    shallow = model("shallow", depth=[2, 30])
+    many = model("many", sample_size=[20, None])
+    haploid = model("haploid", ploidy=[1, 1])
+    reader = BamReader(at_10x.bams, reference=at_10x.reference)
+    choice = popgen_hub.choose_model(reader, candidates=[deep, many, haploid, shallow],
+                                     n_windows=2)
+    assert choice.name == shallow, choice.candidates
+    reasons = {c.name: c.refused for c in choice.candidates}
+    assert re.fullmatch(r"mean read depth 9\.\dx per individual, outside the 20-60x "
+                        r"exchangeable_cnn\.deep was trained on \(in the sampled windows\)",
+                        reasons[deep]), reasons[deep]
+    assert "at least 20 individuals" in reasons[many]
+    assert "ploidy 2, but exchangeable_cnn.haploid reads individuals of ploidy 1-1" in \
+        reasons[haploid]
+    assert f"; skipped {deep}: mean read depth" in choice.message()
+
+
+def test_a_resumed_scan_keeps_the_depth_of_the_pieces_it_kept(at_10x, tmp_path):
+    reader = BamReader(at_10x.bams[:2])
+    _, stats = read(reader, f"{CONTIG}:1-5000")
+    pieces = PieceFiles(tmp_path, reader)
+    pieces.save(0, np.zeros(0, dtype=window_dtype(2)), stats)
+    _, again = pieces.load(0)
+    assert again.to_dict() == stats.to_dict() and again.mean_depth() == stats.mean_depth() > 5
+
+
 # ------------------------------------------------------------------ bad input: one line
 def scan_fails(capsys, tmp_path, *argv: str, match: str) -> None:
     out = tmp_path / "out"
@@ -337,7 +423,8 @@ def scan_fails(capsys, tmp_path, *argv: str, match: str) -> None:
 
 def test_a_haplotype_model_refuses_likelihoods(at_10x, capsys, tmp_path):
     scan_fails(capsys, tmp_path, "--bam", *at_10x.bams, "--reference", at_10x.reference,
-               match=f"{BUNDLED_MODEL} reads haplotypes; ind0.bam gives likelihoods")
+               match=f"{BUNDLED_MODEL} reads haplotypes; 8 BAM/CRAM files (ind0.bam, ind1.bam, "
+                     f"ind2.bam, ind3.bam, ind4.bam, ...) gives likelihoods")
     scan_fails(capsys, tmp_path, "--vcf", "x.vcf.gz", "--min-mapq", "30",
                match="--min-mapq is for BAM/CRAM input")
     scan_fails(capsys, tmp_path, "--bam", at_10x.bams[0], "--snp-pval", "2",
@@ -368,7 +455,7 @@ def test_no_reads_and_damaged_files_are_named(at_10x, tmp_path):
     reader = BamReader(at_10x.bams)
     with pytest.raises(PopgenHubError, match="no reads in .* in any of the 8 BAM/CRAM files"):
         reader.region(f"{CONTIG}:60000-60000")  # past the last read's end
-    with pytest.raises(PopgenHubError, match=r"'chr1' is not in the 8 BAM/CRAM files \(ind0"):
+    with pytest.raises(PopgenHubError, match=r"'chr1' is not in 8 BAM/CRAM files \(ind0"):
         reader.region("chr1:1-100")  # every file named, not the first
     damaged = tmp_path / "damaged.bam"
     data = bytearray(at_10x.bams[2].read_bytes())

@@ -36,8 +36,8 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "bam.py", "calibration.py", "scan.py", "simulate.py", "sweep_approximation.py",
-        "temporal_diagnostics.py"]
+        "bam.py", "calibration.py", "sample_depth.py", "scan.py", "simulate.py",
+        "sweep_approximation.py", "temporal_diagnostics.py"]
 
 
 def test_bam_benchmark_smoke(tmp_path):
@@ -114,6 +114,28 @@ def test_calibration_smoke(tmp_path):
     assert len(report["chromosomes"]) == 4 and report["recombination_rate"] == 1e-8
     assert (tmp_path / "matrix.md").read_text() in out
     assert (tmp_path / "fp_heatmap.png").stat().st_size and (tmp_path / "power.png").stat().st_size
+
+
+def test_sample_depth_smoke(tmp_path):
+    pytest.importorskip("torch")  # the smoke trains its own tiny model
+    out = run_benchmark("sample_depth.py", "--workers", "2", "-o", tmp_path)
+    assert out.startswith("### exchangeable_cnn_gl.smoke: held-out figures"), out
+    assert "only its 30 test-split replicates" in out, out
+    assert table_rows(out, "individuals")[0] == ["individuals", "1x", "4x"], out
+    shares = [cell for row in table_rows(out, "5 ") + table_rows(out, "10 ") for cell in row[1:]]
+    assert len(shares) == 6 * 2 * 2, out  # 6 figures (no nulls) x 2 sizes x 2 depths
+    assert all(0 <= number(cell.split(" %")[0]) <= 100 for cell in shares), out
+    report = json.loads((tmp_path / "sample_depth.json").read_text())
+    assert [(c["individuals"], c["column"]) for c in report["cells"]] == [
+        (5, "1x"), (5, "4x"), (10, "1x"), (10, "4x")]
+    assert report["replicates_per_class"] == {"neutral": 4, "sweep": 4, "linked": 4}
+    for cell in report["cells"]:
+        assert sorted(cell["figures"]) == sorted(report["figures"])
+        for figure in cell["figures"].values():
+            assert all(0 <= figure[k] <= 1 for k in ("share", "low", "high")), figure
+            assert figure["low"] <= figure["share"] <= figure["high"], figure
+    assert (tmp_path / "sample_depth.md").read_text() in out
+    assert (tmp_path / "sample_depth.png").stat().st_size
 
 
 def test_sweep_approximation_smoke(tmp_path):

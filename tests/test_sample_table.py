@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import BUNDLED_MODEL, ROOT, run_cli
 from popgen_hub.errors import PopgenHubError
+from popgen_hub.readers.samples import read_samples
 
 TABLE = f"{BUNDLED_MODEL}.windows.tsv"
 TEMPORAL_VCF = ROOT / "tests" / "data" / "temporal_loci.vcf.gz"
@@ -172,10 +174,13 @@ def half_missing(vcf: Path, samples: list[str], out: Path) -> Path:
     return out
 
 
-def test_model_auto_compares_the_population_the_scan_reads(shared_vcf, populations, tmp_path):
+def test_model_auto_compares_the_population_the_scan_reads(shared_vcf, populations, tmp_path,
+                                                           monkeypatch, capsys):
     """--model auto's statistics come from the individuals --population picks: half of B's
-    calls missing moves B's distances and the whole file's, not A's."""
+    calls missing moves B's distances and the whole file's, not A's. The scan reads the table
+    once, for auto and the scan."""
     import popgen_hub
+    from popgen_hub.cli import main
 
     damaged = half_missing(shared_vcf, ODD, tmp_path / "b_missing.vcf.gz")
 
@@ -188,11 +193,23 @@ def test_model_auto_compares_the_population_the_scan_reads(shared_vcf, populatio
     assert distances(damaged, **a) == distances(shared_vcf, **a)
     assert distances(damaged, **b) != distances(shared_vcf, **b)
     assert distances(damaged) != distances(shared_vcf)
-    # what the scan prints is A's choice, from the damaged file as from the intact one
-    message = popgen_hub.choose_model(shared_vcf, **a).message()
-    run = run_cli("scan", "--vcf", damaged, "--model", "auto", "--samples", populations,
-                  "--population", "A", "-o", tmp_path / "auto")
-    assert message in run.stderr and "population A of pops.tsv" in run.stdout
+    # what the scan prints is A's choice, from the damaged file as from the intact one (the
+    # reasons models are skipped for name the file)
+    message = popgen_hub.choose_model(shared_vcf, **a).message().replace(shared_vcf.name,
+                                                                         damaged.name)
+    reads = []
+
+    def counted(*args, **kwargs):
+        reads.append(args[0])
+        return read_samples(*args, **kwargs)
+
+    monkeypatch.setattr(importlib.import_module("popgen_hub.scoring.prepare"), "read_samples",
+                        counted)
+    assert main(["scan", "--vcf", str(damaged), "--model", "auto", "--samples",
+                 str(populations), "--population", "A", "-o", str(tmp_path / "auto")]) == 0
+    run = capsys.readouterr()
+    assert message in run.err and "population A of pops.tsv" in run.out
+    assert len(reads) == 1, reads
     # a table of several populations needs --population before auto reads anything
     assert "pick one with --population NAME" in refused(
         "scan", "--vcf", damaged, "--model", "auto", "--samples", populations,

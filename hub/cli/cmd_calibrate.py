@@ -6,17 +6,27 @@ against the other classes are stored, sorted, in the model folder's contract (co
 the ONNX file's metadata; the weights are untouched, the sha256 in config.json follows the
 file), with the statistics of the dataset's windows that out-of-distribution flags use.
 
+Models of individuals (exchangeable_cnn, exchangeable_cnn_gl) score neutral loci differently
+with the number of individuals read and, for likelihoods, their read depth: they also get a
+null and training statistics per condition, each sample size of --sample-sizes (and each
+mean depth of --depths, plus depth unknown for VCF likelihoods), of --loci-per-condition
+neutral replicates drawn as a scan reads them. A scan uses the condition nearest the
+individuals it reads and their mean depth.
+
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
   popgen-hub calibrate hub/pretrained/imagene_cnn.sweep_hsap_eur --data null_data
   popgen-hub calibrate my_model --data null_data --max-loci 2000
+  popgen-hub calibrate my_gl_model --data null_data --sample-sizes 5,20,60 --workers 8
   popgen-hub calibrate my_model --card cards/my_model.yaml   # only render the card again
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
+from ..calibration import ConditionGrid
 from . import common
 
 NAME, HELP = "calibrate", "store a model's null distribution of scores (for p/q-values)"
@@ -31,12 +41,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "the folder's README.md again from the (new) contract")
     p.add_argument("--max-loci", type=int, metavar="N", help="use at most N null replicates "
                    "(default: all)")
+    group = p.add_argument_group("models of individuals: nulls by condition")
+    grid = ConditionGrid()
+    group.add_argument("--sample-sizes", type=_numbers(int), default=grid.sample_sizes,
+                       metavar="K,...", help=f"numbers of individuals (default "
+                       f"{_text(grid.sample_sizes)}; those outside the model's range or the "
+                       f"dataset's individuals are left out)")
+    group.add_argument("--depths", type=_numbers(float), default=grid.depths, metavar="X,...",
+                       help=f"likelihood models: mean read depths (default {_text(grid.depths)}, "
+                       f"within the model's depth range; depth unknown is always added)")
+    group.add_argument("--loci-per-condition", type=int, default=grid.loci, metavar="N",
+                       help="neutral replicates per condition, each drawn once (default "
+                       "%(default)s)")
+    group.add_argument("--workers", type=int, default=grid.workers, metavar="N",
+                       help="processes drawing and scoring the conditions (default %(default)s)")
     common.add_device(p)
+
+
+def _text(values: tuple[float, ...]) -> str:
+    return ",".join(f"{value:g}" for value in values)
+
+
+def _numbers(kind: Callable[[str], float]) -> Callable[[str], tuple[float, ...]]:
+    """An argparse type: comma-separated positive numbers of ``kind``."""
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(kind(value) for value in text.split(","))
+        except ValueError:
+            values = ()
+        if not values or min(values) <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated positive "
+                                             f"numbers ({kind.__name__}), e.g. 5,10,20")
+        return values
+    return parse
 
 
 def run(args: argparse.Namespace) -> None:
     from ..calibrate import calibrate_model, refresh_card
-    from ..calibration import NULL_SCORE, null_summary
+    from ..calibration import CONDITIONS, NULL_SCORE, null_summary
     from ..errors import PopgenHubError
 
     if args.data is None and args.card is None:
@@ -45,11 +87,12 @@ def run(args: argparse.Namespace) -> None:
     if args.data is None:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")
         return
-    contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci,
+    grid = ConditionGrid(args.sample_sizes, args.depths, args.loci_per_condition, args.workers)
+    contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci, grid=grid,
                                device=args.device, progress=not args.quiet,
                                command=args.invocation)
     print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
           f"{contract.weights['sha256'][:12]}...):")
-    print(null_summary(contract.references[NULL_SCORE]))
+    print(null_summary(contract.references[NULL_SCORE], contract.references.get(CONDITIONS)))
     if args.card:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")

@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..calibration import NULL_SCORE, null_summary
+    from ..calibration import CONDITIONS, NULL_SCORE, null_summary
     from ..registry import get_contract, model_card
 
     contract = get_contract(args.model)
@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> None:
     if test:
         print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     null = contract.references.get(NULL_SCORE)
-    print(null_summary(null) if null else "no stored null distribution: scans give no p- or "
-          "q-values (`popgen-hub calibrate` stores one)")
+    print(null_summary(null, contract.references.get(CONDITIONS)) if null else
+          "no stored null distribution: scans give no p- or q-values (`popgen-hub calibrate` "
+          "stores one)")
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())

@@ -62,25 +62,26 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..registry import load
+    from ..scoring import sample_table
     from ..scoring.options import check_values
 
     # the option values first: a mistyped value is named before the model loads
     check_values(args.window_size, args.step, args.batch_size, args.workers, args.seed,
                  args.threads)
-    source = common.scan_input(args)  # a VCF path, or the BAM/CRAM files opened and checked
+    # read once: it names the BAMs' individuals, and --model auto and the scan read its rows
+    table = sample_table(args.samples, args.sample_column, args.age_column, args.population,
+                         args.population_column)
+    source = common.scan_input(args, table)  # a VCF path, or the BAM/CRAM files checked
     name = args.model
-    table = {"samples": args.samples, "sample_column": args.sample_column,
-             "age_column": args.age_column, "population": args.population,
-             "population_column": args.population_column}
     if name == "auto":  # the model whose training data the selected individuals resemble most
         from ..auto import choose_model
 
-        name = choose_model(source, region=args.region, seed=args.seed, **table).name
+        name = choose_model(source, region=args.region, seed=args.seed, samples=table).name
     model = load(name, device=args.device, threads=args.threads, sha256=args.sha256)
     result = model.scan(source, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, genome=args.genome, snapshot=args.snapshot,
-                        writers=args.writer or (), **table, progress=not args.quiet,
+                        writers=args.writer or (), samples=table, progress=not args.quiet,
                         resume=args.resume, clean=args.clean, command=args.invocation)
     _report(result)
 
@@ -111,6 +112,15 @@ def _report_flags(result: Any) -> None:
         log.warning("warning: %s", line)
 
 
+def _report_depth(result: Any) -> None:
+    """A warning when the reads' mean depth is outside the depths the model was trained on
+    (the window table's header says it too: read_depth)."""
+    from ..result import depth_outside
+
+    if depth_outside(result.contract, result.stats.mean_depth()):
+        log.warning("warning: %s", result.depth_note())
+
+
 def _report(result: Any) -> None:
     """The summary, the top windows and the files written on stdout; how to view them in IGV
     as an information message."""
@@ -127,6 +137,7 @@ def _report(result: Any) -> None:
           + (f" ({result.population})" if result.population else ""))
     _report_significance(result, len(scored))
     _report_flags(result)
+    _report_depth(result)
     print(f"top windows by the log-odds of P({label}):")
     for row, odds in zip(top, result.log_odds(top, label), strict=True):
         print(f"  {braced(result.contigs[row['contig']])}:{row['start'] + 1}-{row['end']}  "

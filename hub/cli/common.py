@@ -11,6 +11,7 @@ import argparse
 import importlib.util
 import json
 import logging
+from dataclasses import fields
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from ..runtime import DEVICES
 
 if TYPE_CHECKING:
     from ..encoders import Encoder
+    from ..readers.samples import SampleTable
 
 log = logging.getLogger("popgen_hub")
 
@@ -174,18 +176,18 @@ def add_verbosity(parser: argparse.ArgumentParser) -> None:
                        help="also debugging messages on stderr")
 
 
-def scan_input(args: argparse.Namespace) -> Any:
+def scan_input(args: argparse.Namespace, table: SampleTable | None = None) -> Any:
     """The input of ``add_input_options``: the --vcf path, or the BAM/CRAM files opened and
-    checked as a reader (the --samples table's names let it name an individual by its file's
-    stem)."""
+    checked as a reader (the names of ``table``, the --samples table, let it name an
+    individual by its file's stem)."""
     from ..genotypes.likelihoods import SiteFilter
     from ..readers.bam import BamReader, bam_list
     from ..readers.pileup import ReadFilter
-    from ..readers.samples import read_samples
 
-    defaults = {"reference": None, "sites": None, "min_mapq": ReadFilter.min_mapq,
-                "min_baseq": ReadFilter.min_baseq, "min_depth": SiteFilter.min_depth,
-                "max_depth": SiteFilter.max_depth, "snp_pval": SiteFilter.snp_pval}
+    # the options of add_bam_options: their defaults are the filters' (--reference, --sites:
+    # none)
+    defaults = {"reference": None, "sites": None,
+                **{f.name: f.default for f in (*fields(ReadFilter), *fields(SiteFilter))}}
     if args.vcf:
         given = [name for name, value in defaults.items() if getattr(args, name) != value]
         if given:
@@ -202,12 +204,11 @@ def scan_input(args: argparse.Namespace) -> Any:
     if not 0 < args.snp_pval <= 1:
         raise PopgenHubError(f"--snp-pval {args.snp_pval} must be a p-value in (0, 1], e.g. "
                              f"1e-6")
-    names = read_samples(args.samples, args.sample_column).samples if args.samples else ()
     return BamReader(bam_list(args.bam_list) if args.bam_list else args.bam,
                      reference=args.reference, sites=args.sites,
                      read_filter=ReadFilter(args.min_mapq, args.min_baseq),
                      site_filter=SiteFilter(args.min_depth, args.max_depth, args.snp_pval),
-                     names=names)
+                     names=table.samples if table else ())
 
 
 # ---------------------------------------------------------------- extras

@@ -162,6 +162,21 @@ class LikelihoodMatrixEncoder(GenotypeMatrixEncoder):
                     "with no call in the window's columns are left out of the pooling over "
                     "individuals")
 
+    #: mean read depths per individual the model is trained for (its contract's depth range):
+    #: training draws reads at them; encoding does not use them
+    depth_min: float = 0.5
+    depth_max: float = 20.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.depth_min <= self.depth_max:
+            raise PopgenHubError(f"{self.name} encoder: depth_min={self.depth_min} and "
+                                 f"depth_max={self.depth_max} must be positive, in order")
+
+    @property
+    def depth_range(self) -> tuple[float, float]:
+        return self.depth_min, self.depth_max
+
     @property
     def channels(self) -> tuple[str, ...]:
         return (*CHANNELS, *(f"p{copies}" for copies in range(self.ploidy + 1)))

@@ -223,13 +223,25 @@ class ReadStats:
     kept_name: str = "sites"
     #: the reasons the reader skips sites for, listed in the header even at 0
     reasons: tuple[str, ...] = ()
+    #: readers of reads: the read bases counted (after the read filters), and the base pairs
+    #: read times the individuals read (their ratio is the mean depth per individual)
+    read_bases: int = 0
+    sample_bp: int = 0
 
     def add(self, other: ReadStats) -> None:
         self.kept += other.kept
         self.skipped.update(other.skipped)
+        self.read_bases += other.read_bases
+        self.sample_bp += other.sample_bp
+
+    def mean_depth(self) -> float | None:
+        """Read bases per base pair per individual; None for readers of calls."""
+        return self.read_bases / self.sample_bp if self.sample_bp else None
 
     def to_dict(self) -> dict[str, Any]:
         """``kept_<what>`` and ``skipped_<reason>`` counts."""
         counts = {reason: 0 for reason in self.reasons} | dict(self.skipped)
+        depth = self.mean_depth()
         return {f"kept_{self.kept_name}": self.kept,
-                **{f"skipped_{reason}": n for reason, n in counts.items()}}
+                **{f"skipped_{reason}": n for reason, n in counts.items()},
+                **({"mean_depth": round(depth, 3)} if depth is not None else {})}

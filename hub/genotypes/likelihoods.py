@@ -1,9 +1,10 @@
 """Genotype likelihoods from read bases, and SNP discovery, for reads from BAM/CRAM files and for
-reads simulated from known genotypes alike (:func:`simulate_pileup`: the tests check the model
-on it; training the likelihood networks on simulated reads through this code is still to come).
+reads simulated from known genotypes alike: the likelihood networks train on simulated reads
+passed through this very code (:func:`popgen_hub.simulate.reads.sequenced`).
 
 A :class:`Pileup` holds one entry per read base at a site: its sample, base, quality and strand.
-The BAM reader (:mod:`popgen_hub.readers.pileup`) and :func:`simulate_pileup` both make one.
+The BAM reader (:mod:`popgen_hub.readers.pileup`) and
+:func:`popgen_hub.simulate.reads.simulate_pileup` both make one.
 
 **Genotype likelihoods** (:func:`genotype_likelihoods`): the samtools model, as htslib's
 ``errmod_cal`` computes it for ``bcftools mpileup`` and ANGSD's ``-GL 1``: errors at a site are
@@ -35,8 +36,10 @@ import numpy as np
 
 #: base codes of a pileup: A C G T (N is not counted)
 BASES = "ACGT"
-#: the kinds of site :func:`call_sites` skips, by reason
-SKIP_REASONS = ("low_depth", "high_depth", "monomorphic", "snp_p_value")
+#: the sites skipped for their pooled depth (given sites, too), and every kind of site
+#: :func:`call_sites` skips, by reason
+DEPTH_SKIP_REASONS = ("low_depth", "high_depth")
+SKIP_REASONS = (*DEPTH_SKIP_REASONS, "monomorphic", "snp_p_value")
 _DEPENDENCY, _ETA = 0.83, 0.03  # htslib errmod_init(1 - 0.83): fk = 0.83^k (1 - eta) + eta
 _MAX_DEPTH = 255  # the depth errmod's tables reach
 #: read bases whose likelihoods are computed at once (about 70 bytes each)
@@ -263,7 +266,8 @@ def call_sites(pileup: Pileup, site_filter: SiteFilter, *, reference: np.ndarray
     depth = counts.sum(axis=1)
     too_high = (depth > site_filter.max_depth if site_filter.max_depth is not None else
                 np.zeros(len(depth), dtype=bool))
-    reasons = {"low_depth": depth < site_filter.min_depth, "high_depth": too_high}
+    reasons = dict(zip(DEPTH_SKIP_REASONS, (depth < site_filter.min_depth, too_high),
+                       strict=True))
     discover = alleles is None
     if discover:
         alleles = choose_alleles(counts, reference)
@@ -283,27 +287,3 @@ def call_sites(pileup: Pileup, site_filter: SiteFilter, *, reference: np.ndarray
     tally = np.bincount(skipped[counted], minlength=len(names) + 1)[1:]
     return SiteCalls(subset.positions[keep], alleles[candidates][keep], likelihoods[keep],
                      Counter({name: int(n) for name, n in zip(names, tally, strict=True) if n}))
-
-
-# ------------------------------------------------------------------ simulated reads
-def simulate_pileup(genotypes: np.ndarray, depth: float | np.ndarray, rng: np.random.Generator,
-                    *, alleles: np.ndarray, positions: np.ndarray | None = None,
-                    qualities: int | np.ndarray = 30) -> Pileup:
-    """Reads drawn from known diploid ``genotypes`` (sites, samples; ALT copies 0..2): at each
-    site a Poisson(``depth``) number of reads per sample (``depth`` one value or one per
-    sample), each from either chromosome; each base's phred quality drawn from ``qualities``
-    (one value, or values to draw from uniformly), and with that probability a sequencing
-    error (another base, uniformly). ``alleles`` (sites, 2): REF and ALT base codes."""
-    genotypes = np.asarray(genotypes)
-    n_sites, n_samples = genotypes.shape
-    per_cell = rng.poisson(np.broadcast_to(np.asarray(depth, dtype=float), (n_samples,)),
-                           size=(n_sites, n_samples)).ravel()
-    cell = np.repeat(np.arange(n_sites * n_samples), per_cell)
-    site, sample = cell // n_samples, cell % n_samples
-    carries_alt = rng.random(len(cell)) < genotypes.ravel()[cell] / 2
-    true_base = alleles[site, carries_alt.astype(np.int64)]
-    quality = rng.choice(np.atleast_1d(np.asarray(qualities, dtype=np.uint8)), size=len(cell))
-    error = rng.random(len(cell)) < 10.0 ** (-quality.astype(float) / 10.0)
-    base = np.where(error, (true_base + rng.integers(1, 4, len(cell))) % 4, true_base)
-    return Pileup(np.arange(n_sites) if positions is None else np.asarray(positions), n_samples,
-                  site, sample, base.astype(np.uint8), quality, rng.random(len(cell)) < 0.5)

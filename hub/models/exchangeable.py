@@ -18,11 +18,16 @@ individuals, as it does at inference, which subsampling inside the network could
 individuals not drawn become zero rows (no calls), which the pooling leaves out, so replicates
 of different sizes share a batch. Each replicate is drawn once, with the training seed, and
 validation and test replicates alike: the held-out figures average over the size range.
+
+The likelihood network trains on what sequencing would show of the drawn individuals: reads at
+a mean depth log-uniform in the encoder's depth range (each individual's depth around it),
+with sequencing errors, passed through the BAM reader's own SNP discovery and samtools
+likelihoods (:func:`popgen_hub.simulate.reads.sequenced`), so that it learns which alleles low
+coverage hides. Both draw their replicates through :mod:`popgen_hub.simulate.observed`, as do
+their held-out figures by sample size and depth and the nulls their scans use.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -32,6 +37,7 @@ from ..encoders import EncodedWindow, GenotypeMatrixEncoder
 from ..encoders.genotype_matrix import CALLED, CHANNELS, TENSOR
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock
+from ..simulate.observed import individuals_of, log_uniform, sample_window
 from .base import ARCHITECTURES
 
 
@@ -83,27 +89,16 @@ class ExchangeableCNN(nn.Module):
                         ) -> EncodedWindow:
         """One training replicate: ``k`` of its individuals, ``k`` log-uniform between the
         encoder's ``min_individuals`` and all of them (as much training at 5 to 10 as at 50 to
-        100), chosen at random and encoded as a scan encodes its individuals; zero rows for
-        the others (see the module doc)."""
-        individuals = encoder.as_individuals(block)
-        n = len(individuals.samples)
-        least = encoder.min_individuals
-        if n < least:
-            raise PopgenHubError(f"the data have {n} individuals per replicate, fewer than the "
-                                 f"{encoder.name} encoder's min_individuals={least}; simulate "
-                                 f"more (--param n_haplotypes=N) or lower it (--encoder "
-                                 f"min_individuals=N)")
-        k = min(n, round(math.exp(rng.uniform(math.log(least), math.log(n)))))
-        chosen = np.sort(rng.choice(n, k, replace=False))
-        encoded = encoder.encode(individuals.take_columns(chosen), window)
-        rows = encoded.inputs[TENSOR]
-        padded = np.zeros((n, *rows.shape[1:]), dtype=np.float32)
-        padded[:k] = rows
-        return EncodedWindow({TENSOR: padded}, encoded.n_sites)
+        100), observed and encoded as a scan reads them
+        (:func:`popgen_hub.simulate.observed.sample_window`); zero rows for the others."""
+        n = len(individuals_of(encoder, block).samples)
+        k = min(n, round(log_uniform(encoder.min_individuals, n, rng)))
+        return sample_window(encoder, block, window, rng, k, rows=n)
 
 
 @ARCHITECTURES.register("exchangeable_cnn_gl")
 class ExchangeableLikelihoodCNN(ExchangeableCNN):
-    """The same network on genotype likelihoods (the ``likelihood_matrix`` encoder)."""
+    """The same network on genotype likelihoods (the ``likelihood_matrix`` encoder), trained on
+    reads drawn from the simulated genotypes."""
 
     encoder = "likelihood_matrix"

@@ -7,8 +7,15 @@ each; see :mod:`popgen_hub.readers.base` for the protocol.
 
 from ..genotypes import Region, parse_region
 from .bam import BamReader
-from .base import READERS, Reader, SampleSelection, haplotype_columns, open_reader
+from .base import (
+    READERS,
+    Reader,
+    SampleSelection,
+    haplotype_columns,
+    input_name,
+    open_reader,
+)
 from .vcf import VcfReader
 
 __all__ = ["READERS", "BamReader", "Reader", "Region", "SampleSelection", "VcfReader",
-           "haplotype_columns", "open_reader", "parse_region"]
+           "haplotype_columns", "input_name", "open_reader", "parse_region"]

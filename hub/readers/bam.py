@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import PopgenHubError, few
 from ..genotypes import GenotypeBlock, ReadStats, Region, Samples, parse_region
 from ..genotypes.likelihoods import (
+    DEPTH_SKIP_REASONS,
     SCALE,
     SKIP_REASONS,
     Pileup,
@@ -34,7 +35,7 @@ from ..genotypes.likelihoods import (
     call_sites,
 )
 from .base import READERS, SampleSelection
-from .bgzf import has_eof_block
+from .bgzf import has_eof_block, indexes_of
 from .pileup import BASE_CODES, ReadFilter, read_bases
 from .records import SKIP_REASONS as RECORD_SKIP_REASONS
 from .sites import SitesVcf
@@ -65,13 +66,6 @@ def bam_list(path: str | os.PathLike) -> list[Path]:
     if not files:
         raise PopgenHubError(f"--bam-list {path} lists no files")
     return files
-
-
-def _beside(path: Path, *suffixes: str) -> list[Path]:
-    """The files beside ``path`` named as htslib looks for its index (``X.bam.bai``, then
-    ``X.bai``) with each of ``suffixes``, that exist."""
-    return [file for suffix in suffixes for file in (path.with_name(path.name + suffix),
-                                                     path.with_suffix(suffix)) if file.is_file()]
 
 
 @READERS.register()
@@ -115,10 +109,10 @@ class BamReader:
     def fingerprint_inputs(self) -> list[Path]:
         """Every file read: each BAM/CRAM and its index, the reference (and its .fai) and the
         sites (and their index)."""
-        files = [file for path in self.paths for file in (path, *_beside(
-            path, ".crai" if path.suffix.lower() == ".cram" else ".bai", ".csi"))]
+        files = [file for path in self.paths for file in (path, *indexes_of(
+            path, (".crai" if path.suffix.lower() == ".cram" else ".bai", ".csi"), stem=True))]
         if self.reference is not None:
-            files += [self.reference, *_beside(self.reference, ".fai", ".gzi")]
+            files += [self.reference, *indexes_of(self.reference, (".fai", ".gzi"), stem=True)]
         if self.sites is not None:
             files += [self.sites.path, self.sites.index]
         return files
@@ -201,14 +195,19 @@ class BamReader:
             owner[name] = path
         return list(owner)
 
-    def _check_reference(self) -> None:
+    def _open_fasta(self) -> Any:
         import pysam
 
         try:
-            self._fasta = pysam.FastaFile(str(self.reference))
+            return pysam.FastaFile(str(self.reference))
         except (ValueError, OSError) as exc:
             raise PopgenHubError(f"--reference {self.reference} cannot be read as an indexed "
                                  f"FASTA ({exc}); index it with `samtools faidx`") from None
+
+    def _check_reference(self) -> None:
+        """The reference gives every contig the BAMs' length (checked once, when the files
+        open; a worker process only opens it again)."""
+        self._fasta = self._open_fasta()
         lengths = dict(zip(self._fasta.references, self._fasta.lengths, strict=True))
         for contig, length in self.contig_lengths.items():
             if lengths.get(contig) != length:
@@ -229,7 +228,7 @@ class BamReader:
         without an end it ends at the contig's end; an error when no file has reads there."""
         contig, start, end = parse_region(text, lambda name: name in self.contig_lengths)
         if contig not in self.contig_lengths:
-            raise PopgenHubError(f"contig {contig!r} is not in {self._described()} (their "
+            raise PopgenHubError(f"contig {contig!r} is not in {self.described()} (their "
                                  f"contigs: {few(list(self.contig_lengths))})")
         length = self.contig_lengths[contig]
         if start is not None and start >= length:
@@ -264,11 +263,11 @@ class BamReader:
         except OSError as exc:  # htslib: a damaged or truncated block
             raise self._damaged(index, region, exc) from None
 
-    def _described(self) -> str:
-        """The files in words: the one file's name, or how many and which."""
-        names = [path.name for path in self.paths]
-        return names[0] if len(names) == 1 else (f"the {len(names)} BAM/CRAM files "
-                                                 f"({few(names)})")
+    def described(self, full: bool = False) -> str:
+        """The files in words, for messages and headers: the one file's name (``full``: its
+        resolved path), or how many and the first few (every scan names them all so)."""
+        names = [str(path.resolve()) if full else path.name for path in self.paths]
+        return names[0] if len(names) == 1 else f"{len(names)} BAM/CRAM files ({few(names)})"
 
     def contigs_with_records(self) -> list[str]:
         """The contigs with mapped reads in some file (from the BAM indexes' counts; a CRAM
@@ -289,7 +288,7 @@ class BamReader:
     def new_stats(self) -> ReadStats:
         if self.sites is not None:
             return ReadStats(kept_name="sites",
-                             reasons=("low_depth", "high_depth", *RECORD_SKIP_REASONS))
+                             reasons=(*DEPTH_SKIP_REASONS, *RECORD_SKIP_REASONS))
         return ReadStats(kept_name="snps", reasons=SKIP_REASONS)
 
     def blocks(self, region: Region, selection: SampleSelection, *, stats: ReadStats,
@@ -308,6 +307,9 @@ class BamReader:
             calls = self._calls(pileup, region.contig, start, end, count_before)
             stats.kept += int((calls.positions < count_before).sum())
             stats.skipped.update(calls.skipped)
+            counted = pileup.positions[pileup.site] < count_before
+            stats.read_bases += int(counted.sum())
+            stats.sample_bp += max(0, min(end, count_before) - start) * len(chosen)
             for first in range(0, len(calls.positions), block_size):
                 part = slice(first, first + block_size)
                 yield GenotypeBlock(calls.positions[part], calls.likelihoods[part],
@@ -350,8 +352,8 @@ class BamReader:
         """The sites of a chunk: SNPs discovered in its pileup, or the sites of ``sites``."""
         reference = None
         if self.reference is not None:
-            if self._fasta is None:  # in a worker process
-                self._check_reference()
+            if self._fasta is None:  # in a worker process: checked when the reader opened
+                self._fasta = self._open_fasta()
             text = self._fasta.fetch(contig, start, end).encode("ascii")
             reference = BASE_CODES[np.frombuffer(text, dtype=np.uint8)]
         if self.sites is None:

@@ -97,6 +97,15 @@ def input_identity(reader: Reader) -> tuple[list[Path], dict[str, Any]]:
     return ([Path(reader.path)], {}) if inputs is None else (inputs(), reader.settings)
 
 
+def input_name(reader: Reader, full: bool = False) -> str:
+    """The input in words, for messages (its file's name) and headers (``full``: its resolved
+    path): a reader of several files (BAM/CRAM) names how many and which, not the first."""
+    described = getattr(reader, "described", None)
+    if described is not None:
+        return described(full)
+    return str(Path(reader.path).resolve()) if full else Path(reader.path).name
+
+
 def haplotype_columns(reader: Reader) -> list[tuple[str, int]]:
     """(sample, allele slot) of every haplotype of ``reader``: slots 0 .. ploidy - 1 of each."""
     return [(sample, slot) for sample, ploidy in zip(reader.samples, reader.ploidies,

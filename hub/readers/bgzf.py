@@ -42,12 +42,14 @@ def has_eof_block(path: Path) -> bool:
         return handle.read() == BGZF_EOF
 
 
-def index_of(path: Path) -> Path | None:
-    for suffix in (".tbi", ".csi"):
-        candidate = path.with_name(path.name + suffix)
-        if candidate.exists():
-            return candidate
-    return None
+def indexes_of(path: Path, suffixes: tuple[str, ...] = (".tbi", ".csi"), *,
+               stem: bool = False) -> list[Path]:
+    """The files beside ``path`` named as htslib looks for its index, that exist, in its
+    order: ``X.vcf.gz.tbi`` for each of ``suffixes``, and with ``stem`` (BAM indexes, as
+    Picard names them) ``X.bai`` after each ``X.bam.bai``."""
+    names = [name for suffix in suffixes for name in (
+        path.with_name(path.name + suffix), *([path.with_suffix(suffix)] if stem else []))]
+    return [name for name in names if name.is_file()]
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def find_index(path: Path) -> Path:
         raise PopgenHubError(
             f"{path} is truncated (its BGZF end-of-file marker is missing); the copy is "
             f"incomplete: download or compress it again")
-    index = index_of(path)
+    index = next(iter(indexes_of(path)), None)
     if index is None:
         fix = (f"bgzip it (`bgzip {name}`) and index the .gz with `tabix -p vcf`"
                if kind == "plain" and path.suffix != ".bcf" else

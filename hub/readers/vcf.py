@@ -259,8 +259,10 @@ class VcfReader:
         vcf = cyvcf2.VCF(str(self.path), samples=wanted_samples, lazy=True, threads=1)
         ploidy = dict(zip(self.samples, self.ploidies, strict=True))
         samples = Samples(tuple(wanted_samples), tuple(ploidy[s] for s in wanted_samples))
-        read_likelihoods, block = self._reading(vcf, region.contig, selection, samples)
-        width = int(self.ploidies.max()) + 1  # alleles + cyvcf2's phase flag
+        # the largest ploidy + 1: cyvcf2's alleles and phase flag of a call, and the genotypes
+        # of a likelihood
+        width = int(self.ploidies.max()) + 1
+        read_likelihoods, block = self._reading(vcf, region.contig, selection, samples, width)
         positions: list[int] = []
         values: list[Any] = []
         last_position = -1
@@ -299,15 +301,14 @@ class VcfReader:
             stats.kept += bisect.bisect_left(positions, count_before)
             yield block(positions, values)
 
-    def _reading(self, vcf, contig: str, selection: SampleSelection, samples: Samples
-                 ) -> tuple[Callable[[Any], Any] | None,
-                            Callable[[list[int], list], GenotypeBlock]]:
+    def _reading(self, vcf, contig: str, selection: SampleSelection, samples: Samples,
+                 width: int) -> tuple[Callable[[Any], Any] | None,
+                                      Callable[[list[int], list], GenotypeBlock]]:
         """How :meth:`blocks` reads the likelihoods of a kept record (None: it reads the
         genotype calls), and how it makes a block of the records read, for the selection's
-        kind."""
+        kind; ``width``: the genotypes of the largest ploidy."""
         if selection.kind == "likelihoods":
             fields = likelihood_fields(vcf, self.path)
-            width = int(self.ploidies.max()) + 1  # genotypes of the largest ploidy
             return (partial(record_likelihoods, fields=fields, width=width, path=self.path),
                     partial(likelihood_block, samples=samples, width=width))
         if selection.kind == "genotypes":  # every haplotype of each sample, phase dropped

@@ -11,7 +11,7 @@ from typing import Any
 from ..encoders import has_ancient_groups
 from ..errors import PopgenHubError
 from ..genotypes import Region
-from ..readers import Reader, SampleSelection, open_reader
+from ..readers import Reader, SampleSelection, input_name, open_reader
 from ..readers.samples import SampleTable, read_samples
 from ..result import ScanResult
 from ..runtime import OnnxModel
@@ -28,7 +28,7 @@ def scan_regions(reader: Reader, region: str | None, step: int) -> list[Region]:
     regions = ([reader.region(region, grid=step)] if region else
                [reader.contig_region(c, grid=step) for c in reader.contigs_with_records()])
     if not regions:
-        raise PopgenHubError(f"{reader.path} has no variant records")
+        raise PopgenHubError(f"{input_name(reader)} has no variant records")
     return regions
 
 
@@ -63,7 +63,7 @@ class ScanJob:
                        window=self.window, step=self.step, batch_size=self.batch_size,
                        workers=self.workers, progress=self.progress, store=store)
         if not len(result.scored()):
-            contract, name = self.model.contract, self.reader.path.name
+            contract, name = self.model.contract, input_name(self.reader)
             where = ", ".join(map(str, self.regions))
             raise PopgenHubError(
                 f"no biallelic SNPs in {where} of {name}; check the region and that the file "
@@ -75,21 +75,22 @@ class ScanJob:
 
 def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str | None = None,
             window: int | None = None, step: int | None = None, seed: int = 0,
-            samples: str | os.PathLike | None = None, sample_column: str = "sample",
+            samples: str | os.PathLike | SampleTable | None = None,
+            sample_column: str = "sample",
             age_column: str = "age_years", population: str | None = None,
             population_column: str = "population", batch_size: int = 32, workers: int = 1,
             progress: bool = True) -> ScanJob:
     """Open and check ``path`` (or take the reader given) for ``model``: options, data kind,
     regions (``region``, or every contig), the sample table (``samples``, see
     :mod:`popgen_hub.readers.samples`: the samples to read, of ``population`` when it names
-    several; their ages for models that read ancient samples) and the haplotypes the model
-    reads."""
+    several; their ages for models that read ancient samples; or the table as
+    :func:`sample_table` read it) and the haplotypes the model reads."""
     contract = model.contract
     window, step = scan_options(contract, window, step, batch_size, workers, seed)
     reader = open_reader(path)
     if contract.input.data_kind not in reader.kinds:
         raise PopgenHubError(
-            f"{contract.name} reads {contract.input.data_kind}; {reader.path.name} gives "
+            f"{contract.name} reads {contract.input.data_kind}; {input_name(reader)} gives "
             f"{', '.join(reader.kinds)} ({type(reader).__name__}); choose a model that reads "
             f"those")
     table = sample_table(samples, sample_column, age_column, population, population_column,
@@ -101,12 +102,16 @@ def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str |
                    progress, table.path if table else None, table.population if table else None)
 
 
-def sample_table(samples: str | os.PathLike | None, sample_column: str = "sample",
-                 age_column: str = "age_years", population: str | None = None,
-                 population_column: str = "population", *, need_ages: bool = False
-                 ) -> SampleTable | None:
+def sample_table(samples: str | os.PathLike | SampleTable | None,
+                 sample_column: str = "sample", age_column: str = "age_years",
+                 population: str | None = None, population_column: str = "population", *,
+                 need_ages: bool = False) -> SampleTable | None:
     """The rows of the sample table to read, ``population`` picked (None: no table, every
-    sample); ``need_ages``: the table must give ages (models with ancient groups)."""
+    sample); ``need_ages``: the table must give ages (models with ancient groups). A table
+    read already (``scan`` reads it once, for ``--model auto`` and the scan) is taken as it
+    is: :func:`select_samples` refuses one without the ages a model needs."""
+    if isinstance(samples, SampleTable):
+        return samples
     if not samples:
         if population is not None:
             raise PopgenHubError(f"--population {population} needs --samples TABLE, a table "

@@ -26,7 +26,7 @@ from ..contract import ModelContract
 from ..encoders import single_threaded_blas
 from ..encoders.inputs import stack_windows
 from ..genotypes import ReadStats, Region
-from ..readers import Reader, SampleSelection
+from ..readers import Reader, SampleSelection, input_name
 from ..result import ScanResult, window_dtype
 from ..runtime import OnnxModel
 from .windows import iter_windows, split_starts, window_bin, window_starts
@@ -109,7 +109,7 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
                       contig_lengths=reader.contig_lengths,
                       windows=np.concatenate([done[i][0] for i in range(len(pieces))]),
                       stats=stats, time_bins=selection.groups,
-                      population=selection.population)
+                      population=selection.population, input_files=input_name(reader, True))
 
 
 def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]],
@@ -171,8 +171,9 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
     end = starts[-1] + window if length is None else min(starts[-1] + window, length)
     stats = reader.new_stats()
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
-    reference = contract.references.get(ood.REFERENCE)  # None: no flags
+    flagged = ood.REFERENCE in contract.references  # else no flags
     rows: list[tuple] = []
+    values: list[np.ndarray] = []  # of the flagged statistics, per row
     batch = _Batch(model, batch_size)
     blocks = reader.blocks(Region(piece.contig, starts[0], end), selection, stats=stats,
                            count_before=piece.owned_end)
@@ -184,16 +185,20 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
                 continue
             encoded = encoder.encode(sites, (start, start + window))
             span_end = start + window if length is None else min(start + window, length)
-            flags = 0 if reference is None else ood.window_flags(
-                sites, start, span_end, encoded.n_sites, reference)
+            if flagged:
+                values.append(ood.window_values(ood.as_seen(encoder, sites), start, span_end,
+                                                encoded.n_sites))
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
-                         sites.n_sites, encoded.n_sites, no_score, flags))
+                         sites.n_sites, encoded.n_sites, no_score, 0))
             if encoded.n_sites >= contract.input.min_sites:
                 batch.add(len(rows) - 1, encoded.inputs)
         batch.flush()
     windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
     if batch.rows:
         windows["probabilities"][batch.rows] = np.concatenate(batch.probabilities)
+    if values:  # against the stored condition nearest the individuals and depth read here
+        windows["flags"] = ood.flag_bits(np.vstack(values), ood.scan_reference(
+            contract.references, len(selection.samples), stats.mean_depth()))
     return windows, stats
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..contract import HAPLOTYPE_RULES, ModelContract
 from ..encoders import Encoder, group_index, has_ancient_groups
 from ..errors import PopgenHubError, few
-from ..readers import Reader, SampleSelection, haplotype_columns
+from ..readers import Reader, SampleSelection, haplotype_columns, input_name
 from ..readers.samples import SampleTable
 
 
@@ -55,8 +55,8 @@ def select_samples(reader: Reader, encoder: Encoder, contract: ModelContract, se
     required = contract.input.n_haplotypes
     if len(columns) < required:
         source = (f"{table.describe()} has {len(listed)} samples ({len(columns)} haplotypes) "
-                  f"in {reader.path.name}" if table else
-                  f"{reader.path.name} has {len(columns)} haplotypes")
+                  f"in {input_name(reader)}" if table else
+                  f"{input_name(reader)} has {len(columns)} haplotypes")
         raise PopgenHubError(
             f"{source} but {contract.name} needs at least {required}; "
             f"{HAPLOTYPE_RULES[contract.input.haplotype_rule]}")
@@ -72,8 +72,8 @@ def _select_individuals(reader: Reader, contract: ModelContract, seed: int, list
     individuals = [sample for sample in reader.samples if sample in listed]
     available, (low, high) = len(individuals), contract.input.sample_size
     if available < (low or 1):
-        source = (f"{table.describe()} has {available} samples in {reader.path.name}"
-                  if table else f"{reader.path.name} has {available} samples")
+        source = (f"{table.describe()} has {available} samples in {input_name(reader)}"
+                  if table else f"{input_name(reader)} has {available} samples")
         raise PopgenHubError(
             f"{source} but {contract.name} reads the {contract.input.data_kind} of at least "
             f"{low or 1} individuals; give a VCF (or a --samples table) with more")
@@ -86,7 +86,7 @@ def _select_individuals(reader: Reader, contract: ModelContract, seed: int, list
            or (high_ploidy is not None and ploidy[s] > high_ploidy)]
     if odd:  # said before any window is read, not at the first the encoder refuses
         raise PopgenHubError(
-            f"{reader.path.name}: {few(odd)} {'has' if len(odd) == 1 else 'have'} ploidy "
+            f"{input_name(reader)}: {few(odd)} {'has' if len(odd) == 1 else 'have'} ploidy "
             f"{ploidy[odd[0]]}, but {contract.name} reads individuals of ploidy "
             f"{low_ploidy or 1}-{high_ploidy or 'any'}; leave them out with a --samples table")
     columns = tuple((sample, slot) for sample in individuals for slot in range(ploidy[sample]))
@@ -101,7 +101,7 @@ def _check_listed(reader: Reader, table: SampleTable) -> None:
     absent = [sample for sample in table.samples if sample not in present]
     if absent:
         raise PopgenHubError(
-            f"{table.name} names {len(absent)} sample(s) that {reader.path.name} lacks "
+            f"{table.name} names {len(absent)} sample(s) that {input_name(reader)} lacks "
             f"({few(absent)}); remove them from the table or use the VCF they were called in")
 
 
@@ -142,7 +142,7 @@ def _select_by_age(reader: Reader, encoder: Encoder, contract: ModelContract, se
             what = ("phased haplotypes of samples aged 0" if group.present_day else
                     "one haplotype per ancient sample")
             raise PopgenHubError(
-                f"{table}: the {name} time bin has {len(found)} {unit} in {reader.path.name}, "
+                f"{table}: the {name} time bin has {len(found)} {unit} in {input_name(reader)}, "
                 f"the model needs {need} ({what}); add samples of that age or choose a model "
                 f"with other time bins")
         notes.append(f"{name}: {need} of {len(found)} {unit}")

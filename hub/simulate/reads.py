@@ -1,7 +1,12 @@
-"""Simulated BAM files of a known truth: reads drawn from diploid genotypes placed on a random
-reference, with sequencing errors, written with pysam (coordinate-sorted and indexed) beside the
-reference FASTA. For the tests and benchmarks of the BAM reader, and for users who want to see
-what a scan of reads finds.
+"""Reads of a known truth, drawn from diploid genotypes with sequencing errors.
+
+- :func:`write_bams`: simulated BAM files, the genotypes placed on a random reference, written
+  with pysam (coordinate-sorted and indexed) beside the reference FASTA. For the tests and
+  benchmarks of the BAM reader, and for users who want to see what a scan of reads finds.
+- :func:`sequenced`: what sequencing at a given depth shows of a block of genotypes, as the BAM
+  reader calls it: reads drawn at its sites (:func:`simulate_pileup`), SNPs discovered and
+  samtools likelihoods computed by the reader's own code
+  (:func:`popgen_hub.genotypes.likelihoods.call_sites`). The likelihood networks train on it.
 
 Every read is ``read_length`` bases from one of the two chromosomes of its individual, on a
 random strand, with base qualities drawn uniformly from ``qualities`` and an error (another base)
@@ -18,11 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..genotypes.likelihoods import BASES
+from ..genotypes import GenotypeBlock
+from ..genotypes.likelihoods import BASES, SCALE, Pileup, SiteFilter, call_sites
 
 _SOFT_CLIP, _INSERTION, _DELETION = 1, 2, 3  # the shapes of read besides a plain match
 _LETTERS = np.frombuffer(BASES.encode(), dtype=np.uint8)
 _SHARES = {"shape": (0.85, 0.05, 0.05, 0.05), "low_mapq": 0.05, "duplicate": 0.02}
+#: base qualities of simulated reads, drawn uniformly (phred)
+QUALITIES = (20, 40)
+#: individuals' depths around a sample's mean: Gamma with this shape (coefficient of variation
+#: 1 / sqrt(8) = 35 %), as libraries of one study differ
+DEPTH_SHAPE = 8.0
+#: the sites a scan of BAMs keeps by default (its --min-depth, --max-depth, --snp-pval)
+SCAN_DEFAULTS = SiteFilter()
 
 
 @dataclass(frozen=True)
@@ -120,3 +133,51 @@ def _cigar(shape: int, cut: int, read_length: int) -> str:
     return {_SOFT_CLIP: f"{cut}S{read_length - cut}M",
             _INSERTION: f"{cut}M1I{read_length - 1 - cut}M",
             _DELETION: f"{cut}M2D{read_length - cut}M"}.get(shape, f"{read_length}M")
+
+
+# ------------------------------------------------------------------ reads at known sites
+def simulate_pileup(genotypes: np.ndarray, depth: float | np.ndarray, rng: np.random.Generator,
+                    *, alleles: np.ndarray, positions: np.ndarray | None = None,
+                    qualities: int | np.ndarray = 30) -> Pileup:
+    """Reads drawn from known diploid ``genotypes`` (sites, samples; ALT copies 0..2): at each
+    site a Poisson(``depth``) number of reads per sample (``depth`` one value or one per
+    sample), each from either chromosome; each base's phred quality drawn from ``qualities``
+    (one value, or values to draw from uniformly), and with that probability a sequencing
+    error (another base, uniformly). ``alleles`` (sites, 2): REF and ALT base codes."""
+    genotypes = np.asarray(genotypes)
+    n_sites, n_samples = genotypes.shape
+    per_cell = rng.poisson(np.broadcast_to(np.asarray(depth, dtype=float), (n_samples,)),
+                           size=(n_sites, n_samples)).ravel()
+    cell = np.repeat(np.arange(n_sites * n_samples), per_cell)
+    site, sample = cell // n_samples, cell % n_samples
+    carries_alt = rng.random(len(cell)) < genotypes.ravel()[cell] / 2
+    true_base = alleles[site, carries_alt.astype(np.int64)]
+    quality = rng.choice(np.atleast_1d(np.asarray(qualities, dtype=np.uint8)), size=len(cell))
+    error = rng.random(len(cell)) < 10.0 ** (-quality.astype(float) / 10.0)
+    base = np.where(error, (true_base + rng.integers(1, 4, len(cell))) % 4, true_base)
+    return Pileup(np.arange(n_sites) if positions is None else np.asarray(positions), n_samples,
+                  site, sample, base.astype(np.uint8), quality, rng.random(len(cell)) < 0.5)
+
+
+def individual_depths(mean: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` individuals' depths around a sample's ``mean`` (:data:`DEPTH_SHAPE`)."""
+    return mean * rng.gamma(DEPTH_SHAPE, 1.0 / DEPTH_SHAPE, n)
+
+
+def sequenced(genotypes: GenotypeBlock, depths: np.ndarray, rng: np.random.Generator,
+              site_filter: SiteFilter = SCAN_DEFAULTS) -> GenotypeBlock:
+    """A ``genotypes`` block (diploid ALT counts) as a scan of reads would see it: reads at its
+    sites, at each individual's depth in ``depths``, base qualities uniform in
+    :data:`QUALITIES`, on random REF and ALT bases; then SNPs discovered and likelihoods
+    computed as the BAM reader does with ``site_filter`` (the scan's defaults). A likelihoods
+    block of the SNPs found: at low depth, rare alleles go unseen. Sites the genotypes leave
+    monomorphic are not drawn: their errors almost never pass the SNP test (p < 1e-6)."""
+    n_sites = genotypes.n_sites
+    reference = rng.integers(0, 4, n_sites)
+    alleles = np.stack([reference, (reference + rng.integers(1, 4, n_sites)) % 4], axis=1)
+    pileup = simulate_pileup(genotypes.values, depths, rng, alleles=alleles,
+                             positions=np.asarray(genotypes.positions),
+                             qualities=np.arange(QUALITIES[0], QUALITIES[1] + 1))
+    calls = call_sites(pileup, site_filter, reference=reference)
+    return GenotypeBlock(calls.positions, calls.likelihoods, "likelihoods", genotypes.samples,
+                         likelihood_scale=SCALE)

@@ -81,8 +81,9 @@ def _sample_sizes(encoder: Encoder, simulated: int) -> dict[str, Any]:
     # encoders of individuals (genotype_matrix) declare their ploidy and least sample size;
     # the most is the simulated sample, which a scan subsamples to
     ploidy, most = encoder.ploidy, simulated // encoder.ploidy
+    depth = list(getattr(encoder, "depth_range", (None, None)))  # likelihood encoders
     return {"n_haplotypes": most * ploidy, "phased": False, "ploidy": [ploidy, ploidy],
-            "sample_size": [encoder.min_individuals, most]}
+            "sample_size": [encoder.min_individuals, most], "depth": depth}
 
 
 class _WithSoftmax(nn.Module):

@@ -60,9 +60,9 @@ def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
             if contig in declared and contig in theirs and declared[contig] != theirs[contig]:
                 raise PopgenHubError(
                     f"{staging.final(CHROM_SIZES)}: contig {contig} is {declared[contig]:,} bp "
-                    f"in {result.vcf} but {theirs[contig]:,} bp in {entry.get('input')}, which "
-                    f"{model} scanned into this folder; scan inputs of one assembly into one "
-                    f"folder, or choose another -o directory")
+                    f"in {result.input_name()} but {theirs[contig]:,} bp in "
+                    f"{entry.get('input')}, which {model} scanned into this folder; scan inputs "
+                    f"of one assembly into one folder, or choose another -o directory")
             if contig in theirs:
                 declared.setdefault(contig, theirs[contig])
             sizes[contig] = declared.get(contig) or max(sizes.get(contig, 0), int(length))
@@ -89,7 +89,7 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
     scans[name] = {
         "files": files,
         "tracks": {label: track_file(name, label) for label in result.contract.track_labels},
-        "input": str(result.vcf.resolve()),
+        "input": result.input_name(),
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),
         "declared_lengths": result.declared_lengths(),
