@@ -7,8 +7,9 @@
 # held-out histories, and (genotypes) across the misspecification matrix; all of it on its card.
 #   exporters/exchangeable_cnn.sweep_hsap.sh genotypes    # unphased genotypes (GT)
 #   exporters/exchangeable_cnn.sweep_hsap.sh likelihoods  # genotype likelihoods (GL/PL, BAM)
-# About 1.5 hours on 2 CPU cores each (the two share their simulations); every step resumes
-# after an interruption (rerun the same line). Run from the repository root inside the
+# About 1.5 hours on 2 CPU cores each (the two share their simulations); the simulations and
+# the training resume after an interruption (rerun the same line); export and calibrate run
+# again, in minutes (the likelihood model's nulls: ~20 min). Run from the repository root inside the
 # project's environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
 kind=${1:?usage: $0 genotypes|likelihoods}
@@ -24,7 +25,8 @@ work=${WORK:-build/exchangeable}
 workers=${WORKERS:-2}
 regime=(sweep_regime --param n_haplotypes=200 --workers "$workers" --resume)
 popgen-hub simulate "${regime[@]}" --n 24000 --seed 1 -o "$work/data"
-popgen-hub train "$architecture" --data "$work/data" --epochs "${EPOCHS:-6}" --seed 1 \
+# one PyTorch thread: the bundled two were trained side by side, one thread each
+popgen-hub train "$architecture" --data "$work/data" --epochs "${EPOCHS:-6}" --seed 1 --threads 1 \
     --optimizer adamw --schedule cosine --resume -o "$work/run_$kind"
 popgen-hub export "$work/run_$kind" --name "$name" --card "cards/$name.yaml" \
     -o "hub/pretrained/$name"
@@ -44,13 +46,19 @@ python benchmarks/sample_depth.py "$name" --data "$work/data" --workers "$worker
 python benchmarks/sample_depth.py "$name" --data "$work/held_out_histories" \
     --workers "$workers" -o "$work/sample_depth_held_out_$kind"
 # the misspecification matrix scans VCFs of called genotypes: the genotype model's input
-matrix=()
 if [ "$kind" = genotypes ]; then
     python benchmarks/calibration.py "$name" --workers "$workers" -o "$work/matrix_$kind"
-    matrix=("$work/matrix_$kind/matrix.md")
 fi
 cp "$work/sample_depth_$kind/sample_depth.png" "hub/pretrained/$name/"  # the card shows it
-{ echo "![held-out figures by sample size and depth](sample_depth.png)"; echo
-  cat "$work/sample_depth_$kind/sample_depth.md" "$work/sample_depth_held_out_$kind/sample_depth.md" \
-    "${matrix[@]}"; } > "cards/$name.matrix.md"
+{
+    echo "![held-out figures by sample size and depth](sample_depth.png)"
+    echo; echo "## Held out: the training dataset's test split"; echo
+    cat "$work/sample_depth_$kind/sample_depth.md"
+    echo; echo "## Held out: the three HomSap models never trained on"; echo
+    cat "$work/sample_depth_held_out_$kind/sample_depth.md"
+    if [ "$kind" = genotypes ]; then
+        echo; echo "## Misspecification matrix"; echo
+        cat "$work/matrix_$kind/matrix.md"
+    fi
+} > "cards/$name.matrix.md"
 popgen-hub calibrate "hub/pretrained/$name" --card "cards/$name.yaml"

@@ -40,7 +40,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .calibration import CONDITIONS, NULL_SCORE, ConditionGrid, log_odds, null_reference
+from .calibration import (
+    CONDITIONS,
+    NULL_SCORE,
+    TAIL_MIN_NULL,
+    ConditionGrid,
+    log_odds,
+    null_reference,
+)
 from .contract import ONNX_METADATA_KEY, ModelContract
 from .datasets import encode_dataset, iter_replicates, load_manifest, time_points
 from .encoders import GenotypeMatrixEncoder, rows_for, single_threaded_blas
@@ -186,7 +193,14 @@ def _conditioned_nulls(model: OnnxModel, data: Path, manifest: dict[str, Any],
     """The ``references["null_by_condition"]`` records of a model of individuals (module
     doc). Each condition draws the dataset's replicates in order until ``grid.loci`` neutral
     ones are drawn, each once."""
-    stop = int(np.flatnonzero(labels == 0)[:grid.loci][-1]) + 1
+    neutral = np.flatnonzero(labels == 0)
+    if len(neutral) < grid.loci:
+        log.warning("%s holds %d neutral replicates: each condition's null has that many, not "
+                    "the %d asked for", data, len(neutral), grid.loci)
+    if min(len(neutral), grid.loci) < TAIL_MIN_NULL:
+        log.warning("nulls of %d loci per condition: no fitted tail (it needs %d), so p-values "
+                    "stop at 1 / (n + 1)", min(len(neutral), grid.loci), TAIL_MIN_NULL)
+    stop = int(neutral[:grid.loci][-1]) + 1
     drawn = _draw_conditions(model, data, conditions, stop, grid.workers, batch_size, progress)
     records = []
     for condition, (values, scores) in zip(conditions, drawn, strict=True):
@@ -217,7 +231,7 @@ def _conditions(model: OnnxModel, data: Path, manifest: dict[str, Any], grid: Co
     least, most = contract.input.sample_size
     most = min(most or per_replicate, per_replicate)
     sizes = _within("--sample-sizes", grid.sample_sizes, least or 1, most,
-                    f"the model's {least}-{contract.input.sample_size[1] or 'any'} "
+                    f"the model's {least or 1}-{contract.input.sample_size[1] or 'any'} "
                     f"individuals and the {per_replicate} per replicate of {data}")
     if contract.input.data_kind != "likelihoods":
         return [Condition(k, None) for k in sizes]
@@ -233,8 +247,10 @@ def _within(option: str, values: tuple[float, ...], low: float, high: float, wha
     kept = sorted({value for value in values if low <= value <= high})
     left = sorted(set(values) - set(kept))
     if not kept:
-        raise PopgenHubError(f"{option} {','.join(map(str, values))}: none is within {what}; "
-                             f"give values from {low:g} to {high:g}")
+        fix = (f"give values from {low:g} to {high:g}" if low <= high else
+               "simulate more individuals per replicate")
+        raise PopgenHubError(f"{option} {','.join(f'{v:g}' for v in values)}: none is within "
+                             f"{what}; {fix}")
     if left:
         log.info("%s: %s left out, outside %s", option, ", ".join(f"{v:g}" for v in left),
                  what)
@@ -266,6 +282,9 @@ def _draw_conditions(model: OnnxModel, data: Path, conditions: list[Condition], 
             except BrokenProcessPool:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise broken_pool_error() from None
+            except BaseException:  # one condition failed: do not draw the others first
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     return drawn
 
 

@@ -103,9 +103,8 @@ def null_problems(null: Any, labels: list[str], where: str = f"references.{NULL_
 
 
 def condition_problems(records: Any, labels: list[str]) -> list[str]:
-    """What is wrong with stored nulls by condition (empty: nothing); their training
-    statistics are checked as :func:`popgen_hub.ood.reference_problems` checks the pooled
-    ones."""
+    """What is wrong with stored nulls by condition (empty: nothing); the contract checks their
+    training statistics (:func:`popgen_hub.ood.reference_problems`)."""
     if not isinstance(records, list) or not records:
         return [f"references.{CONDITIONS} must be a non-empty list of null records"]
     seen = set()
@@ -143,7 +142,8 @@ def nearest_condition(references: dict[str, Any], individuals: int | None,
         stored = record["depth"]
         if stored is None or depth is None:
             return (stored is None) != (depth is None), 0.0, stored or 0.0
-        return False, abs(math.log(stored / depth)), stored
+        # a scan that counted no read base (depth 0) is nearest the lowest stored depth
+        return False, abs(math.log(stored / max(depth, 1e-9))), stored
 
     closest = min(map(size, records))
     return min((record for record in records if size(record) == closest), key=depth_distance)
@@ -162,7 +162,7 @@ def condition_text(null: dict[str, Any], individuals: int, depth: float | None) 
     if "individuals" not in null:
         return ""
     stored = f" at {null['depth']:g}x mean depth" if null["depth"] is not None else ""
-    read = f" at {depth:.2g}x" if depth is not None else ""
+    read = f" at {depth:.1f}x" if depth is not None else ""
     return (f" of {null['individuals']} individuals{stored} (nearest to the {individuals} "
             f"individuals read{read})")
 

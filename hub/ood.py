@@ -31,9 +31,11 @@ statistics (no segregating site, no complete haplotype) flag nothing themselves.
 The statistics of a model of individuals move with the number of individuals read and their
 read depth (fewer individuals or reads, fewer segregating and informative sites), so calibrate
 stores them per condition too, beside each conditioned null
-(:data:`popgen_hub.calibration.CONDITIONS`); a scan flags against the condition nearest what
-it reads (:func:`scan_reference`: the depth measured over each run of windows read together,
-where its p-values take the whole scan's).
+(:data:`popgen_hub.calibration.CONDITIONS`), leaving out G12 (:data:`SIZE_BOUND`); a scan
+flags against the condition nearest the individuals it reads and their mean depth over the
+whole scan (:func:`scan_reference`), as its p-values: each window's statistics are kept with it
+(the window dtype's ``statistics``) and flagged once the scan is merged, so that the flags do
+not depend on how the scan was split into pieces.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def training_statistics(source: str | os.PathLike | Iterable[GenotypeBlock], *,
 
 #: Statistics a stored sample size cannot judge another by: G12 of n unphased individuals
 #: sits at its floor of about 1 / n in most windows, so 64 individuals read against the
-#: condition of 50 would all be "h12_low". Conditions (:func:`nearest_condition`) leave it out.
+#: condition of 50 would all be "h12_low". ``calibrate`` leaves them out of the conditions.
 SIZE_BOUND = ("h12",)
 
 
@@ -178,11 +180,11 @@ def flag_bits(values: np.ndarray, reference: dict[str, Any]) -> np.ndarray:
     return bits
 
 
-def scan_reference(references: dict[str, Any], individuals: int, depth: float | None
-                   ) -> dict[str, Any] | None:
-    """The training statistics a scan's windows are flagged against: for a model of
-    individuals that stores them by condition, those of the condition nearest the
-    ``individuals`` read and their mean read ``depth`` (None: unknown), as its p-values
+def scan_reference(references: dict[str, Any], individuals: int | None,
+                   depth: float | None = None) -> dict[str, Any] | None:
+    """The training statistics windows are compared with: for a model of individuals that
+    stores them by condition, those of the condition nearest the ``individuals`` read and
+    their mean read ``depth`` (None: unknown, the training depths pooled)
     (:func:`popgen_hub.calibration.nearest_condition`), since both move with them; else the
     pooled ones (None: no flags)."""
     condition = nearest_condition(references, individuals, depth)
@@ -210,11 +212,13 @@ def flag_note(model: str, references: dict[str, Any]) -> str:
     reference = references.get(REFERENCE)
     if reference is None:
         return f"empty: {model} stores no training statistics, so no window is flagged"
-    data = (f"training data ({reference['n_windows']} windows)" if CONDITIONS not in references
-            else "training data drawn at the stored condition nearest the individuals read and "
-                 "their mean read depth (measured over each run of windows read together)")
+    conditioned = CONDITIONS in references
+    data = (f"training data ({reference['n_windows']} windows)" if not conditioned
+            else "training data drawn at the stored condition nearest the individuals read "
+                 "and their mean read depth")
+    flagged = [name for name in STATISTICS if not (conditioned and name in SIZE_BOUND)]
     return (f"reasons the window's input is unlike {model}'s {data}: a statistic outside the "
-            f"training [{FLAG_RANGE[0]:g}, {FLAG_RANGE[1]:g}] quantiles ({', '.join(STATISTICS)}), "
+            f"training [{FLAG_RANGE[0]:g}, {FLAG_RANGE[1]:g}] quantiles ({', '.join(flagged)}), "
             f"missing_calls above {MAX_MISSINGNESS:.0%} (or above the training windows' top "
             f"quantile where higher); empty: none")
 

@@ -12,7 +12,7 @@ import numpy as np
 from .calibration import condition_text, log_odds, scan_null, scan_significance
 from .contract import ModelContract
 from .genotypes import ReadStats, Region
-from .ood import flag_note
+from .ood import STATISTICS, flag_bits, flag_note, scan_reference
 from .version import __version__
 
 #: Shared files of a scan folder; IGV recognises a chrom.sizes genome by the ending.
@@ -55,10 +55,13 @@ def _depths(contract: ModelContract) -> str:
 
 
 def window_dtype(n_classes: int) -> np.dtype:
-    """One row per window with data; ``contig`` indexes :attr:`ScanResult.contigs`."""
+    """One row per window with data; ``contig`` indexes :attr:`ScanResult.contigs`;
+    ``statistics``: the window's :data:`~popgen_hub.ood.STATISTICS` (NaN when the model stores
+    no training statistics), from which ``flags`` are set once the scan is merged."""
     return np.dtype([("contig", np.int32), ("start", np.int64), ("end", np.int64),
                      ("bin_start", np.int64), ("bin_end", np.int64), ("n_sites", np.int32),
                      ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,)),
+                     ("statistics", np.float64, (len(STATISTICS),)),
                      ("flags", np.uint16)])  # out-of-distribution reasons, see ..ood
 
 
@@ -102,6 +105,11 @@ class ScanResult:
                                          self.windows["probabilities"], self.seed,
                                          self.n_individuals, self.stats.mean_depth())
         self.p_values, self.q_values = significance or (None, None)
+        # flags too, against the same condition: never per piece, so the same for any split
+        reference = scan_reference(self.contract.references, self.n_individuals,
+                                   self.stats.mean_depth())
+        if reference is not None and len(self.windows):
+            self.windows["flags"] = flag_bits(self.windows["statistics"], reference)
 
     def input_name(self) -> str:
         """The input for headers and manifests: every file, with resolved paths."""

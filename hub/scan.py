@@ -124,6 +124,8 @@ class PieceFiles:
         try:
             with np.load(path) as data:
                 windows, counts = data["windows"], json.loads(str(data["stats"]))
+            if "statistics" not in (windows.dtype.names or ()):
+                raise KeyError("windows without their statistics")
             stats.kept, stats.read_bases, stats.sample_bp = (
                 counts["kept"], counts["read_bases"], counts["sample_bp"])
             stats.skipped.update(counts["skipped"])

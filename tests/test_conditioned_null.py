@@ -124,7 +124,7 @@ def test_a_likelihood_model_stores_each_size_at_each_depth_and_depth_unknown(
                         window=10_000, step=10_000, seed=0, n_available=9,
                         haplotypes=[(f"s{i}", slot) for i in range(9) for slot in (0, 1)],
                         provider="CPU", contig_lengths={}, windows=windows,
-                        stats=ReadStats(read_bases=17, sample_bp=10))
+                        stats=ReadStats(read_bases=17, sample_bp=10, of_reads=True))
     chosen = records[3]
     assert nearest_condition(contract.references, 9, 1.7) is chosen
     assert scan_reference(contract.references, 9, 1.7) is chosen[REFERENCE]

@@ -24,6 +24,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from ..calibration import ConditionGrid
@@ -69,7 +70,7 @@ def _numbers(kind: Callable[[str], float]) -> Callable[[str], tuple[float, ...]]
             values = tuple(kind(value) for value in text.split(","))
         except ValueError:
             values = ()
-        if not values or min(values) <= 0:
+        if not values or not all(math.isfinite(value) and value > 0 for value in values):
             raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated positive "
                                              f"numbers ({kind.__name__}), e.g. 5,10,20")
         return values
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> None:
     if args.data is None:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")
         return
-    grid = ConditionGrid(args.sample_sizes, args.depths, args.loci_per_condition, args.workers)
+    grid = ConditionGrid(sample_sizes=args.sample_sizes, depths=args.depths,
+                         loci=args.loci_per_condition, workers=args.workers)
     contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci, grid=grid,
                                device=args.device, progress=not args.quiet,
                                command=args.invocation)

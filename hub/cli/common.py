@@ -208,7 +208,9 @@ def scan_input(args: argparse.Namespace, table: SampleTable | None = None) -> An
                      reference=args.reference, sites=args.sites,
                      read_filter=ReadFilter(args.min_mapq, args.min_baseq),
                      site_filter=SiteFilter(args.min_depth, args.max_depth, args.snp_pval),
-                     names=table.samples if table else ())
+                     # every sample of the table may name its BAM by the file's stem, not
+                     # only those of the population picked
+                     names=tuple(table.populations or table.samples) if table else ())
 
 
 # ---------------------------------------------------------------- extras

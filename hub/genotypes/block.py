@@ -215,7 +215,8 @@ def concatenate(blocks: list[GenotypeBlock], like: GenotypeBlock | None = None) 
 
 @dataclass
 class ReadStats:
-    """Sites a reader kept and skipped (by reason), for the output headers."""
+    """Sites a reader kept and skipped (by reason), and what readers of reads read (the mean
+    depth), for the output headers."""
 
     kept: int = 0
     skipped: Counter = field(default_factory=Counter)
@@ -224,9 +225,11 @@ class ReadStats:
     #: the reasons the reader skips sites for, listed in the header even at 0
     reasons: tuple[str, ...] = ()
     #: readers of reads: the read bases counted (after the read filters), and the base pairs
-    #: read times the individuals read (their ratio is the mean depth per individual)
+    #: some read covers times the individuals read (their ratio is the mean depth per
+    #: individual at covered positions)
     read_bases: int = 0
     sample_bp: int = 0
+    of_reads: bool = False  # a reader of reads (BAM/CRAM): the counts above mean something
 
     def add(self, other: ReadStats) -> None:
         self.kept += other.kept
@@ -235,11 +238,14 @@ class ReadStats:
         self.sample_bp += other.sample_bp
 
     def mean_depth(self) -> float | None:
-        """Read bases per base pair per individual; None for readers of calls."""
-        return self.read_bases / self.sample_bp if self.sample_bp else None
+        """Read bases per covered base pair per individual (0 without any read); None for
+        readers of calls."""
+        if not self.of_reads:
+            return None
+        return self.read_bases / self.sample_bp if self.sample_bp else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """``kept_<what>`` and ``skipped_<reason>`` counts."""
+        """``kept_<what>`` and ``skipped_<reason>`` counts, and ``mean_depth`` for reads."""
         counts = {reason: 0 for reason in self.reasons} | dict(self.skipped)
         depth = self.mean_depth()
         return {f"kept_{self.kept_name}": self.kept,

@@ -264,9 +264,11 @@ class BamReader:
             raise self._damaged(index, region, exc) from None
 
     def described(self, full: bool = False) -> str:
-        """The files in words, for messages and headers: the one file's name (``full``: its
-        resolved path), or how many and the first few (every scan names them all so)."""
-        names = [str(path.resolve()) if full else path.name for path in self.paths]
+        """The files in words: for messages the one file's name, or how many and the first
+        few; ``full`` (headers, manifests): every file's resolved path."""
+        if full:
+            return ", ".join(str(path.resolve()) for path in self.paths)
+        names = [path.name for path in self.paths]
         return names[0] if len(names) == 1 else f"{len(names)} BAM/CRAM files ({few(names)})"
 
     def contigs_with_records(self) -> list[str]:
@@ -288,8 +290,8 @@ class BamReader:
     def new_stats(self) -> ReadStats:
         if self.sites is not None:
             return ReadStats(kept_name="sites",
-                             reasons=(*DEPTH_SKIP_REASONS, *RECORD_SKIP_REASONS))
-        return ReadStats(kept_name="snps", reasons=SKIP_REASONS)
+                             reasons=(*DEPTH_SKIP_REASONS, *RECORD_SKIP_REASONS), of_reads=True)
+        return ReadStats(kept_name="snps", reasons=SKIP_REASONS, of_reads=True)
 
     def blocks(self, region: Region, selection: SampleSelection, *, stats: ReadStats,
                count_before: int | None = None, block_size: int = 4096
@@ -309,7 +311,9 @@ class BamReader:
             stats.skipped.update(calls.skipped)
             counted = pileup.positions[pileup.site] < count_before
             stats.read_bases += int(counted.sum())
-            stats.sample_bp += max(0, min(end, count_before) - start) * len(chosen)
+            # over the positions some read covers: gaps in the assembly or the mapping (N runs,
+            # the space between captured targets) are not low depth
+            stats.sample_bp += np.unique(pileup.site[counted]).size * len(chosen)
             for first in range(0, len(calls.positions), block_size):
                 part = slice(first, first + block_size)
                 yield GenotypeBlock(calls.positions[part], calls.likelihoods[part],

@@ -65,7 +65,11 @@ class ScanJob:
         if not len(result.scored()):
             contract, name = self.model.contract, input_name(self.reader)
             where = ", ".join(map(str, self.regions))
+            no_reads = result.stats.mean_depth() == 0
             raise PopgenHubError(
+                f"no read of {name} in {where} passed the read filters (--min-mapq, "
+                f"--min-baseq; unmapped, duplicate and improperly paired reads are skipped)"
+                if no_reads else
                 f"no biallelic SNPs in {where} of {name}; check the region and that the file "
                 f"holds SNP genotypes" if result.stats.kept == 0 else
                 f"no window in {where} of {name} has the {contract.input.min_sites} "
@@ -109,9 +113,12 @@ def sample_table(samples: str | os.PathLike | SampleTable | None,
     """The rows of the sample table to read, ``population`` picked (None: no table, every
     sample); ``need_ages``: the table must give ages (models with ancient groups). A table
     read already (``scan`` reads it once, for ``--model auto`` and the scan) is taken as it
-    is: :func:`select_samples` refuses one without the ages a model needs."""
+    is, ``population`` picked if it is not yet: :func:`select_samples` refuses one without
+    the ages a model needs."""
     if isinstance(samples, SampleTable):
-        return samples
+        if population is None or samples.population == population:
+            return samples
+        return samples.pick(population, population_column)
     if not samples:
         if population is not None:
             raise PopgenHubError(f"--population {population} needs --samples TABLE, a table "

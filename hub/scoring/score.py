@@ -171,9 +171,10 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
     end = starts[-1] + window if length is None else min(starts[-1] + window, length)
     stats = reader.new_stats()
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
-    flagged = ood.REFERENCE in contract.references  # else no flags
+    # the windows' statistics, which ScanResult flags once the scan is merged
+    flagged = ood.REFERENCE in contract.references
+    no_statistics = np.full(len(ood.STATISTICS), np.nan)
     rows: list[tuple] = []
-    values: list[np.ndarray] = []  # of the flagged statistics, per row
     batch = _Batch(model, batch_size)
     blocks = reader.blocks(Region(piece.contig, starts[0], end), selection, stats=stats,
                            count_before=piece.owned_end)
@@ -185,20 +186,16 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
                 continue
             encoded = encoder.encode(sites, (start, start + window))
             span_end = start + window if length is None else min(start + window, length)
-            if flagged:
-                values.append(ood.window_values(ood.as_seen(encoder, sites), start, span_end,
-                                                encoded.n_sites))
+            values = (ood.window_values(ood.as_seen(encoder, sites), start, span_end,
+                                        encoded.n_sites) if flagged else no_statistics)
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
-                         sites.n_sites, encoded.n_sites, no_score, 0))
+                         sites.n_sites, encoded.n_sites, no_score, values, 0))
             if encoded.n_sites >= contract.input.min_sites:
                 batch.add(len(rows) - 1, encoded.inputs)
         batch.flush()
     windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
     if batch.rows:
         windows["probabilities"][batch.rows] = np.concatenate(batch.probabilities)
-    if values:  # against the stored condition nearest the individuals and depth read here
-        windows["flags"] = ood.flag_bits(np.vstack(values), ood.scan_reference(
-            contract.references, len(selection.samples), stats.mean_depth()))
     return windows, stats
 
 

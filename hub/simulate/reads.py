@@ -53,7 +53,7 @@ class SimulatedReads:
 
 def write_bams(out_dir: str | os.PathLike, genotypes: np.ndarray, positions: np.ndarray, *,
                length: int, depth: float, seed: int, contig: str = "chr1",
-               read_length: int = 100, qualities: tuple[int, int] = (20, 40),
+               read_length: int = 100, qualities: tuple[int, int] = QUALITIES,
                names: list[str] | None = None) -> SimulatedReads:
     """``ref.fa`` (with its .fai) and one indexed BAM per individual (column of ``genotypes``,
     ALT copies 0..2 at ``positions``) at mean ``depth``, read group SM the individual's name
@@ -170,8 +170,9 @@ def sequenced(genotypes: GenotypeBlock, depths: np.ndarray, rng: np.random.Gener
     sites, at each individual's depth in ``depths``, base qualities uniform in
     :data:`QUALITIES`, on random REF and ALT bases; then SNPs discovered and likelihoods
     computed as the BAM reader does with ``site_filter`` (the scan's defaults). A likelihoods
-    block of the SNPs found: at low depth, rare alleles go unseen. Sites the genotypes leave
-    monomorphic are not drawn: their errors almost never pass the SNP test (p < 1e-6)."""
+    block of the SNPs found: at low depth, rare alleles go unseen. Only the block's sites are
+    sequenced, not the invariant bases between them: errors there almost never pass the SNP
+    test (p < 1e-6)."""
     n_sites = genotypes.n_sites
     reference = rng.integers(0, 4, n_sites)
     alleles = np.stack([reference, (reference + rng.integers(1, 4, n_sites)) % 4], axis=1)
