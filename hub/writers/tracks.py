@@ -7,10 +7,20 @@ windows tile the scanned region.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
+from ..errors import PopgenHubError
 from ..files import Staging
 from ..ood import flag_text
 from ..result import CHROM_SIZES, ScanResult, track_file, window_table_file
@@ -28,20 +38,58 @@ def write_bigwigs(result: ScanResult, staging: Staging) -> None:
     for label in result.contract.track_labels:
         column = result.contract.labels.index(label)
         path = staging.path(track_file(result.contract.name, label))
-        bw = pyBigWig.open(str(path), "w")
+        with _library_stderr_held() as held:
+            try:
+                _write_track(pyBigWig.open(str(path), "w"), result, scored, lengths, column)
+            except RuntimeError as exc:  # pyBigWig says only that writing failed
+                raise _bigwig_error(path, exc, held) from None
+
+
+def _write_track(bw: Any, result: ScanResult, scored: np.ndarray, lengths: dict[str, int],
+                 column: int) -> None:
+    try:
+        bw.addHeader([(c, lengths[c]) for c in result.contigs], maxZooms=10)
+        for index, contig in enumerate(result.contigs):
+            rows = scored[scored["contig"] == index]
+            starts = np.minimum(rows["bin_start"], lengths[contig] - 1)
+            ends = np.minimum(rows["bin_end"], lengths[contig])
+            keep = ends > starts
+            if keep.any():
+                bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
+                              ends=ends[keep].tolist(),
+                              values=rows["probabilities"][keep, column].astype(float).tolist())
+    finally:
+        bw.close()
+
+
+#: Free space under which a failed BigWig write is taken for a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _bigwig_error(path: Path, exc: RuntimeError, held: IO[bytes]) -> Exception:
+    """pyBigWig's error as what it almost always is, a full disk (ENOSPC, which the command
+    line reports in one line, naming the output folder), else the file named with what the
+    library said."""
+    if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    held.seek(0)
+    said = " ".join(held.read().decode(errors="replace").split())
+    return PopgenHubError(f"cannot write {path.name}: {exc}{'; ' + said if said else ''}")
+
+
+@contextmanager
+def _library_stderr_held() -> Iterator[IO[bytes]]:
+    """libBigWig writes its complaints to the process's stderr (file descriptor 2): hold them
+    in a temporary file instead, so that a failure is one line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
         try:
-            bw.addHeader([(c, lengths[c]) for c in result.contigs], maxZooms=10)
-            for index, contig in enumerate(result.contigs):
-                rows = scored[scored["contig"] == index]
-                starts = np.minimum(rows["bin_start"], lengths[contig] - 1)
-                ends = np.minimum(rows["bin_end"], lengths[contig])
-                keep = ends > starts
-                if keep.any():
-                    bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
-                                  ends=ends[keep].tolist(),
-                                  values=rows["probabilities"][keep, column].astype(float).tolist())
+            yield held
         finally:
-            bw.close()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @WRITERS.register("window_table")
