@@ -54,6 +54,17 @@ def _holder(fd: int) -> dict[str, Any] | None:
     return holder if isinstance(holder, dict) else None
 
 
+def _written_holder(fd: int) -> dict[str, Any]:
+    """The holder a busy lock names. It writes itself in just after taking the lock, so a
+    lock still empty is read again for up to a second before the holder is called unknown."""
+    for _ in range(100):
+        holder = _holder(fd)
+        if holder:
+            return holder
+        time.sleep(0.01)
+    return {}
+
+
 def _alive(holder: dict[str, Any]) -> bool:
     """Whether the process a lock names may still run (elsewhere: cannot tell, so yes)."""
     if holder.get("host") != socket.gethostname():
@@ -72,7 +83,7 @@ def _lock(fd: int) -> dict[str, Any] | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return _holder(fd) or {}
+        return _written_holder(fd)
     except OSError:  # no flock here: believe the pid
         holder = _holder(fd)
         return holder if holder and _alive(holder) else None
