@@ -123,8 +123,9 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
             reading = reader.blocks(Region(contig, start, end), selection, stats=stats)
             _, block = next(iter_windows(reading, range(start, start + 1), window))
             if block is not None and block.n_sites:
-                informative = encoder.encode(block, (start, start + window)).n_sites
-                rows.append(window_values(as_seen(encoder, block), start, end, informative))
+                seen = as_seen(encoder, block)  # models of individuals: grouped once
+                informative = encoder.encode(seen, (start, start + window)).n_sites
+                rows.append(window_values(seen, start, end, informative))
     except PopgenHubError as exc:
         return Candidate(name, refused=str(exc))
     if outside := depth_outside(contract, stats.mean_depth()):

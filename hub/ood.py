@@ -103,11 +103,10 @@ def training_statistics(source: str | os.PathLike | Iterable[GenotypeBlock], *,
     blocks, window_bp, encoder = _training_blocks(source, encoder, window_bp)
     from tqdm.auto import tqdm
 
-    values = [window_values(as_seen(encoder, block), 0, window_bp,
-                            encoder.encode(block, (0, window_bp)).n_sites
-                            if encoder is not None else -1)
-              for block in tqdm(blocks, desc="training statistics", unit="win",
-                                disable=not progress)]
+    seen = (as_seen(encoder, block) for block in tqdm(
+        blocks, desc="training statistics", unit="win", disable=not progress))
+    values = [window_values(block, 0, window_bp, encoder.encode(block, (0, window_bp)).n_sites
+                            if encoder is not None else -1) for block in seen]
     if not values:
         raise ValueError("training_statistics needs at least one window")
     return statistics_reference(np.vstack(values), window_bp, informative=encoder is not None)

@@ -276,8 +276,8 @@ def call_sites(pileup: Pileup, site_filter: SiteFilter, *, reference: np.ndarray
     for index, mask in reversed(list(enumerate(reasons.values()))):
         skipped[mask] = index + 1
     candidates = skipped == 0
-    subset = pileup.take(candidates)
-    likelihoods = genotype_likelihoods(subset, alleles[candidates])
+    subset, kept_alleles = pileup.take(candidates), alleles[candidates]
+    likelihoods = genotype_likelihoods(subset, kept_alleles)
     keep = np.ones(len(subset.positions), dtype=bool)
     if discover:
         keep = snp_test(likelihoods)[1] > site_filter.lrt_threshold
@@ -285,5 +285,5 @@ def call_sites(pileup: Pileup, site_filter: SiteFilter, *, reference: np.ndarray
     counted = pileup.positions < (np.inf if counted_before is None else counted_before)
     names = [*reasons, "snp_p_value"]
     tally = np.bincount(skipped[counted], minlength=len(names) + 1)[1:]
-    return SiteCalls(subset.positions[keep], alleles[candidates][keep], likelihoods[keep],
+    return SiteCalls(subset.positions[keep], kept_alleles[keep], likelihoods[keep],
                      Counter({name: int(n) for name, n in zip(names, tally, strict=True) if n}))

@@ -91,9 +91,10 @@ class ExchangeableCNN(nn.Module):
         encoder's ``min_individuals`` and all of them (as much training at 5 to 10 as at 50 to
         100), observed and encoded as a scan reads them
         (:func:`popgen_hub.simulate.observed.sample_window`); zero rows for the others."""
-        n = len(individuals_of(encoder, block).samples)
+        individuals = individuals_of(encoder, block)  # grouped once: sample_window takes them
+        n = len(individuals.samples)
         k = min(n, round(log_uniform(encoder.min_individuals, n, rng)))
-        return sample_window(encoder, block, window, rng, k, rows=n)
+        return sample_window(encoder, individuals, window, rng, k, rows=n)
 
 
 @ARCHITECTURES.register("exchangeable_cnn_gl")

@@ -184,7 +184,7 @@ class BamReader:
                     f"{path.name} holds reads of {len(tagged)} samples in its read groups "
                     f"({few(tagged)}); give one individual per file (`samtools split` "
                     f"splits it by read group)")
-            stem = path.name[:-len(path.suffix)]
+            stem = path.stem
             name = tagged[0] if tagged else stem
             name = stem if name not in table_names and stem in table_names else name
             if name in owner:

@@ -184,10 +184,11 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
                 bar.update(1)
             if sites is None or sites.n_sites == 0:
                 continue
+            sites = ood.as_seen(encoder, sites)  # models of individuals: grouped once
             encoded = encoder.encode(sites, (start, start + window))
             span_end = start + window if length is None else min(start + window, length)
-            values = (ood.window_values(ood.as_seen(encoder, sites), start, span_end,
-                                        encoded.n_sites) if flagged else no_statistics)
+            values = (ood.window_values(sites, start, span_end, encoded.n_sites) if flagged
+                      else no_statistics)
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
                          sites.n_sites, encoded.n_sites, no_score, values, 0))
             if encoded.n_sites >= contract.input.min_sites:
