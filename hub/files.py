@@ -36,6 +36,16 @@ log = logging.getLogger("popgen_hub")
 
 STAGING_PREFIX = ".popgen-hub-"
 KEPT_HINT = "run the same command with --resume to continue, or --clean to discard it"
+#: Overrides where popgen-hub keeps its cache (crash logs, TensorRT engines).
+CACHE_VARIABLE = "POPGEN_HUB_CACHE"
+
+
+def cache_dir() -> Path:
+    """popgen-hub's cache folder: ``$POPGEN_HUB_CACHE``, else ``popgen-hub`` in the user's cache
+    directory (``$XDG_CACHE_HOME``, else ``~/.cache``). Not created here."""
+    if os.environ.get(CACHE_VARIABLE):
+        return Path(os.environ[CACHE_VARIABLE])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "popgen-hub"
 
 
 class Staging:

@@ -92,6 +92,9 @@ class ScanResult:
     #: the input in words where ``vcf`` does not name it (several BAM/CRAM files: how many,
     #: and which; see :func:`~popgen_hub.readers.input_name`)
     input_files: str = ""
+    #: seconds spent per stage (read, encode, statistics, infer; summed over the pieces this
+    #: run scored, in whichever process scored them; the writers add ``write``)
+    times: dict[str, float] = field(default_factory=dict)
     #: per window (NaN: unscored), the empirical p-value of its score against the model's
     #: stored null and its Benjamini-Hochberg q-value across the whole scan; None when the
     #: model stores no null (see :mod:`popgen_hub.calibration`)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +18,23 @@ import numpy as np
 from .contract import EXPORT_AGAIN, ONNX_METADATA_KEY, ModelContract
 from .encoders import Encoder, build_encoder, fits_shape, input_shapes
 from .errors import PopgenHubError
-from .files import ModelFolder
+from .files import ModelFolder, cache_dir
 from .schema import first_line
 
-#: Preferred execution providers, fastest first; the first one available is used.
-PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
-                       "CPUExecutionProvider")
+log = logging.getLogger("popgen_hub")
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+TENSORRT = "TensorrtExecutionProvider"
+#: Preferred execution providers, fastest first; those available are asked for, in this order.
+PROVIDER_PREFERENCE = (TENSORRT, CUDA, CPU)
+#: The device names; ``cuda:N`` (GPU number N, from 0) is accepted besides.
 DEVICES = ("auto", "cpu", "gpu")
+DEVICE_HELP = ("auto: a GPU (TensorRT/CUDA) when onnxruntime-gpu finds one, else the CPU; cpu; "
+               "gpu: the first GPU; cuda:N: GPU number N (from 0)")
+GPU_INSTALL_HINT = ("pip uninstall onnxruntime, then pip install 'popgen-hub[gpu]' (it installs "
+                    "onnxruntime-gpu, which replaces onnxruntime: uninstall that first, as "
+                    "onnxruntime's docs say)")
 
 
 def sha256_of(path: Path) -> str:
@@ -29,31 +45,149 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def parse_device(device: Any) -> tuple[str, int]:
+    """A device value as (kind, GPU number): ``auto`` and ``gpu`` use GPU 0, ``cuda:N`` is
+    ("gpu", N), ``cpu`` ("cpu", 0); anything else is refused in one line."""
+    if device in DEVICES:
+        return device, 0
+    match = re.fullmatch(r"cuda:([0-9]+)", device) if isinstance(device, str) else None
+    if match is None:
+        raise PopgenHubError(f"device {device!r} is not one of auto, cpu, gpu, cuda:N "
+                             f"({DEVICE_HELP})")
+    return "gpu", int(match[1])
+
+
 def check_session_options(device: Any, threads: Any) -> None:
     """Refuse an unknown ``device`` or a ``threads`` that is not a count (0: onnxruntime's
     default, one per core)."""
-    if device not in DEVICES:
-        raise PopgenHubError(f"device {device!r} is not one of {', '.join(DEVICES)} (auto: a GPU "
-                             f"when onnxruntime-gpu finds one, else the CPU)")
+    parse_device(device)
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
         raise PopgenHubError(f"threads={threads!r} must be a whole number of threads, or 0 for "
                              f"onnxruntime's default (one per core)")
 
 
-def choose_providers(device: str = "auto") -> list[str]:
-    """Providers to ask for: ``cpu``, ``gpu`` (error if none) or ``auto`` (GPU when present)."""
-    import onnxruntime as ort
+def tensorrt_cache_dir(model_sha256: str) -> Path:
+    """Where TensorRT keeps the engines it builds for a model: one folder per model sha256 in
+    popgen-hub's cache, so that engines of different models never mix."""
+    return cache_dir() / "tensorrt" / model_sha256.lower()
 
-    check_session_options(device, 0)
-    available = ort.get_available_providers()
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    gpu = [p for p in PROVIDER_PREFERENCE[:-1] if p in available]
-    if device == "gpu" and not gpu:
+
+def provider_options(name: str, gpu: int, model_sha256: str | None = None) -> dict[str, Any]:
+    """Options for a GPU execution provider on GPU number ``gpu``."""
+    if name == CUDA:
+        # The documented default, pinned: a window batch keeps its shape through a scan, so
+        # benchmarking cuDNN's convolution algorithms once per shape pays for itself.
+        return {"device_id": gpu, "cudnn_conv_algo_search": "EXHAUSTIVE"}
+    options: dict[str, Any] = {"device_id": gpu, "trt_fp16_enable": False}  # scores as on a CPU
+    if model_sha256:  # building an engine is slow; later sessions load it from the cache
+        options |= {"trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(tensorrt_cache_dir(model_sha256))}
+    return options
+
+
+def choose_providers(device: str = "auto", available: list[str] | None = None, *,
+                     model_sha256: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The (provider, options) pairs to ask onnxruntime for, best first, among ``available``
+    (default: onnxruntime's): ``cpu``; ``gpu``/``cuda:N`` (error if onnxruntime has no GPU
+    provider); ``auto`` (a GPU when there is a GPU provider). ``model_sha256`` names the
+    TensorRT engine cache folder."""
+    kind, gpu = parse_device(device)
+    if available is None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+    cpu: list[tuple[str, dict[str, Any]]] = [(CPU, {})]
+    names = [p for p in PROVIDER_PREFERENCE[:-1] if p in available] if kind != "cpu" else []
+    if kind == "gpu" and not names:
         raise PopgenHubError(
-            "--device gpu: onnxruntime has no GPU provider here (available: "
-            f"{', '.join(available)}); install `popgen-hub[gpu]` on a machine with CUDA")
-    return gpu + ["CPUExecutionProvider"]
+            f"--device {device}: this onnxruntime has no GPU provider (it has "
+            f"{', '.join(available) or 'none'}); on a machine with an NVIDIA GPU, "
+            f"{GPU_INSTALL_HINT}")
+    return [(name, provider_options(name, gpu, model_sha256)) for name in names] + cpu
+
+
+@contextmanager
+def captured_stderr() -> Iterator[list[str]]:
+    """Catch what is written to file descriptor 2 (onnxruntime's C++ logger writes there) in
+    the block; the text is in the yielded list afterwards."""
+    caught: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as file:
+            os.dup2(file.fileno(), 2)
+            try:
+                yield caught
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                file.seek(0)
+                caught.append(file.read().decode(errors="replace"))
+    finally:
+        os.close(saved)
+
+
+def onnxruntime_reason(text: str) -> str | None:
+    """What onnxruntime's log says about an execution provider that did not start: the error
+    (e.g. a CUDA library that did not load; CUDA's before TensorRT's), else its warning."""
+    errors, warnings = [], []
+    for line in text.splitlines():
+        if "] " not in line or ("[E:onnxruntime" not in line and "[W:onnxruntime" not in line):
+            continue
+        message = line.split("] ", 1)[1].rsplit("FAIL : ", 1)[-1].split(". Please ", 1)[0]
+        (errors if "[E:onnxruntime" in line else warnings).append(message.strip())
+    found = errors or warnings
+    return next((m for m in found if "cuda" in m.lower()), found[0]) if found else None
+
+
+def start_session(ort: Any, path: Path, options: Any, device: str,
+                  providers: list[tuple[str, dict[str, Any]]]) -> tuple[Any, str]:
+    """An onnxruntime session on ``providers``, and the device it runs on (``auto`` becomes
+    ``cpu`` when no GPU started). A GPU that did not start is an error for ``gpu``/``cuda:N``
+    (naming what onnxruntime reported), a warning for ``auto``."""
+    def create(chosen: list[tuple[str, dict[str, Any]]]) -> Any:
+        # No fallback: a GPU that did not start is reported below, not printed on stdout.
+        return ort.InferenceSession(str(path), options, providers=chosen, enable_fallback=0)
+
+    def refused(exc: Exception, on: str = "") -> PopgenHubError:
+        return PopgenHubError(f"onnxruntime cannot load {path}{on}: {first_line(exc)}")
+
+    wanted = [name for name, _ in providers if name != CPU]
+    if not wanted:
+        try:
+            return create(providers), device
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise refused(exc) from None
+    with captured_stderr() as reported:
+        try:
+            session, failure = create(providers), None
+        except Exception as exc:  # e.g. cuda:N with no GPU number N
+            session, failure = None, exc
+    started = [p for p in session.get_providers() if p in wanted] if session else []
+    if started == wanted:
+        sys.stderr.write("".join(reported))
+        return session, device
+    reason = onnxruntime_reason("".join(reported)) or "onnxruntime gave no reason"
+    if started:  # TensorRT did not start, CUDA did
+        log.info("TensorRT did not start (%s); running on CUDA", reason)
+        return session, device
+    if failure is not None:
+        if device != "auto":
+            raise refused(failure, f" on --device {device}") from None
+        why = first_line(failure)
+    else:
+        why = f"onnxruntime-gpu is installed but {' and '.join(wanted)} did not start: {reason}"
+        if device != "auto":
+            raise PopgenHubError(f"--device {device}: {why}; check that the NVIDIA driver, CUDA "
+                                 f"and cuDNN match onnxruntime-gpu's requirements, or use "
+                                 f"--device cpu")
+    log.warning("--device auto: no GPU (%s); running on the CPU", why)
+    if failure is None:
+        return session, "cpu"
+    try:
+        return create([(CPU, {})]), "cpu"
+    except Exception as exc:
+        raise refused(exc) from None
 
 
 def batch_shape_text(shape: tuple[int | None, ...] | list[Any]) -> str:
@@ -108,12 +242,20 @@ class OnnxModel:
         # Batches arrive between encoding work; idle threads that spin would take its core.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # a missing CUDA library is reported by us, not as noise
-        try:
-            self.session = ort.InferenceSession(str(self.path), options,
-                                                providers=choose_providers(device))
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            raise PopgenHubError(f"onnxruntime cannot load {self.path}: {first_line(exc)}"
-                                 ) from None
+        available = ort.get_available_providers()
+        providers = choose_providers(device, available, model_sha256=(
+            sha256_of(self.path) if TENSORRT in available and device != "cpu"
+            and self.path.is_file() else None))
+        for _, provider in providers:
+            if "trt_engine_cache_path" in provider:
+                try:
+                    Path(provider["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # e.g. a read-only home: TensorRT builds every time
+                    log.info("no TensorRT engine cache (%s): %s", exc.strerror, exc.filename)
+                    for key in ("trt_engine_cache_enable", "trt_engine_cache_path"):
+                        del provider[key]
+        # The device it runs on: workers started from this model need not try a GPU again.
+        self.session, self.device = start_session(ort, self.path, options, device, providers)
         stored = self.session.get_modelmeta().custom_metadata_map.get(ONNX_METADATA_KEY)
         if stored is None:
             raise PopgenHubError(
@@ -164,7 +306,15 @@ class OnnxModel:
                                      f"{batch_shape_text(shape)}, got {array.shape}")
             check_finite(array, f"{self.contract.name}: input {name!r}")
             feed[name] = array
-        return self.session.run([self.contract.output_name], feed)[0]
+        try:
+            return self.session.run([self.contract.output_name], feed)[0]
+        except Exception as exc:  # onnxruntime's own types: e.g. a GPU out of memory
+            if self.device == "cpu":
+                raise
+            raise PopgenHubError(
+                f"{self.contract.name} failed on --device {self.device} "
+                f"({self.provider}): {first_line(exc)}; try a smaller --batch-size, or "
+                f"--device cpu") from None
 
 
 def check_finite(array: np.ndarray, what: str) -> None:

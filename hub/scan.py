@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -45,12 +46,13 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
 
     ``options`` are :func:`popgen_hub.scoring.prepare`'s (region, window, step, seed,
     samples, sample_column, age_column, population, population_column, batch_size, workers,
-    progress). ``genome`` goes into the IGV batch script (``hg38``, a FASTA or chrom.sizes
-    path; default: the chrom.sizes written beside the tracks, which works offline);
-    ``snapshot`` also renders its view with IGV desktop to ``igv_snapshot.png``. ``writers``
-    names extra writers from plugins. ``resume`` / ``clean``: continue / discard what an
-    interrupted scan of the same input, model and parameters into ``out_dir`` kept (see
-    :mod:`popgen_hub.resume`); ``command`` is recorded in the folder's manifest and its lock.
+    scheduler, progress). ``genome`` goes into the IGV batch script (``hg38``, a FASTA or
+    chrom.sizes path; default: the chrom.sizes written beside the tracks, which works
+    offline); ``snapshot`` also renders its view with IGV desktop to ``igv_snapshot.png``.
+    ``writers`` names extra writers from plugins. ``resume`` / ``clean``: continue / discard
+    what an interrupted scan of the same input, model and parameters into ``out_dir`` kept
+    (see :mod:`popgen_hub.resume`); ``command`` is recorded in the folder's manifest and its
+    lock.
     """
     if snapshot:
         snapshot_tools()  # fail before the work, not after
@@ -63,9 +65,13 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
         job = prepare(model, vcf, **options)
         with run_staging(out_dir, run_key(job), resume=resume, clean=clean) as staging:
             result = job.score(PieceFiles(staging.dir / PIECES, job.reader))
+            started = time.perf_counter()
             for name, write, plugin in chosen:
                 _run_writer(name, write, plugin, result, staging)
                 result.outputs = {file: staging.final(file) for file in staging.names}
+            result.times["write"] = time.perf_counter() - started
+            log.info("seconds by stage (summed over workers): %s", ", ".join(
+                f"{stage} {seconds:.2f}" for stage, seconds in result.times.items()))
             record_scan(result, staging, {**job.parameters(), "genome": genome,
                                           "snapshot": snapshot, "writers": list(writers)},
                         command)
@@ -87,7 +93,9 @@ def _run_writer(name: str, write: Writer, plugin: bool, result: ScanResult,
 def run_key(job: ScanJob) -> str:
     """The fingerprint of a scan, which names its staging folder. A resumed scan must share
     with the interrupted one every file the reader reads and its settings, the sample table,
-    the model, how windows are cut into pieces, and the parameters."""
+    the model, how windows are cut into pieces, and the parameters (``workers``, the count the
+    pieces are planned for, is the cluster's threads with a scheduler, whose address is left
+    out: a scan resumed elsewhere reuses the pieces of the same plan)."""
     model = job.model
     files, settings = input_identity(job.reader)
     return fingerprint([*files, *([job.samples] if job.samples else [])],

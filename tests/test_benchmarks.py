@@ -60,24 +60,30 @@ def test_bam_benchmark_smoke(tmp_path):
 @pytest.mark.slow
 def test_scan_benchmark_smoke(tmp_path):
     needs("bcftools")
+    pytest.importorskip("distributed")  # its dask2 rows
     out = run_benchmark("scan.py", "--out", tmp_path)
     snps = re.search(rf"seed 1, {NUMBER} biallelic SNPs", out)
     assert snps and number(snps.group(1)) > 0, out
     header = table_rows(out, "input")[0]
-    assert header == ["input", "workers", "decode s", "scan s", "scan / decode", "windows",
-                      "windows/s", "SNPs/s", "peak MiB (scan proc)", "peak MiB (all procs)"]
+    stages = ["read s", "encode s", "statistics s", "infer s", "write s"]
+    assert header == ["input", "Mb", "haplotypes", "workers", "decode s", "scan s",
+                      "scan / decode", "windows", "windows/s", "SNPs/s", "peak MiB (scan proc)",
+                      "peak MiB (all procs)", *stages]
     rows = [dict(zip(header, row, strict=True))
             for fmt in ("VCF.gz", "BCF") for row in table_rows(out, fmt)]
-    assert [(r["input"], r["workers"]) for r in rows] == [
-        ("VCF.gz", "1"), ("VCF.gz", "2"), ("BCF", "1"), ("BCF", "2")], out
+    assert [(r["input"], r["Mb"], r["haplotypes"], r["workers"]) for r in rows] == [
+        (fmt, "0.3", "128", workers) for fmt in ("VCF.gz", "BCF")
+        for workers in ("1", "2", "dask2")], out
     for row in rows:
-        for column in header[2:]:
+        for column in header[4:-len(stages)]:
             assert number(row[column]) > 0, (column, row)
+        # seconds by stage: each may round to 0.00 on this tiny input, not all of them
+        assert all(number(row[s]) >= 0 for s in stages) and number(row["read s"]) > 0, row
         # windows/s is windows over the scan time, as printed (to the table's rounding)
         rate = number(row["windows"]) / number(row["scan s"])
         assert number(row["windows/s"]) == pytest.approx(rate, rel=0.05), row
     report = json.loads((tmp_path / "scan.json").read_text())
-    assert report["snps"] == number(snps.group(1)) and len(report["runs"]) == 4
+    assert report["inputs"][0]["snps"] == number(snps.group(1)) and len(report["runs"]) == 6
     assert all(run["scored_windows"] == run["windows"] > 0 for run in report["runs"])
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import encode
 from popgen_hub.encoders import HaplotypeImageEncoder, build_encoder
-from popgen_hub.encoders.haplotype_image import TENSOR, area_overlaps
+from popgen_hub.encoders.haplotype_image import TENSOR, area_overlaps, area_sums, packed_rows
 from popgen_hub.errors import PopgenHubError
 
 
@@ -101,6 +101,19 @@ def test_area_overlaps_are_integer_areas_that_average_blocks():
     odd = area_overlaps(5, 3)
     assert (odd == np.round(odd)).all()
     assert (odd.sum(axis=1) == 5).all() and (odd.sum(axis=0) == 3).all()
+
+
+def test_area_sums_and_packed_rows_are_the_product_and_packbits_they_replace():
+    rng = np.random.default_rng(5)
+    for rows, n_in, n_out in [(3, 1, 4), (5, 7, 7), (4, 9, 4), (128, 626, 128), (2, 1000, 3)]:
+        for top in (1, 40):
+            x = rng.integers(0, top + 1, (rows, n_in)).astype(np.uint8 if top == 1 else np.int64)
+            sums = area_sums(x, n_out)
+            assert sums.dtype == np.int64
+            assert np.array_equal(sums, x.astype(np.float64) @ area_overlaps(n_in, n_out).T)
+    for rows, width in [(0, 5), (3, 0), (1, 1), (7, 8), (128, 83), (5, 3000)]:
+        lines = rng.integers(0, 3, (rows, width)).astype(np.uint8)
+        assert np.array_equal(packed_rows(lines), np.packbits(lines, axis=1))
 
 
 def test_exact_half_is_one_whatever_the_arithmetic():

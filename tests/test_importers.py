@@ -104,7 +104,7 @@ def test_the_reviews_files_import_and_train(tmp_path):
 
 
 @pytest.mark.slow
-def test_dask_cluster_makes_the_same_dataset(tmp_path):
+def test_dask_cluster_makes_the_same_dataset(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
     small = dict(scenario_params={"n_haplotypes": 16, "length": 20_000},
@@ -117,6 +117,7 @@ def test_dask_cluster_makes_the_same_dataset(tmp_path):
                                                scheduler=cluster.scheduler_address, **small))
     assert np.array_equal(local.images, remote.images)
     assert np.array_equal(local.labels, remote.labels)
+    monkeypatch.setattr("popgen_hub.cluster.CONNECT_TIMEOUT", 1.0)  # nobody listens there
     with pytest.raises(PopgenHubError, match="cannot connect to the Dask scheduler"):
         simulate_dataset("imagene_sweep", tmp_path / "nowhere", scheduler="tcp://127.0.0.1:9",
                          **small)

@@ -10,9 +10,11 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pysam
 import pytest
 
+from conftest import needs
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.genotypes import Region
 from popgen_hub.readers import SampleSelection, VcfReader, haplotype_columns, parse_region
@@ -244,6 +246,84 @@ def test_a_damaged_block_is_an_error_not_the_end_of_the_contig(tmp_path):
         read(reader, "1:1-10000")
     with pytest.raises(PopgenHubError, match="is damaged"):
         VcfReader(damaged).contig_region("1")
+
+
+# ------------------------------------------------------------------ bcftools beside the scan
+MIXED_RECORDS = [  # SNPs, an indel, a multiallelic site, a repeated position, missing calls
+    *(f"1 {p} A G 0|1 1|1 0|0" for p in range(100, 4_000, 7)),
+    "1 4001 AT A 0|1 0|0 1|1", "1 4005 A C,T 0|2 0|1 0|0", "1 4010 C T .|. 0|1 1|0",
+    "1 4010 C A 0|1 0|1 1|0", *(f"1 {p} G A 1|0 0|0 0|1" for p in range(4_100, 9_000, 5)),
+    *(f"Y {p} T C 1|0 0|. 1|1" for p in range(50, 5_000, 9))]
+
+
+@pytest.fixture
+def piped(monkeypatch):
+    """Every region long enough for `bcftools view` to decode it beside this process."""
+    needs("bcftools")
+    monkeypatch.setattr("popgen_hub.readers.decoded.PIPED_MIN_BP", 0)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("columns", [None, (("c", 1), ("a", 0))])
+@pytest.mark.parametrize("region", ["1", "1:150-4100", "Y"])
+def test_bcftools_beside_the_scan_reads_what_htslib_here_reads(tmp_path, piped, region, columns):
+    reader = vcf_file(tmp_path, MIXED_RECORDS)
+    positions, matrix, stats = read(reader, region, columns)
+    piped.setattr("popgen_hub.readers.decoded.PIPED_MIN_BP", 10**12)  # all in this process
+    here = read(reader, region, columns)
+    assert np.array_equal(positions, here[0]) and np.array_equal(matrix, here[1])
+    assert stats == here[2] and stats.kept == len(positions) > 0
+
+
+def test_where_bcftools_fails_this_process_names_the_bad_record(tmp_path, piped):
+    records = [f"1 {p} A G 0|1 1|1 0|0" for p in range(100, 9_000, 3)]
+    records[2000] = records[2000].replace("0|0", "0|X")
+    reader = vcf_file(tmp_path, records, contigs=(("1", 10_000),))
+    previous = records[1999].split()[1]
+    with pytest.raises(PopgenHubError, match=f"a record after 1:{previous} cannot be parsed"):
+        read(reader, "1")
+
+
+def test_a_file_bcftools_cannot_write_is_read_here_from_the_regions_start(tmp_path, piped):
+    """An INFO tag the header does not declare: htslib reads the record (with a warning),
+    `bcftools view -Ou` stops at it after writing the header when the header is long; the
+    records come from this process instead, from the region's start, not the contig's."""
+    header = ["##fileformat=VCFv4.2", *(f"##contig=<ID=s{i},length=1000>" for i in range(3000)),
+              "##contig=<ID=1,length=10000>",
+              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb"]
+    body = [f"1\t{p}\t.\tA\tG\t.\tPASS\tAF=0.5\tGT\t0|1\t1|1" for p in range(100, 9_000, 7)]
+    plain = tmp_path / "undeclared.vcf"
+    plain.write_text("\n".join(header + body) + "\n")
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    reader = VcfReader(tmp_path / "undeclared.vcf.gz")
+    positions, matrix, stats = read(reader, "1:4001-9000")
+    piped.setattr("popgen_hub.readers.decoded.PIPED_MIN_BP", 10**12)
+    here = read(reader, "1:4001-9000")
+    assert positions[0] >= 4000 and np.array_equal(positions, here[0])
+    assert np.array_equal(matrix, here[1]) and stats == here[2]
+
+
+def test_a_damaged_block_read_by_bcftools_is_named(tmp_path, piped):
+    records = [f"1 {p} A G 0|1 1|1 0|0" for p in range(100, 10_000, 3)]
+    vcf_file(tmp_path, records, contigs=(("1", 10_000),))
+    damaged = damage_a_middle_block(tmp_path / "t.vcf.gz", tmp_path / "damaged.vcf.gz")
+    with pytest.raises(PopgenHubError, match=r"damaged\.vcf\.gz: the compressed data .* is "
+                                             r"damaged"):
+        read(VcfReader(damaged), "1:1-10000")
+
+
+def test_a_read_stopped_early_stops_bcftools(tmp_path, piped):
+    reader = vcf_file(tmp_path, MIXED_RECORDS)
+    selection = SampleSelection(tuple(haplotype_columns(reader)))
+    blocks = reader.blocks(reader.region("1"), selection, stats=reader.new_stats(),
+                           block_size=10)
+    next(blocks)
+    children = psutil.Process().children()
+    assert any(child.name() == "bcftools" for child in children)
+    blocks.close()
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+                   for child in children)
 
 
 # ------------------------------------------------------------------ sample tables

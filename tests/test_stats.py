@@ -291,6 +291,24 @@ def test_window_statistics_are_a_row_of_windowed_and_empty_windows_are_nan():
         windowed(block.take_sites(np.arange(block.n_sites)[::-1]), STARTS, WINDOW)
 
 
+def test_kept_tables_are_the_values_drawn_or_summed_afresh():
+    """Hash weights and harmonic numbers come from tables kept and grown between calls: the
+    first n of a longer table are the n made afresh, bit for bit."""
+    from popgen_hub.stats import homozygosity
+    from popgen_hub.stats.diversity import harmonic
+
+    for n_sites in (0, 1, 9, 5000, 9000, 20_000):
+        fresh = np.random.default_rng(homozygosity.HASH_SEED).integers(
+            0, np.iinfo(np.uint64).max, size=n_sites, dtype=np.uint64, endpoint=True)
+        assert np.array_equal(homozygosity.hash_weights(n_sites), fresh | np.uint64(1))
+    for top in (1, 2, 50, 3000, 100_000):
+        n = np.arange(-1, top + 1)
+        for power in (1, 2):
+            table = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, top + 1) ** power)])
+            fresh = np.where(n >= 2, table[np.clip(n - 1, 0, None)], 0.0)
+            assert harmonic(n, power).tobytes() == fresh.tobytes()
+
+
 @pytest.mark.slow
 def test_a_chromosome_of_a_thousand_haplotypes_takes_seconds():
     rng = np.random.default_rng(0)

@@ -52,6 +52,7 @@ COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_explain, cmd_simulate, cmd_import,
 LOG_FORMAT = "popgen-hub: %(message)s"
 log = logging.getLogger("popgen_hub")
 _handler: logging.Handler | None = None
+_before = (logging.NOTSET, True)  # the logger's level and propagation before main set them
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
     """Messages of the ``popgen_hub`` loggers to stderr: warnings only with -q, INFO by
-    default, DEBUG with -v. Called once per :func:`main`; a second call replaces the handler."""
-    global _handler
-    if _handler is not None:
+    default, DEBUG with -v. Called once per :func:`main`, which undoes it when it returns
+    (:func:`release_logging`): a program that runs commands and then calls the API itself
+    keeps its own logging."""
+    global _handler, _before
+    if _handler is None:
+        _before = (log.level, log.propagate)
+    else:
         log.removeHandler(_handler)
     _handler = logging.StreamHandler(sys.stderr)
     _handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -94,9 +99,10 @@ ENVIRONMENT_ERRORS = {
 
 
 def crash_log_dir() -> Path:
-    """Where the tracebacks of genuine bugs go: the user's cache directory."""
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "popgen-hub" / "crashes"
+    """Where the tracebacks of genuine bugs go: popgen-hub's cache folder."""
+    from ..files import cache_dir
+
+    return cache_dir() / "crashes"
 
 
 def _report_bug(command: str, invocation: str) -> int:
@@ -119,6 +125,16 @@ def _report_bug(command: str, invocation: str) -> int:
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
+
+
+def release_logging() -> None:
+    """The ``popgen_hub`` logger as it was before :func:`configure_logging`."""
+    global _handler
+    if _handler is not None:
+        log.removeHandler(_handler)
+        _handler = None
+        log.setLevel(_before[0])
+        log.propagate = _before[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report_bug(args.command, args.invocation)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        release_logging()
     return 0
 
 

@@ -10,6 +10,8 @@ examples:
     --region chr2:134000000-138000000 --step 5000 -o chr2_scan
   popgen-hub scan --vcf genome.vcf.gz --model imagene_cnn.sweep_hsap_eur --workers 8 \
     -o genome_scan
+  popgen-hub scan --vcf /shared/genome.vcf.gz --model imagene_cnn.sweep_hsap_eur \
+    --scheduler tcp://10.0.0.5:8786 -o genome_scan   # on a Dask cluster
   popgen-hub scan --vcf x.vcf.gz --model local-dir:./my_model --genome hg38 -o out
   popgen-hub scan --vcf x.vcf.gz --model auto -o out   # the closest training data
   popgen-hub scan --vcf 1kg_chr2.vcf.gz --samples panel.tsv --population YRI \
@@ -49,6 +51,10 @@ def _add_compute_options(p: argparse.ArgumentParser) -> None:
                    "reading, encoding and scoring its part on one core (default 1)")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads with one worker "
                    "(0: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="score on a Dask distributed "
+                   "cluster instead, one piece per task; its workers need popgen-hub installed "
+                   "(popgen-hub[cluster]) and the input files at the same path (the model is "
+                   "sent to them)")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
 
     # the option values first: a mistyped value is named before the model loads
     check_values(args.window_size, args.step, args.batch_size, args.workers, args.seed,
-                 args.threads)
+                 args.threads, args.scheduler)
     # read once: it names the BAMs' individuals, and --model auto and the scan read its rows
     table = sample_table(args.samples, args.sample_column, args.age_column, args.population,
                          args.population_column)
@@ -80,8 +86,9 @@ def run(args: argparse.Namespace) -> None:
     model = load(name, device=args.device, threads=args.threads, sha256=args.sha256)
     result = model.scan(source, args.output, region=args.region, window=args.window_size,
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
-                        workers=args.workers, genome=args.genome, snapshot=args.snapshot,
-                        writers=args.writer or (), samples=table, progress=not args.quiet,
+                        workers=args.workers, scheduler=args.scheduler, genome=args.genome,
+                        snapshot=args.snapshot, writers=args.writer or (), samples=table,
+                        progress=not args.quiet,
                         resume=args.resume, clean=args.clean, command=args.invocation)
     _report(result)
 

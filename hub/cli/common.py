@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PopgenHubError
-from ..runtime import DEVICES
+from ..runtime import DEVICE_HELP, parse_device
 
 if TYPE_CHECKING:
     from ..encoders import Encoder
@@ -163,8 +163,17 @@ def add_resume_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto: GPU (TensorRT/CUDA) when onnxruntime-gpu finds one, else CPU")
+    parser.add_argument("--device", type=device_value, default="auto", metavar="DEVICE",
+                        help=f"{DEVICE_HELP}; GPUs need pip install 'popgen-hub[gpu]'")
+
+
+def device_value(text: str) -> str:
+    """A --device value, checked as the library checks it (a usage error, exit 2)."""
+    try:
+        parse_device(text)
+    except PopgenHubError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_verbosity(parser: argparse.ArgumentParser) -> None:

@@ -99,7 +99,7 @@ class GenotypeMatrixEncoder(DataclassEncoder):
         they are, once their samples are checked to be of the encoder's ploidy."""
         self.check_kind(block)
         if block.kind != "haplotypes":
-            wrong = {p for p in block.samples.ploidy if p != self.ploidy}
+            wrong = set(block.samples.ploidy) - {self.ploidy}
             if wrong:
                 raise PopgenHubError(f"the {self.name} encoder reads individuals of ploidy "
                                      f"{self.ploidy}, not {', '.join(map(str, sorted(wrong)))}")
@@ -116,8 +116,13 @@ class GenotypeMatrixEncoder(DataclassEncoder):
         """Encode one window of every individual of ``block`` (module doc)."""
         individuals = self.as_individuals(block)
         dosage, called, probabilities = self._dosages(individuals)
-        n_called = called.sum(axis=1)
-        alt_count = np.where(called, dosage, 0.0).sum(axis=1) * self.ploidy
+        if called.flags.c_contiguous and dosage.flags.c_contiguous and called.all():
+            # every call made: the same counts, and the same sums of the same (C-ordered) array
+            n_called = np.full(len(called), called.shape[1], dtype=np.int_)
+            alt_count = dosage.sum(axis=1) * self.ploidy
+        else:
+            n_called = called.sum(axis=1)
+            alt_count = np.where(called, dosage, 0.0).sum(axis=1) * self.ploidy
         alleles = n_called * self.ploidy
         alt = alt_count / np.maximum(alleles, 1)
         flip = (alt > 0.5) if self.polarise == "minor" else np.zeros(len(alt), dtype=bool)
@@ -134,7 +139,11 @@ class GenotypeMatrixEncoder(DataclassEncoder):
         start = window[0] if window else (positions[0] if len(positions) else 0.0)
         length = (window[1] - window[0]) if window else (
             positions[-1] - positions[0] + 1 if len(positions) else 1.0)
-        gaps = np.diff(positions, prepend=start).clip(min=0)[first:first + self.n_sites]
+        # np.diff(positions, prepend=start).clip(min=0), of the run's sites only
+        kept = positions[first:first + self.n_sites]
+        previous = (positions[first - 1:first - 1 + len(kept)] if first else
+                    np.concatenate([np.array([start], dtype=np.float64), kept[:-1]])[:len(kept)])
+        gaps = np.maximum(kept - previous, 0.0)
         tensor[:, GAP, columns] = gaps * self.n_sites / length
         if probabilities is not None:
             chosen = probabilities[run].transpose(1, 2, 0)  # (individuals, genotypes, sites)

@@ -150,10 +150,15 @@ class GenotypeBlock:
         the expected counts under a flat genotype prior, over the samples whose likelihoods
         carry information; see :meth:`called_posteriors`)."""
         if self.kind == "haplotypes":
-            called = self.values >= 0
-            return (self.values == 1).sum(axis=1), called.sum(axis=1)
+            complete = self.values.size and self.values.min() >= 0
+            return _count_per_site(self.values == 1), (
+                np.full(len(self.values), self.values.shape[1], dtype=np.int_) if complete
+                else _count_per_site(self.values >= 0))
         ploidy = np.asarray(self.samples.ploidy)
         if self.kind == "genotypes":
+            if self.values.size and self.values.min() >= 0:  # every call made: the same sums
+                return (self.values.sum(axis=1),
+                        np.full(len(self.values), np.sum(ploidy), dtype=np.int_))
             called = self.values >= 0
             return (np.where(called, self.values, 0).sum(axis=1),
                     (called * ploidy).sum(axis=1))
@@ -197,6 +202,14 @@ class GenotypeBlock:
         flat = 1.0 / len(genotypes)
         return np.stack([np.where(informative, column / np.where(informative, total, 1), flat)
                          for column in genotypes], axis=2)
+
+
+def _count_per_site(mask: np.ndarray) -> np.ndarray:
+    """The true values of each row of a (sites, columns) boolean matrix, as ``np.int_``
+    (summed in 16 bits where the columns fit, several times faster than numpy's default)."""
+    if mask.shape[1] < np.iinfo(np.int16).max:
+        return mask.sum(axis=1, dtype=np.int16).astype(np.int_)
+    return mask.sum(axis=1)
 
 
 def concatenate(blocks: list[GenotypeBlock], like: GenotypeBlock | None = None) -> GenotypeBlock:

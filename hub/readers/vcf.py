@@ -27,6 +27,7 @@ from ..genotypes import KINDS, GenotypeBlock, ReadStats, Region, Samples, parse_
 from ..genotypes.region import braced
 from .base import READERS, SampleSelection
 from .bgzf import damaged_error, find_index, index_mismatch, reindex_command
+from .decoded import region_records
 from .records import SKIP_REASONS, alleles, genotype_calls, query, skip_reason
 from .vcf_kinds import likelihood_block, likelihood_fields, record_likelihoods
 
@@ -252,11 +253,10 @@ class VcfReader:
         ``count_before`` (default: all) are counted in ``stats``, so that overlapping pieces of
         one region count each record once.
         """
-        import cyvcf2
-
         count_before = region.end if count_before is None else count_before
         wanted_samples = sorted(selection.samples, key=self.samples.index)
-        vcf = cyvcf2.VCF(str(self.path), samples=wanted_samples, lazy=True, threads=1)
+        vcf, records = region_records(self.path, region, wanted_samples,
+                                      len(self.samples))
         ploidy = dict(zip(self.samples, self.ploidies, strict=True))
         samples = Samples(tuple(wanted_samples), tuple(ploidy[s] for s in wanted_samples))
         # the largest ploidy + 1: cyvcf2's alleles and phase flag of a call, and the genotypes
@@ -267,7 +267,7 @@ class VcfReader:
         values: list[Any] = []
         last_position = -1
         last_read = region.start - 1
-        for record in query(vcf, str(region), self.path):
+        for record in records:
             position = last_read = record.start
             if position < region.start:  # records that start before the region but overlap it
                 continue

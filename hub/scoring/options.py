@@ -1,7 +1,7 @@
 """The options of a scan that decide its windows and workers, checked before any work: each
 refusal names the option (``--window-size``, ``--step``, ``--batch-size``, ``--workers``,
-``--seed``: the command line's names; the Python API's arguments are window, step, batch_size,
-workers and seed)."""
+``--seed``, ``--scheduler``: the command line's names; the Python API's arguments are window,
+step, batch_size, workers, seed and scheduler)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ _LEAST = {"--window-size": (1, " bp"), "--step": (1, " bp"), "--batch-size": (1,
 
 def check_values(window: int | None = None, step: int | None = None,
                  batch_size: int | None = None, workers: int | None = None,
-                 seed: int | None = None, threads: int | None = None) -> None:
+                 seed: int | None = None, threads: int | None = None,
+                 scheduler: str | None = None) -> None:
     """Refuse option values that cannot work, naming the option (None: not given, the
-    default); workers > 1 also need a caller that worker processes can start from."""
+    default); workers > 1 also need a caller that worker processes can start from, and no
+    scheduler (a Dask cluster's workers score the pieces)."""
     for (option, (least, unit)), value in zip(_LEAST.items(),
                                               (window, step, batch_size, workers, seed,
                                                threads),
@@ -31,7 +33,12 @@ def check_values(window: int | None = None, step: int | None = None,
             raise PopgenHubError(f"{option} {value!r}: must be a whole number")
         if value < least:
             raise PopgenHubError(f"{option} {value}: must be at least {least}{unit}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise PopgenHubError(f"--scheduler {scheduler!r}: must be an address, tcp://HOST:PORT")
     if workers is not None and workers > 1:
+        if scheduler:
+            raise PopgenHubError(f"--workers {workers} with --scheduler: the Dask cluster's "
+                                 f"workers score the pieces; leave out --workers")
         check_main_guard()
 
 

@@ -15,7 +15,8 @@ from ..readers import Reader, SampleSelection, input_name, open_reader
 from ..readers.samples import SampleTable, read_samples
 from ..result import ScanResult
 from ..runtime import OnnxModel
-from .options import scan_options
+from .cluster import cluster_threads
+from .options import check_values, scan_options
 from .score import PieceStore, score
 from .selection import select_samples
 from .windows import window_starts
@@ -48,6 +49,9 @@ class ScanJob:
     progress: bool
     samples: Path | None
     population: str | None = None
+    #: a Dask scheduler's address: its workers score the pieces, planned for its threads
+    #: (``workers``); not a parameter: the same plan gives the same windows anywhere
+    scheduler: str | None = None
 
     def parameters(self) -> dict[str, Any]:
         """What decides the windows and their scores, for manifests and fingerprints."""
@@ -61,7 +65,8 @@ class ScanJob:
         could be."""
         result = score(self.model, self.reader, self.regions, self.selection,
                        window=self.window, step=self.step, batch_size=self.batch_size,
-                       workers=self.workers, progress=self.progress, store=store)
+                       workers=self.workers, scheduler=self.scheduler,
+                       progress=self.progress, store=store)
         if not len(result.scored()):
             contract, name = self.model.contract, input_name(self.reader)
             where = ", ".join(map(str, self.regions))
@@ -83,14 +88,17 @@ def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str |
             sample_column: str = "sample",
             age_column: str = "age_years", population: str | None = None,
             population_column: str = "population", batch_size: int = 32, workers: int = 1,
-            progress: bool = True) -> ScanJob:
+            scheduler: str | None = None, progress: bool = True) -> ScanJob:
     """Open and check ``path`` (or take the reader given) for ``model``: options, data kind,
     regions (``region``, or every contig), the sample table (``samples``, see
     :mod:`popgen_hub.readers.samples`: the samples to read, of ``population`` when it names
     several; their ages for models that read ancient samples; or the table as
-    :func:`sample_table` read it) and the haplotypes the model reads."""
+    :func:`sample_table` read it) and the haplotypes the model reads. With ``scheduler``
+    (``tcp://HOST:PORT``), the Dask cluster there scores the pieces, planned for its threads."""
     contract = model.contract
+    check_values(workers=workers, scheduler=scheduler)
     window, step = scan_options(contract, window, step, batch_size, workers, seed)
+    threads = cluster_threads(scheduler) if scheduler else None  # reachable: before the work
     reader = open_reader(path)
     if contract.input.data_kind not in reader.kinds:
         raise PopgenHubError(
@@ -101,9 +109,11 @@ def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str |
                          need_ages=has_ancient_groups(model.encoder))
     regions = scan_regions(reader, region, step)
     selection = select_samples(reader, model.encoder, contract, seed, table)
-    workers = cap_workers(workers, sum(len(window_starts(r, window, step)) for r in regions))
+    n_windows = sum(len(window_starts(r, window, step)) for r in regions)
+    workers = max(1, min(threads, n_windows)) if threads else cap_workers(workers, n_windows)
     return ScanJob(model, reader, regions, selection, window, step, batch_size, workers,
-                   progress, table.path if table else None, table.population if table else None)
+                   progress, table.path if table else None, table.population if table else None,
+                   scheduler or None)
 
 
 def sample_table(samples: str | os.PathLike | SampleTable | None,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -29,6 +31,7 @@ from ..genotypes import ReadStats, Region
 from ..readers import Reader, SampleSelection, input_name
 from ..result import ScanResult, window_dtype
 from ..runtime import OnnxModel
+from .cluster import score_on_cluster
 from .windows import iter_windows, split_starts, window_bin, window_starts
 from .workers import broken_pool_error
 
@@ -46,6 +49,13 @@ class Piece:
     starts: range
     owned_end: int | None
 
+
+#: where a scan's time goes, summed over its pieces (``ScanResult.times``, and ``write``)
+STAGES = ("read", "encode", "statistics", "infer")
+#: batches scored while the next is encoded: two keep the model busy, and bound memory
+BATCHES_IN_FLIGHT = 2
+_END = object()
+T = TypeVar("T")
 
 #: a piece (scored as one task, and the unit a resumed scan does not score again) has at
 #: most this many windows
@@ -76,13 +86,16 @@ def plan_pieces(regions: list[Region], window: int, step: int, workers: int) -> 
 
 def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: SampleSelection,
           *, window: int, step: int, batch_size: int = 32, workers: int = 1,
-          progress: bool = True, store: PieceStore | None = None) -> ScanResult:
+          scheduler: str | None = None, progress: bool = True,
+          store: PieceStore | None = None) -> ScanResult:
     """The windows of every region, scored, with what reading skipped and the provenance of
     the result (nothing is written). ``workers`` processes share the windows (each runs its
     own reader and onnxruntime session on one thread); the windows are the same for any
     number, the probabilities equal up to float rounding (onnxruntime may add in another
-    order on another thread count). With a ``store``, pieces it holds are not scored again and
-    each piece scored is saved to it as soon as it is done."""
+    order on another thread count). With a ``scheduler`` (a Dask distributed address), the
+    cluster's workers score the pieces, planned for ``workers`` (:func:`prepare` gives the
+    cluster's threads). With a ``store``, pieces it holds are not scored again and each piece
+    scored is saved to it as soon as it is done."""
     pieces = plan_pieces(regions, window, step, workers)
     done = {i: found for i in range(len(pieces))
             if store is not None and (found := store.load(i)) is not None}
@@ -91,12 +104,15 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
     todo = [(i, piece) for i, piece in enumerate(pieces) if i not in done]
     bar = tqdm(total=sum(len(p.starts) for p in pieces), desc="scanning", unit="win",
                initial=sum(len(pieces[i].starts) for i in done), disable=not progress)
+    times = dict.fromkeys(STAGES, 0.0)
     try:
-        for i, (windows, stats) in _score_pieces(model, reader, todo, selection, window,
-                                                 batch_size, workers, bar):
+        for i, (windows, stats, piece_times) in _score_pieces(
+                model, reader, todo, selection, window, batch_size, workers, bar, scheduler):
             if store is not None:
                 store.save(i, windows, stats)
             done[i] = windows, stats
+            for stage, seconds in piece_times.items():
+                times[stage] += seconds
     finally:
         bar.close()
     stats = reader.new_stats()
@@ -109,14 +125,20 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
                       contig_lengths=reader.contig_lengths,
                       windows=np.concatenate([done[i][0] for i in range(len(pieces))]),
                       stats=stats, time_bins=selection.groups,
-                      population=selection.population, input_files=input_name(reader, True))
+                      population=selection.population, input_files=input_name(reader, True),
+                      times=times)
 
 
 def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]],
                   selection: SampleSelection, window: int, batch_size: int, workers: int,
-                  bar: tqdm) -> Iterator[tuple[int, tuple[np.ndarray, ReadStats]]]:
-    """Each piece of ``todo`` scored, yielded as soon as it is done: in this process, or on
-    ``workers`` processes."""
+                  bar: tqdm, scheduler: str | None = None
+                  ) -> Iterator[tuple[int, tuple[np.ndarray, ReadStats, dict[str, float]]]]:
+    """Each piece of ``todo`` scored, yielded as soon as it is done: in this process, on
+    ``workers`` processes, or on the Dask cluster at ``scheduler``."""
+    if scheduler is not None:
+        yield from score_on_cluster(scheduler, score_piece, model, reader, todo,
+                                    (selection, window, batch_size), bar)
+        return
     if workers == 1:
         for i, piece in todo:
             yield i, score_piece(model, reader, piece, selection, window, batch_size, bar)
@@ -152,63 +174,96 @@ def _start_worker(onnx_path: Path, contract: ModelContract, device: str, reader:
 
 
 def _score_piece_in_worker(piece: Piece, selection: SampleSelection, window: int,
-                           batch_size: int) -> tuple[np.ndarray, ReadStats]:
+                           batch_size: int) -> tuple[np.ndarray, ReadStats, dict[str, float]]:
     return score_piece(_WORKER["model"], _WORKER["reader"], piece, selection, window,
                        batch_size, None)
 
 
 def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: SampleSelection,
                 window: int, batch_size: int, bar: tqdm | None
-                ) -> tuple[np.ndarray, ReadStats]:
-    """Read, encode and score the windows of one piece, in batches.
+                ) -> tuple[np.ndarray, ReadStats, dict[str, float]]:
+    """Read, encode and score the windows of one piece, in batches, with the seconds spent in
+    each of :data:`STAGES`.
 
     Each window is read in full, past the region's end where the contig goes on. Windows
     without sites are left out; windows with fewer informative sites than the contract's
-    minimum are kept with NaN probabilities.
+    minimum are kept with NaN probabilities. Batches are scored in a thread beside the one that
+    reads and encodes the next (onnxruntime lets go of the GIL while it runs).
     """
     contract, encoder, starts = model.contract, model.encoder, piece.starts
     length = reader.contig_lengths.get(piece.contig)
     end = starts[-1] + window if length is None else min(starts[-1] + window, length)
     stats = reader.new_stats()
+    times = dict.fromkeys(STAGES, 0.0)
     no_score = np.full(len(contract.labels), np.nan, dtype=np.float32)
     # the windows' statistics, which ScanResult flags once the scan is merged
     flagged = ood.REFERENCE in contract.references
     no_statistics = np.full(len(ood.STATISTICS), np.nan)
     rows: list[tuple] = []
-    batch = _Batch(model, batch_size)
     blocks = reader.blocks(Region(piece.contig, starts[0], end), selection, stats=stats,
                            count_before=piece.owned_end)
-    with single_threaded_blas():
-        for start, sites in iter_windows(blocks, starts, window):
+    clock = time.perf_counter
+    with single_threaded_blas(), _Batch(model, batch_size, times) as batch:
+        for start, sites in _timed(iter_windows(blocks, starts, window), times, "read"):
             if bar is not None:
                 bar.update(1)
             if sites is None or sites.n_sites == 0:
                 continue
+            started = clock()
             sites = ood.as_seen(encoder, sites)  # models of individuals: grouped once
             encoded = encoder.encode(sites, (start, start + window))
+            encoded_at = clock()
             span_end = start + window if length is None else min(start + window, length)
             values = (ood.window_values(sites, start, span_end, encoded.n_sites) if flagged
                       else no_statistics)
+            times["encode"] += encoded_at - started
+            times["statistics"] += clock() - encoded_at
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
                          sites.n_sites, encoded.n_sites, no_score, values, 0))
             if encoded.n_sites >= contract.input.min_sites:
                 batch.add(len(rows) - 1, encoded.inputs)
-        batch.flush()
     windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
     if batch.rows:
         windows["probabilities"][batch.rows] = np.concatenate(batch.probabilities)
-    return windows, stats
+    return windows, stats, times
+
+
+def _timed(items: Iterator[T], times: dict[str, float], stage: str) -> Iterator[T]:
+    """``items``, the seconds spent producing them added to ``times[stage]``."""
+    while True:
+        started = time.perf_counter()
+        item = next(items, _END)
+        times[stage] += time.perf_counter() - started
+        if item is _END:
+            return
+        yield item
 
 
 class _Batch:
-    """Encoded windows gathered into batches of ``size`` for the model."""
+    """Encoded windows gathered into batches of ``size``, each scored by the model in a thread
+    while the next is gathered; at most :data:`BATCHES_IN_FLIGHT` wait, which bounds memory.
+    The seconds the model runs are added to ``times["infer"]``."""
 
-    def __init__(self, model: OnnxModel, size: int) -> None:
-        self.model, self.size = model, size
+    def __init__(self, model: OnnxModel, size: int, times: dict[str, float]) -> None:
+        self.model, self.size, self.times = model, size, times
         self.pending: list[dict[str, np.ndarray]] = []
         self.pending_rows: list[int] = []
         self.rows: list[int] = []
         self.probabilities: list[np.ndarray] = []
+        self.running: deque[Future] = deque()
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="popgen-hub-infer")
+
+    def __enter__(self) -> _Batch:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.flush()
+                while self.running:
+                    self._collect()
+        finally:
+            self.thread.shutdown(wait=True, cancel_futures=True)
 
     def add(self, row: int, inputs: dict[str, np.ndarray]) -> None:
         self.pending.append(inputs)
@@ -218,6 +273,18 @@ class _Batch:
 
     def flush(self) -> None:
         if self.pending:
-            self.probabilities.append(self.model.predict(stack_windows(self.pending)))
+            while len(self.running) >= BATCHES_IN_FLIGHT:
+                self._collect()
+            self.running.append(self.thread.submit(self._predict, stack_windows(self.pending)))
             self.rows += self.pending_rows
             self.pending, self.pending_rows = [], []
+
+    def _predict(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self.model.predict(inputs)
+        finally:
+            self.times["infer"] += time.perf_counter() - started
+
+    def _collect(self) -> None:
+        self.probabilities.append(self.running.popleft().result())

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..cluster import dask_client
 from ..datasets import (
     shard_arrays,
     shard_images,
@@ -119,16 +120,7 @@ def _map_chunks(task_args: list[tuple], workers: int, total: int, desc: str, pro
 def _map_on_dask(task_args: list[tuple], scheduler: str, bar: tqdm):
     if not task_args:  # a finished dataset: nothing to send
         return
-    try:
-        from distributed import Client
-    except ImportError:
-        raise PopgenHubError("--scheduler needs Dask: pip install 'distributed'") from None
-    try:
-        client = Client(scheduler, timeout=30)
-    except OSError as exc:
-        raise PopgenHubError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}; "
-                             f"start one (`dask scheduler`) or check the address") from None
-    with client:
+    with dask_client(scheduler) as client:
         # pure=False: equal arguments must still run (they never are, but Dask would cache)
         futures = client.map(simulate_arrays, *zip(*task_args, strict=True), pure=False)
         try:

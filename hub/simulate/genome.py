@@ -72,19 +72,32 @@ def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Pat
     try:
         plain = tmp_dir / path.name[: -len(".gz")]
         names = [f"sample{i}" for i in range(ts.num_individuals)]
-        text = io.StringIO()
-        ts.write_vcf(text, contig_id=contig, individual_names=names,
-                     position_transform=lambda x: np.asarray(x, dtype=np.int64) + 1)
+        # streamed to the file (the text of thousands of haplotypes would not fit in memory);
         # tskit declares the transformed length (L + 1); the contig is L bp long.
-        plain.write_text(text.getvalue().replace(
-            f"##contig=<ID={contig},length={int(ts.sequence_length) + 1}>",
-            f"##contig=<ID={contig},length={int(ts.sequence_length)}>", 1))
+        with open(plain, "w") as handle:
+            ts.write_vcf(_Replacing(handle, f"##contig=<ID={contig},length="
+                                            f"{int(ts.sequence_length) + 1}>",
+                                    f"##contig=<ID={contig},length={int(ts.sequence_length)}>"),
+                         contig_id=contig, individual_names=names,
+                         position_transform=lambda x: np.asarray(x, dtype=np.int64) + 1)
         pysam.tabix_index(str(plain), preset="vcf", force=True)
         os.replace(tmp_dir / path.name, path)
         os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return path
+
+
+class _Replacing:
+    """A text file that replaces the first ``old`` written to it (within one write) by ``new``."""
+
+    def __init__(self, handle: io.TextIOBase, old: str, new: str) -> None:
+        self.handle, self.old, self.new = handle, old, new
+
+    def write(self, text: str) -> int:
+        if self.old and self.old in text:
+            text, self.old = text.replace(self.old, self.new, 1), ""
+        return self.handle.write(text)
 
 
 def simulate_temporal_vcf(path: str | os.PathLike, scenario, *, seed: int,

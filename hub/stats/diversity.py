@@ -59,12 +59,29 @@ def diversity(block: GenotypeBlock, start: int | None = None,
                      n_sites=window.n_sites, span=span)
 
 
+#: Harmonic tables kept per power, up to this many terms (longer ones are made per call).
+HARMONIC_CACHED = 1 << 20
+_HARMONIC: dict[int, np.ndarray] = {}
+
+
+def _harmonic_table(top: int, power: int) -> np.ndarray:
+    """``[0, 1, 1 + 1/2**power, ...]``, at least ``top + 1`` long. A running sum, so a longer
+    table starts with the same values bit for bit: one is kept per power and grown."""
+    table = _HARMONIC.get(power)
+    if table is None or len(table) <= top:
+        size = max(top, min(2 * len(table) if table is not None else 1024, HARMONIC_CACHED))
+        table = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, size + 1) ** power)])
+        table.flags.writeable = False
+        if size <= HARMONIC_CACHED:
+            _HARMONIC[power] = table
+    return table
+
+
 def harmonic(n: np.ndarray, power: int = 1) -> np.ndarray:
     """``a_n = sum_{i=1}^{n-1} 1 / i**power`` for each ``n`` (0 where ``n < 2``)."""
     n = np.asarray(n, dtype=np.int64)
-    top = int(n.max(initial=1))
-    table = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, top + 1) ** power)])
-    return np.where(n >= 2, table[np.clip(n - 1, 0, None)], 0.0)
+    table = _harmonic_table(int(n.max(initial=1)), power)
+    return np.where(n >= 2, table[np.maximum(n - 1, 0)], 0.0)
 
 
 def diversity_windows(counts: SiteCounts, lo: np.ndarray, hi: np.ndarray,
@@ -77,7 +94,8 @@ def diversity_windows(counts: SiteCounts, lo: np.ndarray, hi: np.ndarray,
     pi = np.where(usable, 2 * (n * counts.mean - counts.mean**2 - counts.variance) / pairs, 0.0)
     a1 = np.where(usable, harmonic(counts.called), 1.0)
     segregating = np.where(usable, counts.p_segregating, 0.0)
-    per_site = np.stack([pi, segregating / a1, segregating, n, usable], axis=1)
+    # (sites, 5) with each column contiguous, for the running sums of window_sums
+    per_site = np.array([pi, segregating / a1, segregating, n, usable], dtype=np.float64).T
     sums = window_sums(per_site, lo, hi)
     sites = np.maximum(hi - lo, 1)
     mean_called = np.rint(sums[:, 3] / np.maximum(sums[:, 4], 1)).astype(np.int64)

@@ -15,6 +15,7 @@ Windows are half-open, 0-based ``[start, end)`` like the block's positions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ class SiteCounts:
 def site_chunks(block: GenotypeBlock) -> Iterator[slice]:
     """Consecutive slices of the block's sites of at most :data:`CHUNK_VALUES` values each
     (one empty slice for an empty block)."""
-    per_site = max(1, int(np.prod(block.values.shape[1:])))
+    per_site = max(1, math.prod(block.values.shape[1:]))
     step = max(1, CHUNK_VALUES // per_site)
     for first in range(0, max(block.n_sites, 1), step):
         yield slice(first, first + step)
@@ -48,7 +49,10 @@ def site_chunks(block: GenotypeBlock) -> Iterator[slice]:
 
 def site_counts(block: GenotypeBlock) -> SiteCounts:
     """The :class:`SiteCounts` of every site of ``block``, computed a chunk of sites at a time."""
-    parts = [_chunk_counts(block.take_sites(chunk)) for chunk in site_chunks(block)]
+    chunks = list(site_chunks(block))
+    if len(chunks) == 1:  # a window's sites
+        return SiteCounts(*_chunk_counts(block))
+    parts = [_chunk_counts(block.take_sites(chunk)) for chunk in chunks]
     return SiteCounts(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
@@ -96,7 +100,7 @@ def site_bounds(positions: np.ndarray, starts: np.ndarray,
                 ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Site index ranges ``[lo, hi)`` of the windows ``[starts, ends)`` over sorted
     ``positions``."""
-    if np.any(np.diff(positions) < 0):
+    if (positions[1:] < positions[:-1]).any():
         raise ValueError("block positions must be sorted to be windowed")
     return (np.searchsorted(positions, starts, side="left"),
             np.searchsorted(positions, ends, side="left"))
@@ -118,6 +122,7 @@ def window_block(block: GenotypeBlock, start: int | None,
 def window_sums(per_site: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Sums of ``per_site`` (sites first) over the site ranges ``[lo, hi)``, which may
     overlap: differences of prefix sums."""
-    prefix = np.concatenate([np.zeros((1,) + per_site.shape[1:]),
-                             np.cumsum(per_site, axis=0, dtype=np.float64)])
+    order = "F" if per_site.flags.f_contiguous else "C"  # the running sums along memory
+    prefix = np.zeros((len(per_site) + 1,) + per_site.shape[1:], order=order)
+    np.cumsum(per_site, axis=0, dtype=np.float64, out=prefix[1:])
     return prefix[hi] - prefix[lo]

@@ -66,5 +66,5 @@ def windowed(block: GenotypeBlock, starts: np.ndarray | list[int],
 def window_statistics(block: GenotypeBlock, start: int, end: int) -> dict[str, float]:
     """The :data:`FIELDS` of the window ``[start, end)`` as a dict (integers for the counts)."""
     row = windowed(block, [start], end - start)[0]
-    return {name: row[name].item() for name in FIELDS}
+    return dict(zip(FIELDS, row.tolist(), strict=True))  # Python ints and floats, as .item()
 
