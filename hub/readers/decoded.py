@@ -155,7 +155,8 @@ class DecodedRegion:
             self.process.wait()
         if getattr(self, "stderr", None) is not None:
             self.stderr.close()
-        self.folder.cleanup()
+        if getattr(self, "folder", None) is not None:  # none when it could not be made
+            self.folder.cleanup()
 
     def __del__(self) -> None:  # never read (an error came first)
         if not getattr(self, "closed", True):
