@@ -44,7 +44,7 @@ CASES = "20000000x500,80000000x500,20000000x2500"  # length (bp) x diploid sampl
 SMOKE = {"cases": "300000x64", "repeats": 1, "workers": "1,2,dask2"}
 STAGES = ("read", "encode", "statistics", "infer", "write")
 #: seconds between memory samples: the kernel walks a process's pages to give its PSS, which
-#: slows the process measured when done too often (every 20 ms cost the scan a third)
+#: slows the process measured when done too often
 PSS_EVERY = 0.25
 
 

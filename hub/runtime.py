@@ -57,6 +57,12 @@ def parse_device(device: Any) -> tuple[str, int]:
     return "gpu", int(match[1])
 
 
+def model_sha256(path: Path, contract: ModelContract | None) -> str:
+    """A model's identity: the sha256 its contract records (checked when it was loaded), else
+    the file's."""
+    return (contract.weights.get("sha256") if contract is not None else None) or sha256_of(path)
+
+
 def check_session_options(device: Any, threads: Any) -> None:
     """Refuse an unknown ``device`` or a ``threads`` that is not a count (0: onnxruntime's
     default, one per core)."""
@@ -244,7 +250,7 @@ class OnnxModel:
         options.log_severity_level = 3  # a missing CUDA library is reported by us, not as noise
         available = ort.get_available_providers()
         providers = choose_providers(device, available, model_sha256=(
-            sha256_of(self.path) if TENSORRT in available and device != "cpu"
+            model_sha256(self.path, contract) if TENSORRT in available and device != "cpu"
             and self.path.is_file() else None))
         for _, provider in providers:
             if "trt_engine_cache_path" in provider:

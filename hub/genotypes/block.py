@@ -206,7 +206,7 @@ class GenotypeBlock:
 
 def _count_per_site(mask: np.ndarray) -> np.ndarray:
     """The true values of each row of a (sites, columns) boolean matrix, as ``np.int_``
-    (summed in 16 bits where the columns fit, several times faster than numpy's default)."""
+    (summed in 16 bits where the columns fit, faster than numpy's default)."""
     if mask.shape[1] < np.iinfo(np.int16).max:
         return mask.sum(axis=1, dtype=np.int16).astype(np.int_)
     return mask.sum(axis=1)

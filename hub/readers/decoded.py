@@ -72,7 +72,8 @@ class DecodedRegion:
                  n_samples: int) -> None:
         import cyvcf2
 
-        self.region, self.closed, self.vcf, self.process = region, False, None, None
+        self.region, self.closed, self.vcf, self.process, self.stderr = (
+            region, False, None, None, None)
         self.folder = tempfile.TemporaryDirectory(prefix="popgen-hub-decode-")
         folder = Path(self.folder.name)
         try:
@@ -153,7 +154,7 @@ class DecodedRegion:
                 self.process.kill()
             self.process.stdout.close()
             self.process.wait()
-        if getattr(self, "stderr", None) is not None:
+        if self.stderr is not None:
             self.stderr.close()
         if getattr(self, "folder", None) is not None:  # none when it could not be made
             self.folder.cleanup()

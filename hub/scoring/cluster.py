@@ -11,7 +11,6 @@ prepared) and yielded as they finish, so that a resumable scan saves each at onc
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import tempfile
 import threading
@@ -23,11 +22,10 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import cluster as connection
-from ..cluster import dask_client
 from ..contract import ModelContract
 from ..errors import PopgenHubError
 from ..readers import Reader
-from ..runtime import OnnxModel
+from ..runtime import OnnxModel, model_sha256
 from ..schema import first_line
 
 
@@ -43,8 +41,8 @@ class ShippedModel:
 
 
 def ship(model: OnnxModel) -> ShippedModel:
-    onnx = model.path.read_bytes()
-    return ShippedModel(onnx, hashlib.sha256(onnx).hexdigest(), model.contract, model.device)
+    return ShippedModel(model.path.read_bytes(), model_sha256(model.path, model.contract),
+                        model.contract, model.device)
 
 
 #: sessions a worker process keeps (the models of the latest scans it served)
@@ -73,7 +71,7 @@ def worker_model(shipped: ShippedModel) -> OnnxModel:
 def cluster_threads(scheduler: str) -> int:
     """The threads of the cluster's workers, that a scan's pieces are planned for (waiting
     for a first worker to join)."""
-    with dask_client(scheduler) as client:
+    with connection.dask_client(scheduler) as client:
         try:
             client.wait_for_workers(1, timeout=connection.CONNECT_TIMEOUT)
         except TimeoutError:
@@ -94,7 +92,7 @@ def score_on_cluster(scheduler: str, score_piece: Callable[..., Any], model: Onn
         return
     from distributed import as_completed
 
-    with dask_client(scheduler) as client:
+    with connection.dask_client(scheduler) as client:
         shipped = client.scatter(ship(model), broadcast=True, hash=False)
         pickled = client.scatter(pickle.dumps(reader), broadcast=True, hash=False)
         # pure=False: a task runs even where Dask has seen the same arguments
