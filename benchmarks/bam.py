@@ -50,7 +50,8 @@ from popgen_hub.simulate.reads import write_bams
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {"individuals": 3, "length": 60_000, "compare_length": 20_000}
-STAGES = {"per-read loop (pysam records)": "read_bases", "expand blocks (numpy)": "_expand",
+STAGES = {"per-read loop (pysam records)": "read_bases", "CIGARs to blocks (numpy)":
+          "_aligned_blocks", "expand blocks (numpy)": "_expand",
           "genotype likelihoods": "genotype_likelihoods", "SNP test": "snp_test"}
 
 
@@ -87,7 +88,8 @@ def stage_shares(reader: BamReader, region: Region) -> dict[str, float]:
     total = max(row[3] for row in stats.values())
     seconds = {stage: sum(row[3] for (_, _, name), row in stats.items() if name == function)
                for stage, function in STAGES.items()}
-    seconds["per-read loop (pysam records)"] -= seconds["expand blocks (numpy)"]
+    seconds["per-read loop (pysam records)"] -= (seconds["expand blocks (numpy)"]
+                                                 + seconds["CIGARs to blocks (numpy)"])
     seconds["rest (pooled counts, alleles, chunks, blocks)"] = total - sum(seconds.values())
     return {stage: value / total for stage, value in seconds.items()}
 

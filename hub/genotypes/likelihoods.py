@@ -66,10 +66,10 @@ class Pileup:
     def take(self, keep: np.ndarray) -> Pileup:
         """The bases at the sites where ``keep`` (a mask over sites) is true, sites renumbered."""
         new_index = np.cumsum(keep) - 1
-        entries = keep[self.site]
+        entries = np.flatnonzero(keep[self.site])  # indices: few are kept, taken fast
         return Pileup(self.positions[keep], self.n_samples, new_index[self.site[entries]],
-                      self.sample[entries], self.base[entries], self.quality[entries],
-                      self.reverse[entries])
+                      *(values.take(entries) for values in (self.sample, self.base,
+                                                            self.quality, self.reverse)))
 
     def counts(self) -> np.ndarray:
         """Reads of each base per site, all samples pooled: (sites, 4)."""

@@ -309,11 +309,13 @@ class BamReader:
             calls = self._calls(pileup, region.contig, start, end, count_before)
             stats.kept += int((calls.positions < count_before).sum())
             stats.skipped.update(calls.skipped)
-            counted = pileup.positions[pileup.site] < count_before
+            counted = pileup.site < count_before - start  # sites are start, start + 1, …
             stats.read_bases += int(counted.sum())
             # over the positions some read covers: gaps in the assembly or the mapping (N runs,
             # the space between captured targets) are not low depth
-            stats.sample_bp += np.unique(pileup.site[counted]).size * len(chosen)
+            covered = np.zeros(end - start, dtype=bool)
+            covered[pileup.site[counted]] = True
+            stats.sample_bp += int(covered.sum()) * len(chosen)
             for first in range(0, len(calls.positions), block_size):
                 part = slice(first, first + block_size)
                 yield GenotypeBlock(calls.positions[part], calls.likelihoods[part],
