@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb, and
-# htslib's own malformed VCF/BAM test files (htslib-test: /usr/share/htslib-test/test/).
-SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv htslib-test
+# What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb, headless
+# Chromium (igv.js and JBrowse 2 pages), Node and npm (the JBrowse 2 plugin), and htslib's own
+# malformed VCF/BAM test files (htslib-test: /usr/share/htslib-test/test/).
+SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv chromium nodejs npm htslib-test
 HTSLIB_TEST := /usr/share/htslib-test/test
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
 
-.PHONY: demo test test-fast fuzz venv venv-train system-deps pretrained temporal publish example-data screenshot bench lint \
+.PHONY: demo test test-fast fuzz venv venv-train system-deps jbrowse-deps jbrowse-plugin pretrained temporal publish example-data screenshot screenshots bench lint \
 	clean
 
 ## demo: install the inference package and scan the bundled example VCF with the bundled model
@@ -19,12 +20,13 @@ demo: venv
 	$(BIN)/popgen-hub list
 	$(BIN)/popgen-hub scan --vcf $(EXAMPLE_VCF) --model $(MODEL) -o demo_out
 
-## test: install everything (training extra, system tools) and run the whole test suite
-test: venv-train system-deps
+## test: install everything (training extra, system tools, the JBrowse 2 npm packages) and run
+## the whole test suite
+test: venv-train system-deps jbrowse-deps
 	$(BIN)/python -m pytest -q -ra
 
 ## test-fast: the same, without the tests marked slow (over ~5 s each: training, big simulations)
-test-fast: venv-train system-deps
+test-fast: venv-train system-deps jbrowse-deps
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 ## fuzz: the property-based tests of tests/test_fuzz.py with 10x the generated inputs (~25 min)
@@ -41,14 +43,14 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 
 $(VENV)/.train: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q $(TORCH_PIN)
-	$(BIN)/pip install -q -e '.[train,dev]'
+	$(BIN)/pip install -q -e '.[train,dev,serve]'
 	touch $@ $(VENV)/.core
 
 venv: $(VENV)/.core
 venv-train: $(VENV)/.train
 
 system-deps:
-	@missing=; for tool in bcftools tabix xvfb-run xauth java; do \
+	@missing=; for tool in bcftools tabix xvfb-run xauth java chromium node npm; do \
 		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	[ -f /usr/share/java/igv.jar ] || missing="$$missing igv"; \
 	[ -d $(HTSLIB_TEST) ] || missing="$$missing htslib-test"; \
@@ -57,6 +59,18 @@ system-deps:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
+
+JBROWSE := browsers/jbrowse
+# The JBrowse 2 plugin's npm packages (package-lock.json): @jbrowse/core 4.x, esbuild,
+# TypeScript, and the linear view's UMD build that tests/test_jbrowse.py runs.
+$(JBROWSE)/node_modules/.package-lock.json: $(JBROWSE)/package.json $(JBROWSE)/package-lock.json
+	cd $(JBROWSE) && npm ci --no-audit --no-fund --loglevel=error
+jbrowse-deps: $(JBROWSE)/node_modules/.package-lock.json
+
+## jbrowse-plugin: rebuild hub/browsers/static/jbrowse/popgen-hub-plugin.js (committed) from
+## browsers/jbrowse/src
+jbrowse-plugin: jbrowse-deps
+	cd $(JBROWSE) && npm run --silent build
 
 ## pretrained: rebuild a bundled model from scratch (simulate, train, export; ~25 min for the
 ## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h)
@@ -77,6 +91,12 @@ example-data: venv-train
 screenshot: venv-train system-deps
 	$(BIN)/popgen-hub scan --vcf $(EXAMPLE_VCF) --model $(MODEL) -q --snapshot -o demo_out
 	cp demo_out/igv_snapshot.png docs/igv_demo.png
+
+## screenshots: the README's browser pictures, as the browser tests render them (igv.js and
+## JBrowse 2 in headless Chromium, IGV desktop under Xvfb) into docs/images
+screenshots: venv-train system-deps jbrowse-deps
+	POPGEN_HUB_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/test_report.py \
+		tests/test_jbrowse.py tests/test_igv_live.py
 
 ## publish: push every bundled model to the Hugging Face Hub (needs HF_TOKEN; HF_ORG, DRY_RUN=dir)
 publish: venv-train

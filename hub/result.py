@@ -19,6 +19,12 @@ from .version import __version__
 CHROM_SIZES = "scan.chrom.sizes"
 IGV_BATCH = "igv_batch.txt"
 SNAPSHOT = "igv_snapshot.png"
+IGV_SESSION = "igv_session.xml"
+UCSC_HUB = "hub.txt"
+REPORT = "report.html"
+#: JBrowse 2's configuration, in a folder of its own (staged and published as the folder)
+JBROWSE_DIR = "jbrowse"
+JBROWSE_CONFIG = f"{JBROWSE_DIR}/config.json"
 
 
 def track_file(model: str, label: str) -> str:
@@ -95,6 +101,9 @@ class ScanResult:
     #: seconds spent per stage (read, encode, statistics, infer; summed over the pieces this
     #: run scored, in whichever process scored them; the writers add ``write``)
     times: dict[str, float] = field(default_factory=dict)
+    #: the classic statistics written beside the tracks (``scan --stats``): value column ->
+    #: its BigWig (see :func:`popgen_hub.stats_tracks.write_scan_statistics`)
+    statistics: dict[str, str] = field(default_factory=dict)
     #: per window (NaN: unscored), the empirical p-value of its score against the model's
     #: stored null and its Benjamini-Hochberg q-value across the whole scan; None when the
     #: model stores no null (see :mod:`popgen_hub.calibration`)

@@ -16,6 +16,7 @@ import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ from .result import ScanResult
 from .resume import fingerprint, run_staging
 from .runtime import OnnxModel, model_sha256
 from .scoring import PIECE_WINDOWS, ScanJob, prepare
+from .stats_tracks import scan_statistics, write_scan_statistics
 from .writers import BUILTIN_WRITERS, WRITERS, IgvBatch, Writer, record_scan, snapshot_tools
+from .writers.ucsc import ucsc_assembly, write_ucsc_hub
 
 log = logging.getLogger("popgen_hub")
 
@@ -41,23 +44,28 @@ PIECES = ".pieces"  # in the staging folder; never published
 def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLike, *,
              genome: str | None = None, snapshot: bool = False, writers: Sequence[str] = (),
              resume: bool = False, clean: bool = False, command: str = "",
-             **options: Any) -> ScanResult:
+             stats: Sequence[str] = (), **options: Any) -> ScanResult:
     """Scan ``vcf`` and write BigWig track(s), a window table, chrom.sizes and an IGV batch.
 
     ``options`` are :func:`popgen_hub.scoring.prepare`'s (region, window, step, seed,
     samples, sample_column, age_column, population, population_column, batch_size, workers,
     scheduler, progress). ``genome`` goes into the IGV batch script (``hg38``, a FASTA or
     chrom.sizes path; default: the chrom.sizes written beside the tracks, which works
-    offline); ``snapshot`` also renders its view with IGV desktop to ``igv_snapshot.png``.
-    ``writers`` names extra writers from plugins. ``resume`` / ``clean``: continue / discard
-    what an interrupted scan of the same input, model and parameters into ``out_dir`` kept
-    (see :mod:`popgen_hub.resume`); ``command`` is recorded in the folder's manifest and its
-    lock.
-    """
+    offline), and, when it is no file, names the UCSC hub's assembly; ``snapshot`` also
+    renders its view with IGV desktop to ``igv_snapshot.png``. ``writers`` names extra
+    writers from plugins. ``resume`` / ``clean``: continue / discard what an interrupted scan
+    of the same input, model and parameters into ``out_dir`` kept (see
+    :mod:`popgen_hub.resume`); ``command`` is recorded in the folder's manifest and its lock.
+    ``stats`` names classic statistics written beside the tracks
+    (:mod:`popgen_hub.stats_tracks`), which every genome-browser file shows."""
+    stats = scan_statistics(stats) if stats else []  # checked before the work
     if snapshot:
         snapshot_tools()  # fail before the work, not after
     # (name, writer, whether it is a plugin: someone else's code, whose failures we name)
     chosen = [(name, WRITERS.get(name), False) for name in BUILTIN_WRITERS]
+    if assembly := ucsc_assembly(genome):
+        chosen = [(name, partial(write_ucsc_hub, assembly=assembly) if name == "ucsc_hub"
+                   else write, plugin) for name, write, plugin in chosen]
     chosen.append(("igv", IgvBatch(genome, snapshot), False))
     chosen += [(name, WRITERS.get(name), True) for name in dict.fromkeys(writers)
                if name not in BUILTIN_WRITERS]
@@ -66,6 +74,9 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
         with run_staging(out_dir, run_key(job), resume=resume, clean=clean) as staging:
             result = job.score(PieceFiles(staging.dir / PIECES, job.reader))
             started = time.perf_counter()
+            if stats:  # first, so that the writers (reports, hubs) find them in result.outputs
+                result.statistics = write_scan_statistics(job, staging, stats, options)
+                result.outputs = {file: staging.final(file) for file in staging.names}
             for name, write, plugin in chosen:
                 _run_writer(name, write, plugin, result, staging)
                 result.outputs = {file: staging.final(file) for file in staging.names}
@@ -73,7 +84,8 @@ def scan_vcf(model: OnnxModel, vcf: str | os.PathLike, out_dir: str | os.PathLik
             log.info("seconds by stage (summed over workers): %s", ", ".join(
                 f"{stage} {seconds:.2f}" for stage, seconds in result.times.items()))
             record_scan(result, staging, {**job.parameters(), "genome": genome,
-                                          "snapshot": snapshot, "writers": list(writers)},
+                                          "snapshot": snapshot, "writers": list(writers),
+                                          "stats": stats},
                         command)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import struct
 import subprocess
@@ -80,6 +81,15 @@ def png_size(path: Path) -> tuple[int, int]:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 24)
     assert len(colours) > 2, f"{path}: a blank picture ({len(colours)} colours)"
     return width, height
+
+
+def keep(png: Path, name: str) -> None:
+    """Copy ``png`` to ``$POPGEN_HUB_SCREENSHOTS/name`` when that variable names a folder: the
+    README's pictures are the browser tests' own renderings (`make screenshots`)."""
+    folder = os.environ.get("POPGEN_HUB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, Path(folder) / name)
 
 
 @pytest.fixture(scope="session")

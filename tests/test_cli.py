@@ -16,8 +16,8 @@ from conftest import BUNDLED_MODEL, ROOT, run_cli
 from popgen_hub import cli
 from popgen_hub.cli import cmd_list, common
 
-COMMANDS = ["list", "info", "scan", "explain", "simulate", "import", "train", "compare",
-            "evaluate", "calibrate", "export", "push", "plugins"]
+COMMANDS = ["list", "info", "scan", "serve", "igv", "explain", "simulate", "import", "stats",
+            "train", "compare", "evaluate", "calibrate", "export", "push", "plugins"]
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
 
@@ -138,7 +138,7 @@ def test_scan_results_on_stdout_hints_on_stderr(tmp_path):
     loud = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", BUNDLED_MODEL, *region,
                    "-o", tmp_path / "loud")
     assert "top windows by the log-odds" in loud.stdout and "igv_batch" in loud.stdout
-    assert "popgen-hub: to look at the track in IGV desktop" in loud.stderr
+    assert f"popgen-hub: to look at it: popgen-hub serve {tmp_path / 'loud'}" in loud.stderr
     quiet = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", BUNDLED_MODEL, *region, "-q",
                     "-o", tmp_path / "quiet")
     assert "top windows by the log-odds" in quiet.stdout

@@ -28,6 +28,15 @@ from popgen_hub.datasets import load_dataset
 from popgen_hub.encoders import HaplotypeImageEncoder
 from popgen_hub.errors import PopgenHubError, Terminated
 from popgen_hub.locks import output_lock
+from popgen_hub.result import (
+    CHROM_SIZES,
+    IGV_BATCH,
+    IGV_SESSION,
+    JBROWSE_CONFIG,
+    JBROWSE_DIR,
+    REPORT,
+    UCSC_HUB,
+)
 from popgen_hub.simulate.dataset import simulate_dataset
 from popgen_hub.simulate.importers import import_dataset
 
@@ -42,6 +51,10 @@ TRACK = f"{BUNDLED_MODEL}.sweep.bw"
 REGION = "chr1:1-1000000"  # 93 windows of the example
 TABLE = f"{BUNDLED_MODEL}.windows.tsv"
 FLAGGED = f"{BUNDLED_MODEL}.flagged.bed"  # windows unlike the training data (ood.py)
+#: the files of a folder that are no one model's: contig lengths and genome-browser files
+#: (igv.min.js beside report.html; JBrowse's configuration in a folder of its own)
+SHARED_FILES = {CHROM_SIZES, IGV_BATCH, IGV_SESSION, UCSC_HUB, JBROWSE_DIR, REPORT,
+                "igv.min.js"}
 
 
 @pytest.fixture
@@ -94,9 +107,9 @@ def test_two_scans_into_one_new_folder_one_writes_the_other_refuses(tmp_path):
     assert f"{out} is being written by another popgen-hub run (pid {winner.pid} " in lost_err
     assert "popgen-hub scan --vcf" in lost_err and "wait for it to finish" in lost_err
     wrote = [Path(line.strip()) for line in stdout.split("wrote:\n")[1].splitlines()]
-    assert {path.name for path in wrote} == {TRACK, TABLE, FLAGGED, "scan.chrom.sizes",
-                                             "igv_batch.txt"}
-    assert all(path.is_file() for path in wrote)
+    printed = {*SHARED_FILES - {JBROWSE_DIR}, JBROWSE_CONFIG}  # the file JBrowse opens
+    assert {str(path.relative_to(out)) for path in wrote} == {TRACK, TABLE, FLAGGED, *printed}
+    assert all(path.exists() for path in wrote)
     with pyBigWig.open(str(out / TRACK)) as bw:
         assert bw.chroms() == {"chr1": 2_000_000} and len(bw.intervals("chr1")) > 350
     assert len(windows_of(out)) == 386  # the column names and 385 windows
@@ -144,7 +157,7 @@ def test_a_new_scan_of_a_model_replaces_what_its_last_scan_wrote(bundled_model, 
     second = bundled_model.scan(EXAMPLE_VCF, out, region="chr1:1000001-1400000",
                                 progress=False)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [TRACK, TABLE, FLAGGED, "scan.chrom.sizes", "igv_batch.txt", "popgen-hub.scans.json"])
+        [TRACK, TABLE, FLAGGED, *SHARED_FILES, "popgen-hub.scans.json"])
     entry = json.loads((out / "popgen-hub.scans.json").read_text())["scans"][BUNDLED_MODEL]
     assert entry["regions"] == ["chr1:1000001-1400000"]
     assert entry["files"] == [TRACK, TABLE, FLAGGED]
@@ -164,14 +177,17 @@ def test_two_models_share_the_folder_and_its_igv_batch(tmp_path):
     review.scan(TEMPORAL_VCF, out, region="chr1:1-100000", **options)
     hsap.scan(TEMPORAL_VCF, out, region="chr1:50001-150000", **options)  # replaces hsap's only
     scans = json.loads((out / "popgen-hub.scans.json").read_text())["scans"]
-    assert list(scans) == ["temporal_balsel.hsap_eur", "temporal_balsel.review_data"]
+    # oldest scan first: hsap's second scan came last
+    assert list(scans) == ["temporal_balsel.review_data", "temporal_balsel.hsap_eur"]
     assert scans["temporal_balsel.hsap_eur"]["regions"] == ["chr1:50001-150000"]
     assert scans["temporal_balsel.review_data"]["regions"] == ["chr1:1-100000"]
     batch = (out / "igv_batch.txt").read_text().splitlines()
     loaded = [line.split()[1] for line in batch if line.startswith("load ")]
-    tracks = [str((out / file).resolve()) for entry in scans.values()
-              for file in entry["tracks"].values()]
-    assert sorted(loaded) == sorted(tracks) and len(loaded) == 4
+    # each model's tracks, then its flagged windows, in the manifest's order
+    tracks = [str((out / file).resolve()) for model, entry in scans.items()
+              for file in [*entry["tracks"].values(), f"{model}.flagged.bed"]
+              if file in entry["files"]]
+    assert loaded == tracks and sum(track.endswith(".bw") for track in loaded) == 4
     assert all(Path(track).is_file() for track in loaded)
     assert "name=P(weak_overdominance)_temporal_balsel.review_data" in "\n".join(batch)
     assert batch[1] == f"genome {(out / 'scan.chrom.sizes').resolve()}"
@@ -181,12 +197,13 @@ def test_two_models_share_the_folder_and_its_igv_batch(tmp_path):
 def test_a_folder_holds_one_assembly(bundled_model, tmp_path):
     out = tmp_path / "scan"
     bundled_model.scan(EXAMPLE_VCF, out, region="chr1:1-300000", progress=False)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     temporal = popgen_hub.load("temporal_balsel.hsap_eur", device="cpu")
     with pytest.raises(PopgenHubError, match=r"contig chr1 is 150,000 bp in .*temporal_loci"
                        r".* but 2,000,000 bp in .*example_sweep.*scan inputs of one assembly"):
         temporal.scan(TEMPORAL_VCF, out, samples=TEMPORAL_SAMPLES, progress=False)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*")
+            if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scan"]
 
 

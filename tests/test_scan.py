@@ -9,7 +9,17 @@ import pyBigWig
 import pytest
 
 from conftest import BUNDLED_MODEL, SWEEP_AT, needs, run_cli
+from popgen_hub.browsers.igvjs import IGV_SCRIPT
 from popgen_hub.genotypes import GenotypeBlock, Region
+from popgen_hub.result import (
+    CHROM_SIZES,
+    IGV_BATCH,
+    IGV_SESSION,
+    JBROWSE_CONFIG,
+    JBROWSE_DIR,
+    REPORT,
+    UCSC_HUB,
+)
 from popgen_hub.scoring import iter_windows, split_starts, window_starts
 
 TRACK = f"{BUNDLED_MODEL}.sweep.bw"
@@ -107,8 +117,13 @@ def test_igv_batch_loads_the_track_and_goes_to_the_peak(sweep_scan):
 def test_python_api_scan_and_predict(sweep_vcf, bundled_model, tmp_path):
     result = bundled_model.scan(sweep_vcf, tmp_path, region="chr1:1100001-1300000",
                                 progress=False)
-    assert set(result.outputs) == {TRACK, TABLE, f"{BUNDLED_MODEL}.flagged.bed",
-                                   "scan.chrom.sizes", "igv_batch.txt"}
+    # the model's files, then the folder's files for genome browsers
+    assert set(result.outputs) == {TRACK, TABLE, f"{BUNDLED_MODEL}.flagged.bed", CHROM_SIZES,
+                                   IGV_SESSION, UCSC_HUB, JBROWSE_DIR, REPORT, IGV_SCRIPT,
+                                   IGV_BATCH}
+    assert all(path == (tmp_path / name).resolve() and path.exists()
+               for name, path in result.outputs.items())
+    assert (tmp_path / JBROWSE_CONFIG).is_file() and result.statistics == {}
     top = result.top_window()
     assert abs((top["start"] + top["end"]) / 2 - SWEEP_AT) <= 80_000
     assert result.windows["start"][0] == 1_100_000

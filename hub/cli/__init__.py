@@ -34,21 +34,25 @@ from . import (
     cmd_evaluate,
     cmd_explain,
     cmd_export,
+    cmd_igv,
     cmd_import,
     cmd_info,
     cmd_list,
     cmd_plugins,
     cmd_push,
     cmd_scan,
+    cmd_serve,
     cmd_simulate,
+    cmd_stats,
     cmd_train,
 )
 from .common import add_command, add_verbosity, formatter
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_explain, cmd_simulate, cmd_import, cmd_train,
-            cmd_compare, cmd_evaluate, cmd_calibrate, cmd_export, cmd_push, cmd_plugins)
+COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_serve, cmd_igv, cmd_explain, cmd_simulate, cmd_import,
+            cmd_stats, cmd_train, cmd_compare, cmd_evaluate, cmd_calibrate, cmd_export,
+            cmd_push, cmd_plugins)
 LOG_FORMAT = "popgen-hub: %(message)s"
 log = logging.getLogger("popgen_hub")
 _handler: logging.Handler | None = None

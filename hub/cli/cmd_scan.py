@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
 from . import common
@@ -59,11 +60,16 @@ def _add_compute_options(p: argparse.ArgumentParser) -> None:
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--genome", help="genome for the IGV batch script: an IGV id such as hg38, "
-                   "or a FASTA/chrom.sizes path (default: the chrom.sizes written to OUTDIR)")
+                   "or a FASTA/chrom.sizes path (default: the chrom.sizes written to OUTDIR); "
+                   "an id also names the UCSC hub's assembly (default: recognised from the "
+                   "contig lengths, hg38 or hg19)")
     p.add_argument("--snapshot", action="store_true", help="also render the top window with IGV "
                    "desktop to OUTDIR/igv_snapshot.png (needs igv, java and xvfb-run)")
     p.add_argument("--writer", action="append", metavar="NAME", help="also run this track "
                    "writer from a plugin (repeatable; see `popgen-hub plugins`)")
+    p.add_argument("--stats", metavar="LIST", help="also write classic statistics of the samples "
+                   "read, in the scan's windows: STAT.tsv and BigWigs (pi,theta_w,tajima_d,h12,"
+                   "ihh,ihs,nsl; see `popgen-hub stats`)")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> None:
                         step=args.step, seed=args.seed, batch_size=args.batch_size,
                         workers=args.workers, scheduler=args.scheduler, genome=args.genome,
                         snapshot=args.snapshot, writers=args.writer or (), samples=table,
+                        stats=args.stats or (),
                         progress=not args.quiet,
                         resume=args.resume, clean=args.clean, command=args.invocation)
     _report(result)
@@ -129,10 +136,10 @@ def _report_depth(result: Any) -> None:
 
 
 def _report(result: Any) -> None:
-    """The summary, the top windows and the files written on stdout; how to view them in IGV
-    as an information message."""
+    """The summary, the top windows and the files written on stdout; how to view them in
+    genome browsers as an information message."""
     from ..genotypes.region import braced
-    from ..result import IGV_BATCH  # the file names of a scan folder (was in ..scan)
+    from ..result import IGV_BATCH, IGV_SESSION, JBROWSE_CONFIG, JBROWSE_DIR
 
     scored = result.scored()
     label = result.contract.track_labels[0]
@@ -151,8 +158,9 @@ def _report(result: Any) -> None:
               f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
               f"({row['n_informative']} sites)")
     print("wrote:")
-    for path in result.outputs.values():
-        print(f"  {path}")
-    batch = result.outputs[IGV_BATCH]
-    log.info("to look at the track in IGV desktop: Tools > Run Batch Script > %s\n"
-             "  (or start IGV with: igv -b %s)", batch, batch)
+    for name, path in result.outputs.items():
+        print(f"  {path / Path(JBROWSE_CONFIG).name if name == JBROWSE_DIR else path}")
+    folder = result.outputs[IGV_BATCH].parent
+    log.info("to look at it: popgen-hub serve %s (report.html: igv.js; jbrowse/config.json: "
+             "JBrowse 2), igv %s (IGV desktop), or its hub.txt on a public web server (UCSC)",
+             folder, result.outputs[IGV_SESSION])

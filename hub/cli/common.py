@@ -74,10 +74,10 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
                         "the VCF has more than the model takes (default 0)")
 
 
-def add_input_options(parser: argparse.ArgumentParser) -> None:
+def add_input_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """The input to read, a VCF/BCF or BAM/CRAM files (with :func:`add_bam_options`), and the
     part of it."""
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group(required=required)
     source.add_argument("--vcf", help="bgzipped+indexed VCF or indexed BCF")
     source.add_argument("--bam", nargs="+", metavar="BAM", help="indexed BAM/CRAM files, one "
                         "individual each (named by its read groups' SM), read as genotype "

@@ -4,25 +4,41 @@ A folder holds the latest scan of each model. A new scan of a model replaces, as
 files the previous scan of that model wrote (those it does not write again are removed),
 keeps the other models' files, and rewrites the files they share for all of them:
 ``scan.chrom.sizes`` (the union of their contigs; where two inputs give a contig's length,
-the lengths must agree) and ``igv_batch.txt`` (every model's tracks). The manifest names, per
-model, the files its scan wrote, the tracks among them, the input, regions, parameters, time
-and command.
+the lengths must agree) and the genome-browser files (:data:`SHARED`: every model's tracks,
+as :func:`folder_tracks` lists them). The manifest names, per model, oldest scan first, the
+files its scan wrote, the tracks and statistics among them, the input, regions, parameters,
+time and command.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..browsers.igvjs import IGV_SCRIPT
 from ..errors import PopgenHubError
 from ..files import Staging
-from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, track_file
+from ..result import (
+    CHROM_SIZES,
+    IGV_BATCH,
+    IGV_SESSION,
+    JBROWSE_DIR,
+    REPORT,
+    SNAPSHOT,
+    UCSC_HUB,
+    ScanResult,
+    flagged_file,
+    track_file,
+)
 
 SCANS = "popgen-hub.scans.json"
-#: the files of a scan folder that are no one model's
-SHARED = (CHROM_SIZES, IGV_BATCH, SNAPSHOT, SCANS)
+#: the files of a scan folder that are no one model's (JBrowse's configuration is staged and
+#: published as its folder)
+SHARED = (CHROM_SIZES, IGV_BATCH, SNAPSHOT, IGV_SESSION, UCSC_HUB, REPORT, IGV_SCRIPT,
+          JBROWSE_DIR, SCANS)
 FORMAT = 1
 
 
@@ -46,6 +62,62 @@ def other_scans(result: ScanResult, staging: Staging) -> dict[str, dict[str, Any
     """The scans of the other models in the output folder."""
     return {model: entry for model, entry in read_scans(staging.out_dir).items()
             if model != result.contract.name}
+
+
+@dataclass(frozen=True)
+class ModelTracks:
+    """What a genome browser shows of one model's scan in a folder; files by name, in it."""
+
+    model: str
+    revision: str
+    scores: dict[str, str]  # class label -> BigWig of P(label), drawn on 0-1
+    flagged: str | None  # the BED of the windows outside the training data
+    statistics: dict[str, str]  # value column -> BigWig of a classic statistic, autoscaled
+
+
+def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
+    """Every model's tracks in the output folder: the other models' (those of their files
+    still there), oldest scan first, then this scan's. A statistic that several models' scans
+    wrote (the same file name) is listed once, with the newest of them, whose file it is."""
+    models = [_recorded_tracks(model, entry, staging.out_dir)
+              for model, entry in other_scans(result, staging).items()]
+    name = result.contract.name
+    models.append(ModelTracks(
+        name, str(result.contract.revision),
+        {label: track_file(name, label) for label in result.contract.track_labels},
+        flagged_file(name) if flagged_file(name) in staging.names else None,
+        dict(result.statistics)))
+    return _newest_statistics(models)
+
+
+def scanned_tracks(folder: Path) -> list[ModelTracks]:
+    """Every model's tracks in a published scan folder, as :func:`folder_tracks` lists them."""
+    return _newest_statistics([_recorded_tracks(model, entry, folder)
+                               for model, entry in read_scans(folder).items()])
+
+
+def _newest_statistics(models: list[ModelTracks]) -> list[ModelTracks]:
+    """``models`` (oldest scan first) with each statistics file kept by the newest only."""
+    claimed: set[str] = set()  # the statistics files of newer scans
+    for index in reversed(range(len(models))):
+        own = models[index].statistics
+        models[index] = replace(models[index], statistics={
+            column: file for column, file in own.items() if file not in claimed})
+        claimed.update(own.values())
+    return models
+
+
+def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path) -> ModelTracks:
+    """The tracks of ``model`` that its manifest ``entry`` names, those still in ``folder``."""
+    def there(file: str) -> bool:
+        return (folder / file).is_file()
+
+    flagged = flagged_file(model)
+    return ModelTracks(
+        model, str(entry.get("model", {}).get("revision")),
+        {label: file for label, file in entry.get("tracks", {}).items() if there(file)},
+        flagged if flagged in entry.get("files", []) and there(flagged) else None,
+        {column: file for column, file in entry.get("statistics", {}).items() if there(file)})
 
 
 def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
@@ -86,9 +158,11 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
     staging.obsolete += [file for file in scans.get(name, {}).get("files", [])
                          if file not in files and file not in others and file not in SHARED
                          and Path(file).name == file and not file.startswith(".")]
+    scans.pop(name, None)  # the manifest lists the scans oldest first
     scans[name] = {
         "files": files,
         "tracks": {label: track_file(name, label) for label in result.contract.track_labels},
+        "statistics": result.statistics,
         "input": result.input_name(),
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),

@@ -11,17 +11,26 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PopgenHubError
 from ..files import Staging
-from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult, flagged_file, track_file
-from .folder import other_scans
+from ..result import CHROM_SIZES, IGV_BATCH, SNAPSHOT, ScanResult
+from .folder import ModelTracks, folder_tracks
 
 #: The batch script shows the top window with this much on either side (clipped to the scan).
 VIEW_MARGIN = 1_000_000
+SNAPSHOT_PANEL_HEIGHT = 3000  # pixels: IGV draws the tracks it has, up to this
 IGV_JAR = Path(os.environ.get("IGV_JAR", "/usr/share/java/igv.jar"))
+TRACK_HEIGHT = 160
+#: IGV's own colour of numeric tracks for the probabilities (set, so that every IGV draws it
+#: the same), green for the classic statistics
+TRACK_COLOUR, STATISTIC_COLOUR = "0,0,178", "0,128,0"
+#: How IGV draws a track: a probability on 0-1, a classic statistic autoscaled, or the
+#: flagged-window BED as features.
+SCORE, STATISTIC, FLAGGED = "score", "statistic", "flagged"
 
 
 def track_name(model: str, label: str) -> str:
@@ -29,14 +38,45 @@ def track_name(model: str, label: str) -> str:
     return f"P({label})_{model}"
 
 
-def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
-                    tracks: dict[str, Path]) -> None:
-    """An IGV desktop batch script (Tools > Run Batch Script, or ``igv -b``) that loads the
-    tracks (IGV track name -> file) on a 0-1 scale and goes to the top-scoring window of
-    ``result``.
+@dataclass(frozen=True)
+class IgvTrack:
+    """A track of the batch script and the session: its IGV name, its file (relative to the
+    folder, or absolute), and how it is drawn (:data:`SCORE`, :data:`STATISTIC` or
+    :data:`FLAGGED`)."""
 
-    ``genome`` is an IGV genome id (``hg38``) or a path to a FASTA or ``.chrom.sizes`` file.
-    """
+    name: str
+    file: str
+    kind: str
+
+    def commands(self, path: Path | str) -> list[str]:
+        """The batch commands that load the track from ``path`` and draw it."""
+        lines = [f"load {path} name={self.name}"]
+        if self.kind == SCORE:
+            lines.append(f"setDataRange 0,1 {self.name}")
+        elif self.kind == STATISTIC:
+            lines += [f"setDataRange auto {self.name}", f"setColor {STATISTIC_COLOUR} {self.name}"]
+        if self.kind != FLAGGED:
+            lines.append(f"setTrackHeight {TRACK_HEIGHT} {self.name}")
+        return lines
+
+
+def igv_tracks(models: list[ModelTracks]) -> list[IgvTrack]:
+    """Each model's probabilities, flagged windows and statistics, in the order of
+    ``models`` (see :func:`~popgen_hub.writers.folder.folder_tracks`)."""
+    tracks = []
+    for entry in models:
+        tracks += [IgvTrack(track_name(entry.model, label), file, SCORE)
+                   for label, file in entry.scores.items()]
+        if entry.flagged:
+            tracks.append(IgvTrack(f"flagged_{entry.model}", entry.flagged, FLAGGED))
+        tracks += [IgvTrack(column, file, STATISTIC)
+                   for column, file in entry.statistics.items()]
+    return tracks
+
+
+def top_locus(result: ScanResult) -> str:
+    """The top window of ``result`` with :data:`VIEW_MARGIN` on either side, clipped to the
+    scanned part of its contig, 1-based as IGV's loci are (the batch script's view)."""
     top = result.top_window()
     same_contig = result.windows[result.windows["contig"] == top["contig"]]
     start = max(int(top["start"]) - VIEW_MARGIN, int(same_contig["start"].min()))
@@ -45,24 +85,22 @@ def write_igv_batch(result: ScanResult, path: Path, *, genome: str,
     # (2.3 to 2.16 at least) splits a locus at its LAST ':' and, when no contig has the name
     # before it, tries the whole text as a name: "Mme_chr24:2558528-4558528:1-80000" goes to
     # 1-80000 of contig Mme_chr24:2558528-4558528 (tested with IGV 2.16 in test_colon_contigs).
-    locus = f"{result.contigs[top['contig']]}:{start + 1}-{end}"
+    return f"{result.contigs[top['contig']]}:{start + 1}-{end}"
+
+
+def write_igv_batch(result: ScanResult, path: Path, *, genome: str, tracks: list[IgvTrack],
+                    where: Callable[[str], Path]) -> None:
+    """An IGV desktop batch script (Tools > Run Batch Script, or ``igv -b``) that loads the
+    tracks (each file from ``where(file)``), probabilities on a 0-1 scale, statistics
+    autoscaled, and goes to the top-scoring window of ``result``.
+
+    ``genome`` is an IGV genome id (``hg38``) or a path to a FASTA or ``.chrom.sizes`` file.
+    """
     lines = ["new", f"genome {genome}"]
-    for name, track in tracks.items():
-        lines.append(f"load {track} name={name}")
-        if Path(track).suffix == ".bw":  # the flagged-window BED is a feature track
-            lines += [f"setDataRange 0,1 {name}", f"setTrackHeight 160 {name}"]
-    lines.append(f"goto {locus}")
+    for track in tracks:
+        lines += track.commands(where(track.file))
+    lines.append(f"goto {top_locus(result)}")
     path.write_text("\n".join(lines) + "\n")
-
-
-def folder_tracks(result: ScanResult, staging: Staging) -> dict[str, Path]:
-    """IGV track name -> file of the other models' tracks in the output folder."""
-    tracks = {}
-    for model, entry in other_scans(result, staging).items():
-        for label, file in entry.get("tracks", {}).items():
-            if staging.final(file).is_file():
-                tracks[track_name(model, label)] = staging.final(file)
-    return tracks
 
 
 def snapshot_tools() -> tuple[str, str]:
@@ -84,8 +122,10 @@ def render_snapshot(batch: Path, png: Path, *, genome: Path, timeout: float = 18
         prefs = tmp_dir / "prefs.properties"
         prefs.write_text(f"DEFAULT_GENOME_KEY={Path(genome).resolve()}\n")
         script = tmp_dir / "batch.txt"
+        # maxPanelHeight: the whole data panel, not the part a 900-pixel screen scrolls to
         script.write_text(Path(batch).read_text() + f"snapshotDirectory {tmp_dir}\n"
-                          f"snapshot snapshot.png\nexit\n")
+                          f"maxPanelHeight {SNAPSHOT_PANEL_HEIGHT}\nsnapshot snapshot.png\n"
+                          f"exit\n")
         command = [xvfb_run, "-a", "-s", "-screen 0 1400x900x24", java, "-Xmx2g",
                    f"-Duser.home={tmp_dir}", "-cp", str(IGV_JAR), "org.broad.igv.ui.Main",
                    "-o", str(prefs), "-b", str(script)]
@@ -114,20 +154,16 @@ class IgvBatch:
     snapshot: bool = False
 
     def __call__(self, result: ScanResult, staging: Staging) -> None:
-        name = result.contract.name
-        files = {track_name(name, label): track_file(name, label)
-                 for label in result.contract.track_labels}
-        if flagged_file(name) in staging.names:
-            files[f"flagged_{name}"] = flagged_file(name)
-        others = folder_tracks(result, staging)  # every model's tracks in the folder
+        tracks = igv_tracks(folder_tracks(result, staging))  # every model's in the folder
         write_igv_batch(result, staging.path(IGV_BATCH),
-                        genome=self.genome or str(staging.final(CHROM_SIZES)),
-                        tracks={**others, **{t: staging.final(f) for t, f in files.items()}})
+                        genome=self.genome or str(staging.final(CHROM_SIZES)), tracks=tracks,
+                        where=staging.final)
         if not self.snapshot:
             staging.obsolete.append(SNAPSHOT)
             return
-        # the same view, of the staged files, rendered before anything is published
+        # the same view, rendered before anything is published: this scan's files staged
         staged_batch = staging.dir / ".snapshot_batch.txt"
         write_igv_batch(result, staged_batch, genome=str(staging.dir / CHROM_SIZES),
-                        tracks={**others, **{t: staging.dir / f for t, f in files.items()}})
+                        tracks=tracks, where=lambda file: staging.dir / file
+                        if file in staging.names else staging.final(file))
         render_snapshot(staged_batch, staging.path(SNAPSHOT), genome=staging.dir / CHROM_SIZES)
