@@ -39,7 +39,7 @@ from .files import Staging
 from .genotypes import GenotypeBlock, Region, Samples, concatenate
 from .readers import Reader, SampleSelection, haplotype_columns, input_name
 from .readers.samples import SampleTable
-from .scoring import ScanJob, sample_table, window_starts
+from .scoring import ScanJob, sample_table, window_bin, window_starts
 from .stats import ehh, windowed
 from .version import __version__
 from .writers.tracks import _bigwig_error, _library_stderr_held
@@ -75,6 +75,7 @@ class StatisticsTable:
     ends: np.ndarray
     columns: dict[str, np.ndarray]
     by_site: bool
+    window: int = 0  # the windows' length and step (their bins: scoring.window_bin)
     step: int = 0
 
 
@@ -136,26 +137,30 @@ def compute_statistics(reader: Reader, names: Sequence[str], regions: Sequence[R
     try:
         for region in regions:
             starts = np.array(window_starts(region, window, step))
+            # the last window may run past the region, whose sites alone are read: per-bp
+            # statistics divide by the part read
+            spans = np.minimum(starts + window, region.end) - starts
             if not _needs_ehh(names):  # windows alone: a chunk of them at a time
                 for first in range(0, len(starts), WINDOW_CHUNK):
-                    chunk = starts[first:first + WINDOW_CHUNK]
-                    part = Region(region.contig, int(chunk[0]),
-                                  min(int(chunk[-1]) + window, region.end))
+                    chunk = slice(first, first + WINDOW_CHUNK)
+                    part = Region(region.contig, int(starts[chunk][0]),
+                                  min(int(starts[chunk][-1]) + window, region.end))
                     block = _read(reader, part, selection).take_columns(members[0])
-                    windows.setdefault(region.contig, []).append(windowed(block, chunk, window))
+                    windows.setdefault(region.contig, []).append(
+                        windowed(block, starts[chunk], spans[chunk]))
                     bar.update(block.n_sites)
                 continue
             block = _read(reader, region, selection)
             if any(name in WINDOWED for name in names):
                 windows.setdefault(region.contig, []).append(
-                    windowed(block.take_columns(members[0]), starts, window))
+                    windowed(block.take_columns(members[0]), starts, spans))
             sites.append((region.contig, block.positions))
             for group, index in zip(scans, members, strict=True):
                 group.append(ehh.ehh_scan(block.values[:, index], block.positions,
                                           tick=bar.update, to_ends=to_ends))  # 2 passes
     finally:
         bar.close()
-    return [*_window_tables(names, windows, step), *_site_tables(names, sites, scans)]
+    return [*_window_tables(names, windows, window, step), *_site_tables(names, sites, scans)]
 
 
 def _selection(reader: Reader, names: Sequence[str], groups: Sequence[tuple[str, list[str]]]
@@ -204,14 +209,15 @@ def _empty(selection: SampleSelection, reader: Reader) -> GenotypeBlock:
 
 
 def _window_tables(names: Sequence[str], windows: dict[str, list[np.ndarray]],
-                   step: int) -> list[StatisticsTable]:
+                   window: int, step: int) -> list[StatisticsTable]:
     rows = [(contig, part) for contig, parts in windows.items() for part in parts]
     if not rows:
         return []
     contigs = np.concatenate([np.full(len(part), contig, dtype=object) for contig, part in rows])
     table = np.concatenate([part for _, part in rows])
     return [StatisticsTable(name, contigs, table["start"], table["end"],
-                            {name: table[WINDOWED[name]]}, by_site=False, step=step)
+                            {name: table[WINDOWED[name]]}, by_site=False, window=window,
+                            step=step)
             for name in names if name in WINDOWED]
 
 
@@ -281,10 +287,8 @@ def _write_bigwig(table: StatisticsTable, values: np.ndarray, path, lengths: dic
             for contig in contigs:
                 rows = (table.contigs == contig) & np.isfinite(values)
                 starts, ends = table.starts[rows], table.ends[rows]
-                if not table.by_site:  # each window on its central step: scoring.window_bin
-                    window = ends - starts
-                    starts = starts + (window - table.step) // 2
-                    ends = starts + table.step
+                if not table.by_site:  # each window on its central step, as the scan's
+                    starts, ends = window_bin(starts, table.window, table.step)
                 ends = np.minimum(ends, lengths[contig])
                 keep = ends > starts
                 if keep.any():

@@ -19,7 +19,8 @@ from conftest import needs
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-dev-shm-usage"]
+         "--disable-dev-shm-usage",
+         "--force-device-scale-factor=1"]  # pixels counted in screenshots are CSS pixels
 
 
 def _run(url: str, *args: str, budget_ms: int, timeout: float) -> str:

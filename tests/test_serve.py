@@ -180,7 +180,8 @@ def test_files_are_served_with_ranges(url, scan_dir):
     "/files/0/%2e%2e/secret.txt", "/files/0/%2E%2E%2Fsecret.txt", "/files/0//etc/passwd",
     "/files/0/%2Fetc%2Fpasswd", "/files/0/escape.txt", "/files/1/report.html",
     "/files/-1/report.html", "/inputs/..%2F..%2Fetc%2Fpasswd", "/inputs/secret.txt",
-    "/inputs/%2Fetc%2Fpasswd", "/static/../../../etc/passwd"])
+    "/inputs/%2Fetc%2Fpasswd", "/static/../../../etc/passwd", "/files/0/a%00b",
+    "/files/0/" + "x" * 5000])
 def test_nothing_outside_the_served_folders(url, path):
     status, body = raw_get(url, path)
     assert status in (400, 404), (path, status)
@@ -194,6 +195,35 @@ def test_the_page_names_tracks_and_the_on_demand_source(url):
     assert httpx.get(url + "/chrom.sizes").text == "chr1\t2000000\n"
     script = httpx.get(url + "/static/igv.min.js")
     assert script.status_code == 200 and len(script.content) > 1_000_000
+
+
+def test_a_damaged_folder_is_one_line_and_a_model_that_cannot_score_is_left_out(
+        scan_dir, tmp_path, bundled_model, caplog):
+    """A scan folder whose chrom.sizes is damaged answers 500 with one line naming it; a model
+    of a served scan that cannot read the input (here, a temporal model, which needs the
+    samples' ages) is left out of on-demand scoring with a warning when only its scan named
+    it, and refused when asked for with --model."""
+    import shutil
+
+    import popgen_hub
+    from popgen_hub.browsers.server import Hub
+    from popgen_hub.errors import PopgenHubError
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(scan_dir, damaged, symlinks=True)
+    (damaged / "scan.chrom.sizes").write_text("chr1\tlong\n")
+    temporal = popgen_hub.load("temporal_balsel.hsap_eur", device="cpu")
+    name = temporal.contract.name
+    with caplog.at_level("WARNING", logger="popgen_hub"):
+        hub = Hub([damaged], str(EXAMPLE_VCF), [bundled_model, temporal], optional=[name])
+    assert f"{name} is not scored on demand" in caplog.text and name not in hub.scorers
+    with serving(hub) as base:
+        answer = httpx.get(base + "/chrom.sizes")
+        assert answer.status_code == 500
+        assert answer.json() == {"error": f"{damaged / 'scan.chrom.sizes'} line 1 is not "
+                                          f"CONTIG<tab>LENGTH: scan into {damaged} again"}
+    with pytest.raises(PopgenHubError):
+        Hub([damaged], str(EXAMPLE_VCF), [temporal])
 
 
 def test_serve_command_line(scan_dir):

@@ -13,7 +13,7 @@ from conftest import BUNDLED_MODEL, ROOT, SWEEP_AT, shared
 from popgen_hub import cli
 from popgen_hub.genotypes import GenotypeBlock, concatenate
 from popgen_hub.readers import SampleSelection, haplotype_columns, open_reader
-from popgen_hub.stats import ehh, windowed
+from popgen_hub.stats import diversity, ehh, windowed
 from popgen_hub.stats_tracks import STATISTICS, statistics_files
 
 EXAMPLE = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
@@ -56,6 +56,24 @@ def test_every_statistic_writes_its_table_and_one_bigwig_per_column(single):
                           *STATISTICS[name]]
         assert rows and all(row[0] == "chr1" for row in rows)
     assert read_table(single / "ihh.tsv")[0][2:] == ["ihh_ancestral", "ihh_derived"]
+
+
+def test_a_last_window_past_the_region_is_cut_to_it(tmp_path):
+    """130 kb in windows of 50 kb: the last one, [1.10, 1.15) Mb, holds only the region's
+    30 kb, so its per-bp values divide by 30 kb; its BigWig bin stays the window's centre."""
+    import pyBigWig
+
+    out = tmp_path / "out"
+    assert cli.main(["stats", "--vcf", str(EXAMPLE), "--region", "chr1:1000001-1130000",
+                     "--stat", "pi", "--window", "50000", "-o", str(out), "-q"]) == 0
+    _, rows = read_table(out / "pi.tsv")
+    assert [(int(row[1]), int(row[2])) for row in rows] == [
+        (1_000_000, 1_050_000), (1_050_000, 1_100_000), (1_100_000, 1_130_000)]
+    last = diversity(region_block(), 1_100_000, 1_130_000)
+    assert numbers(rows, 3)[-1] == pytest.approx(last.pi / 30_000, rel=1e-5)
+    with pyBigWig.open(str(out / "pi.bw")) as bw:
+        assert [(start, end) for start, end, _ in bw.intervals("chr1")] == [
+            (1_000_000, 1_050_000), (1_050_000, 1_100_000), (1_100_000, 1_150_000)]
 
 
 def test_window_values_are_the_statistics_modules_and_the_bigwigs_hold_them(single):
@@ -110,20 +128,24 @@ def test_two_populations_give_xpehh_and_rsb(tmp_path):
     table = tmp_path / "panel.tsv"
     table.write_text("sample\tpopulation\n" + "".join(
         f"{s}\t{'A' if i % 2 else 'B'}\n" for i, s in enumerate(samples)))
-    out = tmp_path / "out"
-    assert cli.main(["stats", "--vcf", str(EXAMPLE), "--region", REGION, "--samples",
-                     str(table), "--population", "A", "--population", "B", "--stat",
-                     "xpehh,rsb", "-o", str(out), "-q"]) == 0
+    for first, second in (("A", "B"), ("B", "A")):
+        assert cli.main(["stats", "--vcf", str(EXAMPLE), "--region", REGION, "--samples",
+                         str(table), "--population", first, "--population", second, "--stat",
+                         "xpehh,rsb", "-o", str(tmp_path / first), "-q"]) == 0
     for name in ("xpehh", "rsb"):
-        header, rows = read_table(out / f"{name}.tsv")
+        header, rows = read_table(tmp_path / "A" / f"{name}.tsv")
         assert header == ["contig", "position", name]
         values = numbers(rows, 2)
         finite = values[np.isfinite(values)]
         assert len(finite) > 500
         centre = np.median(finite) if name == "rsb" else finite.mean()
         assert abs(centre) < 1e-6 and finite.std(ddof=1) == pytest.approx(1)
+        # the first population against the second: swapped, every value changes sign
+        swapped = numbers(read_table(tmp_path / "B" / f"{name}.tsv")[1], 2)
+        assert np.allclose(swapped, -values, equal_nan=True)
+        assert np.abs(finite).max() > 1  # not all zero
     assert "population A of panel.tsv; population B of panel.tsv" in (
-        out / "rsb.tsv").read_text()
+        tmp_path / "A" / "rsb.tsv").read_text()
 
 
 @pytest.mark.parametrize("arguments, said", [
@@ -131,6 +153,7 @@ def test_two_populations_give_xpehh_and_rsb(tmp_path):
     (["--stat", "xpehh"], "xpehh compare two populations"),
     (["--stat", "pi", "--population", "A"], "--population needs --samples"),
     (["--stat", "pi", "--window", "0"], "--window 0 must be a positive"),
+    (["--stat", "pi", "--window", "1000", "--step", "2000"], "--step 2000 is larger than"),
 ])
 def test_bad_input_is_one_line(arguments, said, tmp_path, capsys):
     assert cli.main(["stats", "--vcf", str(EXAMPLE), *arguments, "-o",

@@ -88,24 +88,34 @@ class IgvPort:
             raise PopgenHubError(f"IGV at {self.address} answered `{command}` {said}")
 
 
+#: ``genome`` of :func:`session_commands` meaning the session's own (the folder's chrom.sizes)
+SESSION_GENOME = "OUTDIR"
+
+
 def session_commands(folder: Path, *, new: bool = False, genome: str | None = None) -> list[str]:
     """The batch commands that show ``folder``'s session in a running IGV (see the module's
-    docstring for ``new`` and ``genome``)."""
+    docstring for ``new`` and ``genome``; :data:`SESSION_GENOME`: the session's genome)."""
     session = read_session(folder)
     commands = ["new"] if new else []
     if genome:
-        commands.append(f"genome {genome}")
+        genome = str(session.genome) if genome == SESSION_GENOME else genome
+        commands.append(f"genome {_unspaced(genome, folder)}")
     for track in session.tracks:
         path = Path(track.file)
         if not path.is_file():
             raise PopgenHubError(f"{path} is missing from {folder} (named in its igv_session."
                                  f"xml): scan into {folder} again")
-        if any(char.isspace() for char in str(path)):
-            raise PopgenHubError(f"{path}: IGV's batch commands cannot name a path with "
-                                 f"spaces; move or link {folder} to a path without any")
-        commands += track.commands(path)
+        commands += track.commands(Path(_unspaced(str(path), folder)))
     commands.append(f"goto {session.locus}")
     return commands
+
+
+def _unspaced(path: str, folder: Path) -> str:
+    """``path``, which IGV's batch commands can name only without spaces."""
+    if any(char.isspace() for char in path):
+        raise PopgenHubError(f"{path}: IGV's batch commands cannot name a path with spaces; "
+                             f"move or link {folder} to a path without any")
+    return path
 
 
 def send_session(folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 IGV_SCRIPT = "igv.min.js"
-#: the decision threshold drawn on score tracks (P = 0.5)
+#: the decision threshold the pages name (P = 0.5; score tracks run 0 to 1)
 DECISION_THRESHOLD = 0.5
 
 

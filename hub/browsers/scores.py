@@ -47,12 +47,13 @@ class Scorer:
         self.with_records: set[str] = set()
         identity: Any = None
         if reader is not None:
-            self.with_records = set(reader.contigs_with_records())
+            with_records = reader.contigs_with_records()
+            self.with_records = set(with_records)
             self.contigs = {*reader.contig_lengths, *self.with_records}
             # what a scan checks before it reads (data kind, samples), and the samples it
             # reads, once: they do not depend on the region
-            self.selection = prepare(model, reader, region=next(iter(self.with_records), None),
-                                     samples=table, progress=False).selection
+            self.selection = prepare(model, reader, region=with_records[0] if with_records
+                                     else None, samples=table, progress=False).selection
             files, settings = input_identity(reader)
             identity = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
             identity += [settings, table.path and str(table.path), table.population] if table \
@@ -107,15 +108,19 @@ class ScanTable:
         self.read_at: int | None = None
 
     def _load(self) -> None:
-        mtime = self.path.stat().st_mtime_ns
-        if mtime == self.read_at:
-            return
-        with open(self.path, newline="") as handle:
-            lines = (line for line in handle if not line.startswith("#"))
-            reader = csv.DictReader(lines, delimiter="\t")
-            self.rows = list(reader)
-            self.labels = [c[2:] for c in reader.fieldnames or () if c.startswith("p_")
-                           and c != "p_value"]
+        try:
+            mtime = self.path.stat().st_mtime_ns
+            if mtime == self.read_at:
+                return
+            with open(self.path, newline="") as handle:
+                lines = (line for line in handle if not line.startswith("#"))
+                reader = csv.DictReader(lines, delimiter="\t")
+                self.rows = list(reader)
+                self.labels = [c[2:] for c in reader.fieldnames or () if c.startswith("p_")
+                               and c != "p_value"]
+        except OSError as exc:
+            raise PopgenHubError(f"{self.path} cannot be read ({exc.strerror or exc}): scan "
+                                 f"into {self.path.parent} again") from None
         self.read_at = mtime
 
     def features(self, contig: str, start: int, end: int) -> dict[str, Any]:
@@ -123,6 +128,14 @@ class ScanTable:
         self._load()
         if not any(row["contig"] == contig for row in self.rows):
             raise LookupError(f"contig {contig!r} is not in {self.path.name}")
+        try:
+            return {"source": f"scan {self.path}",
+                    "features": self._features(contig, start, end)}
+        except (KeyError, ValueError, TypeError):
+            raise PopgenHubError(f"{self.path} is not a window table popgen-hub wrote: scan "
+                                 f"into {self.path.parent} again") from None
+
+    def _features(self, contig: str, start: int, end: int) -> list[dict[str, Any]]:
         features = []
         for row in self.rows:
             if (row["contig"] != contig or int(row["bin_start"]) >= end
@@ -139,7 +152,7 @@ class ScanTable:
                 raise PopgenHubError(f"more than {MAX_TABLE_FEATURES:,} windows of "
                                      f"{self.path.name} in {contig}:{start}-{end}; ask for a "
                                      f"smaller region")
-        return {"source": f"scan {self.path}", "features": features}
+        return features
 
 
 def _number(text: str) -> float | None:

@@ -25,9 +25,10 @@ A Starlette app run by uvicorn (the ``serve`` extra), bound to 127.0.0.1 unless 
 - ``/``: an igv.js page (:mod:`popgen_hub.browsers.igvjs`) with the input's variants, the
   served scans' tracks (scores on 0-1, statistics autoscaled, flagged windows) and an
   on-demand track per model; ``/chrom.sizes``: its reference.
-- ``/jbrowse/config.json``: the same for JBrowse 2 (absolute URLs, so a JBrowse 2 app
-  elsewhere on this machine can open it), its on-demand tracks read through popgen-hub's
-  plugin, served at ``/static/jbrowse/popgen-hub-plugin.js``.
+- ``/jbrowse/config.json``: the same for JBrowse 2 (absolute URLs, for a JBrowse 2 web app
+  served by this server as one of its folders: no CORS headers are sent, so an app of another
+  origin cannot read it), its on-demand tracks read through popgen-hub's plugin, served at
+  ``/static/jbrowse/popgen-hub-plugin.js``.
 
 Errors are JSON ``{"error": "..."}`` with a 4xx status, one line naming what to change.
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -53,12 +55,10 @@ from ..writers.igv import igv_tracks
 from ..writers.jbrowse import (
     PLUGIN_FILE,
     assembly_config,
-    bed_track,
-    bigwig_track,
     jbrowse_config,
+    model_tracks,
     on_demand_track,
     plugin_definition,
-    track_id,
 )
 from ..writers.report import DRAW
 from .igvjs import IGV_SCRIPT, Page, igv_script, scores_track
@@ -86,7 +86,10 @@ class Hub:
     """What a server serves: scan folders, an input with its files, models to score it."""
 
     def __init__(self, folders: list[Path], source: str | Reader | None,
-                 models: list[OnnxModel], table: SampleTable | None = None) -> None:
+                 models: list[OnnxModel], table: SampleTable | None = None,
+                 optional: Collection[str] = ()) -> None:
+        """``optional``: models that are left out, with a warning, when they cannot score the
+        input (those found only in a scan folder's manifest: their scans are still served)."""
         self.folders = [Path(folder).resolve() for folder in folders]
         for folder in self.folders:
             if not folder.is_dir():
@@ -94,10 +97,27 @@ class Hub:
                                      f"(popgen-hub scan -o OUTDIR)")
         self.reader = None if source is None else open_reader(source)
         self.inputs: dict[str, Path] = {}
+        # the input's contigs and first view, read once here: requests are answered in
+        # several threads, and the reader is not thread-safe
+        self.input_sizes: dict[str, int] = {}
+        self.input_view: str | None = None
         if self.reader is not None:
             for path in input_identity(self.reader)[0]:
                 self.inputs.setdefault(Path(path).name, Path(path).resolve())
-        self.scorers = {m.contract.name: Scorer(m, self.reader, table) for m in models}
+            for contig in self.reader.contigs_with_records():
+                region = self.reader.contig_region(contig)
+                self.input_sizes[contig] = self.reader.contig_lengths.get(contig) or region.end
+                self.input_view = self.input_view or (
+                    f"{contig}:{region.start + 1}-{min(region.end, region.start + FIRST_VIEW)}")
+        self.scorers = {}
+        for model in models:
+            try:
+                self.scorers[model.contract.name] = Scorer(model, self.reader, table)
+            except PopgenHubError as exc:
+                if model.contract.name not in optional:
+                    raise
+                log.warning("warning: %s is not scored on demand (%s); its scan is served",
+                            model.contract.name, exc)
         self.scans = {model: ScanTable(folder / window_table_file(model))
                       for folder in reversed(self.folders) for model in read_scans(folder)}
         self.cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
@@ -118,6 +138,9 @@ class Hub:
                            "on_demand": self.reader is not None,
                            "max_region_bp": MAX_WINDOWS * scorer.step,
                            "scan": name in self.scans})
+        # the models of served scans that are not scored on demand: their window tables
+        answer += [{"name": name, "on_demand": False, "scan": True}
+                   for name in self.scans if name not in self.scorers]
         return answer
 
     def scores(self, model: str, contig: str, start: int, end: int) -> dict[str, Any]:
@@ -164,8 +187,12 @@ class Hub:
         if not 0 <= index < len(self.folders):
             raise LookupError(f"no served folder {index}")
         folder = self.folders[index]
-        path = (folder / relative).resolve()
-        if not path.is_relative_to(folder) or not path.is_file():
+        try:
+            path = (folder / relative).resolve()
+            found = path.is_relative_to(folder) and path.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long
+            found = False
+        if not found:
             raise LookupError(f"no file {relative!r} in served folder {index}")
         return path
 
@@ -174,23 +201,24 @@ class Hub:
         its last record)."""
         sizes: dict[str, int] = {}
         for folder in self.folders:
-            if (folder / CHROM_SIZES).is_file():
-                for line in (folder / CHROM_SIZES).read_text().splitlines():
+            path = folder / CHROM_SIZES
+            if path.is_file():
+                for number, line in enumerate(path.read_text().splitlines(), start=1):
                     contig, _, length = line.partition("\t")
+                    if not length.isdigit():
+                        raise PopgenHubError(f"{path} line {number} is not CONTIG<tab>LENGTH: "
+                                             f"scan into {folder} again")
                     sizes.setdefault(contig, int(length))
-        if self.reader is not None:
-            for contig in self.reader.contigs_with_records():
-                length = self.reader.contig_lengths.get(contig)
-                sizes.setdefault(contig, length or self.reader.contig_region(contig).end)
-        return sizes
+        return {**sizes, **{c: n for c, n in self.input_sizes.items() if c not in sizes}}
 
     def page(self) -> str:
         tracks = []
         for name in self.inputs:  # igv.js reads bgzipped VCF, not BCF
             index = next((i for i in (f"{name}.tbi", f"{name}.csi") if i in self.inputs), None)
             if name.endswith(".vcf.gz") and index:
-                tracks.append({"type": "variant", "format": "vcf", "url": f"inputs/{name}",
-                               "indexURL": f"inputs/{index}", "name": name,
+                tracks.append({"type": "variant", "format": "vcf",
+                               "url": f"inputs/{quote(name)}",
+                               "indexURL": f"inputs/{quote(index)}", "name": name,
                                "visibilityWindow": 200_000})
         for i, folder in enumerate(self.folders):  # named as in IGV desktop
             tracks += [DRAW[track.kind](f"files/{i}/{track.file}", f"{track.name} "
@@ -216,17 +244,8 @@ class Hub:
         tracks = []
         for i, folder in enumerate(self.folders):
             for entry in scanned_tracks(folder):
-                files = f"{base}files/{i}/"
-                tracks += [bigwig_track(f"{i}.{track_id(entry.model, label)}",
-                                        f"P({label}) {entry.model} ({folder.name})", assembly,
-                                        files + file) for label, file in entry.scores.items()]
-                if entry.flagged:
-                    tracks.append(bed_track(f"{i}.{track_id(entry.model, 'flagged')}",
-                                            f"flagged windows {entry.model} ({folder.name})",
-                                            assembly, files + entry.flagged))
-                tracks += [bigwig_track(f"{i}.{column}", f"{column} ({folder.name})", assembly,
-                                        files + file, probability=False)
-                           for column, file in entry.statistics.items()]
+                tracks += model_tracks(entry, assembly, f"{base}files/{i}/", id_prefix=f"{i}.",
+                                       name_suffix=f" ({folder.name})")
         if self.reader is not None:
             for name, scorer in self.scorers.items():
                 primary = scorer.model.contract.track_labels[0]
@@ -241,12 +260,8 @@ class Hub:
     def _first_view(self) -> str | None:
         """Up to :data:`FIRST_VIEW` bp from the input's first record, else from the start of
         the first served contig."""
-        if self.reader is not None:
-            contigs = self.reader.contigs_with_records()
-            if contigs:
-                region = self.reader.contig_region(contigs[0])
-                return f"{region.contig}:{region.start + 1}-" \
-                       f"{min(region.end, region.start + FIRST_VIEW)}"
+        if self.input_view:
+            return self.input_view
         sizes = self.chrom_sizes()
         first = next(iter(sizes), None)
         return None if first is None else f"{first}:1-{min(sizes[first], FIRST_VIEW)}"
@@ -315,7 +330,11 @@ def create_app(hub: Hub) -> Any:
     async def jbrowse(request: Request) -> JSONResponse:
         return JSONResponse(hub.jbrowse(str(request.base_url)))
 
-    return Starlette(routes=[
+    async def broken(request: Request, exc: Exception) -> JSONResponse:
+        # what the served folders hold (a damaged chrom.sizes or manifest), in one line
+        return error(500, str(exc))
+
+    return Starlette(exception_handlers={PopgenHubError: broken}, routes=[
         Route("/", page), Route("/api/models", models), Route("/api/scores", scores),
         Route("/chrom.sizes", chrom_sizes), Route(f"/static/{IGV_SCRIPT}", script),
         Route(f"/static/jbrowse/{PLUGIN_FILE.name}", plugin),

@@ -24,11 +24,10 @@ from pathlib import Path
 from ..errors import PopgenHubError
 
 NAME, HELP = "igv", "send a scan folder's tracks to a running IGV desktop"
-FOLDER_GENOME = "OUTDIR"  # --genome alone: the folder's chrom.sizes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..browsers.igv_live import DEFAULT_PORT
+    from ..browsers.igv_live import DEFAULT_PORT, SESSION_GENOME
 
     p.add_argument("folder", metavar="OUTDIR", help="a folder popgen-hub scan wrote")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
@@ -36,22 +35,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="IGV's host (default %(default)s)")
     p.add_argument("--new", action="store_true",
                    help="clear IGV's session first (default: add to what it shows)")
-    p.add_argument("--genome", nargs="?", const=FOLDER_GENOME, metavar="GENOME",
+    p.add_argument("--genome", nargs="?", const=SESSION_GENOME, metavar="GENOME",
                    help="load this genome first (an IGV id such as hg38, or a FASTA/chrom.sizes "
                         "path); alone: OUTDIR's chrom.sizes")
 
 
 def run(args: argparse.Namespace) -> None:
     from ..browsers.igv_live import send_session
-    from ..result import CHROM_SIZES
 
     folder = Path(args.folder)
     if not folder.is_dir():
         raise PopgenHubError(f"{folder} is not a folder: give the -o folder of a scan")
     if not 0 < args.port < 65536:
         raise PopgenHubError(f"--port {args.port}: give a port number from 1 to 65535")
-    genome = str((folder / CHROM_SIZES).resolve()) if args.genome == FOLDER_GENOME else args.genome
-    commands = send_session(folder, host=args.host, port=args.port, new=args.new, genome=genome)
+    commands = send_session(folder, host=args.host, port=args.port, new=args.new,
+                            genome=args.genome)
     loaded = sum(command.startswith("load ") for command in commands)
     print(f"IGV at {args.host}:{args.port} shows {loaded} tracks of {folder}, at "
           f"{commands[-1].removeprefix('goto ')}")

@@ -55,10 +55,13 @@ def run(args: argparse.Namespace) -> None:
     if not (args.folders or source):
         raise PopgenHubError("nothing to serve: give scan folders (OUTDIR) or an input "
                              "(--vcf FILE, --bam-list FILE) with --model NAME")
-    names = args.model or [m for folder in args.folders for m in read_scans(Path(folder))]
+    # without an input, scan folders are served as they are: no model is loaded
+    scanned = [m for folder in args.folders for m in read_scans(Path(folder))] if source else []
+    names = args.model or scanned
     if source is not None and not names:
         raise PopgenHubError("name the models to score the input with: --model NAME")
-    serve(Hub(args.folders, source, _models(names, args), table), args.host, args.port)
+    serve(Hub(args.folders, source, _models(names, args), table,
+              optional=() if args.model else scanned), args.host, args.port)
 
 
 def _models(names: list[str], args: argparse.Namespace) -> list[Any]:

@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> None:
     for option, value in (("--window", args.window), ("--step", step)):
         if value <= 0:
             raise PopgenHubError(f"{option} {value} must be a positive number of bp")
+    if step > args.window:
+        raise PopgenHubError(f"--step {step} is larger than --window {args.window}: windows "
+                             f"would leave gaps; use a step of at most the window")
     if args.population and not args.samples:
         raise PopgenHubError("--population needs --samples TABLE, a table of the samples "
                              f"with a {args.population_column!r} column")

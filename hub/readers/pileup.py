@@ -37,8 +37,9 @@ class ReadFilter:
 
 @dataclass(frozen=True)
 class ReadBases:
-    """The bases one file's reads put at a region: reference position (0-based), base code
-    (0..3: A C G T), quality (capped at the mapping quality) and strand, one entry per base."""
+    """The bases one file's reads put at a region: reference position (0-based, 32 bits, as
+    BAM's), base code (0..3: A C G T), quality (capped at the mapping quality) and strand, one
+    entry per base."""
 
     position: np.ndarray
     base: np.ndarray
@@ -103,7 +104,7 @@ def _expand(blocks: tuple[np.ndarray, ...], sequence: bytes, qualities: bytes,
     arrays; ``sequence`` and ``qualities`` (phred + 33) are all the reads' joined."""
     reference_start, query_start, length, read = blocks
     if not len(length):
-        empty = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int32)
         return ReadBases(empty, empty.astype(np.uint8), empty.astype(np.uint8),
                          empty.astype(bool))
     before = np.clip(start - reference_start, 0, length)  # the blocks cut to [start, end)

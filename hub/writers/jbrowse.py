@@ -25,7 +25,7 @@ from typing import Any
 from ..files import Staging
 from ..result import CHROM_SIZES, JBROWSE_CONFIG, JBROWSE_DIR, ScanResult
 from .base import WRITERS
-from .folder import folder_tracks
+from .folder import ModelTracks, folder_tracks
 from .igv import top_locus
 
 #: The plugin's name in a configuration's ``plugins``: JBrowse reads the plugin class from
@@ -113,6 +113,22 @@ def track_id(model: str, label: str) -> str:
     return f"{model}.{label}"
 
 
+def model_tracks(entry: ModelTracks, assembly: str, uri_base: str, *, id_prefix: str = "",
+                 name_suffix: str = "") -> list[dict[str, Any]]:
+    """The tracks of one model's scan in a folder whose files are at ``uri_base``: its
+    probabilities on 0-1, its flagged windows, the classic statistics autoscaled."""
+    tracks = [bigwig_track(id_prefix + track_id(entry.model, label),
+                           f"P({label}) {entry.model}{name_suffix}", assembly, uri_base + file)
+              for label, file in entry.scores.items()]
+    if entry.flagged:
+        tracks.append(bed_track(id_prefix + track_id(entry.model, "flagged"),
+                                f"flagged windows {entry.model}{name_suffix}", assembly,
+                                uri_base + entry.flagged))
+    tracks += [bigwig_track(id_prefix + column, column + name_suffix, assembly, uri_base + file,
+                            probability=False) for column, file in entry.statistics.items()]
+    return tracks
+
+
 @WRITERS.register("jbrowse")
 def write_jbrowse(result: ScanResult, staging: Staging) -> None:
     """``jbrowse/config.json`` with every model's tracks in the folder, their URIs relative
@@ -121,14 +137,7 @@ def write_jbrowse(result: ScanResult, staging: Staging) -> None:
     tracks: list[dict[str, Any]] = []
     shown: list[str] = []
     for entry in folder_tracks(result, staging):
-        added = [bigwig_track(track_id(entry.model, label), f"P({label}) {entry.model}",
-                              ASSEMBLY, f"../{file}") for label, file in entry.scores.items()]
-        if entry.flagged:
-            added.append(bed_track(track_id(entry.model, "flagged"),
-                                   f"flagged windows {entry.model}", ASSEMBLY,
-                                   f"../{entry.flagged}"))
-        added += [bigwig_track(column, column, ASSEMBLY, f"../{file}", probability=False)
-                  for column, file in entry.statistics.items()]
+        added = model_tracks(entry, ASSEMBLY, "../")
         tracks += added
         if entry.model == result.contract.name:
             shown = [track["trackId"] for track in added]
