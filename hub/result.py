@@ -22,6 +22,7 @@ SNAPSHOT = "igv_snapshot.png"
 IGV_SESSION = "igv_session.xml"
 UCSC_HUB = "hub.txt"
 REPORT = "report.html"
+IGV_SCRIPT = "igv.min.js"  # igv.js, copied beside the report
 #: JBrowse 2's configuration, in a folder of its own (staged and published as the folder)
 JBROWSE_DIR = "jbrowse"
 JBROWSE_CONFIG = f"{JBROWSE_DIR}/config.json"

@@ -42,7 +42,7 @@ from .readers.samples import SampleTable
 from .scoring import ScanJob, sample_table, window_bin, window_starts
 from .stats import ehh, windowed
 from .version import __version__
-from .writers.tracks import _bigwig_error, _library_stderr_held
+from .writers.tracks import write_bigwig
 
 log = logging.getLogger("popgen_hub")
 
@@ -277,28 +277,16 @@ def _write_table(table: StatisticsTable, staging: Staging, header: dict[str, str
 
 def _write_bigwig(table: StatisticsTable, values: np.ndarray, path, lengths: dict[str, int]
                   ) -> None:
-    import pyBigWig
-
     contigs = list(dict.fromkeys(table.contigs))
-    with _library_stderr_held() as held:
-        bw = pyBigWig.open(str(path), "w")
-        try:
-            bw.addHeader([(c, lengths[c]) for c in contigs], maxZooms=10)
-            for contig in contigs:
-                rows = (table.contigs == contig) & np.isfinite(values)
-                starts, ends = table.starts[rows], table.ends[rows]
-                if not table.by_site:  # each window on its central step, as the scan's
-                    starts, ends = window_bin(starts, table.window, table.step)
-                ends = np.minimum(ends, lengths[contig])
-                keep = ends > starts
-                if keep.any():
-                    bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
-                                  ends=ends[keep].tolist(),
-                                  values=values[rows][keep].astype(float).tolist())
-        except RuntimeError as exc:
-            raise _bigwig_error(path, exc, held) from None
-        finally:
-            bw.close()
+
+    def intervals(contig: str) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+        rows = (table.contigs == contig) & np.isfinite(values)
+        starts, ends = table.starts[rows], table.ends[rows]
+        if not table.by_site:  # each window on its central step, as the scan's
+            starts, ends = window_bin(starts, table.window, table.step)
+        return contig, starts, ends, values[rows]
+
+    write_bigwig(path, {contig: lengths[contig] for contig in contigs}, map(intervals, contigs))
 
 
 def contig_lengths(reader: Reader, tables: Sequence[StatisticsTable]) -> dict[str, int]:

@@ -9,11 +9,11 @@ import pyBigWig
 import pytest
 
 from conftest import BUNDLED_MODEL, SWEEP_AT, needs, run_cli
-from popgen_hub.browsers.igvjs import IGV_SCRIPT
 from popgen_hub.genotypes import GenotypeBlock, Region
 from popgen_hub.result import (
     CHROM_SIZES,
     IGV_BATCH,
+    IGV_SCRIPT,
     IGV_SESSION,
     JBROWSE_CONFIG,
     JBROWSE_DIR,

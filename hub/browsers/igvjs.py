@@ -22,7 +22,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-IGV_SCRIPT = "igv.min.js"
+from ..result import IGV_SCRIPT
+
 #: the decision threshold the pages name (P = 0.5; score tracks run 0 to 1)
 DECISION_THRESHOLD = 0.5
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..browsers.igvjs import IGV_SCRIPT
 from ..errors import PopgenHubError
 from ..files import Staging
 from ..result import (
     CHROM_SIZES,
     IGV_BATCH,
+    IGV_SCRIPT,
     IGV_SESSION,
     JBROWSE_DIR,
     REPORT,
@@ -77,9 +78,10 @@ class ModelTracks:
 
 def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
     """Every model's tracks in the output folder: the other models' (those of their files
-    still there), oldest scan first, then this scan's. A statistic that several models' scans
-    wrote (the same file name) is listed once, with the newest of them, whose file it is."""
-    models = [_recorded_tracks(model, entry, staging.out_dir)
+    still there), oldest scan first, then this scan's. A statistics file this scan writes is
+    this scan's, whichever scan wrote it before (:func:`record_scan` records it so)."""
+    taken = set(result.statistics.values())
+    models = [_recorded_tracks(model, entry, staging.out_dir, taken)
               for model, entry in other_scans(result, staging).items()]
     name = result.contract.name
     models.append(ModelTracks(
@@ -87,28 +89,18 @@ def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
         {label: track_file(name, label) for label in result.contract.track_labels},
         flagged_file(name) if flagged_file(name) in staging.names else None,
         dict(result.statistics)))
-    return _newest_statistics(models)
+    return models
 
 
 def scanned_tracks(folder: Path) -> list[ModelTracks]:
     """Every model's tracks in a published scan folder, as :func:`folder_tracks` lists them."""
-    return _newest_statistics([_recorded_tracks(model, entry, folder)
-                               for model, entry in read_scans(folder).items()])
+    return [_recorded_tracks(model, entry, folder) for model, entry in read_scans(folder).items()]
 
 
-def _newest_statistics(models: list[ModelTracks]) -> list[ModelTracks]:
-    """``models`` (oldest scan first) with each statistics file kept by the newest only."""
-    claimed: set[str] = set()  # the statistics files of newer scans
-    for index in reversed(range(len(models))):
-        own = models[index].statistics
-        models[index] = replace(models[index], statistics={
-            column: file for column, file in own.items() if file not in claimed})
-        claimed.update(own.values())
-    return models
-
-
-def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path) -> ModelTracks:
-    """The tracks of ``model`` that its manifest ``entry`` names, those still in ``folder``."""
+def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path,
+                     taken: Collection[str] = ()) -> ModelTracks:
+    """The tracks of ``model`` that its manifest ``entry`` names, those still in ``folder``
+    and not ``taken`` by a newer scan."""
     def there(file: str) -> bool:
         return (folder / file).is_file()
 
@@ -117,7 +109,8 @@ def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path) -> ModelTr
         model, str(entry.get("model", {}).get("revision")),
         {label: file for label, file in entry.get("tracks", {}).items() if there(file)},
         flagged if flagged in entry.get("files", []) and there(flagged) else None,
-        {column: file for column, file in entry.get("statistics", {}).items() if there(file)})
+        {column: file for column, file in entry.get("statistics", {}).items()
+         if file not in taken and there(file)})
 
 
 def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
@@ -159,6 +152,10 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
                          if file not in files and file not in others and file not in SHARED
                          and Path(file).name == file and not file.startswith(".")]
     scans.pop(name, None)  # the manifest lists the scans oldest first
+    for entry in scans.values():  # statistics files this scan wrote again are now its own
+        entry["statistics"] = {column: file for column, file in
+                               entry.get("statistics", {}).items() if file not in files}
+        entry["files"] = [file for file in entry.get("files", []) if file not in files]
     scans[name] = {
         "files": files,
         "tracks": {label: track_file(name, label) for label in result.contract.track_labels},

@@ -13,10 +13,10 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -31,35 +31,41 @@ from .folder import folder_chrom_sizes
 @WRITERS.register("bigwig")
 def write_bigwigs(result: ScanResult, staging: Staging) -> None:
     """One BigWig of P(label) per track label."""
-    import pyBigWig
-
     scored = result.scored()
     lengths = result.chrom_sizes()
     for label in result.contract.track_labels:
         column = result.contract.labels.index(label)
-        path = staging.path(track_file(result.contract.name, label))
-        with _library_stderr_held() as held:
-            try:
-                _write_track(pyBigWig.open(str(path), "w"), result, scored, lengths, column)
-            except RuntimeError as exc:  # pyBigWig says only that writing failed
-                raise _bigwig_error(path, exc, held) from None
+        rows = [scored[scored["contig"] == index] for index in range(len(result.contigs))]
+        write_bigwig(staging.path(track_file(result.contract.name, label)),
+                     {contig: lengths[contig] for contig in result.contigs},
+                     ((contig, part["bin_start"], part["bin_end"],
+                       part["probabilities"][:, column]) for contig, part in
+                      zip(result.contigs, rows, strict=True)))
 
 
-def _write_track(bw: Any, result: ScanResult, scored: np.ndarray, lengths: dict[str, int],
-                 column: int) -> None:
-    try:
-        bw.addHeader([(c, lengths[c]) for c in result.contigs], maxZooms=10)
-        for index, contig in enumerate(result.contigs):
-            rows = scored[scored["contig"] == index]
-            starts = np.minimum(rows["bin_start"], lengths[contig] - 1)
-            ends = np.minimum(rows["bin_end"], lengths[contig])
-            keep = ends > starts
-            if keep.any():
-                bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
-                              ends=ends[keep].tolist(),
-                              values=rows["probabilities"][keep, column].astype(float).tolist())
-    finally:
-        bw.close()
+def write_bigwig(path: Path, lengths: dict[str, int],
+                 intervals: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """A BigWig of the contigs of ``lengths`` (in its order) holding ``intervals``: per contig,
+    in that order, sorted non-overlapping starts, ends and values, cut to the contig's length;
+    pyBigWig's failure as one line."""
+    import pyBigWig
+
+    with _library_stderr_held() as held:
+        bw = pyBigWig.open(str(path), "w")
+        try:
+            bw.addHeader(list(lengths.items()), maxZooms=10)
+            for contig, starts, ends, values in intervals:
+                starts = np.minimum(starts, lengths[contig] - 1)
+                ends = np.minimum(ends, lengths[contig])
+                keep = ends > starts
+                if keep.any():
+                    bw.addEntries([contig] * int(keep.sum()), starts[keep].tolist(),
+                                  ends=ends[keep].tolist(),
+                                  values=values[keep].astype(float).tolist())
+        except RuntimeError as exc:  # pyBigWig says only that writing failed
+            raise _bigwig_error(path, exc, held) from None
+        finally:
+            bw.close()
 
 
 #: Free space under which a failed BigWig write is taken for a full disk.
