@@ -117,7 +117,8 @@ class ModelContract:
         """The held-out test accuracy and its number of replicates, when the metrics record
         them (metrics are free-form: other values are not shown)."""
         test = self.metrics.get("test")
-        accuracy, n = (test.get("accuracy"), test.get("n")) if isinstance(test, dict) else (0, 0)
+        accuracy, n = (test.get("accuracy"), test.get("n")) if isinstance(test, dict) else (
+            None, None)
         numbers = isinstance(accuracy, (int, float)) and isinstance(n, int)
         return (float(accuracy), n) if numbers and not isinstance(accuracy, bool) else None
 

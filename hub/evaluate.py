@@ -92,6 +92,53 @@ def evaluate_model(model: OnnxModel, data: str | Path, *, classes: dict[str, str
     return {**result, "data": str(data)}
 
 
+def evaluate_embedding(model: OnnxModel, vcf: str | Path, samples: str | Path | None,
+                       region: str | None = None, k: int = 5) -> dict[str, Any]:
+    """How well an embedding model's map separates known populations: the share of the
+    samples of ``vcf`` whose population (the ``population`` column of the ``samples``
+    table) the leave-one-out vote of their ``k`` nearest neighbours in the latent space
+    recovers, overall and by population."""
+    from .embed import (
+        check_embedding_model,
+        embed_pretrained,
+        knn_votes,
+        open_input,
+        read_genotypes,
+    )
+    from .readers.samples import read_samples
+
+    name = model.contract.name
+    check_embedding_model(model, name)
+    if samples is None:
+        raise PopgenHubError(f"{name} gives an embedding: it is judged by how well it "
+                             f"separates known populations; give --samples TABLE with a "
+                             f"population column")
+    table = read_samples(samples)
+    if not table.populations:
+        raise PopgenHubError(f"--samples {table.name} has no population column: an embedding "
+                             f"is judged by the populations it recovers; add one")
+    reader, regions, selection = open_input(vcf, table, region)
+    embedding = embed_pretrained(model, read_genotypes(reader, regions, selection,
+                                                       model.encoder), {})
+    populations = np.array([table.populations[sample] for sample in embedding.samples])
+    right = knn_votes(embedding.mean, populations, k) == populations
+    labels = list(dict.fromkeys(populations))
+    return {"model": name, "data": str(vcf), "n": len(populations), "k": k,
+            "accuracy": float(right.mean()), "labels": labels,
+            "recall": {label: float(right[populations == label].mean()) for label in labels},
+            "counts": {label: int((populations == label).sum()) for label in labels}}
+
+
+def format_embedding_metrics(result: dict[str, Any]) -> str:
+    """The neighbour vote's accuracy, overall and by population."""
+    lines = [f"{result['model']} on {result['data']} ({result['n']} samples): population of "
+             f"{result['accuracy']:.1%} of samples recovered by the vote of their "
+             f"{result['k']} nearest neighbours in the latent space (leave-one-out)"]
+    lines += [f"  {label}: {result['recall'][label]:.1%} of {result['counts'][label]}"
+              for label in result["labels"]]
+    return "\n".join(lines)
+
+
 def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | None,
                       time_points: list[float] | None, length: float | None, out: Path,
                       progress: bool) -> Path:

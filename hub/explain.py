@@ -102,7 +102,7 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
     starts = explain_starts(job.regions[0], job.window, job.step)
     contract = model.contract
     found = []
-    for start, sites, inputs, n_sites in _encoded_windows(job, starts):
+    for start, sites, inputs, n_sites in encoded_windows(job, starts):
         where = str(Region(job.regions[0].contig, start, start + job.window))
         if n_sites < contract.input.min_sites:
             log.info("%s: %d informative sites, fewer than the %d %s needs; not explained",
@@ -155,8 +155,8 @@ def explain_starts(region: Region, window: int, step: int) -> range:
     return starts
 
 
-def _encoded_windows(job: ScanJob, starts: range
-                     ) -> Iterator[tuple[int, GenotypeBlock, dict[str, np.ndarray], int]]:
+def encoded_windows(job: ScanJob, starts: range
+                    ) -> Iterator[tuple[int, GenotypeBlock, dict[str, np.ndarray], int]]:
     """(start, sites, encoded inputs, informative sites) of each window with sites, read and
     encoded as :func:`popgen_hub.scoring.score_piece` does."""
     contig = job.regions[0].contig

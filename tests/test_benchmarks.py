@@ -36,8 +36,8 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "bam.py", "calibration.py", "sample_depth.py", "scan.py", "simulate.py",
-        "sweep_approximation.py", "temporal_diagnostics.py"]
+        "bam.py", "calibration.py", "embed.py", "sample_depth.py", "scan.py", "simulate.py",
+        "sweep_approximation.py", "temporal_diagnostics.py", "zoo.py"]
 
 
 def test_bam_benchmark_smoke(tmp_path):

@@ -16,8 +16,8 @@ from conftest import BUNDLED_MODEL, ROOT, run_cli
 from popgen_hub import cli
 from popgen_hub.cli import cmd_list, common
 
-COMMANDS = ["list", "info", "scan", "serve", "igv", "explain", "simulate", "import", "stats",
-            "train", "compare", "evaluate", "calibrate", "export", "push", "plugins"]
+COMMANDS = ["list", "info", "scan", "serve", "igv", "explain", "embed", "simulate", "import",
+            "stats", "train", "compare", "evaluate", "calibrate", "export", "push", "plugins"]
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
 

@@ -31,6 +31,7 @@ from ..version import __version__
 from . import (
     cmd_calibrate,
     cmd_compare,
+    cmd_embed,
     cmd_evaluate,
     cmd_explain,
     cmd_export,
@@ -50,7 +51,8 @@ from .common import add_command, add_verbosity, formatter
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_serve, cmd_igv, cmd_explain, cmd_simulate, cmd_import,
+COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_serve, cmd_igv, cmd_explain, cmd_embed,
+            cmd_simulate, cmd_import,
             cmd_stats, cmd_train, cmd_compare, cmd_evaluate, cmd_calibrate, cmd_export,
             cmd_push, cmd_plugins)
 LOG_FORMAT = "popgen-hub: %(message)s"

@@ -33,16 +33,20 @@ def run(args: argparse.Namespace) -> None:
         return
     print(f"{contract.name}  (architecture {contract.architecture}, revision {contract.revision})")
     print(textwrap.fill(contract.description, 88))
-    print(f"\nclasses: {', '.join(contract.labels)}  (tracks: {', '.join(contract.track_labels)})")
+    embedding = contract.output_kind == "embedding"
+    print(f"\noutputs per sample: {', '.join(contract.labels)} (`popgen-hub embed`)" if embedding
+          else f"\nclasses: {', '.join(contract.labels)}  (tracks: "
+          f"{', '.join(contract.track_labels)})")
     _print_input(contract)
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
     test = contract.test_accuracy()
     if test:
         print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     null = contract.references.get(NULL_SCORE)
-    print(null_summary(null, contract.references.get(CONDITIONS)) if null else
-          "no stored null distribution: scans give no p- or q-values (`popgen-hub calibrate` "
-          "stores one)")
+    if not embedding:
+        print(null_summary(null, contract.references.get(CONDITIONS)) if null else
+              "no stored null distribution: scans give no p- or q-values (`popgen-hub "
+              "calibrate` stores one)")
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())
@@ -74,6 +78,8 @@ def _print_input(contract: Any) -> None:
             if spec.data_kind == "haplotypes" else
             f"unphased {spec.data_kind} of {low} to {high or 'any number of'} individuals "
             f"(ploidy {'-'.join(map(str, dict.fromkeys(spec.ploidy)))})")
-    print(f"input: {what}, {spec.window_bp:,} bp windows; tensors {tensors}")
+    reads = ("a region of any length (`--region`)" if contract.output_kind == "embedding"
+             else f"{spec.window_bp:,} bp windows")
+    print(f"input: {what}, {reads}; tensors {tensors}")
     if ancient:
         print(f"ancient time bins: {ancient} (scan with --samples TABLE of sample ages)")

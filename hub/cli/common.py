@@ -28,7 +28,8 @@ TRAIN_EXTRA_HINT = "this command needs the training extra: pip install 'popgen-h
 PUBLISH_EXTRA_HINT = "push needs the publish extra: pip install 'popgen-hub[publish]'"
 TRAIN_MODULES = ("torch", "msprime")
 PUBLISH_MODULES = ("onnx", "jinja2", "yaml")
-EXPLAIN_EXTRA_HINT = "explain draws its figures with matplotlib: pip install 'popgen-hub[explain]'"
+EXPLAIN_EXTRA_HINT = ("explain and embed draw their figures with matplotlib: pip install "
+                      "'popgen-hub[explain]'")
 
 MODEL_HELP = "model name (see `popgen-hub list`), hf-hub:ORG/REPO[@REV], local-dir:PATH"
 

@@ -47,6 +47,10 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
     ``hub_id`` (``org/repo``) is where the card will be published: its examples then load
     the model from there.
     """
+    if contract.output_kind == "embedding":
+        from ..embed import embedding_card
+
+        return ModelCard(embedding_card(contract, source, f"hf-hub:{hub_id}" if hub_id else None))
     test = contract.metrics.get("test")
     if not test:
         raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")

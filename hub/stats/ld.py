@@ -91,10 +91,14 @@ def _correlation_squared(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise squared Pearson correlation of ``a`` and ``b`` over columns where neither is
     NaN."""
     both = ~(np.isnan(a) | np.isnan(b))
-    n = np.maximum(both.sum(axis=1), 1)
-    a, b = np.where(both, a, 0.0), np.where(both, b, 0.0)
-    a = np.where(both, a - (a.sum(axis=1) / n)[:, None], 0.0)
-    b = np.where(both, b - (b.sum(axis=1) / n)[:, None], 0.0)
+    if both.all():  # every column called at both sites (simulations, complete data): no masks
+        a = a - a.mean(axis=1, keepdims=True)
+        b = b - b.mean(axis=1, keepdims=True)
+    else:
+        n = np.maximum(both.sum(axis=1), 1)
+        a, b = np.where(both, a, 0.0), np.where(both, b, 0.0)
+        a = np.where(both, a - (a.sum(axis=1) / n)[:, None], 0.0)
+        b = np.where(both, b - (b.sum(axis=1) / n)[:, None], 0.0)
     var_a, var_b = (a * a).sum(axis=1), (b * b).sum(axis=1)
     defined = (var_a > 1e-10) & (var_b > 1e-10)
     with np.errstate(divide="ignore", invalid="ignore"):

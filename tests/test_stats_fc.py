@@ -1,0 +1,121 @@
+"""The fully connected network on summary statistics (issue 16, item 1): the statistics encoder
+agrees with the house's statistics module, a tiny model goes from simulation to a scan through
+ONNX, and the bundled sweep model marks a planted sweep."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SWEEP_AT, run_cli
+from popgen_hub.encoders import SummaryStatisticsEncoder, build_encoder
+from popgen_hub.errors import PopgenHubError
+from popgen_hub.genotypes import GenotypeBlock
+from popgen_hub.stats import diversity, garud_h
+
+
+def random_block(seed: int = 1, n_sites: int = 300, n_haplotypes: int = 40) -> GenotypeBlock:
+    rng = np.random.default_rng(seed)
+    frequencies = rng.beta(0.3, 1.5, n_sites)
+    haplotypes = (rng.random((n_haplotypes, n_sites)) < frequencies).astype(np.int8)
+    positions = np.sort(rng.choice(40_000, n_sites, replace=False))
+    return GenotypeBlock.from_haplotypes(haplotypes, positions)
+
+
+def test_the_statistics_are_the_stats_modules_of_each_sub_window():
+    block = random_block()
+    encoder = SummaryStatisticsEncoder(n_bins=4)
+    features = dict(zip(encoder.feature_names, encoder.encode(block, (0, 40_000)).inputs[
+        "summary_statistics"].tolist(), strict=True))
+    assert len(features) == encoder.shapes["summary_statistics"][0] == 4 * 7 + 6 + 7
+    whole = diversity(block, 0, 40_000)
+    for b in range(4):
+        part = diversity(block, b * 10_000, (b + 1) * 10_000)
+        assert features[f"bin{b}_pi_share"] == pytest.approx(4 * part.pi / whole.pi, rel=1e-5)
+        assert features[f"bin{b}_theta_w_share"] == pytest.approx(
+            4 * part.theta_w / whole.theta_w, rel=1e-5)
+        assert features[f"bin{b}_tajimas_d"] == pytest.approx(part.tajimas_d, rel=1e-4)
+        h = garud_h(block, b * 10_000, (b + 1) * 10_000)
+        assert features[f"bin{b}_h12"] == pytest.approx(h.h12, rel=1e-5)
+        assert 0 <= features[f"bin{b}_r2"] <= 1
+    assert features["window_log10_pi_per_bp"] == pytest.approx(np.log10(whole.pi / 40_000),
+                                                               rel=1e-5)
+    assert features["window_tajimas_d"] == pytest.approx(whole.tajimas_d, rel=1e-4)
+    sfs = [value for name, value in features.items() if name.startswith("sfs_")]
+    assert sum(sfs) == pytest.approx(1, abs=1e-6) and sfs[0] > 0  # singletons (1 of 40) kept
+
+
+def test_a_trough_shows_in_the_shares_whatever_the_diversity_level():
+    block = random_block(n_sites=400)
+    centre = (block.positions >= 10_000) & (block.positions < 30_000)
+    trough = block.take_sites(~centre | (np.arange(block.n_sites) % 10 == 0))
+    encoder = SummaryStatisticsEncoder(n_bins=4)
+    features = encoder.encode(trough, (0, 40_000)).inputs["summary_statistics"]
+    shares = features[0:28:7]
+    assert max(shares[1], shares[2]) < 0.5 and min(shares[0], shares[3]) > 1.5
+    # half the sites everywhere: the same shape, a lower level
+    thinned = encoder.encode(trough.take_sites(np.arange(trough.n_sites) % 2 == 0), (0, 40_000))
+    half = thinned.inputs["summary_statistics"]
+    assert np.abs(half[0:28:7] - shares).max() < 0.4
+    assert half[28] < features[28] - 0.2  # log10 pi per bp
+    # a sub-window without a segregating site gives zeros, not NaN
+    empty = encoder.encode(block.take_sites(block.positions < 10_000), (0, 40_000))
+    assert np.isfinite(empty.inputs["summary_statistics"]).all()
+
+
+def test_bad_parameters_are_named():
+    with pytest.raises(PopgenHubError, match="n_bins=0"):
+        build_encoder({"name": "summary_statistics", "n_bins": 0})
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """simulate -> train (3 epochs) -> export, as a user would: 80 replicates, 20 kb."""
+    base = tmp_path_factory.mktemp("stats_fc")
+    data, run, model = base / "data", base / "run", base / "model"
+    run_cli("simulate", "imagene_sweep", "--param", "length=20000", "--n", "80", "--seed", "1",
+            "-q", "-o", data)
+    run_cli("train", "stats_fc", "--data", data, "--epochs", "3", "--threads", "1", "--seed",
+            "2", "-q", "-o", run)
+    run_cli("export", run, "--name", "stats_fc.test", "-o", model)
+    import popgen_hub
+
+    return data, run, popgen_hub.load(f"local-dir:{model}", device="cpu")
+
+
+def test_torch_and_onnx_agree_and_a_window_scores_alone_as_in_a_batch(exported):
+    from popgen_hub.datasets import encode_dataset
+    from popgen_hub.models import build_model
+
+    data, run, model = exported
+    assert model.contract.encoder["name"] == "summary_statistics"
+    assert model.contract.weights["parity_max_abs_diff_vs_torch"] < 1e-5
+    inputs, labels = encode_dataset(data, model.encoder, progress=False)
+    x = inputs["summary_statistics"]
+    record = json.loads((run / "run.json").read_text())
+    network = build_model(record["architecture"], **record["model_config"])
+    network.load_state_dict(torch.load(run / "model.pt", weights_only=True))
+    network.eval()
+    with torch.no_grad():
+        logits = network(torch.from_numpy(x))
+    got = model.predict(x)
+    # the exported graph divides the logits by the fitted temperature before its softmax
+    temperature = model.contract.metrics["calibration"]["temperature"]
+    assert np.abs(got - torch.softmax(logits / temperature, dim=1).numpy()).max() < 1e-5
+    assert np.abs(model.predict(x[3:4]) - got[3:4]).max() < 1e-6  # batch statistics frozen
+
+
+def test_the_bundled_model_scores_a_planted_sweep_above_its_neutral_flanks(sweep_vcf):
+    import popgen_hub
+
+    model = popgen_hub.load("stats_fc.sweep_hsap_general", device="cpu")
+    assert model.contract.references["null_score"] is not None
+    windows = model.score(sweep_vcf, progress=False).scored()
+    middle = (windows["start"] + windows["end"]) / 2
+    p_sweep = windows["probabilities"][:, model.contract.labels.index("sweep")]
+    near = np.abs(middle - SWEEP_AT) <= 100_000
+    far = np.abs(middle - SWEEP_AT) > 600_000
+    assert p_sweep[near].max() > 0.5 > np.quantile(p_sweep[far], 0.9)

@@ -1,0 +1,96 @@
+"""benchmarks/zoo.py, the table of every bundled model: run with --smoke in a fresh interpreter,
+it gives each model `popgen-hub list` shows a row with measured speeds, and the figures it reads
+are the contracts' and the cards'. Speeds are measured, never checked against a time."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from popgen_hub import list_models
+from popgen_hub.registry import get_contract
+
+ZOO = ROOT / "benchmarks" / "zoo.py"
+
+
+def run_zoo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ZOO), *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zoo")
+    result = run_zoo("--smoke", "--out", str(out))
+    assert result.returncode == 0, f"zoo.py --smoke failed:\n{result.stdout}\n{result.stderr}"
+    return {"stdout": result.stdout, "table": (out / "zoo.md").read_text(),
+            "report": json.loads((out / "zoo.json").read_text())}
+
+
+def test_every_bundled_model_has_a_row_with_measured_speeds(zoo):
+    rows = {row["model"]: row for row in zoo["report"]["models"]}
+    assert sorted(rows) == list_models()
+    main_table = zoo["table"].split("\n\n")[0].splitlines()
+    assert [line.split(" | ")[0].split("`")[1] for line in main_table[2:]] == list(rows)
+    assert zoo["stdout"].startswith(zoo["table"].rstrip("\n"))
+    for name, row in rows.items():
+        assert "not_measured" not in row, (name, row.get("not_measured"))
+        assert sorted(row["speed"]) == ["1", "2"], name
+        for speed in row["speed"].values():
+            scan = speed["scan"]
+            for rate in (speed["inference_windows_per_s"], scan["windows_per_s"]):
+                assert math.isfinite(rate) and rate > 0, (name, speed)
+            if row["output"] == "embedding":  # its rows are samples: no windows, no stages
+                continue
+            assert 0 < scan["scored"] <= scan["windows"], (name, scan)
+            assert sum(scan["stage_s"].values()) > 0, (name, scan)
+
+
+def test_held_out_figures_are_the_contracts(zoo):
+    for row in zoo["report"]["models"]:
+        test = get_contract(row["model"]).metrics.get("test")
+        if not test:
+            assert row["held_out"] is None
+            continue
+        held = row["held_out"]
+        assert (held["accuracy"], held["n"]) == (test["accuracy"], test["n"]), row["model"]
+        assert held["recall"] == {label: counts[i] / sum(counts) for i, (label, counts) in
+                                  enumerate(zip(test["labels"], test["confusion_matrix"],
+                                                strict=True))}
+        # the contract's own row-normalised matrix (rounded to 4 digits) agrees
+        diagonal = [shares[i] for i, shares in enumerate(test["confusion_matrix_normalised"])]
+        assert list(held["recall"].values()) == pytest.approx(diagonal, abs=1e-4)
+        line = next(line for line in zoo["table"].splitlines()
+                    if line.startswith(f"| `{row['model']}`"))
+        assert f"| {test['accuracy']:.3f} (n = {test['n']:,}) |" in line
+
+
+def test_misspecification_figures_are_rows_of_the_cards(zoo):
+    read = 0
+    for row in zoo["report"]["models"]:
+        card = ROOT / "cards" / f"{row['model']}.matrix.md"
+        figures = row["misspecification"]
+        if not card.is_file():
+            assert figures == {}
+            continue
+        neutral = figures.get("neutral_p05_max")
+        if neutral is None:
+            assert "| case | set |" not in card.read_text()
+            continue
+        rows = [line for line in card.read_text().splitlines()
+                if line.startswith(f"| {neutral['case']} | held-out |")]
+        assert any(f"| {100 * neutral['share']:.1f} % |" in line for line in rows), neutral
+        assert 0 <= figures["power_p05"]["share"] <= 1 and figures["power_p05"]["replicates"]
+        read += 1
+    assert read > 0
+
+
+def test_unknown_models_are_refused_before_any_work():
+    result = run_zoo("--models", "no_such.model")
+    assert result.returncode == 2
+    assert "--models no_such.model: not bundled" in result.stderr
