@@ -73,7 +73,8 @@ jbrowse-plugin: jbrowse-deps
 	cd $(JBROWSE) && npm run --silent build
 
 ## pretrained: rebuild a bundled model from scratch (simulate, train, export; ~25 min for the
-## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h)
+## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h;
+## MODEL=stats_fc.sweep_hsap ARGS=general for the statistics network; MODEL=vae.embed_hsap)
 pretrained: venv-train
 	PATH=$(CURDIR)/$(BIN):$$PATH bash exporters/$(MODEL).sh $(ARGS)
 

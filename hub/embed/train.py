@@ -95,9 +95,9 @@ def genotype_block(ts: Any) -> GenotypeBlock:
     """Unphased diploid genotypes of a tree sequence's biallelic sites."""
     haplotypes = ts.genotype_matrix().astype(np.int8)
     biallelic = haplotypes.max(axis=1) <= 1
-    values = haplotypes[biallelic, 0::2] + haplotypes[biallelic, 1::2]
     positions = ts.tables.sites.position[biallelic].astype(np.int64)
-    return GenotypeBlock(positions, values, "genotypes", Samples.anonymous(values.shape[1], 2))
+    return GenotypeBlock.from_haplotypes(haplotypes[biallelic].T, positions, Samples.anonymous(
+        haplotypes.shape[1] // 2, 2)).unphased()
 
 
 def simulated(n_datasets: int, seed: int, encoder: PcaScores) -> list[np.ndarray]:
