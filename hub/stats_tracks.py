@@ -40,9 +40,10 @@ from .genotypes import GenotypeBlock, Region, Samples, concatenate
 from .readers import Reader, SampleSelection, haplotype_columns, input_name
 from .readers.samples import SampleTable
 from .scoring import ScanJob, sample_table, window_bin, window_starts
+from .scoring.selection import check_listed
 from .stats import ehh, windowed
 from .version import __version__
-from .writers.tracks import write_bigwig
+from .writers.tracks import number_text, write_bigwig
 
 log = logging.getLogger("popgen_hub")
 
@@ -103,18 +104,13 @@ def populations_of(table: SampleTable | None, populations: Sequence[str], names:
         raise PopgenHubError(f"{' and '.join(n for n in names if n in CROSS)} compare two "
                              f"populations: give --samples TABLE and --population A "
                              f"--population B")
-    present = set(reader.samples)
     if table is None:
         return [("all samples", list(reader.samples))]
     picked = [table.pick(name) for name in populations[:need]] if populations else [
         table.pick(None)]  # a table of several populations needs one named
     groups = []
     for group in picked:
-        absent = [sample for sample in group.samples if sample not in present]
-        if absent:
-            raise PopgenHubError(f"{table.name} names {len(absent)} sample(s) that "
-                                 f"{input_name(reader)} lacks ({absent[0]}, ...); remove them "
-                                 f"from the table")
+        check_listed(reader, group)
         wanted = set(group.samples)
         groups.append((group.describe(), [s for s in reader.samples if s in wanted]))
     return groups
@@ -271,8 +267,8 @@ def _write_table(table: StatisticsTable, staging: Staging, header: dict[str, str
         values = np.column_stack(list(table.columns.values()))
         for i, contig in enumerate(table.contigs):
             where = [table.starts[i]] if table.by_site else [table.starts[i], table.ends[i]]
-            out.write("\t".join([contig, *map(str, where), *(
-                "NA" if np.isnan(v) else f"{v:.6g}" for v in values[i])]) + "\n")
+            out.write("\t".join([contig, *map(str, where), *map(
+                number_text, values[i])]) + "\n")
 
 
 def _write_bigwig(table: StatisticsTable, values: np.ndarray, path, lengths: dict[str, int]

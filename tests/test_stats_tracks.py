@@ -86,11 +86,14 @@ def test_window_values_are_the_statistics_modules_and_the_bigwigs_hold_them(sing
         expected = windowed(block, starts, 50_000)[field]
         assert np.allclose(numbers(rows, 3), expected, rtol=1e-5, equal_nan=True)
         with pyBigWig.open(str(single / f"{name}.bw")) as bw:
+            compared = 0
             for start, value in zip(starts, numbers(rows, 3), strict=True):
                 middle = start + 12_500 + 1000  # inside the window's central step
                 if np.isfinite(value) and middle < bw.chroms("chr1"):
                     assert bw.values("chr1", middle, middle + 1)[0] == pytest.approx(
                         value, rel=1e-5)
+                    compared += 1
+            assert compared > 10, (name, compared)
     _, rows = read_table(single / "h12.tsv")  # the sweep's haplotypes are the commonest
     top = rows[int(np.nanargmax(numbers(rows, 3)))]
     assert int(top[1]) <= SWEEP_AT + 50_000 and int(top[2]) >= SWEEP_AT - 50_000

@@ -55,7 +55,7 @@ class Scorer:
             self.selection = prepare(model, reader, region=with_records[0] if with_records
                                      else None, samples=table, progress=False).selection
             files, settings = input_identity(reader)
-            identity = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+            identity = [[str(f), *((st := f.stat()).st_size, st.st_mtime_ns)] for f in files]
             identity += [settings, table.path and str(table.path), table.population] if table \
                 else [settings]
         self.key = json.dumps([model_sha256(model.path, contract), identity], default=str)

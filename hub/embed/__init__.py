@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +22,6 @@ from ..genotypes import GenotypeBlock, Region
 from ..readers import open_reader
 from ..readers.base import Reader, SampleSelection, haplotype_columns, input_name
 from ..readers.samples import SampleTable
-
-if TYPE_CHECKING:
-    from ..contract import ModelContract
 
 DEFAULT_MODEL = "vae.embed_hsap"
 TABLE, FIGURE = "embedding.tsv", "embedding.png"
@@ -85,10 +82,10 @@ def read_genotypes(reader: Reader, regions: Sequence[Region], selection: SampleS
             gram.add(block)
             if max_snps <= 0 or not block.n_sites:
                 continue
-            dosage = _dosages(block, encoder.min_maf)
-            where = [(region.contig, int(p)) for p in block.positions[dosage[1]]]
+            dosages, index = _dosages(block, encoder)
+            where = [(region.contig, int(p)) for p in block.positions[index]]
             keys = np.concatenate([keys, rng.random(len(where))])
-            kept = np.concatenate([kept, dosage[0]], axis=1)
+            kept = np.concatenate([kept, dosages], axis=1)
             sites += where
             if len(keys) > 2 * max_snps:  # amortised: trim to the smallest keys
                 keys, kept, sites = _smallest(keys, kept, sites, max_snps)
@@ -104,17 +101,14 @@ def read_genotypes(reader: Reader, regions: Sequence[Region], selection: SampleS
     return ReadGenotypes(selection.samples, gram, kept, sites)
 
 
-def _dosages(block: GenotypeBlock, min_maf: float) -> tuple[np.ndarray, np.ndarray]:
-    """popvae's input of ``block``'s sites that pass ``min_maf``: (samples, kept) dosages
-    over ploidy with missing calls at the site's mean, and the kept sites' indices."""
+def _dosages(block: GenotypeBlock, encoder: PcaScores) -> tuple[np.ndarray, np.ndarray]:
+    """popvae's input of ``block``'s sites that the encoder keeps: (samples, kept) dosages
+    over ploidy with missing calls at the site's mean (its ALT frequency), and the kept
+    sites' indices."""
+    keep, p, called = encoder.kept_sites(block)
     ploidy = np.asarray(block.samples.ploidy, dtype=np.float32)
-    called = block.values >= 0
-    dosage = np.where(called, block.values / ploidy, np.nan).astype(np.float32)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(np.where(called.any(axis=1, keepdims=True), dosage, 0), axis=1)
-    keep = np.flatnonzero(np.minimum(mean, 1 - mean) >= max(min_maf, 1e-9))
-    filled = np.where(np.isnan(dosage[keep]), mean[keep, None], dosage[keep])
-    return filled.T.astype(np.float32), keep
+    filled = np.where(called[keep], block.values[keep] / ploidy, p[keep, None])
+    return filled.T.astype(np.float32), np.flatnonzero(keep)
 
 
 def _smallest(keys: np.ndarray, kept: np.ndarray, sites: list, n: int
@@ -234,43 +228,3 @@ def knn_accuracy(points: np.ndarray, labels: Sequence[str], k: int = 5) -> float
     """Leave-one-out accuracy of the ``k``-nearest-neighbour vote (:func:`knn_votes`) at
     recovering each point's label."""
     return float((knn_votes(points, labels, k) == np.asarray(labels)).mean())
-
-
-def embedding_card(contract: ModelContract, source: dict[str, Any], model_id: str | None = None
-                   ) -> str:
-    """The model card (README.md) of an embedding model: the words of its card source
-    (``cards/NAME.yaml``), the figures measured into its contract (``metrics.held_out``);
-    ``model_id`` is the name users load it by (default: the bundled name)."""
-    model_id = model_id or contract.name
-    rows = "\n".join(
-        f"| {name} ({', '.join(f['populations'])}, {f['n_per_population']} diploids each, "
-        f"{f['length_bp'] / 1e6:g} Mb) | {f['mean']:.3f} ± {f['sd']:.3f} | "
-        f"{', '.join(f'{a:.3f}' for a in f['accuracy'])} |"
-        for name, f in contract.metrics["held_out"].items())
-    training, tags = contract.training, "".join(f"- {t}\n" for t in source.get("tags", []))
-    return (f"---\nlicense: {contract.license.lower()}\nlibrary_name: popgen-hub\ntags:\n"
-            f"{tags}---\n\n# {contract.name}\n\n{source['description'].strip()}\n\n"
-            f"## Use it\n\n```bash\npip install popgen-hub\npopgen-hub embed --vcf my.vcf.gz "
-            f"--samples panel.tsv --region 1:1-5000000 --model {model_id} -o embed_out\n"
-            f"# -> embed_out/embedding.tsv (sample, population, z1, z2, z1_sd, z2_sd), "
-            f"embed_out/embedding.png\n```\n\n```python\nimport popgen_hub\nmodel = "
-            f"popgen_hub.load(\"{model_id}\")  # model.predict(principal-axis scores)\n```\n\n"
-            f"## Intended use\n\n{source.get('intended_use', '').strip()}\n\n"
-            f"## Input\n\nEach sample's scores on the region's first "
-            f"{contract.encoder['n_axes']} principal axes (encoder `{contract.encoder['name']}`"
-            f", sites with minor-allele frequency >= {contract.encoder['min_maf']}; see "
-            f"`popgen_hub.embed`). Output `{contract.output_name}`: "
-            f"{', '.join(contract.labels)} (latent means, then standard deviations).\n\n"
-            f"## Training\n\n{training['n_datasets']} simulated datasets "
-            f"({training['n_train_datasets']} training, {training['n_validation_datasets']} "
-            f"validation for early stopping; best epoch {training['best_epoch']} of "
-            f"{training['epochs']}), seed {training['seed']}: {training['regime']}; HomSap "
-            f"models: {', '.join(training['models'])}.\n\nReproduce with:\n\n```bash\n"
-            f"{source.get('reproduce', '').strip()}\n```\n\n"
-            f"## Held-out check\n\nPopulation of each sample recovered by a 5-nearest-neighbour "
-            f"vote in the latent space (leave-one-out), on data of models never trained on, "
-            f"three simulation seeds:\n\n| data | accuracy (mean ± sd) | per seed |\n|---|---|"
-            f"---|\n{rows}\n\nONNX opset {contract.weights['onnx_opset']}, outputs match torch "
-            f"within {contract.weights['parity_max_abs_diff_vs_torch']:.0e}.\n\n"
-            f"## Limitations\n\n{source.get('limitations', '').strip()}\n\n## Citation\n\n"
-            + "".join(f"- {c}\n" for c in contract.citations))

@@ -152,8 +152,9 @@ def train_bundled(out_dir: str | Path, *, n_datasets: int = 300, seed: int = 1,
     twice, as the sign convention gives it and with every axis's sign drawn at random, so
     that the map does not lean on the convention where a split is balanced."""
     from ..contract import InputSpec, ModelContract
-    from ..embed import embedding_card, knn_accuracy
+    from ..embed import knn_accuracy
     from ..files import ModelFolder, staged_outputs
+    from ..publish.card import embedding_card
     from ..publish.test_data import write_test_data
     from ..runtime import sha256_of
     from ..training.export import OPSET, check_parity, export_onnx

@@ -58,18 +58,24 @@ class PcaScores(DataclassEncoder):
         gram.add(block)
         return EncodedWindow({SCORES_TENSOR: gram.scores()}, gram.n_snps)
 
-    def standardised(self, block: GenotypeBlock) -> np.ndarray:
-        """(samples, kept sites) float32 of ``block``'s sites that pass ``min_maf``."""
+    def kept_sites(self, block: GenotypeBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which of ``block``'s sites pass ``min_maf``, every site's ALT frequency over the
+        called alleles, and which calls (sites, samples) are made."""
         self.check_kind(block)
         ploidy = np.asarray(block.samples.ploidy, dtype=np.float32)
-        values = block.values.astype(np.float32)
-        called = values >= 0
+        called = block.values >= 0
         n_called = (called * ploidy).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            p = np.where(called, values, 0).sum(axis=1) / n_called
+            p = np.where(called, block.values, 0).sum(axis=1) / n_called
             keep = (n_called > 0) & (np.minimum(p, 1 - p) >= max(self.min_maf, 1e-9))
-            p = p[keep, None]
-            x = (values[keep] - ploidy * p) / np.sqrt(ploidy * p * (1 - p))
+        return keep, p.astype(np.float32), called
+
+    def standardised(self, block: GenotypeBlock) -> np.ndarray:
+        """(samples, kept sites) float32 of ``block``'s sites that pass ``min_maf``."""
+        keep, p, called = self.kept_sites(block)
+        ploidy = np.asarray(block.samples.ploidy, dtype=np.float32)
+        p = p[keep, None]
+        x = (block.values[keep] - ploidy * p) / np.sqrt(ploidy * p * (1 - p))
         return np.where(called[keep], x, 0).T.astype(np.float32)
 
 

@@ -37,7 +37,7 @@ def select_samples(reader: Reader, encoder: Encoder, contract: ModelContract, se
                 f"{contract.name} reads present-day and ancient haplotypes: {given}give "
                 f"--samples, a table of the samples' ages in years (0 = present-day; column "
                 f"age_years, or name it with --age-column)")
-        _check_listed(reader, table)
+        check_listed(reader, table)
         return replace(_select_by_age(reader, encoder, contract, seed, table.ages, table.name),
                        population=table.describe())
     if table is not None:
@@ -47,7 +47,7 @@ def select_samples(reader: Reader, encoder: Encoder, contract: ModelContract, se
                 f"--samples is for temporal models when it lists ancient samples: {table.name} "
                 f"gives {len(ancient)} an age above 0 ({few(ancient)}) and {contract.name} "
                 f"reads present-day haplotypes only; drop them from the table")
-        _check_listed(reader, table)
+        check_listed(reader, table)
     listed = set(table.samples) if table else set(reader.samples)
     if contract.input.data_kind != "haplotypes":
         return _select_individuals(reader, contract, seed, listed, table)
@@ -95,7 +95,7 @@ def _select_individuals(reader: Reader, contract: ModelContract, seed: int, list
                            population=table.describe() if table else "")
 
 
-def _check_listed(reader: Reader, table: SampleTable) -> None:
+def check_listed(reader: Reader, table: SampleTable) -> None:
     """Every sample of the table is in the input."""
     present = set(reader.samples)
     absent = [sample for sample in table.samples if sample not in present]

@@ -115,14 +115,15 @@ def write_window_table(result: ScanResult, staging: Staging) -> None:
                              "n_informative_sites", *(f"p_{label}" for label in labels),
                              "p_value", "q_value", "flag"]) + "\n")
         for row, p_value, q_value in zip(result.windows, p_values, q_values, strict=True):
-            probs = "\t".join(_number(p) for p in row["probabilities"])
+            probs = "\t".join(number_text(p) for p in row["probabilities"])
             out.write(f"{result.contigs[row['contig']]}\t{row['start']}\t{row['end']}\t"
                       f"{row['bin_start']}\t{row['bin_end']}\t{row['n_sites']}\t"
-                      f"{row['n_informative']}\t{probs}\t{_number(p_value)}\t{_number(q_value)}"
+                      f"{row['n_informative']}\t{probs}\t{number_text(p_value)}\t{number_text(q_value)}"
                       f"\t{flag_text(row['flags'])}\n")
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
+    """A table cell: 6 significant digits, NA for NaN."""
     return "NA" if np.isnan(value) else f"{value:.6g}"
 
 

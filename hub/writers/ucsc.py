@@ -104,45 +104,39 @@ def _display(label: str, colour: str) -> dict[str, Any]:
             "yLineMark": DECISION_THRESHOLD, "yLineOnOff": "on", "color": colour}
 
 
+def _grouped(composite: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    """One track's stanza alone, or several as the subtracks of ``composite``."""
+    if len(children) == 1:
+        return _stanza(children[0])
+    return "\n".join([_stanza({**composite, "compositeTrack": "on", "visibility": "full"}),
+                      *(_stanza({**child, "parent": f"{composite['track']} on"}, indent="    ")
+                        for child in children)])
+
+
 def model_stanzas(model: str, tracks: dict[str, str], revision: str) -> str:
     """The stanzas of one model's tracks (class label -> BigWig file in the folder)."""
     about = f"{model} (revision {revision})"
-    if len(tracks) == 1:
-        (label, file), = tracks.items()
-        return _stanza({"track": track_id(model, label), "bigDataUrl": file,
-                        **_display(label, COLOURS[0]),
-                        "longLabel": f"P({label}) of {about}"[:LONG_LABEL]})
-    text = _stanza({"track": track_id(model), "compositeTrack": "on",
-                    "shortLabel": model.partition(".")[2][:SHORT_LABEL] or model[:SHORT_LABEL],
-                    "longLabel": f"P(class) of {about}"[:LONG_LABEL], "type": "bigWig 0 1",
-                    "visibility": "full"})
-    for index, (label, file) in enumerate(tracks.items()):
-        subtrack = {"track": track_id(model, label), "parent": f"{track_id(model)} on",
-                    "bigDataUrl": file, **_display(label, COLOURS[index % len(COLOURS)]),
-                    "longLabel": f"P({label}) of {about}"[:LONG_LABEL]}
-        text += "\n" + _stanza(subtrack, indent="    ")
-    return text
+    return _grouped(
+        {"track": track_id(model),
+         "shortLabel": model.partition(".")[2][:SHORT_LABEL] or model[:SHORT_LABEL],
+         "longLabel": f"P(class) of {about}"[:LONG_LABEL], "type": "bigWig 0 1"},
+        [{"track": track_id(model, label), "bigDataUrl": file,
+          **_display(label, COLOURS[index % len(COLOURS)]),
+          "longLabel": f"P({label}) of {about}"[:LONG_LABEL]}
+         for index, (label, file) in enumerate(tracks.items())])
 
 
 def statistics_stanzas(statistics: dict[str, tuple[str, str]]) -> str:
     """The stanzas of the classic statistics (value column -> (BigWig file, the model whose
     scan wrote it)), autoscaled, grouped in a composite track when there are several."""
-    def settings(column: str, file: str, model: str) -> dict[str, Any]:
-        return {"track": track_id("statistics", column), "bigDataUrl": file, "type": "bigWig",
-                "shortLabel": column[:SHORT_LABEL], "visibility": "full", "autoScale": "on",
-                "maxHeightPixels": "128:64:16", "color": STATISTIC_COLOUR,
-                "longLabel": f"{column} of the samples {model} scanned"[:LONG_LABEL]}
-
-    if len(statistics) == 1:
-        (column, (file, model)), = statistics.items()
-        return _stanza(settings(column, file, model))
-    text = _stanza({"track": "statistics", "compositeTrack": "on", "shortLabel": "statistics",
-                    "longLabel": "Classic statistics (scan --stats), autoscaled",
-                    "type": "bigWig", "visibility": "full"})
-    for column, (file, model) in statistics.items():
-        text += "\n" + _stanza({**settings(column, file, model), "parent": "statistics on"},
-                               indent="    ")
-    return text
+    return _grouped(
+        {"track": "statistics", "shortLabel": "statistics",
+         "longLabel": "Classic statistics (scan --stats), autoscaled", "type": "bigWig"},
+        [{"track": track_id("statistics", column), "bigDataUrl": file, "type": "bigWig",
+          "shortLabel": column[:SHORT_LABEL], "visibility": "full", "autoScale": "on",
+          "maxHeightPixels": "128:64:16", "color": STATISTIC_COLOUR,
+          "longLabel": f"{column} of the samples {model} scanned"[:LONG_LABEL]}
+         for column, (file, model) in statistics.items()])
 
 
 @WRITERS.register("ucsc_hub")
