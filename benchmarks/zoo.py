@@ -103,7 +103,11 @@ def data_kind(model: popgen_hub.Model) -> str:
 
 def held_out(contract: ModelContract) -> dict[str, Any] | None:
     """The contract's test accuracy and n, and each class's recall from the confusion
-    matrix's counts (None when the contract records no test figures)."""
+    matrix's counts; a regression's Pearson r and RMSE (None when the contract records no
+    test figures)."""
+    test = contract.metrics.get("test")
+    if contract.output_kind == "regression" and test:
+        return {key: test[key] for key in ("pearson", "rmse", "n", "log10")} | {"recall": {}}
     accuracy = contract.test_accuracy()
     if accuracy is None:
         return None
@@ -337,7 +341,7 @@ def cells(row: dict[str, Any], threads: list[int], notes: dict[str, int]) -> lis
     model = f"`{row['model']}` [{notes.setdefault(note, len(notes) + 1)}]"
     return [
         model, row["family"], row["task"], row.get("data", DASH),
-        f"{held['accuracy']:.3f} (n = {held['n']:,})" if held else DASH,
+        held_text(held),
         ", ".join(f"{label} {share:.2f}" for label, share in held["recall"].items())
         if held and held["recall"] else DASH,
         f"{100 * neutral['share']:.1f} % ({neutral['case']}; max of {neutral['cases']} cases)"
@@ -348,10 +352,22 @@ def cells(row: dict[str, Any], threads: list[int], notes: dict[str, int]) -> lis
     ]
 
 
+def held_text(held: dict[str, Any] | None) -> str:
+    """A classifier's accuracy, or a regression's correlation and error, with n."""
+    if held is None:
+        return DASH
+    if "pearson" in held:
+        scale = " (log10)" if held["log10"] else ""
+        return (f"Pearson r {held['pearson']:.3f}, RMSE {held['rmse']:.3f}{scale} "
+                f"(n = {held['n']:,})")
+    return f"{held['accuracy']:.3f} (n = {held['n']:,})"
+
+
 def markdown(rows: list[dict[str, Any]], args: argparse.Namespace,
              candidates: list[Input]) -> str:
     threads = args.threads
-    header = ["model", "family", "task", "data", "held-out accuracy", "held-out recall by class",
+    header = ["model", "family", "task", "data", "held-out accuracy (a regression: r, RMSE)",
+              "held-out recall by class",
               "neutral windows P>0.5, held-out histories", "power P>0.5, 2Ns>=300, <=500 gen.",
               *(f"inference win/s, {t} thr." for t in threads),
               *(f"scan win/s, {t} thr." for t in threads)]

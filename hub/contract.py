@@ -124,8 +124,15 @@ class ModelContract:
 
     @property
     def track_labels(self) -> list[str]:
-        """Classes that get a browser track: all but the null class."""
-        return self.labels[1:]
+        """Outputs that get a browser track: a classifier's classes but the null class, every
+        value of a regression."""
+        return self.labels if self.output_kind == "regression" else self.labels[1:]
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The window table's column of each output: ``p_CLASS``, or a value's label."""
+        return list(self.labels) if self.output_kind == "regression" else [
+            f"p_{label}" for label in self.labels]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

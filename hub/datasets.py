@@ -270,6 +270,24 @@ def load_dataset(path: str | Path, manifest: dict[str, Any] | None = None) -> Da
                    manifest)
 
 
+def target_values(path: str | Path, manifest: dict[str, Any] | None = None) -> np.ndarray:
+    """A regression dataset's target of every replicate, in order: the manifest's ``target``
+    parameter, as each replicate drew it, times its ``factor``."""
+    manifest = manifest or load_manifest(path)
+    target = manifest.get("target")
+    if not target:
+        raise PopgenHubError(f"{path} holds classes, not a regression target; simulate a "
+                             f"regression scenario (e.g. recombination_regime)")
+    key = f"param_{target['parameter']}"
+    values = []
+    for shard in _shards(Path(path), manifest):
+        if key not in shard:
+            raise PopgenHubError(f"{shard.path} lacks {key}, the target of every replicate; "
+                                 f"{REMAKE_SHARD}")
+        values.append(shard[key])
+    return np.concatenate(values) * float(target["factor"])
+
+
 def time_points(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The time points a dataset's rows are stored in (one present-day point when it has
     none recorded)."""

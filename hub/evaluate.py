@@ -1,5 +1,6 @@
-"""``popgen-hub evaluate MODEL DATA``: accuracy and row-normalised confusion matrix of any model
-on any labelled data, through onnxruntime (no torch).
+"""``popgen-hub evaluate MODEL DATA``: accuracy and row-normalised confusion matrix of any
+classifier on any labelled data, errors and correlations of a regression by true value, through
+onnxruntime (no torch).
 
 DATA is a dataset (``popgen-hub simulate`` / ``import``) or a folder of ms files laid out like
 the review's (``CLASS/1..5/*.txt``: class folders, time-point subfolders, replicates paired by
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .datasets import MANIFEST, encode_dataset, load_manifest
+from .datasets import MANIFEST, encode_dataset, load_manifest, target_values
 from .encoders.inputs import take
 from .errors import PopgenHubError
 from .files import write_text_atomic
@@ -31,6 +32,8 @@ log = logging.getLogger("popgen_hub")
 #: standard error of sqrt(p (1 - p) / n), up to 0.05 at n = 100; below that its 95 % interval
 #: is wider than +-0.1, too wide to tell two models, or two settings, apart.
 MIN_PER_CLASS = 100
+#: Bins of the true value a regression's errors are given by (equal numbers of replicates).
+VALUE_BINS = 8
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -70,6 +73,49 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray,
     }
 
 
+def regression_metrics(truth: np.ndarray, predicted: np.ndarray, label: str, *,
+                       log10: bool) -> dict[str, Any]:
+    """A regression's figures: Pearson and Spearman correlation, RMSE, mean absolute error
+    and bias (predicted - true), on log10 values when ``log10`` (the scale the target is
+    learnt on; non-positive predictions count as the smallest true value), and by bins of the
+    true value (equal numbers of replicates): its range, the mean true value and the median,
+    10th and 90th percentile of the predictions, on the natural scale, and the RMSE on the
+    metrics' scale."""
+    if log10:
+        truth, predicted = np.log10(truth), np.log10(np.where(predicted > 0, predicted,
+                                                              truth.min()))
+    error = predicted - truth
+    edges = np.quantile(truth, np.linspace(0, 1, VALUE_BINS + 1))
+    which = np.clip(np.searchsorted(edges, truth, side="right") - 1, 0, VALUE_BINS - 1)
+    natural = (lambda x: 10.0 ** x) if log10 else (lambda x: x)
+    bins = []
+    for b in range(VALUE_BINS):
+        inside = which == b
+        if inside.any():
+            shown = natural(predicted[inside])
+            bins.append({"low": float(natural(edges[b])), "high": float(natural(edges[b + 1])),
+                         "n": int(inside.sum()),
+                         "mean_true": float(natural(truth[inside]).mean()),
+                         "median_predicted": float(np.median(shown)),
+                         "p10_predicted": float(np.quantile(shown, 0.1)),
+                         "p90_predicted": float(np.quantile(shown, 0.9)),
+                         "rmse": float(np.sqrt((error[inside] ** 2).mean()))})
+
+    return {"n": int(len(truth)), "label": label, "log10": log10,
+            "pearson": float(np.corrcoef(truth, predicted)[0, 1]),
+            "spearman": float(np.corrcoef(average_ranks(truth), average_ranks(predicted))[0, 1]),
+            "rmse": float(np.sqrt((error ** 2).mean())), "mae": float(np.abs(error).mean()),
+            "bias": float(error.mean()), "by_true_value": bins}
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 0, tied values sharing their mean rank (Spearman's correlation; windows of
+    one cold region share a true rate)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts
+    return (first + (counts - 1) / 2)[inverse]
+
+
 def evaluate_model(model: OnnxModel, data: str | Path, *, classes: dict[str, str] | None = None,
                    time_points: list[float] | None = None, length: float | None = None,
                    indices: np.ndarray | None = None, batch_size: int = 256,
@@ -85,6 +131,11 @@ def evaluate_model(model: OnnxModel, data: str | Path, *, classes: dict[str, str
         raise PopgenHubError(f"{data} does not exist")
     if (data / MANIFEST).is_file():
         return _evaluate_dataset(model, data, indices, batch_size, progress)
+    if model.contract.output_kind == "regression":
+        raise PopgenHubError(f"{data} is not a dataset: {model.contract.name} regresses a "
+                             f"value, which ms folders do not record; simulate a dataset "
+                             f"(`popgen-hub simulate {model.contract.training.get('scenario')} "
+                             f"--n N -o DIR`)")
     with tempfile.TemporaryDirectory(prefix="popgen-hub-evaluate-") as scratch:
         imported = _import_ms_folder(model, data, classes, time_points, length,
                                      Path(scratch) / "data", progress)
@@ -170,6 +221,8 @@ def _import_ms_folder(model: OnnxModel, folder: Path, classes: dict[str, str] | 
 def _evaluate_dataset(model: OnnxModel, path: Path, indices: np.ndarray | None,
                       batch_size: int, progress: bool) -> dict[str, Any]:
     manifest = load_manifest(path)
+    if model.contract.output_kind == "regression":
+        return _evaluate_regression(model, path, manifest, indices, batch_size, progress)
     labels = model.contract.labels
     unknown = [label for label in manifest["labels"] if label not in labels]
     if unknown:
@@ -180,19 +233,47 @@ def _evaluate_dataset(model: OnnxModel, path: Path, indices: np.ndarray | None,
                                          manifest=manifest)
     as_model = np.array([labels.index(name) for name in manifest["labels"]])[data_labels]
     chosen = np.arange(len(as_model)) if indices is None else np.asarray(indices)
-    probabilities = []
-    for start in tqdm(range(0, len(chosen), batch_size), desc="predicting", unit="batch",
-                      disable=not progress):
-        batch = chosen[start:start + batch_size]
-        probabilities.append(model.predict(take(inputs, batch)))
-    metrics = classification_metrics(as_model[chosen], np.concatenate(probabilities), labels,
-                                     what=f"the figures of {model.contract.name}")
+    metrics = classification_metrics(
+        as_model[chosen], _predict(model, inputs, chosen, batch_size, progress), labels,
+        what=f"the figures of {model.contract.name}")
     return {"model": model.contract.name, "data": str(path),
             "scenario": manifest.get("scenario"), **metrics}
 
 
+def _evaluate_regression(model: OnnxModel, path: Path, manifest: dict[str, Any],
+                         indices: np.ndarray | None, batch_size: int, progress: bool
+                         ) -> dict[str, Any]:
+    """A regression model on a dataset of the same target."""
+    target = model.contract.training.get("target")
+    if manifest.get("target") != target:
+        raise PopgenHubError(
+            f"{path} holds {manifest.get('target') or 'classes'}, not the target "
+            f"{model.contract.name} regresses ({target}); simulate its scenario "
+            f"({model.contract.training.get('scenario')}) with the parameters to test")
+    truth = target_values(path, manifest)
+    inputs, _ = encode_dataset(path, model.encoder, progress=progress, manifest=manifest)
+    chosen = np.arange(len(truth)) if indices is None else np.asarray(indices)
+    predicted = _predict(model, inputs, chosen, batch_size, progress)[:, 0]
+    metrics = regression_metrics(truth[chosen], predicted.astype(np.float64),
+                                 model.contract.labels[0], log10=bool(target["log10"]))
+    return {"model": model.contract.name, "data": str(path),
+            "scenario": manifest.get("scenario"), **metrics}
+
+
+def _predict(model: OnnxModel, inputs: dict[str, np.ndarray], chosen: np.ndarray,
+             batch_size: int, progress: bool) -> np.ndarray:
+    outputs = []
+    for start in tqdm(range(0, len(chosen), batch_size), desc="predicting", unit="batch",
+                      disable=not progress):
+        outputs.append(model.predict(take(inputs, chosen[start:start + batch_size])))
+    return np.concatenate(outputs)
+
+
 def format_metrics(result: dict[str, Any]) -> str:
-    """The accuracy and the row-normalised confusion matrix as a small text table."""
+    """A classifier's accuracy and row-normalised confusion matrix, or a regression's
+    figures by bin of the true value, as a small text table."""
+    if "by_true_value" in result:
+        return _format_regression(result)
     labels = result["labels"]
     width = max(12, *map(len, labels))
     lines = [f"{result['model']} on {result['data']} ({result['n']} replicates): accuracy "
@@ -203,6 +284,21 @@ def format_metrics(result: dict[str, Any]) -> str:
                                   result["confusion_matrix"], strict=True):
         lines.append(f"{label:>{width}}  " + "  ".join(f"{v:>10.3f}" for v in row) +
                      f"   (n = {sum(counts)})")
+    return "\n".join(lines)
+
+
+def _format_regression(result: dict[str, Any]) -> str:
+    scale = "log10 " if result["log10"] else ""
+    lines = [f"{result['model']} on {result['data']} ({result['n']} replicates): "
+             f"{result['label']}: Pearson r {result['pearson']:.3f}, Spearman "
+             f"{result['spearman']:.3f} ({scale}values); RMSE {result['rmse']:.3f}, MAE "
+             f"{result['mae']:.3f}, bias {result['bias']:+.3f} ({scale}units)",
+             f"by true value:          n   mean true   median predicted (10-90 %)   "
+             f"RMSE ({scale}units)"]
+    lines += [f"  {b['low']:>8.3g}-{b['high']:<8.3g} {b['n']:>6}  {b['mean_true']:>10.3g}   "
+              f"{b['median_predicted']:>8.3g} ({b['p10_predicted']:.3g}-"
+              f"{b['p90_predicted']:.3g}){'':>6}{b['rmse']:.3f}"
+              for b in result["by_true_value"]]
     return "\n".join(lines)
 
 

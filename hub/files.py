@@ -247,16 +247,18 @@ class RunFolder(Folder):
     repeats = File("repeats.json")
     repeats_figure = File("repeats.png")
     reliability_figure = File("reliability.png")
+    predicted_figure = File("predicted_vs_true.png")
     #: the interrupted run's state after its last finished epoch (hidden: staging only, never
     #: published; the options it was started with: :data:`popgen_hub.resume.OPTIONS`)
     checkpoint = File(".checkpoint.pt")
-    #: figures every run has, and those only some have (`train --repeats` draws the spread
+    #: figures every classifier's run has (a regression's has the training curve and
+    #: predicted_vs_true.png), and those only some have (`train --repeats` draws the spread
     #: over repeats, `compare -o RUN/comparison.png` architectures side by side, temperature
     #: scaling the reliability diagram, benchmarks/sample_depth.py the held-out figures of a
     #: model of individuals by sample size and depth); exports and pushes carry them along
     FIGURES = ("training_curve.png", "confusion_matrix.png")
     OPTIONAL_FIGURES = (repeats_figure.name, "comparison.png", reliability_figure.name,
-                        "sample_depth.png")
+                        "sample_depth.png", predicted_figure.name)
     #: what makes a run exportable; ``train --repeats`` copies these of the chosen repeat
     EXPORTED = ("model.pt", "run.json", "parity_inputs.npz", *FIGURES)
 

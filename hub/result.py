@@ -67,6 +67,7 @@ def window_dtype(n_classes: int) -> np.dtype:
     no training statistics), from which ``flags`` are set once the scan is merged."""
     return np.dtype([("contig", np.int32), ("start", np.int64), ("end", np.int64),
                      ("bin_start", np.int64), ("bin_end", np.int64), ("n_sites", np.int32),
+                     # the model's outputs: class probabilities, or a regression's values
                      ("n_informative", np.int32), ("probabilities", np.float32, (n_classes,)),
                      ("statistics", np.float64, (len(STATISTICS),)),
                      ("flags", np.uint16)])  # out-of-distribution reasons, see ..ood
@@ -180,11 +181,15 @@ class ScanResult:
     def log_odds(self, windows: np.ndarray, label: str) -> np.ndarray:
         """log P(label) against all other classes of scored windows (probabilities near 1
         saturate in float32 while the others stay resolvable, so windows are ranked by
-        log-odds, not by probability)."""
-        return log_odds(windows["probabilities"], self.contract.labels.index(label))
+        log-odds, not by probability); a regression's value itself."""
+        column = self.contract.labels.index(label)
+        if self.contract.output_kind == "regression":
+            return windows["probabilities"][:, column].astype(np.float64)
+        return log_odds(windows["probabilities"], column)
 
     def ranked(self, label: str | None = None) -> np.ndarray:
-        """Scored windows, most likely ``label`` (default: the first track label) first."""
+        """Scored windows, most likely ``label`` (default: the first track label) first; a
+        regression's highest values first."""
         scored = self.scored()
         odds = self.log_odds(scored, label or self.contract.track_labels[0])
         return scored[np.argsort(-odds, kind="stable")]

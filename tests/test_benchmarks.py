@@ -36,8 +36,46 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "bam.py", "calibration.py", "embed.py", "sample_depth.py", "scan.py", "simulate.py",
-        "sweep_approximation.py", "temporal_diagnostics.py", "zoo.py"]
+        "bam.py", "calibration.py", "embed.py", "fit_demography.py", "recombination.py",
+        "sample_depth.py", "scan.py", "simulate.py", "sweep_approximation.py",
+        "temporal_diagnostics.py", "zoo.py"]
+
+
+def test_fit_demography_benchmark_smoke():
+    out = run_benchmark("fit_demography.py")
+    header = table_rows(out, "set")[0]
+    assert header[:3] == ["set", "seed", "windows"], out
+    assert header[-2:] == ["held-out accuracy", "seconds"], out
+    row = table_rows(out, "bottleneck")[-1]
+    assert number(row[2]) >= 20 and 0 <= number(row[-2]) <= 1 and number(row[-1]) > 0, row
+    assert "median relative error over 1 fits" in out
+
+
+def test_recombination_smoke(tmp_path):
+    out = run_benchmark("recombination.py", "-o", tmp_path)
+    scales = ("windows", "250 kb", "1 Mb")
+    header = table_rows(out, "case")[0]
+    assert header == ["case", "set", "haplotypes", "chromosomes", "windows",
+                      *(f"{s} r / rho" for s in scales), *(f"{s} RMSE" for s in scales)], out
+    row = dict(zip(header, table_rows(out, "HomSap/OutOfAfrica_4J17/CEU")[0], strict=True))
+    assert (row["set"], row["haplotypes"], row["chromosomes"]) == ("training", "64", "1"), row
+    assert number(row["windows"]) > 0, row
+    assert all(cell == "n/a" or -1 <= float(cell) <= 1
+               for cell in row["windows r / rho"].split(" / ")), row
+    report = json.loads((tmp_path / "recombination.json").read_text())
+    rates = sorted(report["maps"][0]["rate"])  # the map has cold regions and hotspots
+    assert rates[0] == 1e-10 and rates[-1] >= 10 * rates[len(rates) // 2], rates
+    bins, window = report["chromosomes"][0]["bins"], report["window_bp"]
+    windows = list(zip(bins["windows"]["start"], bins["windows"]["true"], strict=True))
+    checked = 0
+    for start, true in zip(bins["250 kb"]["start"], bins["250 kb"]["true"], strict=True):
+        inside = [t for s, t in windows if start <= s < start + 250_000]
+        if len(inside) * window == 250_000:  # a bin's truth is the mean of its windows'
+            assert sum(inside) / len(inside) == pytest.approx(true), (start, inside, true)
+            checked += 1
+    assert checked or 250_000 % window, bins
+    assert (tmp_path / "matrix.md").read_text() in out
+    assert (tmp_path / "maps.png").stat().st_size and (tmp_path / "scatter.png").stat().st_size
 
 
 def test_bam_benchmark_smoke(tmp_path):

@@ -58,6 +58,13 @@ def test_held_out_figures_are_the_contracts(zoo):
             assert row["held_out"] is None
             continue
         held = row["held_out"]
+        line = next(line for line in zoo["table"].splitlines()
+                    if line.startswith(f"| `{row['model']}`"))
+        if row["output"] == "regression":
+            assert (held["pearson"], held["rmse"], held["n"]) == (
+                test["pearson"], test["rmse"], test["n"]) and held["recall"] == {}
+            assert f"| Pearson r {test['pearson']:.3f}, RMSE {test['rmse']:.3f}" in line
+            continue
         assert (held["accuracy"], held["n"]) == (test["accuracy"], test["n"]), row["model"]
         assert held["recall"] == {label: counts[i] / sum(counts) for i, (label, counts) in
                                   enumerate(zip(test["labels"], test["confusion_matrix"],
@@ -65,8 +72,6 @@ def test_held_out_figures_are_the_contracts(zoo):
         # the contract's own row-normalised matrix (rounded to 4 digits) agrees
         diagonal = [shares[i] for i, shares in enumerate(test["confusion_matrix_normalised"])]
         assert list(held["recall"].values()) == pytest.approx(diagonal, abs=1e-4)
-        line = next(line for line in zoo["table"].splitlines()
-                    if line.startswith(f"| `{row['model']}`"))
         assert f"| {test['accuracy']:.3f} (n = {test['n']:,}) |" in line
 
 

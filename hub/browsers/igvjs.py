@@ -52,12 +52,13 @@ def bed_track(url: str, name: str) -> dict[str, Any]:
 
 
 def scores_track(scores_url: str, name: str, visibility_window: int,
-                 color: str = "rgb(30,90,200)") -> dict[str, Any]:
+                 color: str = "rgb(30,90,200)", probability: bool = True) -> dict[str, Any]:
     """A track scored on demand by the server for the region in view (never wider than
-    ``visibility_window``, the most the server scores at once)."""
-    return {"type": "wig", "scores": scores_url, "name": name, "min": 0, "max": 1,
-            "color": color, "height": 80, "autoscale": False,
-            "visibilityWindow": visibility_window}
+    ``visibility_window``, the most the server scores at once): probabilities on 0-1, a
+    regression's values autoscaled."""
+    scale = {"min": 0, "max": 1, "autoscale": False} if probability else {"autoscale": True}
+    return {"type": "wig", "scores": scores_url, "name": name, **scale, "color": color,
+            "height": 80, "visibilityWindow": visibility_window}
 
 
 @dataclass

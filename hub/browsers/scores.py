@@ -105,6 +105,7 @@ class ScanTable:
         self.path = path
         self.rows: list[dict[str, str]] = []
         self.labels: list[str] = []
+        self.classes = True  # p_CLASS columns (a classifier), else a regression's values
         self.read_at: int | None = None
 
     def _load(self) -> None:
@@ -116,8 +117,12 @@ class ScanTable:
                 lines = (line for line in handle if not line.startswith("#"))
                 reader = csv.DictReader(lines, delimiter="\t")
                 self.rows = list(reader)
-                self.labels = [c[2:] for c in reader.fieldnames or () if c.startswith("p_")
-                               and c != "p_value"]
+                # the outputs' columns: p_CLASS of a classifier, a regression's values
+                columns = list(reader.fieldnames or ())
+                outputs = columns[columns.index("n_informative_sites") + 1:
+                                  columns.index("p_value")]
+                self.classes = all(c.startswith("p_") for c in outputs)
+                self.labels = [c[2:] if self.classes else c for c in outputs]
         except OSError as exc:
             raise PopgenHubError(f"{self.path} cannot be read ({exc.strerror or exc}): scan "
                                  f"into {self.path.parent} again") from None
@@ -138,14 +143,15 @@ class ScanTable:
     def _features(self, contig: str, start: int, end: int) -> list[dict[str, Any]]:
         features = []
         for row in self.rows:
+            prefix = "p_" if self.classes else ""
             if (row["contig"] != contig or int(row["bin_start"]) >= end
-                    or int(row["bin_end"]) <= start or row[f"p_{self.labels[0]}"] == "NA"):
+                    or int(row["bin_end"]) <= start or row[prefix + self.labels[0]] == "NA"):
                 continue
-            values = {label: float(row[f"p_{label}"]) for label in self.labels}
+            values = {label: float(row[prefix + label]) for label in self.labels}
             features.append({
                 "chr": contig, "start": int(row["bin_start"]), "end": int(row["bin_end"]),
                 "window_start": int(row["start"]), "window_end": int(row["end"]),
-                "value": values[self.labels[1]], "values": values,
+                "value": values[self.labels[1 if self.classes else 0]], "values": values,
                 "p_value": _number(row["p_value"]), "q_value": _number(row["q_value"]),
                 "flag": row["flag"], "n_informative": int(row["n_informative_sites"])})
             if len(features) > MAX_TABLE_FEATURES:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..contract import ModelContract
 from ..errors import PopgenHubError
 from ..readers import Reader, open_reader
 from ..readers.base import input_identity
@@ -226,9 +227,10 @@ class Hub:
                        for track in igv_tracks(scanned_tracks(folder))]
         if self.reader is not None:
             tracks += [scores_track(f"api/scores?model={quote(name, safe='')}",
-                                    f"P({scorer.model.contract.track_labels[0]}) {name}, on "
-                                    f"demand", MAX_WINDOWS * scorer.step)
-                       for name, scorer in self.scorers.items()]
+                                    f"{primary} {name}, on demand", MAX_WINDOWS * scorer.step,
+                                    probability=probability)
+                       for name, scorer in self.scorers.items()
+                       for primary, probability in [_primary(scorer.model.contract)]]
         return Page(title="popgen-hub serve", tracks=tracks, locus=self._first_view(),
                     facts={"models": ", ".join(self.scorers) or "none",
                            "scan folders": ", ".join(map(str, self.folders)) or "none",
@@ -248,9 +250,10 @@ class Hub:
                                        name_suffix=f" ({folder.name})")
         if self.reader is not None:
             for name, scorer in self.scorers.items():
-                primary = scorer.model.contract.track_labels[0]
-                tracks.append(on_demand_track(f"{name}.on_demand", f"P({primary}) {name}, on "
-                                              f"demand", assembly, base_url=base, model=name))
+                primary, probability = _primary(scorer.model.contract)
+                tracks.append(on_demand_track(f"{name}.on_demand", f"{primary} {name}, on "
+                                              f"demand", assembly, base_url=base, model=name,
+                                              probability=probability))
         locus = self._first_view()
         return jbrowse_config(assembly_config(assembly, f"{base}chrom.sizes"), tracks,
                               location=locus,
@@ -265,6 +268,14 @@ class Hub:
         sizes = self.chrom_sizes()
         first = next(iter(sizes), None)
         return None if first is None else f"{first}:1-{min(sizes[first], FIRST_VIEW)}"
+
+
+def _primary(contract: ModelContract) -> tuple[str, bool]:
+    """The name of a model's primary score, and whether it is a probability: P(class), or a
+    regression's value (drawn autoscaled)."""
+    label = contract.track_labels[0]
+    classes = contract.output_kind == "classes"
+    return (f"P({label})" if classes else label), classes
 
 
 def create_app(hub: Hub) -> Any:

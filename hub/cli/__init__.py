@@ -35,6 +35,7 @@ from . import (
     cmd_evaluate,
     cmd_explain,
     cmd_export,
+    cmd_fit_demography,
     cmd_igv,
     cmd_import,
     cmd_info,
@@ -53,8 +54,8 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_serve, cmd_igv, cmd_explain, cmd_embed,
             cmd_simulate, cmd_import,
-            cmd_stats, cmd_train, cmd_compare, cmd_evaluate, cmd_calibrate, cmd_export,
-            cmd_push, cmd_plugins)
+            cmd_stats, cmd_train, cmd_fit_demography, cmd_compare, cmd_evaluate, cmd_calibrate,
+            cmd_export, cmd_push, cmd_plugins)
 LOG_FORMAT = "popgen-hub: %(message)s"
 log = logging.getLogger("popgen_hub")
 _handler: logging.Handler | None = None

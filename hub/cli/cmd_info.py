@@ -33,17 +33,19 @@ def run(args: argparse.Namespace) -> None:
         return
     print(f"{contract.name}  (architecture {contract.architecture}, revision {contract.revision})")
     print(textwrap.fill(contract.description, 88))
-    embedding = contract.output_kind == "embedding"
-    print(f"\noutputs per sample: {', '.join(contract.labels)} (`popgen-hub embed`)" if embedding
-          else f"\nclasses: {', '.join(contract.labels)}  (tracks: "
-          f"{', '.join(contract.track_labels)})")
+    print({"embedding": f"\noutputs per sample: {', '.join(contract.labels)} (`popgen-hub "
+                        f"embed`)",
+           "regression": f"\nvalue per window: {', '.join(contract.labels)} (a regression; "
+                         f"tracks autoscaled)",
+           "classes": f"\nclasses: {', '.join(contract.labels)}  (tracks: "
+                      f"{', '.join(contract.track_labels)})"}[contract.output_kind])
     _print_input(contract)
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
     test = contract.test_accuracy()
     if test:
         print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     null = contract.references.get(NULL_SCORE)
-    if not embedding:
+    if contract.output_kind == "classes":
         print(null_summary(null, contract.references.get(CONDITIONS)) if null else
               "no stored null distribution: scans give no p- or q-values (`popgen-hub "
               "calibrate` stores one)")

@@ -152,11 +152,21 @@ def _report(result: Any) -> None:
     _report_significance(result, len(scored))
     _report_flags(result)
     _report_depth(result)
-    print(f"top windows by the log-odds of P({label}):")
+    if result.contract.output_kind == "regression":
+        import numpy as np
+
+        values = scored["probabilities"][:, column]
+        if len(values):
+            low, middle, high = np.quantile(values, [0.05, 0.5, 0.95])
+            print(f"{label}: median {middle:.3g} (5-95 %: {low:.3g}-{high:.3g}) over the "
+                  f"scored windows; the highest:")
+    else:
+        print(f"top windows by the log-odds of P({label}):")
     for row, odds in zip(top, result.log_odds(top, label), strict=True):
-        print(f"  {braced(result.contigs[row['contig']])}:{row['start'] + 1}-{row['end']}  "
-              f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}  "
-              f"({row['n_informative']} sites)")
+        where = f"  {braced(result.contigs[row['contig']])}:{row['start'] + 1}-{row['end']}  "
+        shown = (f"{label} = {odds:.3g}" if result.contract.output_kind == "regression" else
+                 f"P({label}) = {row['probabilities'][column]:.3f}  log-odds {odds:5.1f}")
+        print(f"{where}{shown}  ({row['n_informative']} sites)")
     print("wrote:")
     for name, path in result.outputs.items():
         print(f"  {path / Path(JBROWSE_CONFIG).name if name == JBROWSE_DIR else path}")

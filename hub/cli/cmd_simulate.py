@@ -97,6 +97,10 @@ def _list_scenarios() -> None:
 
 def _write_vcf(args: argparse.Namespace, scenario: Any) -> None:
     """--vcf: one chromosome-scale VCF; temporal scenarios also write the sample ages."""
+    if "demography" not in scenario.parameters:
+        raise PopgenHubError(f"--vcf: {scenario.name} draws a history for each replicate, so "
+                             f"it has no one demography to simulate a chromosome in; use a "
+                             f"scenario of one demography (e.g. neutral or sweep_vs_neutral)")
     if len(scenario.time_points) > 1:
         from ..simulate.genome import simulate_temporal_vcf
 

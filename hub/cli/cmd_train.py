@@ -93,6 +93,15 @@ def run(args: argparse.Namespace) -> None:
             workers=args.workers, progress=not args.quiet, command=args.invocation,
             resume=args.resume, clean=args.clean, calibrate=args.calibrate)
     test = record["metrics"]["test"]
+    if record.get("output_kind") == "regression":
+        from ..evaluate import format_metrics
+
+        print(format_metrics({**test, "model": f"{args.architecture} (kept epoch "
+                                                f"{record['best_epoch']})",
+                              "data": "the held-out test set"}))
+        figures = (RunFolder.FIGURES[0], RunFolder.predicted_figure)
+        print(f"wrote {args.output}/{', '.join((RunFolder.weights, RunFolder.record, *figures))}")
+        return
     print(f"held-out test accuracy {test['accuracy']:.4f} on {test['n']} replicates "
           f"(kept epoch {record['best_epoch']})")
     print("confusion matrix (rows true, columns predicted): " + ", ".join(test["labels"]))

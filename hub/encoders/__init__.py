@@ -24,11 +24,13 @@ from .base import (
 from .genotype_matrix import GenotypeMatrixEncoder, LikelihoodMatrixEncoder
 from .haplotype_image import HaplotypeImageEncoder, single_threaded_blas
 from .pca_scores import PcaScores
+from .snp_sequence import SnpSequenceEncoder
 from .summary_statistics import SummaryStatisticsEncoder
 from .temporal_stack import TemporalStackEncoder
 
 __all__ = ["ENCODERS", "PRESENT_DAY", "DataclassEncoder", "EncodedWindow", "Encoder",
            "GenotypeMatrixEncoder", "HaplotypeImageEncoder", "LikelihoodMatrixEncoder",
-           "PcaScores", "SampleGroup", "SummaryStatisticsEncoder", "TemporalStackEncoder",
+           "PcaScores", "SampleGroup", "SnpSequenceEncoder", "SummaryStatisticsEncoder",
+           "TemporalStackEncoder",
            "ancient_bins_text", "build_encoder", "fits_shape", "group_index",
            "has_ancient_groups", "input_shapes", "rows_for", "single_threaded_blas"]

@@ -1,6 +1,7 @@
 """Network architectures (PyTorch; needs the ``train`` extra). Inference never imports this.
 
-An architecture is an ``nn.Module`` class returning one logit per class, with a ``config`` dict
+An architecture is an ``nn.Module`` class returning one logit per class (a regression
+architecture, ``output_kind = "regression"``: one value per target), with a ``config`` dict
 of its constructor's arguments. It registers with ``@ARCHITECTURES.register(NAME)`` beside its
 definition; plugins add more (entry-point group ``popgen_hub.models``). Class attributes declare
 what it reads (:class:`ArchitectureSpec` gives the defaults a plugin may leave out):
@@ -16,7 +17,7 @@ what it reads (:class:`ArchitectureSpec` gives the defaults a plugin may leave o
   ``encode``), e.g. a random number of its individuals (:mod:`.exchangeable`).
 """
 
-from . import exchangeable, imagene_cnn, stats_fc, temporal, vae  # noqa: F401  (the built-ins register on import)
+from . import exchangeable, imagene_cnn, relernn_gru, stats_fc, temporal, vae  # noqa: F401  (the built-ins register on import)
 from .base import (
     ARCHITECTURES,
     ArchitectureSpec,

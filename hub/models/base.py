@@ -37,6 +37,11 @@ class ArchitectureSpec:
         return tuple(getattr(self.cls, "inputs", ("haplotype_image",)))
 
     @property
+    def output_kind(self) -> str:
+        """"classes" (one logit per class) or "regression" (one value per target)."""
+        return getattr(self.cls, "output_kind", "classes")
+
+    @property
     def training_window(self) -> Callable[..., EncodedWindow] | None:
         """``training_window(encoder, block, window, rng)``: how the architecture encodes a
         training replicate, when not as a scan encodes a window (None), e.g. a random subset

@@ -49,6 +49,9 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
     """
     if contract.output_kind == "embedding":
         return ModelCard(embedding_card(contract, source, f"hf-hub:{hub_id}" if hub_id else None))
+    if contract.output_kind == "regression":
+        return ModelCard(regression_card(contract, source,
+                                         f"hf-hub:{hub_id}" if hub_id else None))
     test = contract.metrics.get("test")
     if not test:
         raise PopgenHubError(f"{contract.name} has no held-out test metrics to put on its card")
@@ -84,6 +87,65 @@ def render_card(contract: ModelContract, source: dict[str, Any], *,
                              repeats["sd_normalised"], strict=True)) if repeats else [],
         model_id=f"hf-hub:{hub_id}" if hub_id else contract.name,
         version=__version__)
+
+
+def regression_card(contract: ModelContract, source: dict[str, Any],
+                    model_id: str | None = None) -> str:
+    """The model card (README.md) of a regression model: the words of its card source, the
+    held-out figures measured into its contract (``metrics.test``: :func:`~popgen_hub.
+    evaluate.regression_metrics`) in model-index and by true value, and the figures off the
+    training distribution (``off_distribution``)."""
+    model_id = model_id or contract.name
+    test, training = contract.metrics["test"], contract.training
+    scale = "log10 " if test["log10"] else ""
+    label, spec = contract.labels[0], contract.input
+    card_data = ModelCardData(
+        model_name=contract.name, license=contract.license.lower(),
+        library_name="popgen-hub", tags=list(source["tags"]), metrics=["pearsonr", "rmse"],
+        eval_results=[EvalResult(
+            task_type="tabular-regression", task_name=source["task_name"],
+            dataset_type="simulated",
+            dataset_name=f"{training['scenario']} held-out test set ({test['n']} simulated "
+                         f"windows)", metric_type=metric, metric_value=round(test[key], 4),
+            metric_name=f"held-out {name} ({scale}values)")
+            for metric, key, name in (("pearsonr", "pearson", "Pearson r"),
+                                      ("rmse", "rmse", "RMSE"))])
+    rows = "\n".join(f"| {b['low']:.3g}-{b['high']:.3g} | {b['n']} | {b['mean_true']:.3g} | "
+                     f"{b['median_predicted']:.3g} ({b['p10_predicted']:.3g}-"
+                     f"{b['p90_predicted']:.3g}) | {b['rmse']:.3f} |"
+                     for b in test["by_true_value"])
+    settings = training["settings"]
+    encoder = build_encoder(contract.encoder)
+    return (
+        f"---\n{card_data.to_yaml()}\n---\n\n# {contract.name}\n\n"
+        f"{source['description'].strip()}\n\n## Use it\n\n```bash\npip install popgen-hub\n"
+        f"popgen-hub scan --vcf my.vcf.gz --model {model_id} -o scan_out\n# -> scan_out/"
+        f"{contract.name}.{label}.bw (a BigWig of {label}) and the window table scan_out/"
+        f"{contract.name}.windows.tsv\n```\n\n## Intended use\n\n"
+        f"{source['intended_use'].strip()}\n\n## Input and output\n\n"
+        f"Windows of {spec.window_bp:,} bp of {spec.n_haplotypes} phased haplotypes (a seeded "
+        f"random subset of larger samples; fewer are refused), encoded by `{encoder.name}` "
+        f"({', '.join(f'{k}={v}' for k, v in contract.encoder.items() if k != 'name')}): "
+        f"{encoder.missing_rule}. Output `{contract.output_name}`: {label}, learnt on a "
+        f"{scale}scale by mean squared error.\n\n## Training\n\n"
+        f"{training['n_train']:,} simulated windows of `{training['scenario']}` "
+        f"({training['n_validation']:,} validation, {training['n_test']:,} test; "
+        f"{training['split']}); {settings['epochs']} epochs of {settings['optimizer']}, "
+        f"learning rate {settings['learning_rate']:g} ({settings['schedule']}), batch "
+        f"{settings['batch_size']}; kept epoch {training['best_epoch']}. Simulator: "
+        f"{training['simulator']}.\n\nReproduce with:\n\n```bash\n"
+        f"{source.get('reproduce', '').strip()}\n```\n\n"
+        f"## Held-out test figures\n\nOn {test['n']:,} test windows: Pearson r "
+        f"{test['pearson']:.3f}, Spearman {test['spearman']:.3f} ({scale}values); RMSE "
+        f"{test['rmse']:.3f}, mean absolute error {test['mae']:.3f}, bias {test['bias']:+.3f} "
+        f"({scale}units). By true value (equal numbers of windows):\n\n"
+        f"| true {label} | windows | mean true | median predicted (10-90 %) | RMSE ({scale}"
+        f"units) |\n|---|---|---|---|---|\n{rows}\n\n"
+        f"{source.get('off_distribution', '').strip()}\n\n"
+        f"ONNX opset {contract.weights['onnx_opset']}, outputs match torch within "
+        f"{contract.weights['parity_max_abs_diff_vs_torch']:.0e} (relative).\n\n"
+        f"## Limitations\n\n{source['limitations'].strip()}\n\n## Citation\n\n"
+        + "".join(f"- {c}\n" for c in contract.citations))
 
 
 def embedding_card(contract: ModelContract, source: dict[str, Any], model_id: str | None = None

@@ -96,11 +96,10 @@ def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str |
     :func:`sample_table` read it) and the haplotypes the model reads. With ``scheduler``
     (``tcp://HOST:PORT``), the Dask cluster there scores the pieces, planned for its threads."""
     contract = model.contract
-    if contract.output_kind != "classes":
-        raise PopgenHubError(f"{contract.name} gives {contract.output_kind}, not class "
-                             f"probabilities of windows: scans take classifiers"
-                             + ("; use `popgen-hub embed --model " + contract.name + "`"
-                                if contract.output_kind == "embedding" else ""))
+    if contract.output_kind == "embedding":
+        raise PopgenHubError(f"{contract.name} places samples, not windows: scans take "
+                             f"classifiers and regressions; use `popgen-hub embed --model "
+                             f"{contract.name}`")
     check_values(workers=workers, scheduler=scheduler)
     window, step = scan_options(contract, window, step, batch_size, workers, seed)
     threads = cluster_threads(scheduler) if scheduler else None  # reachable: before the work

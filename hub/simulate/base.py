@@ -76,6 +76,9 @@ class Scenario:
     #: The simulators a replicate goes through (their versions are recorded in datasets).
     simulators: ClassVar[tuple[str, ...]] = ("msprime",)
     citations: ClassVar[tuple[str, ...]]
+    #: None: a classifier's scenario (label i % n_classes); else what a regression learns of
+    #: each replicate: ``{"parameter": NAME, "factor": F, "log10": bool}`` (F * params[NAME])
+    target: ClassVar[dict[str, Any] | None] = None
 
     @property
     def parameters(self) -> dict[str, Any]:

@@ -179,6 +179,8 @@ def simulate_dataset(scenario_name: str, out_dir: str | Path, *, n: int, seed: i
         "n": n,
         "shard_size": shard_size,
         "citations": scenario.all_citations,
+        # a regression's target (classification datasets keep the manifest they always had)
+        **({"target": scenario.target} if scenario.target else {}),
     }
     out = Path(out_dir)
     key, options = run_options([], command="simulate", **manifest)

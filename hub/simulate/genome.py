@@ -43,7 +43,10 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
     if sweep_at is not None:
         model = planted_sweep(sweep_at, present_size(demography), scenario.selection_strength,
                               scenario.reference_size, end_frequency)
-    ts = msprime.sim_ancestry(samples=scenario.n_haplotypes // 2, ploidy=2,
+    diploids = scenario.n_haplotypes // 2
+    samples = diploids if demography.num_populations == 1 else {
+        scenario.sampled_population: diploids}  # one of a multi-population model
+    ts = msprime.sim_ancestry(samples=samples, ploidy=2,
                               demography=demography, sequence_length=length,
                               recombination_rate=scenario.recombination_rate, model=model,
                               random_seed=ancestry_seed)

@@ -21,6 +21,7 @@ import msprime
 import numpy as np
 
 from ..errors import PopgenHubError
+from .base import Scenario, TimePoint
 
 #: Present-day populations of stdpopsim 0.3.0's HomSap models, as "HomSap/<model>/<pop>".
 #: Archaic, ghost, ancestral and ancient-only populations are left out: NEA of
@@ -133,6 +134,47 @@ def _fill_forward(sizes: np.ndarray) -> np.ndarray:
         if np.isnan(sizes[i]):
             sizes[i] = sizes[i - 1]
     return sizes
+
+
+@dataclass(frozen=True)
+class HistoryFamily(Scenario):
+    """What the scenarios whose replicates each draw a history of the family share (the
+    sweep and recombination regimes): the histories to draw from and the shares of jittered
+    and random ones, their checks, one present-day sample."""
+
+    histories: tuple[str, ...] = TRAINING_HOMSAP  # "HomSap/<model>/<population>"
+    random_share: float = 0.3  # replicates in a random bottleneck/growth history
+    jitter_share: float = 0.3  # replicates in a jittered published history
+
+    def history_problems(self) -> list[str]:
+        problems = []
+        unknown = [h for h in self.histories if h not in ALL_HOMSAP]
+        if unknown or not self.histories:
+            problems.append(f"histories {unknown or '()'} are not HomSap present-day "
+                            f"populations; known: {', '.join(ALL_HOMSAP)}")
+        if not (0 <= self.random_share and 0 <= self.jitter_share
+                and self.random_share + self.jitter_share <= 1):
+            problems.append("random_share and jitter_share must be in [0, 1], their sum at "
+                            "most 1")
+        return problems
+
+    @property
+    def all_citations(self) -> list[str]:
+        return list(self.citations)  # the histories' models are named in the parameters
+
+    @property
+    def time_points(self) -> tuple[TimePoint, ...]:
+        return (TimePoint(0.0, 0.0, self.n_haplotypes),)
+
+
+def drawn_history(histories: tuple[str, ...], params: dict[str, float],
+                  rng: np.random.Generator) -> SizeHistory:
+    """A replicate's history from its drawn ``history_index`` and ``history_kind`` (0: the
+    published one, 1: it jittered, 2: a random one)."""
+    history = published(histories[int(params["history_index"])])
+    if params["history_kind"] == 1:
+        return jittered(history, rng)
+    return random_history(rng) if params["history_kind"] == 2 else history
 
 
 def jittered(base: SizeHistory, rng: np.random.Generator) -> SizeHistory:

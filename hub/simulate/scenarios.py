@@ -16,12 +16,13 @@ from .base import Replicate, replicate_seeds
 from .catalogue.balancing import OverdominanceVsNeutral, TemporalOverdominance
 from .catalogue.imagene_sweep import IMAGENE, SweepVsNeutral
 from .catalogue.neutral import Neutral
+from .catalogue.recombination import RecombinationRegime
 from .catalogue.sweep_regime import SweepRegime
 from .catalogue.sweeps import HardSoftSweeps
 
 SCENARIOS: dict[str, type] = {cls.name: cls for cls in (
     SweepVsNeutral, HardSoftSweeps, OverdominanceVsNeutral, TemporalOverdominance,
-    Neutral, SweepRegime)}
+    Neutral, SweepRegime, RecombinationRegime)}
 
 
 def get_scenario(name: str, **overrides: Any) -> Any:
@@ -59,5 +60,5 @@ def _typed(cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["IMAGENE", "SCENARIOS", "HardSoftSweeps", "Neutral", "OverdominanceVsNeutral",
-           "Replicate", "SweepRegime", "SweepVsNeutral", "TemporalOverdominance", "get_scenario",
-           "replicate_seeds"]
+           "RecombinationRegime", "Replicate", "SweepRegime", "SweepVsNeutral",
+           "TemporalOverdominance", "get_scenario", "replicate_seeds"]

@@ -3,8 +3,8 @@
 ``model.onnx`` (one file, dynamic batch axis and any axis the encoder leaves free, e.g. the
 individuals of ``genotype_matrix``; contract in ``metadata_props``), ``config.json``
 (the contract plus the weights' sha256), ``README.md`` (model card), the training figures and
-``test_data_set_0/`` (ONNX-zoo test data: encoded test windows and the probabilities torch gave
-them). The ONNX
+``test_data_set_0/`` (ONNX-zoo test data: encoded test windows and the outputs torch gave
+them: class probabilities, or a regression's values). The ONNX
 graph is checked with ``onnx.checker`` and its onnxruntime outputs against torch's before
 anything is written.
 """
@@ -29,6 +29,7 @@ from ..files import ModelFolder, RunFolder, staged_outputs
 from ..models import build_model, get_architecture
 from ..runtime import OnnxModel, sha256_of
 from ..schema import read_record
+from .objectives import objective_of_run
 
 PARITY_TOLERANCE = 1e-5
 OPSET = 18
@@ -51,6 +52,7 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
     params = run["data"]["parameters"]
     inputs = list(get_architecture(run["architecture"]).inputs)
     encoder = build_encoder(run["encoder"])
+    objective = objective_of_run(run)
     return ModelContract(
         name=name,
         architecture=run["architecture"],
@@ -60,6 +62,8 @@ def contract_from_run(run: dict[str, Any], name: str, *, description: str,
                         **_sample_sizes(encoder, params["n_haplotypes"])),
         encoder=run["encoder"],
         labels=run["labels"],
+        output_name=objective.output_name,
+        output_kind=objective.kind,
         training={**{k: v for k, v in run["data"].items() if k != "citations"},
                   "settings": run["settings"], "best_epoch": run["best_epoch"],
                   "command": run["command"]},
@@ -84,23 +88,6 @@ def _sample_sizes(encoder: Encoder, simulated: int) -> dict[str, Any]:
     depth = list(getattr(encoder, "depth_range", (None, None)))  # likelihood encoders
     return {"n_haplotypes": most * ploidy, "phased": False, "ploidy": [ploidy, ploidy],
             "sample_size": [encoder.min_individuals, most], "depth": depth}
-
-
-class _WithSoftmax(nn.Module):
-    """The exported graph: the network's logits turned into class probabilities, divided
-    first by the run's ``temperature`` when it was calibrated (``train``'s temperature
-    scaling)."""
-
-    def __init__(self, network: nn.Module, temperature: float | None = None) -> None:
-        super().__init__()
-        self.network = network
-        self.temperature = temperature
-
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        logits = self.network(*inputs)
-        if self.temperature is not None:
-            logits = logits / self.temperature
-        return torch.softmax(logits, dim=1)
 
 
 def temperature_of(run_folder: RunFolder, run: dict[str, Any]) -> float | None:
@@ -133,7 +120,7 @@ def _torch_model(run_dir: RunFolder, run: dict[str, Any]) -> nn.Module:
             f"describes it ({mismatch}); they and run.json are from different runs: "
             f"{TRAIN_AGAIN}")
     model.load_state_dict(state)
-    return _WithSoftmax(model, temperature_of(run_dir, run)).eval()
+    return objective_of_run(run).exported(model, temperature_of(run_dir, run)).eval()
 
 
 def _mismatch(model: nn.Module, state: Any) -> str:
@@ -186,6 +173,8 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.filterwarnings("ignore", message="# The axis name: batch will not be used")
+        # nn.GRU's flattened weights, which the exporter reads as it should
+        warnings.filterwarnings("ignore", message="The tensor attributes")
         program = torch.onnx.export(
             model, tuple(torch.from_numpy(example[name]) for name in names), dynamo=True,
             external_data=False, input_names=names, output_names=[contract.output_name],
@@ -203,9 +192,10 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np
 
 def check_parity(onnx_path: Path, contract: ModelContract, inputs: dict[str, np.ndarray],
                  expected: np.ndarray) -> float:
-    """Largest absolute difference between onnxruntime and torch probabilities; raises if big."""
+    """Largest difference between onnxruntime's and torch's outputs, relative to the output
+    where it exceeds 1 (a regression's values), absolute below; raises if big."""
     got = OnnxModel(onnx_path, contract, device="cpu").predict(inputs)
-    worst = float(np.abs(got - expected).max())
+    worst = float((np.abs(got - expected) / np.maximum(np.abs(expected), 1)).max())
     if worst > PARITY_TOLERANCE:
         raise PopgenHubError(f"ONNX export differs from torch by {worst:.2e} "
                              f"(tolerance {PARITY_TOLERANCE:.0e}); not exported")
@@ -257,7 +247,7 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
         expected = model(*(torch.from_numpy(inputs[name]) for name in names)).numpy()
     with staged_outputs(out_dir) as staging:
         onnx_path = staging.path(ModelFolder.weights)
-        export_onnx(model, contract, {k: v[:1] for k, v in inputs.items()}, onnx_path)
+        export_onnx(model, contract, {k: v[:2] for k, v in inputs.items()}, onnx_path)
         worst = check_parity(onnx_path, contract, inputs, expected)
         # About the file, not the input contract, so only in config.json.
         final = ModelContract.from_dict({**contract.to_dict(), "weights": {
@@ -267,8 +257,8 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
         write_test_data(staging.path(ModelFolder.test_data),
                         {k: v[:TEST_DATA_WINDOWS] for k, v in inputs.items()},
                         expected[:TEST_DATA_WINDOWS], output_name=contract.output_name)
-        for figure in (*RunFolder.FIGURES, *(optional for optional in RunFolder.OPTIONAL_FIGURES
-                                             if (run_folder / optional).is_file())):
+        for figure in (name for name in (*RunFolder.FIGURES, *RunFolder.OPTIONAL_FIGURES)
+                       if (run_folder / name).is_file()):
             shutil.copyfile(run_folder / figure, staging.path(figure))
         if source:
             render_card(final, source).save(staging.path(ModelFolder.card))

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 @dataclass
 class EpochRecord:
+    """One epoch's losses and qualities (the objective's: a classifier's accuracy, a
+    regression's R², see :mod:`.objectives`)."""
+
     epoch: int
     train_loss: float
-    train_accuracy: float
+    train_quality: float
     validation_loss: float
-    validation_accuracy: float
+    validation_quality: float
     seconds: float
 
 
 def best_epoch(history: list[EpochRecord]) -> EpochRecord:
-    """Model selection: the highest validation accuracy, then the lowest validation loss."""
-    return max(history, key=lambda h: (h.validation_accuracy, -h.validation_loss))
+    """Model selection: the highest validation quality, then the lowest validation loss."""
+    return max(history, key=lambda h: (h.validation_quality, -h.validation_loss))

@@ -1,4 +1,5 @@
-"""Train a classifier on encoded windows and evaluate it honestly.
+"""Train a network on encoded windows (classes or a regression value: :mod:`.objectives`) and
+evaluate it honestly.
 
 Three disjoint sets: training (fits weights), validation (picks the epoch: model selection)
 and test (touched once, after training, for the reported figures). With saved data they are a
@@ -25,13 +26,13 @@ from tqdm.auto import tqdm
 
 from ..encoders.inputs import Inputs, n_windows, take
 from ..errors import PopgenHubError
-from ..evaluate import classification_metrics
 from ..files import RunFolder
 from ..models import regularisation
 from ..schema import matches
 from .checkpoint import restore_checkpoint, save_checkpoint
 from .history import EpochRecord, best_epoch
-from .plots import plot_confusion_matrix, plot_training_curve
+from .objectives import CLASSES, Objective
+from .plots import plot_confusion_matrix, plot_predicted_vs_true, plot_training_curve
 
 log = logging.getLogger("popgen_hub")
 
@@ -124,7 +125,7 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
 
 
 def predict_logits(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
-    """The network's outputs before the softmax, in evaluation mode."""
+    """The network's outputs (a classifier's before the softmax), in evaluation mode."""
     model.eval()
     out = []
     with torch.no_grad():
@@ -133,25 +134,14 @@ def predict_logits(model: nn.Module, images: Inputs, batch_size: int = 256) -> n
     return np.concatenate(out)
 
 
-def predict_proba(model: nn.Module, images: Inputs, batch_size: int = 256) -> np.ndarray:
-    return torch.softmax(torch.from_numpy(predict_logits(model, images, batch_size)),
-                         dim=1).numpy()
-
-
-def _loss_and_accuracy(model: nn.Module, images: Inputs, labels: np.ndarray
-                       ) -> tuple[float, float]:
-    probs = predict_proba(model, images)
-    picked = probs[np.arange(len(labels)), labels]
-    loss = float(-np.log(np.clip(picked, 1e-12, 1)).mean())
-    return loss, float((probs.argmax(1) == labels).mean())
-
-
 def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
         validation: tuple[Inputs, np.ndarray], settings: TrainSettings,
-        progress: bool = True, checkpoint: Path | None = None) -> list[EpochRecord]:
+        progress: bool = True, checkpoint: Path | None = None,
+        objective: Objective = CLASSES) -> list[EpochRecord]:
     """Train for ``settings.epochs``; keep the weights of the best validation epoch.
 
-    ``training_batch(epoch)`` returns that epoch's images and labels: the same saved set every
+    ``training_batch(epoch)`` returns that epoch's images and targets (class indices, or the
+    values ``objective`` learns): the same saved set every
     epoch, or a fresh simulated batch. Seed torch before building ``model`` for reproducible
     initial weights; the batch order comes from ``settings.seed``. With ``checkpoint``, the
     state after every epoch is saved there, and a checkpoint already there (an interrupted
@@ -174,17 +164,21 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
     for epoch in range(len(history), settings.epochs):
         started = time.perf_counter()
         images, labels = training_batch(epoch)
-        total_loss, correct = _train_epoch(model, optimiser, images, labels, rng, settings,
-                                           f"epoch {epoch + 1}/{settings.epochs}", progress)
+        train_loss, train_quality = _train_epoch(
+            model, optimiser, images, labels, rng, settings, objective,
+            f"epoch {epoch + 1}/{settings.epochs}", progress)
         if scheduler is not None:
             scheduler.step()
-        val_loss, val_acc = _loss_and_accuracy(model, *validation)
-        record = EpochRecord(epoch + 1, total_loss / len(labels), correct / len(labels),
-                             val_loss, val_acc, time.perf_counter() - started)
+        outputs = predict_logits(model, validation[0])
+        val_loss = objective.validation_loss(outputs, validation[1])
+        val_quality = objective.quality(outputs, validation[1])
+        record = EpochRecord(epoch + 1, train_loss, train_quality, val_loss, val_quality,
+                             time.perf_counter() - started)
         history.append(record)
-        log.info(f"epoch {record.epoch:>3}: train loss {record.train_loss:.4f} acc "
-                 f"{record.train_accuracy:.4f} | validation loss {val_loss:.4f} acc {val_acc:.4f}"
-                 f" ({record.seconds:.0f} s)")
+        name = objective.quality_name
+        log.info(f"epoch {record.epoch:>3}: train loss {train_loss:.4f} {name} "
+                 f"{train_quality:.4f} | validation loss {val_loss:.4f} {name} "
+                 f"{val_quality:.4f} ({record.seconds:.0f} s)")
         if best_epoch(history) is record:
             best_state = copy.deepcopy(model.state_dict())
         if checkpoint is not None:
@@ -195,44 +189,53 @@ def fit(model: nn.Module, training_batch: Callable[[int], tuple[Inputs, np.ndarr
 
 def _train_epoch(model: nn.Module, optimiser: torch.optim.Optimizer, images: Inputs,
                  labels: np.ndarray, rng: np.random.Generator, settings: TrainSettings,
-                 desc: str, progress: bool) -> tuple[float, int]:
-    """One pass over ``images`` in batches; the summed training loss and the correct count."""
-    criterion = nn.CrossEntropyLoss()
+                 objective: Objective, desc: str, progress: bool
+                 ) -> tuple[float, float]:
+    """One pass over ``images`` in batches; the mean training loss, and the objective's
+    quality of the outputs as they were trained on."""
     model.train()
-    total_loss, correct = 0.0, 0
+    total_loss, outputs, order = 0.0, [], []
     bar = tqdm(total=len(labels), desc=desc, unit="img", disable=not progress, leave=False)
     for idx in _batches(len(labels), settings.batch_size, rng):
-        y = torch.from_numpy(labels[idx])
         optimiser.zero_grad()
         logits = model(*model_arguments(model, take(images, idx)))
-        loss = criterion(logits, y)
+        loss = objective.loss(logits, torch.from_numpy(labels[idx]))
         penalty = regularisation(model)
         (loss + penalty).backward()
         optimiser.step()
         total_loss += float(loss.detach()) * len(idx)
-        correct += int((logits.argmax(1) == y).sum())
+        outputs.append(logits.detach().numpy())
+        order.append(idx)
         bar.update(len(idx))
     bar.close()
-    return total_loss, correct
+    return (total_loss / len(labels),
+            objective.quality(np.concatenate(outputs), labels[np.concatenate(order)]))
 
 
-def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str]
-             ) -> dict[str, Any]:
-    """Accuracy and confusion matrix (counts and row-normalised) on the held-out test set."""
-    return classification_metrics(labels, predict_proba(model, images), label_names,
-                                  what="the held-out test figures")
+def evaluate(model: nn.Module, images: Inputs, labels: np.ndarray, label_names: list[str],
+             objective: Objective = CLASSES) -> dict[str, Any]:
+    """The held-out test figures: a classifier's accuracy and confusion matrix (counts and
+    row-normalised), a regression's errors and correlations (:func:`~popgen_hub.evaluate.
+    regression_metrics`)."""
+    return objective.test_metrics(predict_logits(model, images), labels, label_names)
 
 
 def save_run(run: RunFolder, model: nn.Module, record: dict[str, Any],
-             history: list[EpochRecord]) -> None:
-    """Write weights (a plain state dict), run.json and the two plots."""
+             history: list[EpochRecord], objective: Objective = CLASSES) -> None:
+    """Write weights (a plain state dict), run.json and the two plots (the training curve,
+    and the confusion matrix of the test set or its predicted against true values)."""
     run.path.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), run.weights)
     record = {**record, "history": [asdict(h) for h in history]}
     run.record.write_text(json.dumps(record, indent=2))
     curve, confusion = (run / name for name in RunFolder.FIGURES)
-    plot_training_curve(history, curve, title=record["architecture"])
+    plot_training_curve(history, curve, title=record["architecture"],
+                        loss=objective.loss_name, quality=objective.quality_name)
     test = record["metrics"]["test"]
+    if objective.kind == "regression":
+        plot_predicted_vs_true(test, run / RunFolder.predicted_figure,
+                               title=f"held-out test set (n = {test['n']})")
+        return
     plot_confusion_matrix(np.asarray(test["confusion_matrix"]), test["labels"], confusion,
                           title=f"held-out test set (n = {test['n']}), accuracy "
                                 f"{test['accuracy']:.3f}")

@@ -1,4 +1,4 @@
-"""Training curve and confusion matrix figures."""
+"""Training curve, confusion matrix and predicted-against-true figures."""
 
 from __future__ import annotations
 
@@ -13,17 +13,19 @@ import numpy as np  # noqa: E402
 from .history import EpochRecord, best_epoch  # noqa: E402
 
 
-def plot_training_curve(history: list[EpochRecord], path: Path, title: str) -> None:
+def plot_training_curve(history: list[EpochRecord], path: Path, title: str,
+                        loss: str = "cross-entropy loss", quality: str = "accuracy") -> None:
+    """Loss and quality (named ``loss`` and ``quality``) by epoch, the kept epoch marked."""
     epochs = [h.epoch for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
     ax_loss.plot(epochs, [h.train_loss for h in history], "o-", label="training")
     ax_loss.plot(epochs, [h.validation_loss for h in history], "s-", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss")
-    ax_acc.plot(epochs, [h.train_accuracy for h in history], "o-", label="training")
-    ax_acc.plot(epochs, [h.validation_accuracy for h in history], "s-", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel=loss)
+    ax_acc.plot(epochs, [h.train_quality for h in history], "o-", label="training")
+    ax_acc.plot(epochs, [h.validation_quality for h in history], "s-", label="validation")
     best = best_epoch(history)
     ax_acc.axvline(best.epoch, color="grey", ls=":", label=f"kept (epoch {best.epoch})")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy")
+    ax_acc.set(xlabel="epoch", ylabel=quality)
     for ax in (ax_loss, ax_acc):
         ax.legend(frameon=False)
         ax.grid(alpha=0.3)
@@ -45,6 +47,33 @@ def plot_confusion_matrix(counts: np.ndarray, labels: list[str], path: Path, tit
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="predicted", ylabel="true")
     ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_predicted_vs_true(test: dict, path: Path, title: str) -> None:
+    """A regression's held-out figures: per bin of the true value, the mean predicted value
+    (bars: its 10th to 90th percentile) against the mean true value, on log axes when the
+    target is learnt on a log10 scale (``test``: :func:`~popgen_hub.evaluate.
+    regression_metrics`)."""
+    bins = test["by_true_value"]
+    true = np.array([b["mean_true"] for b in bins])
+    predicted = np.array([b["median_predicted"] for b in bins])
+    spread = np.array([[b["median_predicted"] - b["p10_predicted"],
+                        b["p90_predicted"] - b["median_predicted"]] for b in bins]).T
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.errorbar(true, predicted, yerr=spread, fmt="o", capsize=3, label="median (10-90 %)")
+    low, high = min(true.min(), predicted.min()), max(true.max(), predicted.max())
+    ax.plot([low, high], [low, high], color="grey", ls=":", label="perfect")
+    if test.get("log10"):
+        ax.set(xscale="log", yscale="log")
+    ax.set(xlabel=f"true {test['label']}", ylabel=f"predicted {test['label']}")
+    scale = "log10 " if test.get("log10") else ""
+    ax.set_title(f"{title}\nPearson r ({scale}values) {test['pearson']:.3f}, "
+                 f"RMSE {test['rmse']:.3f}", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

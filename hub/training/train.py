@@ -29,6 +29,7 @@ from ..simulate.scenarios import get_scenario
 from .calibrate import calibrate as calibrate_model
 from .history import best_epoch
 from .loop import TrainSettings, evaluate, fit, save_run, split_indices, stream_seed
+from .objectives import CLASSES, Objective, objective_for
 from .plots import plot_repeat_panels
 
 log = logging.getLogger("popgen_hub")
@@ -54,6 +55,7 @@ def dataset_inputs(architecture: str, data_dir: str | Path,
     """
     manifest = load_manifest(data_dir)
     spec = get_architecture(architecture)
+    objective_for(spec.output_kind, manifest, data_dir)  # refused before any encoding
     # architectures that do not say (plugins) read the images stored with the dataset
     wanted = spec.encoder or manifest["encoder"]["name"]
     if wanted == manifest["encoder"]["name"] and not encoder_overrides and \
@@ -98,6 +100,8 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
                     ) -> dict[str, Any]:
     encoder, inputs, labels, manifest = prepared or dataset_inputs(
         architecture, data_dir, encoder_overrides, progress, settings.seed)
+    objective = objective_for(get_architecture(architecture).output_kind, manifest, data_dir)
+    labels = objective.targets(labels, data_dir, manifest)
     splits = split_indices(len(labels), settings.seed, validation, test)
     sets = {k: (take(inputs, v), labels[v]) for k, v in splits.items()}
     data = {
@@ -111,10 +115,12 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
                  f"(seed {settings.seed})",
         "test_indices": splits["test"].tolist(),
         "citations": manifest.get("citations", []),
+        **({"target": manifest["target"]} if objective.kind == "regression" else {}),
     }
     return _train(architecture, encoder, manifest["labels"], lambda epoch: sets["train"],
                   sets["validation"], sets["test"], data, run_dir, settings, progress,
-                  n_train=len(splits["train"]), provenance=provenance, calibrate=calibrate)
+                  n_train=len(splits["train"]), provenance=provenance,
+                  calibrate=calibrate and objective.kind == "classes", objective=objective)
 
 
 @contextmanager
@@ -190,25 +196,27 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
            training_batch: Callable[[int], tuple[Inputs, np.ndarray]],
            validation: tuple[Inputs, np.ndarray], test: tuple[Inputs, np.ndarray],
            data: dict[str, Any], run_dir: str | Path, settings: TrainSettings, progress: bool,
-           n_train: int, provenance: dict[str, Any], calibrate: bool = True) -> dict[str, Any]:
+           n_train: int, provenance: dict[str, Any], calibrate: bool = True,
+           objective: Objective = CLASSES) -> dict[str, Any]:
     """Fit (continuing from the checkpoint in ``run_dir`` of an interrupted run), test once,
     fit a temperature when ``calibrate`` and write the run into ``run_dir``; ``provenance``
     (command, fingerprint) goes into its record."""
-    if len(labels) < 2:
+    if objective.kind == "classes" and len(labels) < 2:
         raise PopgenHubError(f"the data have one class ({labels[0]}): a classifier needs at "
                              f"least two; choose a scenario with several classes")
     torch.manual_seed(settings.seed)  # initial weights
     model = get_architecture(architecture).build(encoder.shapes, len(labels))
     run = RunFolder(Path(run_dir))
     history = fit(model, training_batch, validation, settings, progress=progress,
-                  checkpoint=run.checkpoint)
-    measured = {"test": evaluate(model, *test, labels)}
+                  checkpoint=run.checkpoint, objective=objective)
+    measured = {"test": evaluate(model, *test, labels, objective)}
     if calibrate:
         measured["calibration"] = calibrate_model(model, validation, test, labels,
                                                       run.reliability_figure)
     best = best_epoch(history)
     record = {
         "architecture": architecture,
+        "output_kind": objective.kind,
         "model_config": model.config,
         "encoder": encoder.to_config(),
         "labels": labels,
@@ -216,10 +224,11 @@ def _train(architecture: str, encoder: Encoder, labels: list[str],
                  "n_test": int(len(test[1]))},
         "settings": asdict(settings),
         "best_epoch": best.epoch,
-        "metrics": {"validation": {"accuracy": best.validation_accuracy}, **measured},
+        "metrics": {"validation": {objective.quality_key: best.validation_quality},
+                    **measured},
         **provenance,
     }
-    save_run(run, model, record, history)
+    save_run(run, model, record, history, objective)
     np.savez_compressed(run.parity_inputs,
                         **take(test[0], np.arange(min(PARITY_SAMPLE, len(test[1])))))
     return record
@@ -253,6 +262,9 @@ def train_repeats(architecture: str, data_dir: str | Path, run_dir: str | Path,
     Interrupted and resumed, the repeats already finished are not trained again."""
     if repeats < 2:
         raise PopgenHubError("--repeats needs at least 2 to give a spread")
+    if get_architecture(architecture).output_kind != "classes":
+        raise PopgenHubError(f"--repeats: {architecture} is not a classifier, and repeated "
+                             f"runs compare classifiers' test accuracy; leave it out")
     key, options = _run_key(data_dir, architecture, settings, validation, test,
                             encoder_overrides, calibrate, repeats=repeats)
     with run_output(run_dir, key, command, resume, clean, record=RunFolder.repeats,

@@ -73,7 +73,9 @@ class ModelTracks:
     revision: str
     scores: dict[str, str]  # class label -> BigWig of P(label), drawn on 0-1
     flagged: str | None  # the BED of the windows outside the training data
-    statistics: dict[str, str]  # value column -> BigWig of a classic statistic, autoscaled
+    #: value column -> BigWig drawn autoscaled: a classic statistic, or a regression's value
+    #: (named VALUE_MODEL: see :func:`value_tracks`)
+    statistics: dict[str, str]
 
 
 def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
@@ -84,12 +86,23 @@ def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
     models = [_recorded_tracks(model, entry, staging.out_dir, taken)
               for model, entry in other_scans(result, staging).items()]
     name = result.contract.name
+    scores, values = score_tracks(result)
     models.append(ModelTracks(
-        name, str(result.contract.revision),
-        {label: track_file(name, label) for label in result.contract.track_labels},
+        name, str(result.contract.revision), scores,
         flagged_file(name) if flagged_file(name) in staging.names else None,
-        dict(result.statistics)))
+        {**values, **result.statistics}))
     return models
+
+
+def score_tracks(result: ScanResult) -> tuple[dict[str, str], dict[str, str]]:
+    """A scan's own tracks: a classifier's probabilities (label -> BigWig, drawn on 0-1), or
+    a regression's values (``LABEL_MODEL`` -> BigWig, drawn autoscaled beside the
+    statistics)."""
+    name = result.contract.name
+    tracks = {label: track_file(name, label) for label in result.contract.track_labels}
+    if result.contract.output_kind == "regression":
+        return {}, {f"{label}_{name}": file for label, file in tracks.items()}
+    return tracks, {}
 
 
 def scanned_tracks(folder: Path) -> list[ModelTracks]:
@@ -156,10 +169,11 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
         entry["statistics"] = {column: file for column, file in
                                entry.get("statistics", {}).items() if file not in files}
         entry["files"] = [file for file in entry.get("files", []) if file not in files]
+    scores, values = score_tracks(result)
     scans[name] = {
         "files": files,
-        "tracks": {label: track_file(name, label) for label in result.contract.track_labels},
-        "statistics": result.statistics,
+        "tracks": scores,
+        "statistics": {**values, **result.statistics},
         "input": result.input_name(),
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),

@@ -71,13 +71,14 @@ def bigwig_track(track_id: str, name: str, assembly: str, uri: str, *,
 
 
 def on_demand_track(track_id: str, name: str, assembly: str, *, base_url: str, model: str,
-                    label: str = "") -> dict[str, Any]:
+                    label: str = "", probability: bool = True) -> dict[str, Any]:
     """A QuantitativeTrack of the scores ``popgen-hub serve`` at ``base_url`` computes for the
-    region in view (P(``label``), or the model's primary score when empty); needs
-    :func:`plugin_definition` in the configuration's ``plugins``."""
+    region in view (P(``label``), or the model's primary score when empty; a regression's
+    value, autoscaled, when not ``probability``); needs :func:`plugin_definition` in the
+    configuration's ``plugins``."""
     adapter = {"type": "PopgenHubAdapter", "baseUrl": base_url, "model": model,
                "label": label}
-    return _quantitative(track_id, name, assembly, adapter, ON_DEMAND_COLOUR)
+    return _quantitative(track_id, name, assembly, adapter, ON_DEMAND_COLOUR, probability)
 
 
 def plugin_definition(url: str) -> dict[str, str]:

@@ -57,15 +57,17 @@ def write_report(result: ScanResult, staging: Staging) -> None:
 
 
 def top_rows(result: ScanResult) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """The table of the top windows by the primary log-odds: columns, and per row the
-    window's igv.js locus (1-based, inclusive) and the cells."""
+    """The table of the top windows by the primary log-odds (a regression's highest values):
+    columns, and per row the window's igv.js locus (1-based, inclusive) and the cells."""
     contract = result.contract
     primary = contract.track_labels[0]
     probabilities = result.windows["probabilities"]
     scored = np.flatnonzero(~np.isnan(probabilities[:, 0]))
     odds = result.log_odds(result.windows[scored], primary)
     order = np.argsort(-odds, kind="stable")[:TOP_WINDOWS]
-    columns = [*(f"P({label})" for label in contract.track_labels), f"log-odds {primary}",
+    regression = contract.output_kind == "regression"
+    columns = [*(label if regression else f"P({label})" for label in contract.track_labels),
+               *([] if regression else [f"log-odds {primary}"]),
                "p_value", "q_value", "informative sites", "flag"]
     rows = []
     for rank in order:
@@ -74,7 +76,7 @@ def top_rows(result: ScanResult) -> tuple[list[str], list[tuple[str, list[str]]]
         locus = f"{result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}"
         cells = [f"{probabilities[index, contract.labels.index(label)]:.3f}"
                  for label in contract.track_labels]
-        cells.append(f"{odds[rank]:.1f}")
+        cells += [] if regression else [f"{odds[rank]:.1f}"]
         for values in (result.p_values, result.q_values):
             cells.append("NA" if values is None or np.isnan(values[index])
                          else f"{values[index]:.3g}")
@@ -92,8 +94,12 @@ def facts(result: ScanResult, statistics: list[str]) -> dict[str, str]:
     facts["windows"] = (f"{len(result.windows):,} of {result.window:,} bp every "
                         f"{result.step:,} bp ({len(result.scored()):,} scored); "
                         f"{result.samples_read()}")
-    facts["decision threshold"] = (f"P({primary}) = {DECISION_THRESHOLD} (the tracks run "
-                                   f"0 to 1)")
+    if result.contract.output_kind == "regression":
+        facts["values"] = (f"{primary}, estimated per window (a regression: autoscaled, no "
+                           f"threshold)")
+    else:
+        facts["decision threshold"] = (f"P({primary}) = {DECISION_THRESHOLD} (the tracks run "
+                                       f"0 to 1)")
     if result.q_values is None:
         facts["significance"] = header["p_value"]
     else:

@@ -30,7 +30,7 @@ from .folder import folder_chrom_sizes
 
 @WRITERS.register("bigwig")
 def write_bigwigs(result: ScanResult, staging: Staging) -> None:
-    """One BigWig of P(label) per track label."""
+    """One BigWig of P(label) per track label (of the value, for a regression)."""
     scored = result.scored()
     lengths = result.chrom_sizes()
     for label in result.contract.track_labels:
@@ -100,10 +100,10 @@ def _library_stderr_held() -> Iterator[IO[bytes]]:
 
 @WRITERS.register("window_table")
 def write_window_table(result: ScanResult, staging: Staging) -> None:
-    """Every window with data: coordinates, site counts, class probabilities, the p- and
+    """Every window with data: coordinates, site counts, class probabilities (a regression's
+    values), the p- and
     q-value of its score ("NA" where the window is unscored or the model stores no null), and
     why its input is unlike the training data (``flag``: reasons joined by ',', or empty)."""
-    labels = result.contract.labels
     missing = np.full(len(result.windows), np.nan)
     p_values, q_values = (missing, missing) if result.p_values is None else (
         result.p_values, result.q_values)
@@ -112,7 +112,7 @@ def write_window_table(result: ScanResult, staging: Staging) -> None:
             text = value if isinstance(value, str) else json.dumps(value)
             out.write(f"# {key}: {text}\n")
         out.write("\t".join(["contig", "start", "end", "bin_start", "bin_end", "n_sites",
-                             "n_informative_sites", *(f"p_{label}" for label in labels),
+                             "n_informative_sites", *result.contract.output_columns,
                              "p_value", "q_value", "flag"]) + "\n")
         for row, p_value, q_value in zip(result.windows, p_values, q_values, strict=True):
             probs = "\t".join(number_text(p) for p in row["probabilities"])

@@ -26,15 +26,8 @@ import msprime
 import numpy as np
 from msprime._msprime import LibraryError  # not re-exported by msprime
 
-from ..base import MSPRIME, Replicate, Scenario, TimePoint, replicate_seeds
-from ..histories import (
-    ALL_HOMSAP,
-    TRAINING_HOMSAP,
-    SizeHistory,
-    jittered,
-    published,
-    random_history,
-)
+from ..base import MSPRIME, Replicate, replicate_seeds
+from ..histories import HistoryFamily, SizeHistory, drawn_history
 from .imagene_sweep import IMAGENE
 
 GAP_BP = 1_000  # the stretch standing in for the distance to a linked sweep
@@ -43,16 +36,13 @@ STDPOPSIM = ("Adrion JR et al. (2020). A community-maintained standard library o
 
 
 @dataclass(frozen=True)
-class SweepRegime(Scenario):
+class SweepRegime(HistoryFamily):
     """Neutral / sweep-at-centre / linked-sweep windows over histories, rates and sweeps."""
 
     name: ClassVar[str] = "sweep_regime"
     labels: ClassVar[tuple[str, ...]] = ("neutral", "sweep", "linked")
     citations: ClassVar[tuple[str, ...]] = (IMAGENE, STDPOPSIM, MSPRIME)
 
-    histories: tuple[str, ...] = TRAINING_HOMSAP  # "HomSap/<model>/<population>"
-    random_share: float = 0.3  # replicates in a random bottleneck/growth history
-    jitter_share: float = 0.3  # replicates in a jittered published history
     length: int = 80_000  # window, bp (ImaGene LEN)
     n_haplotypes: int = 128
     mutation_rate_min: float = 1e-8  # uniform prior; human estimates 1.1e-8 to 2.5e-8
@@ -72,11 +62,7 @@ class SweepRegime(Scenario):
     linked_distance_max: float = 2_000_000.0
 
     def __post_init__(self) -> None:
-        problems = self.locus_problems()
-        unknown = [h for h in self.histories if h not in ALL_HOMSAP]
-        if unknown or not self.histories:
-            problems.append(f"histories {unknown or '()'} are not HomSap present-day "
-                            f"populations; known: {', '.join(ALL_HOMSAP)}")
+        problems = self.locus_problems() + self.history_problems()
         pairs = [("mutation_rate", self.mutation_rate_min, self.mutation_rate_max),
                  ("recombination_rate", self.recombination_rate_min,
                   self.recombination_rate_max),
@@ -88,21 +74,11 @@ class SweepRegime(Scenario):
         if self.linked_distance_min <= self.length / 2:
             problems.append(f"linked_distance_min={self.linked_distance_min} must exceed half "
                             f"the window ({self.length / 2:g} bp)")
-        shares = (self.random_share, self.jitter_share, self.ongoing_share, self.soft_share)
-        if not all(0 <= s <= 1 for s in shares) or self.random_share + self.jitter_share > 1:
-            problems.append("random_share, jitter_share, ongoing_share and soft_share must be "
-                            "in [0, 1], random_share + jitter_share at most 1")
+        if not all(0 <= s <= 1 for s in (self.ongoing_share, self.soft_share)):
+            problems.append("ongoing_share and soft_share must be in [0, 1]")
         if not 0 < self.end_frequency_min < 1 or self.age_max < 0:
             problems.append("end_frequency_min must be in (0, 1) and age_max >= 0")
         self.fail_if(problems)
-
-    @property
-    def all_citations(self) -> list[str]:
-        return list(self.citations)  # the histories' models are named in the parameters
-
-    @property
-    def time_points(self) -> tuple[TimePoint, ...]:
-        return (TimePoint(0.0, 0.0, self.n_haplotypes),)
 
     def draw(self, rng: np.random.Generator) -> dict[str, float]:
         """Every parameter of a replicate, whatever its class."""
@@ -132,11 +108,7 @@ class SweepRegime(Scenario):
         ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
         rng = np.random.default_rng(draw_seed)
         params = self.draw(rng)
-        history = published(self.histories[int(params["history_index"])])
-        if params["history_kind"] == 1:
-            history = jittered(history, rng)
-        elif params["history_kind"] == 2:
-            history = random_history(rng)
+        history = drawn_history(self.histories, params, rng)
         return self.replicate_in(history, label, params, (ancestry_seed, mutation_seed))
 
     def replicate_in(self, history: SizeHistory, label: int, params: dict[str, float],
