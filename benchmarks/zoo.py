@@ -89,7 +89,7 @@ def data_kind(model: popgen_hub.Model) -> str:
     """What the model reads: kind, accepted sample size, depth, sample groups, window."""
     spec = model.contract.input
     low, high = spec.sample_size
-    count = f"{low}-{high}" if high else f"{low} or more"
+    count = (f"{low}" if low == high else f"{low}-{high}") if high else f"{low} or more"
     text = (f"phased haplotypes, {count}" if spec.data_kind == "haplotypes" else
             f"{spec.data_kind} of {count} individuals")
     if spec.depth != [None, None]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild the discriminator exchangeable_cnn.gan_homsap_ceu (issue 16, item 4) from nothing:
 # simulate 50 CEU diploids over 20 Mb under stdpopsim HomSap OutOfAfrica_3G09 (seed 1, the
-# generator's mutation and recombination rates), fit the two-epoch model to them with
+# model's own mutation rate 2.35e-8, the generator's recombination rate; the generator
+# simulates at 1.29e-8, so fitted sizes are in its units), fit the two-epoch model to them with
 # `popgen-hub fit-demography` (pg-gan's recipe, the default budget, seed 1, one torch thread;
 # resumable), then export the fit's final discriminator with its card. Its score is
 # P(unlike_fitted): windows that the fitted two-epoch history does not explain.

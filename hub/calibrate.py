@@ -162,11 +162,15 @@ def _neutral_inputs(model: OnnxModel, data: Path, manifest: dict[str, Any],
     encoder, and the labels of all its replicates."""
     contract = model.contract
     null_class = manifest["labels"][0] if manifest["labels"] else None
-    if contract.output_kind != "classes" or null_class != contract.labels[0]:
+    if contract.output_kind != "classes":
+        raise PopgenHubError(f"{contract.name} is a {contract.output_kind} model: calibrate "
+                             f"stores the null distribution of a classifier's score, and a "
+                             f"{contract.output_kind} has none; calibrate a classifier")
+    if null_class != contract.labels[0]:
         raise PopgenHubError(
             f"{data}: calibrate scores a dataset's class 0 with a classifier whose null class "
             f"has the same name; the dataset's class 0 is {null_class!r}, {contract.name}'s "
-            f"{contract.labels[0]!r} ({contract.output_kind})")
+            f"{contract.labels[0]!r}")
     _warn_if_not_training_history(contract, manifest, data)
     inputs, labels = encode_dataset(data, model.encoder, progress=progress, manifest=manifest)
     chosen = np.flatnonzero(labels == 0)[:max_loci]

@@ -101,9 +101,12 @@ def regression_metrics(truth: np.ndarray, predicted: np.ndarray, label: str, *,
                          "p90_predicted": float(np.quantile(shown, 0.9)),
                          "rmse": float(np.sqrt((error[inside] ** 2).mean()))})
 
+    # correlations need three values and spread on both sides (None: undefined)
+    spread = len(truth) >= 3 and np.ptp(truth) > 0 and np.ptp(predicted) > 0
     return {"n": int(len(truth)), "label": label, "log10": log10,
-            "pearson": float(np.corrcoef(truth, predicted)[0, 1]),
-            "spearman": float(np.corrcoef(average_ranks(truth), average_ranks(predicted))[0, 1]),
+            "pearson": float(np.corrcoef(truth, predicted)[0, 1]) if spread else None,
+            "spearman": float(np.corrcoef(average_ranks(truth), average_ranks(predicted))[
+                0, 1]) if spread else None,
             "rmse": float(np.sqrt((error ** 2).mean())), "mae": float(np.abs(error).mean()),
             "bias": float(error.mean()), "by_true_value": bins}
 
@@ -251,7 +254,16 @@ def _evaluate_regression(model: OnnxModel, path: Path, manifest: dict[str, Any],
             f"{model.contract.name} regresses ({target}); simulate its scenario "
             f"({model.contract.training.get('scenario')}) with the parameters to test")
     truth = target_values(path, manifest)
-    inputs, _ = encode_dataset(path, model.encoder, progress=progress, manifest=manifest)
+    # read as a scan reads it: a fixed seeded subset of the model's number of haplotypes
+    wanted, simulated = model.contract.input.n_haplotypes, manifest["parameters"]["n_haplotypes"]
+    if simulated < wanted:
+        raise PopgenHubError(f"{path} has {simulated} haplotypes per replicate and "
+                             f"{model.contract.name} reads {wanted}; simulate at least {wanted} "
+                             f"(--param n_haplotypes={wanted})")
+    subset = np.sort(np.random.default_rng(0).choice(simulated, wanted, replace=False))
+    inputs, _ = encode_dataset(path, model.encoder, progress=progress, manifest=manifest,
+                               encode=lambda block, window: model.encoder.encode(
+                                   block.take_columns(subset), window))
     chosen = np.arange(len(truth)) if indices is None else np.asarray(indices)
     predicted = _predict(model, inputs, chosen, batch_size, progress)[:, 0]
     metrics = regression_metrics(truth[chosen], predicted.astype(np.float64),
@@ -289,9 +301,11 @@ def format_metrics(result: dict[str, Any]) -> str:
 
 def _format_regression(result: dict[str, Any]) -> str:
     scale = "log10 " if result["log10"] else ""
+    pearson, spearman = (f"{result[key]:.3f}" if result[key] is not None else "n/a"
+                         for key in ("pearson", "spearman"))
     lines = [f"{result['model']} on {result['data']} ({result['n']} replicates): "
-             f"{result['label']}: Pearson r {result['pearson']:.3f}, Spearman "
-             f"{result['spearman']:.3f} ({scale}values); RMSE {result['rmse']:.3f}, MAE "
+             f"{result['label']}: Pearson r {pearson}, Spearman "
+             f"{spearman} ({scale}values); RMSE {result['rmse']:.3f}, MAE "
              f"{result['mae']:.3f}, bias {result['bias']:+.3f} ({scale}units)",
              f"by true value:          n   mean true   median predicted (10-90 %)   "
              f"RMSE ({scale}units)"]

@@ -24,7 +24,9 @@ SMALL = {"imagene_sweep": {"n_haplotypes": 16, "length": 20_000},
                                 "ancient_ages_years": [2000, 4000], "ancient_haplotypes": 4},
          "neutral": {"n_haplotypes": 16, "length": 20_000},
          "sweeps": {"n_haplotypes": 16, "length": 20_000},
-         "sweep_regime": {"n_haplotypes": 16, "histories": ["HomSap/Africa_1T12/AFR"]}}
+         "sweep_regime": {"n_haplotypes": 16, "histories": ["HomSap/Africa_1T12/AFR"]},
+         "recombination_regime": {"n_haplotypes": 16, "length": 20_000,
+                                  "histories": ["HomSap/Africa_1T12/AFR"]}}
 
 
 def central_diversity(haplotypes: np.ndarray, positions: np.ndarray, centre: float,
@@ -56,7 +58,8 @@ def test_every_scenario_is_documented_cited_and_labelled(name):
 def test_simulate_list_shows_the_catalogue():
     out = run_cli("simulate", "--list").stdout
     for name, cls in SCENARIOS.items():
-        assert f"{name}: classes {', '.join(cls.labels)}" in out
+        kind = "classes" if cls.target is None else "a regression of"
+        assert f"{name}: {kind} {', '.join(cls.labels)}" in out
 
 
 @pytest.mark.parametrize("name", sorted(DEMOGRAPHIES))

@@ -17,7 +17,8 @@ from popgen_hub import cli
 from popgen_hub.cli import cmd_list, common
 
 COMMANDS = ["list", "info", "scan", "serve", "igv", "explain", "embed", "simulate", "import",
-            "stats", "train", "compare", "evaluate", "calibrate", "export", "push", "plugins"]
+            "stats", "train", "fit-demography", "compare", "evaluate", "calibrate", "export",
+            "push", "plugins"]
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
 

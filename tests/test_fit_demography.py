@@ -1,8 +1,9 @@
 """``popgen-hub fit-demography`` (issue 16, item 4): a pg-gan-style fit of the two-epoch model to
 a VCF simulated under it, tiny (a few iterations): its record, its trajectory plot, the
 discriminator exported through onnxruntime as torch computes it and scanning the VCF, the
-interrupted fit resumed to the same result, and one-line errors for bad input. Real
-simulations (msprime), htslib reads, onnxruntime sessions; nothing mocked."""
+interrupted fit (in its loop or while writing) resumed to the same result, simulated windows
+filtered as the VCF's, and one-line errors for bad input. Real simulations (msprime), htslib
+reads, onnxruntime sessions; nothing mocked."""
 
 from __future__ import annotations
 
@@ -21,11 +22,16 @@ from popgen_hub.gan import (  # noqa: E402
     LABELS,
     MODELS,
     FitSettings,
-    log_uniform_values,
     propose,
     read_fit,
 )
-from popgen_hub.gan.windows import simulate_vcf  # noqa: E402
+from popgen_hub.gan.windows import (  # noqa: E402
+    MIN_SITES,
+    discriminator_encoder,
+    read_real_windows,
+    simulate_vcf,
+    simulate_windows,
+)
 
 TRUTH = {"N_ancestral": 10_000, "N_present": 2_000, "T_change": 1_000}
 #: the tiny budget of every fit here, as options and as settings
@@ -52,7 +58,7 @@ def fitted(data: Path) -> Path:
 
 def test_proposals_stay_inside_the_bounds_and_narrow_as_the_temperature_falls():
     model, rng = MODELS["two_epoch"], np.random.default_rng(0)
-    start = log_uniform_values(model, rng)
+    start = {p.name: np.sqrt(p.low * p.high) for p in model.parameters}
     for parameter in model.parameters:
         hot = [propose(parameter, start[parameter.name], 1.0, rng) for _ in range(300)]
         cold = [propose(parameter, start[parameter.name], 0.05, rng) for _ in range(300)]
@@ -67,12 +73,16 @@ def test_fit_writes_its_record_plot_and_a_discriminator_that_scans(fitted, data,
     for name, (low, high) in record["bounds"].items():
         assert low <= record["parameters"][name] <= high
     assert [row["iteration"] for row in record["trajectory"]] == [0, 1, 2, 3]
+    accepted = [row["accepted"] for row in record["trajectory"][1:]]
+    assert record["acceptance_rate"] == sum(accepted) / 3
+    assert record["seconds"] >= sum(row["seconds"] for row in record["trajectory"])
     last = record["trajectory"][-1]
     assert {k: last[k] for k in model.names} == record["parameters"]
     assert record["data"]["n_individuals"] == 16 and record["data"]["n_windows"] >= 20
     test = record["discriminator"]["test"]
     assert test["labels"] == list(LABELS) and test["n"] == 2 * record["data"][
-        "n_held_out_windows"]
+        "n_held_out_windows"] == 2 * len(record["data"]["held_out_windows"])
+    assert record["data"]["missing_call_share"] == 0
     assert (fitted / "trajectory.png").stat().st_size > 10_000
 
     # the exported discriminator: onnxruntime gives what torch gives on the run's windows
@@ -85,6 +95,8 @@ def test_fit_writes_its_record_plot_and_a_discriminator_that_scans(fitted, data,
     loaded = popgen_hub.load(f"local-dir:{folder}", device="cpu")
     assert loaded.contract.labels == list(LABELS)
     assert loaded.contract.input.data_kind == "genotypes"
+    # it saw windows of the fitted 16 individuals only, so it reads no fewer
+    assert loaded.contract.input.sample_size == [16, 16]
     run = json.loads((fitted / "discriminator_run" / "run.json").read_text())
     network = build_model("exchangeable_cnn", **run["model_config"])
     network.load_state_dict(torch.load(fitted / "discriminator_run" / "model.pt"))
@@ -117,7 +129,12 @@ def test_an_interrupted_fit_resumes_to_the_same_result(fitted, data, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         fit_demography(data, out, TINY, on_iteration=stop_after_first)
-    assert not (out / "fit.json").exists() and list(tmp_path.glob(".fit.popgen-hub-partial-*"))
+    staging = list(tmp_path.glob(".fit.popgen-hub-partial-*"))
+    assert not (out / "fit.json").exists() and len(staging) == 1
+    # what an interruption while writing the outputs leaves: half-written model folders
+    for name in ("discriminator_run", "discriminator"):
+        (staging[0] / name).mkdir()
+        (staging[0] / name / "model.pt").write_bytes(b"half")
     resumed = fit_demography(data, out, TINY, resume=True)
     uninterrupted = read_fit(fitted / "fit.json")
     assert resumed["parameters"] == uninterrupted["parameters"]
@@ -128,6 +145,38 @@ def test_an_interrupted_fit_resumes_to_the_same_result(fitted, data, tmp_path):
     # another budget is not this run: refused with what changed
     with pytest.raises(Exception, match="already holds"):
         fit_demography(data, out, replace(TINY, iterations=4))
+
+
+def test_simulated_windows_hold_as_many_sites_as_the_vcfs():
+    """At a small population size about 90 % of 50 kb windows of 16 individuals have fewer
+    than MIN_SITES informative sites: the generator keeps, as the VCF reader does, only
+    windows with at least that many."""
+    windows = simulate_windows(MODELS["two_epoch"], {"N_ancestral": 1_000, "N_present": 500,
+                                                     "T_change": 2_000},
+                               n_individuals=16, count=12, encoder=discriminator_encoder(16),
+                               window_bp=50_000, rng=np.random.default_rng(3))
+    sites = (windows[:, :, 1, :].max(axis=1) > 0).sum(axis=1)  # columns with a call
+    assert windows.shape == (12, 16, 3, 36) and (sites >= MIN_SITES).all(), sites
+
+
+def test_missing_calls_are_measured_and_warned_about(data, tmp_path, caplog):
+    """Simulated windows have no missing calls, so the VCF's would tell the sides apart: two
+    individuals of 16 with no calls give a share of 2/16 and a warning saying why."""
+    import gzip
+
+    import pysam
+
+    lines = gzip.open(data, "rt").read().splitlines()
+    plain = tmp_path / "missing.vcf"
+    plain.write_text("".join(
+        (line if line.startswith("#") else "\t".join(
+            [*line.split("\t")[:9], "./.", "./.", *line.split("\t")[11:]])) + "\n"
+        for line in lines))
+    vcf = pysam.tabix_index(str(plain), preset="vcf", force=True)
+    with caplog.at_level("WARNING", logger="popgen_hub"):
+        real = read_real_windows(vcf, discriminator_encoder(), window_bp=50_000)
+    assert real.missing_share == pytest.approx(2 / 16)
+    assert "12.5% of the genotype calls" in caplog.text and "tell them apart" in caplog.text
 
 
 @pytest.mark.parametrize("options, message", [

@@ -62,6 +62,17 @@ def test_crowded_windows_keep_evenly_spaced_sites():
         block.positions[-1], rel=1e-6)
 
 
+def test_regression_figures_without_spread_have_no_correlation():
+    from popgen_hub.evaluate import format_metrics, regression_metrics
+
+    result = regression_metrics(np.full(5, 1.0), np.array([0.5, 1, 2, 1, 1]), LABEL,
+                                log10=True)
+    assert result["pearson"] is None and result["spearman"] is None
+    assert result["rmse"] == pytest.approx(np.sqrt(2 * np.log10(2) ** 2 / 5))
+    shown = format_metrics({**result, "model": "m", "data": "d"})
+    assert "Pearson r n/a" in shown
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """simulate -> train (2 epochs) -> export, as a user would: 160 windows of 20 kb, 16
@@ -141,9 +152,12 @@ def test_a_scan_writes_the_rate_as_an_autoscaled_bigwig(tiny, simulate_vcf, tmp_
             assert bigwig.stats("chr1", start, end)[0] == pytest.approx(float(row[column]),
                                                                          rel=1e-5)
     scans = json.loads((out / SCANS).read_text())["scans"]["relernn_gru.test"]
-    assert scans["tracks"] == {} and list(scans["statistics"]) == [f"{LABEL}_relernn_gru.test"]
+    assert scans["tracks"] == {} and scans["statistics"] == {}
+    assert scans["values"] == {LABEL: f"relernn_gru.test.{LABEL}.bw"}
     batch = (out / "igv_batch.txt").read_text()
     assert f"setDataRange auto {LABEL}_relernn_gru.test" in batch
+    assert "track relernn_gru_test" in (out / "hub.txt").read_text().replace(".", "_")
+    assert "statistics" not in (out / "hub.txt").read_text()  # not a classic statistic
 
 
 @pytest.mark.slow
@@ -205,3 +219,4 @@ def test_serve_draws_the_rate_autoscaled_on_demand_and_from_the_scan(tiny, simul
     assert f"{LABEL} relernn_gru.test, on demand" in page and "P(" + LABEL not in page
     on_demand_track = next(t for t in jbrowse["tracks"] if t["trackId"].endswith("on_demand"))
     assert "maxScore" not in on_demand_track["displays"][0]  # autoscaled
+    assert on_demand_track["adapter"]["probability"] is False  # named without P(...)

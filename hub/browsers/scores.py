@@ -126,6 +126,9 @@ class ScanTable:
         except OSError as exc:
             raise PopgenHubError(f"{self.path} cannot be read ({exc.strerror or exc}): scan "
                                  f"into {self.path.parent} again") from None
+        except ValueError:  # no n_informative_sites or p_value column
+            raise PopgenHubError(f"{self.path} is not a window table popgen-hub wrote: scan "
+                                 f"into {self.path.parent} again") from None
         self.read_at = mtime
 
     def features(self, contig: str, start: int, end: int) -> dict[str, Any]:

@@ -13,7 +13,8 @@ A Starlette app run by uvicorn (the ``serve`` extra), bound to 127.0.0.1 unless 
   "start", "end", "value", "values": {label: p}, "p_value", "flag"}]}`` for every window whose
   bin (the central ``step`` bp of the window, as in the BigWig) overlaps the region; ``start``
   and ``end`` are the bin's, ``window_start`` and ``window_end`` the window's; ``value`` is
-  the primary score, P(labels[1]) (the sweep-at-window probability of a sweep model).
+  the primary score, P(labels[1]) (the sweep-at-window probability of a sweep model), or a
+  regression's value.
   Regions up to :data:`MAX_WINDOWS` windows are scored on demand from the served input by the
   scan's own code (:func:`popgen_hub.scoring.prepare` and :func:`popgen_hub.scoring.score`):
   the windows, probabilities and flags of a default scan of the whole contig (the model's

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> None:
                                                     not embedding),
         ("--length", args.length, not embedding)) if value is not None and not applies]
     if wrong:
-        kind = "an embedding model" if embedding else "a classifier"
+        kind = {"embedding": "an embedding model", "regression": "a regression model",
+                "classes": "a classifier"}[model.contract.output_kind]
         raise PopgenHubError(f"{', '.join(wrong)}: not for {kind} ({model.contract.name}); "
                              f"leave {'it' if len(wrong) == 1 else 'them'} out")
     if embedding:

@@ -9,6 +9,8 @@ Writes OUTDIR/fit.json (fitted parameters, bounds, the trajectory of parameters 
 settings), OUTDIR/trajectory.png, and the final discriminator as a model folder,
 OUTDIR/discriminator, that scans a VCF for windows unlike the fitted neutral model:
   popgen-hub scan --vcf FILE --model local-dir:OUTDIR/discriminator -o SCAN
+Read it on windows the fit did not use (fit.json lists the held-out ones): it scores the
+windows it trained on higher.
 Checkpointed after every iteration: an interrupted fit goes on with --resume.
 
 examples:
@@ -31,7 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     defaults = FitSettings()
     p.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF of "
-                   "diploid genotype calls (GT) of one population")
+                   "diploid genotype calls (GT) of one population, with (nearly) no missing "
+                   "calls: simulated windows have none, so missing calls would tell them apart "
+                   "(a warning above 1%%)")
     p.add_argument("--region", help="chr:start-end (1-based, inclusive) or a contig; default: "
                    "every contig with records (a few Mb or more)")
     p.add_argument("--samples", metavar="TABLE", help="a tab-separated table with a header: "
@@ -45,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="annealing iterations (default %(default)s; pg-gan: 300)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the simulations, "
                    "proposals, held-out windows and weights (default %(default)s)")
-    budget = p.add_argument_group("budget (after each default, pg-gan's value)")
+    budget = p.add_argument_group("budget (after a default, pg-gan's value where it has one)")
     budget.add_argument("--proposals", type=int, default=defaults.proposals,
                         help="proposals per parameter per iteration (default %(default)s; 10)")
     budget.add_argument("--batch-size", type=int, default=defaults.batch_size,
@@ -57,11 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--pretrain-trials", type=int, default=defaults.pretrain_trials,
                         help="random starting points tried (default %(default)s; 10)")
     budget.add_argument("--pretrain-steps", type=int, default=defaults.pretrain_steps,
-                        help="mini-batches per starting point (default %(default)s)")
+                        help="mini-batches per starting point (default %(default)s; 800)")
     budget.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     budget.add_argument("--individuals", type=int, default=defaults.individuals,
-                        help="individuals read (drawn at random when there are more; default "
-                             "%(default)s); the generator simulates as many")
+                        help="individuals read (drawn at random when there are more; 0: all; "
+                             "default %(default)s); the generator simulates as many, and the "
+                             "exported discriminator reads at least as many")
     budget.add_argument("--window-bp", type=int, default=WINDOW_BP,
                         help="window length (default %(default)s, pg-gan's)")
     budget.add_argument("--held-out", type=float, default=defaults.held_out,
@@ -95,7 +100,9 @@ def run(args: argparse.Namespace) -> None:
     for name, value in record["parameters"].items():
         low, high = record["bounds"][name]
         print(f"  {name:>12} = {value:,.6g}   (bounds {low:g}..{high:g})")
+    print(f"proposals accepted in {record['acceptance_rate']:.0%} of the iterations")
     print(f"final discriminator on {test['n']} held-out windows (VCF vs fitted model): "
-          f"accuracy {test['accuracy']:.3f} (0.5: cannot tell them apart)")
+          f"accuracy {test['accuracy']:.3f} (0.5: cannot tell them apart, which does not "
+          f"prove a good fit)")
     print(f"wrote {args.output}/fit.json, trajectory.png, discriminator/ (scan with "
           f"--model local-dir:{args.output}/discriminator)")

@@ -42,6 +42,11 @@ def run(args: argparse.Namespace) -> None:
     _print_input(contract)
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
     test = contract.test_accuracy()
+    if contract.output_kind == "regression" and "pearson" in contract.metrics.get("test", {}):
+        figures = contract.metrics["test"]
+        scale = " (log10 values)" if figures.get("log10") else ""
+        print(f"held-out test: Pearson r {figures['pearson']:.3f}, RMSE {figures['rmse']:.3f}"
+              f"{scale} (n = {figures['n']})")
     if test:
         print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     null = contract.references.get(NULL_SCORE)

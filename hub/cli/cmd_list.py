@@ -51,8 +51,10 @@ def run(args: argparse.Namespace) -> None:
     for name in names:
         contract = get_contract(name)
         accuracy = (contract.test_accuracy() or (None,))[0]
+        pearson = contract.metrics.get("test", {}).get("pearson")  # a regression's
         rows.append((name, "/".join(contract.labels),
-                     f"{accuracy:.3f}" if accuracy is not None else "-",
+                     f"{accuracy:.3f}" if accuracy is not None else
+                     f"r {pearson:.3f}" if pearson is not None else "-",
                      textwrap.shorten(contract.description, 64, placeholder=" ...")))
     widths = [max(len(r[i]) for r in rows + [("model", "classes", "test acc.", "")])
               for i in range(3)]

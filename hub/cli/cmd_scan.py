@@ -120,8 +120,10 @@ def _report_flags(result: Any) -> None:
 
     name = result.contract.name
     if REFERENCE not in result.contract.references:
+        how = ("`popgen-hub calibrate` stores them" if result.contract.output_kind == "classes"
+               else "calibrate stores them for classifiers only")
         print(f"{name} stores no training statistics, so no window is flagged as unlike its "
-              f"training data (`popgen-hub calibrate` stores them)")
+              f"training data ({how})")
     elif line := flag_summary(name, result.windows["flags"]):
         log.warning("warning: %s", line)
 

@@ -80,7 +80,8 @@ def _list_scenarios() -> None:
     from ..simulate.scenarios import SCENARIOS
 
     for name, cls in SCENARIOS.items():
-        print(f"{name}: classes {', '.join(cls.labels)}")
+        print(f"{name}: classes {', '.join(cls.labels)}" if cls.target is None else
+              f"{name}: a regression of {', '.join(cls.labels)}")
         print(textwrap.indent(textwrap.fill(" ".join((cls.__doc__ or "").split()), 84), "    "))
         parameters = ", ".join(f"{k}={v}" for k, v in cls().parameters.items())
         print(textwrap.indent(textwrap.fill("parameters: " + parameters, 84,

@@ -79,19 +79,6 @@ class DemographicModel:
     def bounds(self) -> dict[str, list[float]]:
         return {p.name: [p.low, p.high] for p in self.parameters}
 
-    def check(self, values: Mapping[str, float], option: str = "--truth") -> dict[str, float]:
-        """``values`` of every parameter, inside the bounds, as floats."""
-        missing = [name for name in self.names if name not in values]
-        unknown = [name for name in values if name not in self.names]
-        if missing or unknown:
-            raise PopgenHubError(f"{option}: {self.name} takes {', '.join(self.names)} "
-                                 f"({'missing ' + missing[0] if missing else 'not ' + unknown[0]})")
-        for p in self.parameters:
-            value = values[p.name]
-            if not isinstance(value, (int, float)) or not p.low <= value <= p.high:
-                raise PopgenHubError(f"{option}: {p.name}={value} is outside {p.low:g}..{p.high:g}")
-        return {name: float(values[name]) for name in self.names}
-
 
 def _two_epoch(values: Mapping[str, float]) -> Any:
     import msprime
@@ -123,7 +110,10 @@ def demographic_model(name: str) -> DemographicModel:
 
 @dataclass(frozen=True)
 class FitSettings:
-    """The options of a fit (module doc gives pg-gan's values beside these)."""
+    """The options of a fit; pg-gan's values (Wang et al. 2021): 300 iterations, 10 proposals,
+    mini-batches of 50, 100 discriminator mini-batches per accepted iteration, up to 10
+    pretraining trials (uniform starts) of 800 mini-batches each. ``individuals`` 0: all of
+    the population's."""
 
     demography: str = "two_epoch"
     iterations: int = 40
@@ -135,7 +125,7 @@ class FitSettings:
     learning_rate: float = 1e-3
     held_out: float = 0.2
     window_bp: int = WINDOW_BP
-    individuals: int | None = 50
+    individuals: int = 50
     seed: int = 0
     threads: int = 1
 
@@ -147,8 +137,7 @@ class FitSettings:
                 ("--pretrain-trials", self.pretrain_trials, 1),
                 ("--pretrain-steps", self.pretrain_steps, 1), ("--threads", self.threads, 1),
                 ("--window-bp", self.window_bp, 1000),
-                *((("--individuals", self.individuals, 5),) if self.individuals is not None
-                  else ())):
+                *((("--individuals", self.individuals, 5),) if self.individuals else ())):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise PopgenHubError(f"{option} {value}: must be a whole number of at least "
                                      f"{least}")
@@ -160,37 +149,17 @@ class FitSettings:
         demographic_model(self.demography)
 
 
-def log_uniform_values(model: DemographicModel, rng: np.random.Generator) -> dict[str, float]:
-    """A random point of the parameter space, each parameter log-uniform in its bounds."""
-    return {p.name: float(math.exp(rng.uniform(math.log(p.low), math.log(p.high))))
-            for p in model.parameters}
-
-
 def propose(parameter: Parameter, value: float, temperature: float,
             rng: np.random.Generator) -> float:
-    """pg-gan's proposal, on a log scale: a normal step of sd (width / 15) x temperature,
-    drawn again until it falls inside the bounds (at most 100 draws, then clipped)."""
+    """A log-scale version of pg-gan's proposal (pg-gan steps linearly, sd (max - min) / 15
+    x temperature): a normal step of the log of sd (log width / 15) x temperature, drawn again
+    until it falls inside the bounds (at most 100 draws, then clipped)."""
     sd = parameter.log_width() / 15 * max(temperature, 1e-3)
     for _ in range(100):
         proposed = math.exp(rng.normal(math.log(value), sd))
         if parameter.low <= proposed <= parameter.high:
             return proposed
     return parameter.clip(proposed)
-
-
-def parse_values(text: str, option: str) -> dict[str, float]:
-    """``NAME=VALUE,NAME=VALUE`` as a dict of floats."""
-    values = {}
-    for part in filter(None, text.split(",")):
-        name, sep, value = part.partition("=")
-        try:
-            values[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise PopgenHubError(f"{option} {text!r}: give NAME=VALUE pairs separated by commas, "
-                                 f"e.g. N_ancestral=10000,N_present=2000,T_change=800")
-    return values
 
 
 #: what benchmarks and tests read of fit.json, and the type of each

@@ -40,9 +40,9 @@ def fit_demography(vcf: str | Path, out_dir: str | Path, settings: FitSettings, 
                           ) as (staging, existing):
         if existing is not None:
             return existing
-        started = time.perf_counter()
         gan = Gan(model, real, settings)
         state = run_fit(gan, staging.path(CHECKPOINT), on_iteration)
+        started = time.perf_counter()
         record = write_outputs(staging, gan, real, state, vcf=vcf, key=key, command=command,
                                model_name=model_name or f"exchangeable_cnn.gan_{model.name}",
                                context={"region": region, "samples": str(samples) if samples

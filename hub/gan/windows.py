@@ -3,13 +3,17 @@ data) and windows of the same length simulated under a point of the parameter sp
 generator's), both encoded by one ``genotype_matrix`` encoder, as a scan encodes them.
 
 As pg-gan does: the real data are the individuals of one population (all of them, or
-``individuals`` drawn at random), in windows of :data:`~popgen_hub.gan.WINDOW_BP` that hold
-at least :data:`MIN_SITES` informative sites; the generator simulates exactly that many
-diploids per window, so that both sides have the same sample size. Torch-free.
+``individuals`` drawn at random), in windows of :data:`~popgen_hub.gan.WINDOW_BP`; the
+generator simulates exactly that many diploids per window, so that both sides have the same
+sample size. Both sides keep only windows with at least :data:`MIN_SITES` informative sites:
+were the simulated ones not filtered too, their empty columns would tell the discriminator
+which side a window is from. Simulated windows carry no missing calls, so the VCF's missing
+calls are a cue too: above :data:`MAX_MISSING` of the calls a warning says so. Torch-free.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..encoders import GenotypeMatrixEncoder
-from ..encoders.genotype_matrix import TENSOR
+from ..encoders.genotype_matrix import CALLED, TENSOR
 from ..errors import PopgenHubError, few
 from ..genotypes import GenotypeBlock, Samples
 from ..readers import open_reader
@@ -34,6 +38,11 @@ N_SITES = 36
 MIN_SITES = 10
 #: fewer usable windows than this cannot train a discriminator and hold some out
 MIN_WINDOWS = 20
+#: above this share of missing calls in the VCF's windows, a warning (module doc)
+MAX_MISSING = 0.01
+#: simulations per window asked for, at most, before windows with fewer sites fill the rest
+MAX_SIMULATIONS_PER_WINDOW = 50
+log = logging.getLogger("popgen_hub")
 
 
 def discriminator_encoder(min_individuals: int = 5) -> GenotypeMatrixEncoder:
@@ -51,6 +60,13 @@ class RealWindows:
     samples: list[str]
     regions: list[str]
     n_windows_read: int
+
+    @property
+    def missing_share(self) -> float:
+        """The share of missing calls at the windows' sites (columns with a call)."""
+        called = self.tensors[:, :, CALLED, :]
+        sites = called.any(axis=1)
+        return float(1 - called.sum() / (sites.sum() * called.shape[1]))
 
     @property
     def n_individuals(self) -> int:
@@ -80,7 +96,7 @@ def _selection(reader: Reader, samples: str | os.PathLike | None, population: st
         source = table.describe() if table is not None else input_name(reader)
         raise PopgenHubError(f"{source} has {len(chosen)} individuals; fit-demography needs at "
                              f"least {least} of one population")
-    if individuals is not None and len(chosen) > individuals:
+    if individuals and len(chosen) > individuals:
         picked = np.sort(np.random.default_rng(seed).choice(len(chosen), individuals,
                                                             replace=False))
         chosen = [chosen[i] for i in picked]
@@ -113,12 +129,19 @@ def read_real_windows(vcf: str | os.PathLike, encoder: GenotypeMatrixEncoder, *,
                 where.append((reg.contig, start))
     if len(tensors) < MIN_WINDOWS:
         raise PopgenHubError(
-            f"{input_name(reader)} has {len(tensors)} windows of {window_bp} bp with at least "
-            f"{MIN_SITES} SNPs in {', '.join(map(str, regions))} ({stats.kept} SNPs kept); "
-            f"fit-demography needs at least {MIN_WINDOWS}: give a longer --region "
-            f"(a few Mb) or a VCF with more SNPs")
-    return RealWindows(np.stack(tensors).astype(np.float32), where, selection.samples,
+            f"{input_name(reader)} has {len(tensors)} window{'' if len(tensors) == 1 else 's'}"
+            f" of {window_bp} bp (--window-bp) with at least {MIN_SITES} SNPs in "
+            f"{', '.join(map(str, regions))} ({stats.kept} SNPs kept); fit-demography needs at "
+            f"least {MIN_WINDOWS}: give a longer --region (a few Mb), a smaller --window-bp or "
+            f"a VCF with more SNPs")
+    real = RealWindows(np.stack(tensors).astype(np.float32), where, selection.samples,
                        [str(r) for r in regions], read)
+    if real.missing_share > MAX_MISSING:
+        log.warning("%s: %.1f%% of the genotype calls at the windows' sites are missing and "
+                    "the simulated windows have none, so the discriminator can tell them apart "
+                    "by that alone and the fit is biased; filter the VCF to sites called in "
+                    "(nearly) every individual", input_name(reader), 100 * real.missing_share)
+    return real
 
 
 def simulate_windows(model: DemographicModel, values: dict[str, float], *, n_individuals: int,
@@ -126,26 +149,36 @@ def simulate_windows(model: DemographicModel, values: dict[str, float], *, n_ind
                      rng: np.random.Generator) -> np.ndarray:
     """``count`` independent windows of ``n_individuals`` diploids under ``model`` at
     ``values`` (msprime, human mutation and recombination rates, binary mutations), encoded
-    as a scan reads a VCF (:func:`popgen_hub.simulate.observed.sample_window`)."""
+    as a scan reads a VCF (:func:`popgen_hub.simulate.observed.sample_window`), with at
+    least :data:`MIN_SITES` informative sites as the VCF's windows: more are simulated
+    until ``count`` pass, up to :data:`MAX_SIMULATIONS_PER_WINDOW` x ``count``, then
+    sparser ones fill the rest."""
     import msprime
 
-    seeds = rng.integers(1, 2**31 - 1, size=2)
-    replicates = msprime.sim_ancestry(samples=n_individuals, ploidy=2,
-                                      demography=model.build(values), sequence_length=window_bp,
-                                      recombination_rate=RECOMBINATION_RATE,
-                                      random_seed=int(seeds[0]), num_replicates=count)
-    _, channels, sites = encoder.shapes[TENSOR]
-    out = np.zeros((count, n_individuals, channels, sites), np.float32)
-    for i, ts in enumerate(replicates):
-        ts = msprime.sim_mutations(ts, rate=MUTATION_RATE, model=msprime.BinaryMutationModel(),
-                                   random_seed=int(seeds[1]) + i)
-        haplotypes = ts.genotype_matrix().astype(np.int8)
-        block = GenotypeBlock.from_haplotypes(
-            haplotypes.T, ts.tables.sites.position.astype(np.int64),
-            Samples.anonymous(n_individuals, 2)).unphased()
-        out[i] = sample_window(encoder, block, (0, window_bp), rng, n_individuals).inputs[TENSOR]
-    return out
-
+    kept, short = [], []
+    limit, simulated = MAX_SIMULATIONS_PER_WINDOW * count, 0
+    while len(kept) < count and simulated < limit:
+        # enough for the windows still wanted at the share kept so far
+        share = max(len(kept) / simulated, 0.1) if simulated else 1.0
+        batch = min(limit - simulated, int(np.ceil((count - len(kept)) / share)))
+        seeds = rng.integers(1, 2**31 - 1, size=2)
+        replicates = msprime.sim_ancestry(
+            samples=n_individuals, ploidy=2, demography=model.build(values),
+            sequence_length=window_bp, recombination_rate=RECOMBINATION_RATE,
+            random_seed=int(seeds[0]), num_replicates=batch)
+        for i, ts in enumerate(replicates):
+            ts = msprime.sim_mutations(ts, rate=MUTATION_RATE,
+                                       model=msprime.BinaryMutationModel(),
+                                       random_seed=int(seeds[1]) + i)
+            block = GenotypeBlock.from_haplotypes(
+                ts.genotype_matrix().astype(np.int8).T,
+                ts.tables.sites.position.astype(np.int64),
+                Samples.anonymous(n_individuals, 2)).unphased()
+            encoded = sample_window(encoder, block, (0, window_bp), rng, n_individuals)
+            (kept if encoded.n_sites >= MIN_SITES else short).append(encoded.inputs[TENSOR])
+        simulated += batch
+    # a point that rarely gives MIN_SITES sites fills up with sparser windows, unlike the VCF's
+    return np.stack((kept + short)[:count]).astype(np.float32)
 
 
 def simulate_vcf(path: str | os.PathLike, model: DemographicModel, values: dict[str, float],
@@ -170,8 +203,10 @@ def simulate_stdpopsim_vcf(path: str | os.PathLike, model_id: str, population: s
                            n_individuals: int, length: int, seed: int, contig: str = "1"
                            ) -> Path:
     """An indexed VCF of ``n_individuals`` diploids of one population of a stdpopsim HomSap
-    model, with the generator's rates: data of a history the fitted model can only
-    approximate (the benchmark's check, the bundled discriminator's data)."""
+    model, at the mutation rate its sizes were inferred with (2.35e-8 for OutOfAfrica_3G09:
+    the data have the population's diversity) and the generator's recombination rate: data of
+    a history the fitted model can only approximate (the benchmark's check, the bundled
+    discriminator's data). The fit's sizes are then in units of the generator's rate."""
     import msprime
     import stdpopsim
 
@@ -181,5 +216,5 @@ def simulate_stdpopsim_vcf(path: str | os.PathLike, model_id: str, population: s
     ts = msprime.sim_ancestry(samples={population: n_individuals}, ploidy=2,
                               demography=model.model, sequence_length=length,
                               recombination_rate=RECOMBINATION_RATE, random_seed=seed)
-    ts = msprime.sim_mutations(ts, rate=MUTATION_RATE, random_seed=seed)
+    ts = msprime.sim_mutations(ts, rate=model.mutation_rate or MUTATION_RATE, random_seed=seed)
     return write_indexed_vcf(ts, Path(path), contig=contig)

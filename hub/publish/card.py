@@ -121,7 +121,9 @@ def regression_card(contract: ModelContract, source: dict[str, Any],
         f"{source['description'].strip()}\n\n## Use it\n\n```bash\npip install popgen-hub\n"
         f"popgen-hub scan --vcf my.vcf.gz --model {model_id} -o scan_out\n# -> scan_out/"
         f"{contract.name}.{label}.bw (a BigWig of {label}) and the window table scan_out/"
-        f"{contract.name}.windows.tsv\n```\n\n## Intended use\n\n"
+        f"{contract.name}.windows.tsv\n```\n\n```python\nimport popgen_hub\nmodel = "
+        f"popgen_hub.load(\"{model_id}\")  # model.scan(vcf, out_dir), model.predict(inputs)\n"
+        f"```\n\n## Intended use\n\n"
         f"{source['intended_use'].strip()}\n\n## Input and output\n\n"
         f"Windows of {spec.window_bp:,} bp of {spec.n_haplotypes} phased haplotypes (a seeded "
         f"random subset of larger samples; fewer are refused), encoded by `{encoder.name}` "
@@ -143,7 +145,8 @@ def regression_card(contract: ModelContract, source: dict[str, Any],
         f"units) |\n|---|---|---|---|---|\n{rows}\n\n"
         f"{source.get('off_distribution', '').strip()}\n\n"
         f"ONNX opset {contract.weights['onnx_opset']}, outputs match torch within "
-        f"{contract.weights['parity_max_abs_diff_vs_torch']:.0e} (relative).\n\n"
+        f"{contract.weights['parity_max_abs_diff_vs_torch']:.0e} (absolute below 1, relative "
+        f"above).\n\n"
         f"## Limitations\n\n{source['limitations'].strip()}\n\n## Citation\n\n"
         + "".join(f"- {c}\n" for c in contract.citations))
 

@@ -23,6 +23,9 @@ import numpy as np
 from ..errors import PopgenHubError
 from .base import Scenario, TimePoint
 
+STDPOPSIM = ("Adrion JR et al. (2020). A community-maintained standard library of population "
+             "genetic models. eLife 9:e54967; Lauterbur ME et al. (2023) eLife 12:RP84874.")
+
 #: Present-day populations of stdpopsim 0.3.0's HomSap models, as "HomSap/<model>/<pop>".
 #: Archaic, ghost, ancestral and ancient-only populations are left out: NEA of
 #: OutOfAfricaExtendedNeandertalAdmixturePulse_3I21 (Neanderthal, sampled at 0 only by

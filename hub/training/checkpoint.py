@@ -22,6 +22,9 @@ from ..errors import PopgenHubError
 from ..files import atomic_files
 from .history import EpochRecord
 
+#: EpochRecord's fields of checkpoints written before regressions (accuracy became quality)
+RENAMED = {"train_accuracy": "train_quality", "validation_accuracy": "validation_quality"}
+
 
 def save_checkpoint(path: Path, *, model: nn.Module, optimiser: torch.optim.Optimizer,
                     scheduler: Any, rng: np.random.Generator, history: list[EpochRecord],
@@ -49,7 +52,8 @@ def restore_checkpoint(path: Path, *, model: nn.Module, optimiser: torch.optim.O
             scheduler.load_state_dict(state["scheduler"])
         rng.bit_generator.state = json.loads(state["batch_order"])
         torch.set_rng_state(state["torch_rng"])
-        history = [EpochRecord(**h) for h in state["history"]]
+        history = [EpochRecord(**{RENAMED.get(key, key): value for key, value in h.items()})
+                   for h in state["history"]]
     except Exception:  # torch and json raise a zoo of types for a damaged file
         raise PopgenHubError(
             f"{path}: the checkpoint of the interrupted training run is unreadable; run the "

@@ -252,13 +252,16 @@ def export_run(run_dir: str | Path, name: str, out_dir: str | Path, *,
         # About the file, not the input contract, so only in config.json.
         final = ModelContract.from_dict({**contract.to_dict(), "weights": {
             "filename": ModelFolder.weights, "sha256": sha256_of(onnx_path),
+            # the name of earlier contracts; absolute below 1, relative above (check_parity)
             "onnx_opset": OPSET, "parity_max_abs_diff_vs_torch": worst}})
         staging.path(ModelFolder.config).write_text(final.to_json() + "\n")
         write_test_data(staging.path(ModelFolder.test_data),
                         {k: v[:TEST_DATA_WINDOWS] for k, v in inputs.items()},
                         expected[:TEST_DATA_WINDOWS], output_name=contract.output_name)
-        for figure in (name for name in (*RunFolder.FIGURES, *RunFolder.OPTIONAL_FIGURES)
-                       if (run_folder / name).is_file()):
+        required = (RunFolder.FIGURES if contract.output_kind == "classes" else
+                    (RunFolder.FIGURES[0], RunFolder.predicted_figure))
+        for figure in (*required, *(name for name in RunFolder.OPTIONAL_FIGURES
+                                    if name not in required and (run_folder / name).is_file())):
             shutil.copyfile(run_folder / figure, staging.path(figure))
         if source:
             render_card(final, source).save(staging.path(ModelFolder.card))

@@ -120,8 +120,14 @@ def objective_for(architecture_kind: str, manifest: dict[str, Any], data: str | 
 
 def objective_of_run(run: dict[str, Any]) -> Objective:
     """The objective a run's record states (runs without one are classifiers)."""
+    if run.get("output_kind", "classes") == "classes":
+        return CLASSES
     target = run["data"].get("target")
-    return Regression(target) if run.get("output_kind") == "regression" and target else CLASSES
+    if run["output_kind"] != "regression" or not isinstance(target, dict):
+        raise PopgenHubError(f"the run of {run['architecture']} states output "
+                             f"{run['output_kind']!r} without a regression target in its data; "
+                             f"train it again with `popgen-hub train`")
+    return Regression(target)
 
 
 class WithSoftmax(nn.Module):

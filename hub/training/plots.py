@@ -53,7 +53,7 @@ def plot_confusion_matrix(counts: np.ndarray, labels: list[str], path: Path, tit
 
 
 def plot_predicted_vs_true(test: dict, path: Path, title: str) -> None:
-    """A regression's held-out figures: per bin of the true value, the mean predicted value
+    """A regression's held-out figures: per bin of the true value, the median predicted value
     (bars: its 10th to 90th percentile) against the mean true value, on log axes when the
     target is learnt on a log10 scale (``test``: :func:`~popgen_hub.evaluate.
     regression_metrics`)."""

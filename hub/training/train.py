@@ -158,6 +158,11 @@ def train_on_the_fly(architecture: str, scenario_name: str, run_dir: str | Path,
             f"make; simulate a dataset (`popgen-hub simulate SCENARIO --n N -o DIR`) and train "
             f"with --data DIR")
     scenario = get_scenario(scenario_name, **(scenario_params or {}))
+    if scenario.target:
+        raise PopgenHubError(f"--simulate {scenario.name}: a regression scenario, which "
+                             f"on-the-fly training does not take; simulate a dataset "
+                             f"(`popgen-hub simulate {scenario.name} --n N -o DIR`) and train "
+                             f"a regression architecture (e.g. relernn_gru) with --data DIR")
     encoder = encoder or HaplotypeImageEncoder()
 
     def simulate(split: str, n: int, batch: int = 0) -> tuple[Inputs, np.ndarray]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,9 @@ class ModelTracks:
     revision: str
     scores: dict[str, str]  # class label -> BigWig of P(label), drawn on 0-1
     flagged: str | None  # the BED of the windows outside the training data
-    #: value column -> BigWig drawn autoscaled: a classic statistic, or a regression's value
-    #: (named VALUE_MODEL: see :func:`value_tracks`)
-    statistics: dict[str, str]
+    statistics: dict[str, str]  # value column -> BigWig of a classic statistic, autoscaled
+    #: a regression's output label -> BigWig of its values, autoscaled
+    values: dict[str, str] = field(default_factory=dict)
 
 
 def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
@@ -90,19 +90,16 @@ def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
     models.append(ModelTracks(
         name, str(result.contract.revision), scores,
         flagged_file(name) if flagged_file(name) in staging.names else None,
-        {**values, **result.statistics}))
+        dict(result.statistics), values))
     return models
 
 
 def score_tracks(result: ScanResult) -> tuple[dict[str, str], dict[str, str]]:
-    """A scan's own tracks: a classifier's probabilities (label -> BigWig, drawn on 0-1), or
-    a regression's values (``LABEL_MODEL`` -> BigWig, drawn autoscaled beside the
-    statistics)."""
-    name = result.contract.name
-    tracks = {label: track_file(name, label) for label in result.contract.track_labels}
-    if result.contract.output_kind == "regression":
-        return {}, {f"{label}_{name}": file for label, file in tracks.items()}
-    return tracks, {}
+    """A scan's own tracks, label -> BigWig: a classifier's probabilities (drawn on 0-1), or
+    a regression's values (drawn autoscaled)."""
+    tracks = {label: track_file(result.contract.name, label)
+              for label in result.contract.track_labels}
+    return ({}, tracks) if result.contract.output_kind == "regression" else (tracks, {})
 
 
 def scanned_tracks(folder: Path) -> list[ModelTracks]:
@@ -123,7 +120,8 @@ def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path,
         {label: file for label, file in entry.get("tracks", {}).items() if there(file)},
         flagged if flagged in entry.get("files", []) and there(flagged) else None,
         {column: file for column, file in entry.get("statistics", {}).items()
-         if file not in taken and there(file)})
+         if file not in taken and there(file)},
+        {label: file for label, file in entry.get("values", {}).items() if there(file)})
 
 
 def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
@@ -173,7 +171,8 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
     scans[name] = {
         "files": files,
         "tracks": scores,
-        "statistics": {**values, **result.statistics},
+        **({"values": values} if values else {}),
+        "statistics": result.statistics,
         "input": result.input_name(),
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),

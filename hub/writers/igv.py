@@ -28,9 +28,9 @@ TRACK_HEIGHT = 160
 #: IGV's own colour of numeric tracks for the probabilities (set, so that every IGV draws it
 #: the same), green for the classic statistics
 TRACK_COLOUR, STATISTIC_COLOUR = "0,0,178", "0,128,0"
-#: How IGV draws a track: a probability on 0-1, a classic statistic autoscaled, or the
-#: flagged-window BED as features.
-SCORE, STATISTIC, FLAGGED = "score", "statistic", "flagged"
+#: How IGV draws a track: a probability on 0-1, a classic statistic autoscaled, the
+#: flagged-window BED as features, or a regression's value autoscaled in the scores' colour.
+SCORE, STATISTIC, FLAGGED, VALUE = "score", "statistic", "flagged", "value"
 
 
 def track_name(model: str, label: str) -> str:
@@ -53,8 +53,9 @@ class IgvTrack:
         lines = [f"load {path} name={self.name}"]
         if self.kind == SCORE:
             lines.append(f"setDataRange 0,1 {self.name}")
-        elif self.kind == STATISTIC:
-            lines += [f"setDataRange auto {self.name}", f"setColor {STATISTIC_COLOUR} {self.name}"]
+        elif self.kind in (STATISTIC, VALUE):
+            colour = STATISTIC_COLOUR if self.kind == STATISTIC else TRACK_COLOUR
+            lines += [f"setDataRange auto {self.name}", f"setColor {colour} {self.name}"]
         if self.kind != FLAGGED:
             lines.append(f"setTrackHeight {TRACK_HEIGHT} {self.name}")
         return lines
@@ -67,6 +68,8 @@ def igv_tracks(models: list[ModelTracks]) -> list[IgvTrack]:
     for entry in models:
         tracks += [IgvTrack(track_name(entry.model, label), file, SCORE)
                    for label, file in entry.scores.items()]
+        tracks += [IgvTrack(f"{label}_{entry.model}", file, VALUE)
+                   for label, file in entry.values.items()]
         if entry.flagged:
             tracks.append(IgvTrack(f"flagged_{entry.model}", entry.flagged, FLAGGED))
         tracks += [IgvTrack(column, file, STATISTIC)

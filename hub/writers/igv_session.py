@@ -26,6 +26,7 @@ from .igv import (
     STATISTIC_COLOUR,
     TRACK_COLOUR,
     TRACK_HEIGHT,
+    VALUE,
     IgvTrack,
     igv_tracks,
     top_locus,
@@ -47,9 +48,9 @@ def session_xml(tracks: list[IgvTrack], *, genome: str, locus: str) -> str:
             continue
         element = ET.SubElement(
             panel, "Track", attributeKey=track.file,
-            autoScale="true" if track.kind == STATISTIC else "false",
+            autoScale="true" if track.kind in (STATISTIC, VALUE) else "false",
             clazz="org.broad.igv.track.DataSourceTrack",
-            color=TRACK_COLOUR if track.kind == SCORE else STATISTIC_COLOUR,
+            color=STATISTIC_COLOUR if track.kind == STATISTIC else TRACK_COLOUR,
             height=str(TRACK_HEIGHT), id=track.file, name=track.name, renderer="BAR_CHART",
             visible="true", windowFunction="mean")
         if track.kind == SCORE:
@@ -84,11 +85,13 @@ def read_session(folder: Path) -> Session:
                              f"... -o {folder}` writes it)")
     try:
         root = ET.parse(path).getroot()
-        autoscaled = {t.attrib["id"] for t in root.iter("Track")
+        # autoscaled: a statistic (green) or a regression's value (the scores' colour)
+        autoscaled = {t.attrib["id"]: STATISTIC if t.attrib.get("color") == STATISTIC_COLOUR
+                      else VALUE for t in root.iter("Track")
                       if t.attrib.get("autoScale") == "true"}
         tracks = [IgvTrack(r.attrib["name"], str((path.parent / r.attrib["path"]).resolve()),
                            FLAGGED if r.attrib.get("type") == "bed" else
-                           STATISTIC if r.attrib["path"] in autoscaled else SCORE)
+                           autoscaled.get(r.attrib["path"], SCORE))
                   for r in root.iter("Resource")]
         genome, locus = root.attrib["genome"], root.attrib["locus"]
     except (ET.ParseError, KeyError) as exc:

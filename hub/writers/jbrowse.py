@@ -77,7 +77,7 @@ def on_demand_track(track_id: str, name: str, assembly: str, *, base_url: str, m
     value, autoscaled, when not ``probability``); needs :func:`plugin_definition` in the
     configuration's ``plugins``."""
     adapter = {"type": "PopgenHubAdapter", "baseUrl": base_url, "model": model,
-               "label": label}
+               "label": label, "probability": probability}
     return _quantitative(track_id, name, assembly, adapter, ON_DEMAND_COLOUR, probability)
 
 
@@ -117,10 +117,14 @@ def track_id(model: str, label: str) -> str:
 def model_tracks(entry: ModelTracks, assembly: str, uri_base: str, *, id_prefix: str = "",
                  name_suffix: str = "") -> list[dict[str, Any]]:
     """The tracks of one model's scan in a folder whose files are at ``uri_base``: its
-    probabilities on 0-1, its flagged windows, the classic statistics autoscaled."""
+    probabilities on 0-1 (a regression's values autoscaled), its flagged windows, the classic
+    statistics autoscaled."""
     tracks = [bigwig_track(id_prefix + track_id(entry.model, label),
                            f"P({label}) {entry.model}{name_suffix}", assembly, uri_base + file)
               for label, file in entry.scores.items()]
+    tracks += [bigwig_track(id_prefix + track_id(entry.model, label),
+                            f"{label} {entry.model}{name_suffix}", assembly, uri_base + file,
+                            probability=False) for label, file in entry.values.items()]
     if entry.flagged:
         tracks.append(bed_track(id_prefix + track_id(entry.model, "flagged"),
                                 f"flagged windows {entry.model}{name_suffix}", assembly,

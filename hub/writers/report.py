@@ -14,6 +14,7 @@ OUTDIR`` (or any web server with Range support).
 from __future__ import annotations
 
 import shutil
+from functools import partial
 
 import numpy as np
 
@@ -32,11 +33,12 @@ from ..ood import flag_summary, flag_text
 from ..result import CHROM_SIZES, REPORT, ScanResult
 from .base import WRITERS
 from .folder import folder_tracks
-from .igv import FLAGGED, SCORE, STATISTIC, igv_tracks
+from .igv import FLAGGED, SCORE, STATISTIC, VALUE, igv_tracks
 
 TOP_WINDOWS = 20  # rows of the top-windows table
 #: the igv.js track of each kind of IGV track (:class:`~popgen_hub.writers.igv.IgvTrack`)
-DRAW = {SCORE: bigwig_track, STATISTIC: statistic_track, FLAGGED: bed_track}
+DRAW = {SCORE: bigwig_track, STATISTIC: statistic_track, FLAGGED: bed_track,
+        VALUE: partial(statistic_track, color="rgb(200,40,40)")}  # autoscaled, scores' red
 
 
 @WRITERS.register("report")
@@ -74,7 +76,8 @@ def top_rows(result: ScanResult) -> tuple[list[str], list[tuple[str, list[str]]]
         index = scored[rank]
         row = result.windows[index]
         locus = f"{result.contigs[row['contig']]}:{row['start'] + 1}-{row['end']}"
-        cells = [f"{probabilities[index, contract.labels.index(label)]:.3f}"
+        shown = ".3g" if regression else ".3f"  # values of any size; probabilities
+        cells = [f"{probabilities[index, contract.labels.index(label)]:{shown}}"
                  for label in contract.track_labels]
         cells += [] if regression else [f"{odds[rank]:.1f}"]
         for values in (result.p_values, result.q_values):

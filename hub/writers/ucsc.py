@@ -126,6 +126,16 @@ def model_stanzas(model: str, tracks: dict[str, str], revision: str) -> str:
          for index, (label, file) in enumerate(tracks.items())])
 
 
+def value_stanzas(model: str, values: dict[str, str], revision: str) -> str:
+    """The stanzas of a regression's values (label -> BigWig file), autoscaled."""
+    return "\n".join(_stanza({
+        "track": track_id(model, label), "bigDataUrl": file, "type": "bigWig",
+        "shortLabel": label[:SHORT_LABEL], "visibility": "full", "autoScale": "on",
+        "maxHeightPixels": "128:64:16", "color": COLOURS[0],
+        "longLabel": f"{label} of {model} (revision {revision})"[:LONG_LABEL]})
+        for label, file in values.items())
+
+
 def statistics_stanzas(statistics: dict[str, tuple[str, str]]) -> str:
     """The stanzas of the classic statistics (value column -> (BigWig file, the model whose
     scan wrote it)), autoscaled, grouped in a composite track when there are several."""
@@ -161,6 +171,8 @@ def write_ucsc_hub(result: ScanResult, staging: Staging, *, assembly: str | None
     for entry in models:
         if entry.scores:  # none when another model's files are gone from the folder
             text += "\n" + model_stanzas(entry.model, entry.scores, entry.revision)
+        if entry.values:
+            text += "\n" + value_stanzas(entry.model, entry.values, entry.revision)
     statistics = {column: (file, entry.model) for entry in models
                   for column, file in entry.statistics.items()}
     if statistics:

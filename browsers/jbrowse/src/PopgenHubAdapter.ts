@@ -2,7 +2,8 @@
  * A feature adapter over `popgen-hub serve`: getFeatures(region) asks
  * `BASE/api/scores?model=M&chr=C&start=S&end=E` (0-based, half-open, as JBrowse's regions are)
  * and emits one feature per window bin, its `score` the model's primary value (or, with
- * `label`, P(label)), so that the wiggle displays draw it.
+ * `label`, P(label)), so that the wiggle displays draw it. A regression's values
+ * (`probability` false) are named as they are, not P(...).
  */
 import { ConfigurationSchema, readConfObject } from '@jbrowse/core/configuration'
 import { BaseFeatureDataAdapter } from '@jbrowse/core/data_adapters/BaseAdapter'
@@ -30,6 +31,11 @@ export const configSchema = ConfigurationSchema(
       type: 'string',
       defaultValue: '',
       description: 'class label whose probability is the score; empty: the primary value',
+    },
+    probability: {
+      type: 'boolean',
+      defaultValue: true,
+      description: "the model's outputs are class probabilities (false: a regression's values)",
     },
   },
   { explicitlyTyped: true },
@@ -83,6 +89,7 @@ export default class PopgenHubAdapter extends BaseFeatureDataAdapter {
     return ObservableCreate<Feature>(async observer => {
       const model = readConfObject(this.config, 'model') as string
       const label = readConfObject(this.config, 'label') as string
+      const probability = readConfObject(this.config, 'probability') as boolean
       const url = this.url('api/scores', {
         model,
         chr: region.refName,
@@ -107,7 +114,10 @@ export default class PopgenHubAdapter extends BaseFeatureDataAdapter {
             p_value: f.p_value,
             flag: f.flag,
             ...Object.fromEntries(
-              Object.entries(f.values).map(([name, p]) => [`P(${name})`, p]),
+              Object.entries(f.values).map(([name, p]) => [
+                probability ? `P(${name})` : name,
+                p,
+              ]),
             ),
           }),
         )

@@ -21,8 +21,7 @@ import msprime
 import numpy as np
 
 from ..base import MSPRIME, Replicate, replicate_seeds
-from ..histories import HistoryFamily, drawn_history
-from .sweep_regime import STDPOPSIM
+from ..histories import STDPOPSIM, HistoryFamily, drawn_history
 
 RELERNN = ("Adrion JR, Galloway JG, Kern AD (2020). Predicting the landscape of recombination "
            "using deep learning. Mol Biol Evol 37:1790-1808.")

@@ -27,12 +27,10 @@ import numpy as np
 from msprime._msprime import LibraryError  # not re-exported by msprime
 
 from ..base import MSPRIME, Replicate, replicate_seeds
-from ..histories import HistoryFamily, SizeHistory, drawn_history
+from ..histories import STDPOPSIM, HistoryFamily, SizeHistory, drawn_history
 from .imagene_sweep import IMAGENE
 
 GAP_BP = 1_000  # the stretch standing in for the distance to a linked sweep
-STDPOPSIM = ("Adrion JR et al. (2020). A community-maintained standard library of population "
-             "genetic models. eLife 9:e54967; Lauterbur ME et al. (2023) eLife 12:RP84874.")
 
 
 @dataclass(frozen=True)

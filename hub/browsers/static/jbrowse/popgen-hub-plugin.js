@@ -108,6 +108,11 @@ var JBrowsePluginPopgenHub = (() => {
         type: "string",
         defaultValue: "",
         description: "class label whose probability is the score; empty: the primary value"
+      },
+      probability: {
+        type: "boolean",
+        defaultValue: true,
+        description: "the model's outputs are class probabilities (false: a regression's values)"
       }
     },
     { explicitlyTyped: true }
@@ -141,6 +146,7 @@ var JBrowsePluginPopgenHub = (() => {
       return (0, import_rxjs.ObservableCreate)(async (observer) => {
         const model = (0, import_configuration.readConfObject)(this.config, "model");
         const label = (0, import_configuration.readConfObject)(this.config, "label");
+        const probability = (0, import_configuration.readConfObject)(this.config, "probability");
         const url = this.url("api/scores", {
           model,
           chr: region.refName,
@@ -163,7 +169,10 @@ var JBrowsePluginPopgenHub = (() => {
               p_value: f.p_value,
               flag: f.flag,
               ...Object.fromEntries(
-                Object.entries(f.values).map(([name, p]) => [`P(${name})`, p])
+                Object.entries(f.values).map(([name, p]) => [
+                  probability ? `P(${name})` : name,
+                  p
+                ])
               )
             })
           );
