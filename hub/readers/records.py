@@ -3,6 +3,7 @@ and the checks of a record's alleles and genotypes."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,26 @@ def alleles(record, path: Path) -> tuple[str, list[str]]:
                              f"{record.start + 1} are not text (REF/ALT bytes outside UTF-8); "
                              f"the file is damaged or not a VCF: check it with `bcftools view`"
                              ) from None
+
+
+#: A FORMAT key htslib can type (VCF 4.3's identifiers)
+_FORMAT_KEY = re.compile(r"[A-Za-z_][0-9A-Za-z_.]*\Z")
+
+
+def check_format_keys(record, path: Path) -> None:
+    """Refuse a record whose FORMAT keys are not text or not VCF identifiers: htslib cannot
+    type such a key and ends the whole process when the record's genotypes are read. Reads
+    the record's text, so it is for the few records read before a scan (its ploidies)."""
+    try:
+        fields = str(record).split("\t", 9)
+    except UnicodeDecodeError:
+        fields = None
+    keys = fields[8].split(":") if fields and len(fields) > 9 else []
+    wrong = [key for key in keys if not _FORMAT_KEY.match(key)]
+    if fields is None or wrong:
+        what = f"FORMAT key {wrong[0]!r} is not a VCF key" if wrong else "it is not text"
+        raise PopgenHubError(f"{path.name} {record.CHROM}:{record.POS}: {what}; fix the record "
+                             f"(check it with `bcftools view`)")
 
 
 def genotype_calls(record, path: Path) -> np.ndarray:

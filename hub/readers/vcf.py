@@ -28,7 +28,14 @@ from ..genotypes.region import braced
 from .base import READERS, SampleSelection
 from .bgzf import damaged_error, find_index, index_mismatch, reindex_command
 from .decoded import region_records
-from .records import SKIP_REASONS, alleles, genotype_calls, query, skip_reason
+from .records import (
+    SKIP_REASONS,
+    alleles,
+    check_format_keys,
+    genotype_calls,
+    query,
+    skip_reason,
+)
 from .vcf_kinds import likelihood_block, likelihood_fields, record_likelihoods
 
 _CONTIG_LINE = re.compile(r"^##contig=<ID=([^,>]+)(?:.*?[,<]length=(\d+))?", re.MULTILINE)
@@ -234,6 +241,7 @@ class VcfReader:
         # a fresh handle: region queries move the shared one's file position
         records = query(cyvcf2.VCF(str(self.path), lazy=True), None, self.path, self._known)
         for record in itertools.islice(records, PLOIDY_RECORDS):
+            check_format_keys(record, self.path)
             calls = genotype_calls(record, self.path)[:, :-1]
             ploidy = np.maximum(ploidy, (calls != -2).sum(axis=1))
         if not ploidy.any():
