@@ -159,7 +159,9 @@ def figures(t: dict, site: int | None) -> dict:
     p_site = float(t["p"][at[0]]) if len(at) else float("nan")
     q_site = None if q is None or not len(at) else float(q[at[0]])
     return {"p_site": p_site, "q_site": q_site, "hit": bool(p_site > 0.5),
-            "hit_q": None if q_site is None else bool(p_site > 0.5 and q_site < 0.05),
+            # a site window left unscored (too few sites: a complete sweep) is a miss, as for P
+            "hit_q": None if q is None else bool(q_site is not None and p_site > 0.5
+                                                 and q_site < 0.05),
             "max_p_covering": float(t["p"][cover].max()) if cover.any() else float("nan"),
             "top_distance": float(distance[np.argmax(t["odds"])]),
             "beyond_1mb": int((distance > 1e6).sum()),
@@ -263,7 +265,9 @@ def sweep_row(key: str, runs: list[dict]) -> dict:
     return {"strength": strength, "age": age, "haplotypes": haplotypes,
             "replicates": len(runs), "power": float(np.mean(col["hit"])),
             "power_q": None if None in col["hit_q"] else float(np.mean(col["hit_q"])),
-            "mean_p_site": float(np.mean(col["p_site"])),
+            # over the chromosomes whose site window was scored
+            "mean_p_site": float(np.nanmean(col["p_site"])) if np.isfinite(col["p_site"]).any()
+            else float("nan"),
             "mean_max_p_covering": float(np.mean(col["max_p_covering"])),
             "power_any": float(np.mean(np.array(col["max_p_covering"]) > 0.5)),
             "top_distance_mean": float(np.mean(col["top_distance"])),

@@ -3,25 +3,29 @@
 # export, store the null distribution and training statistics (`calibrate`), measure the
 # misspecification matrix and put it on the card.
 #   exporters/sweep_hsap.sh ARCHITECTURE GROUP
-#     ARCHITECTURE: imagene_cnn (the image CNN) or stats_fc (the network on summary statistics)
+#     ARCHITECTURE: imagene_cnn (the image CNN), stats_fc (the network on summary statistics)
+#                   or imagene_stats (the two side by side, trained jointly)
 #     GROUP: general (every training HomSap population), european (CEU, EUR, Sardinian),
 #            east_asian (CHB, JPT, Han) or african (YRI, AFR, Mbuti)
 # The simulations of a group are shared by its architectures (build/sweep_hsap_GROUP), so
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
-# null ~15 min, CNN training ~40 min, matrix ~8 min; stats_fc trains in ~3 min); every step
+# null ~15 min, CNN training ~40 min, matrix ~8 min; stats_fc trains in ~3 min, imagene_stats
+# in ~25 min); every step
 # resumes after an interruption (rerun the same line). Run from the repository root inside the
 # project's environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
-architecture=${1:?usage: $0 imagene_cnn|stats_fc general|european|east_asian|african}
-group=${2:?usage: $0 imagene_cnn|stats_fc general|european|east_asian|african}
+architecture=${1:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}
+group=${2:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}
 name=$architecture.sweep_hsap_$group
 data=${DATA:-build/sweep_hsap_$group}
 work=${WORK:-build/$name}
 case $architecture in
     imagene_cnn) epochs=4; [ "$group" = african ] && epochs=3 ;;  # the bundled one: 3 epochs
     stats_fc) epochs=40 ;;
-    *) echo "unknown architecture $architecture: imagene_cnn or stats_fc" >&2; exit 2 ;;
+    imagene_stats) epochs=4 ;;
+    *) echo "unknown architecture $architecture: imagene_cnn, stats_fc or imagene_stats" >&2
+       exit 2 ;;
 esac
 case $group in
     general) n=30000; histories=() ;;

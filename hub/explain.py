@@ -9,6 +9,8 @@ masked (positive: the part supported the label).
 - One-image models (the ImaGene haplotype image): blocks of columns (sites, mapped back to the
   bp span of the sites each column was made from) and blocks of rows (haplotypes, sorted most
   frequent first) are masked in turn.
+- Models that read the image beside the window's summary statistics (``image_statistics``):
+  the image's blocks as above, the statistics left as they are.
 - Temporal models (several input tensors): each time point's haplotypes (one channel of its
   tensor, in the encoder's ``sample_groups`` order) are masked in turn.
 
@@ -30,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from .calibration import log_odds
-from .encoders import HaplotypeImageEncoder
+from .encoders import HaplotypeImageEncoder, ImageAndStatisticsEncoder
+from .encoders.haplotype_image import TENSOR as IMAGE
 from .errors import PopgenHubError
 from .genotypes import GenotypeBlock, Region
 from .readers import input_name
@@ -67,6 +70,11 @@ class Explanation:
     row_attribution: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_points: list[str] = field(default_factory=list)
     time_attribution: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def image(self) -> np.ndarray:
+        """The haplotype image (image models: their first input, its one channel)."""
+        return next(iter(self.inputs.values()))[0]
 
     @property
     def name(self) -> str:
@@ -181,19 +189,21 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     base = float(log_odds(model.predict({k: v[None] for k, v in inputs.items()}), column)[0])
     made = Explanation(contig, window[0], window[1], model.contract.labels[column], base,
                        n_sites, inputs)
-    if len(names) > 1:
+    image_encoder = image_part(model)
+    if image_encoder is None and len(names) > 1:
         made.time_points = time_point_names(model)
         masked = [_mask(inputs, name, (channel,), fill)
                   for name in names for channel in range(inputs[name].shape[0])]
         made.time_attribution = base - _scores(model, column, masked)
         return made
-    if not isinstance(model.encoder, HaplotypeImageEncoder):
+    if image_encoder is None:
         raise PopgenHubError(f"{model.contract.name}: explain maps image columns to the genome "
                              f"for the haplotype_image encoder, not {model.encoder.name}")
-    name, image = names[0], inputs[names[0]]
+    name = names[0] if len(names) == 1 else IMAGE
+    image = inputs[name]
     made.col_blocks = blocks(image.shape[-1], block_cols)
     made.row_blocks = blocks(image.shape[-2], block_rows)
-    spans = model.encoder.column_spans(sites, window)
+    spans = image_encoder.column_spans(sites, window)
     made.col_spans = np.array([_span(spans[a:b]) for a, b in made.col_blocks], dtype=np.int64)
     masked = ([_mask(inputs, name, (..., slice(a, b)), fill) for a, b in made.col_blocks] +
               [_mask(inputs, name, (..., slice(a, b), slice(None)), fill)
@@ -202,6 +212,15 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     made.col_attribution = drops[:len(made.col_blocks)]
     made.row_attribution = drops[len(made.col_blocks):]
     return made
+
+
+def image_part(model: OnnxModel) -> HaplotypeImageEncoder | None:
+    """The haplotype image encoder whose tensor explain masks: the model's encoder, or the
+    image part of one that also gives statistics; None for other encoders."""
+    encoder = model.encoder
+    if isinstance(encoder, ImageAndStatisticsEncoder):
+        return encoder.image_encoder
+    return encoder if isinstance(encoder, HaplotypeImageEncoder) else None
 
 
 def time_point_names(model: OnnxModel) -> list[str]:

@@ -45,8 +45,8 @@ def write_explanations(explanations: list[Explanation], out_dir: str | os.PathLi
 
 def _write_npz(explanation: Explanation, path: Path) -> None:
     arrays = {f"input_{name}": array for name, array in explanation.inputs.items()}
-    if len(explanation.inputs) == 1:
-        arrays["image"] = next(iter(explanation.inputs.values()))[0]
+    if not explanation.time_points:
+        arrays["image"] = explanation.image
     np.savez_compressed(
         path, **arrays, contig=explanation.contig,
         window=np.array([explanation.start, explanation.end]), label=explanation.label,
@@ -96,7 +96,7 @@ def _image_figure(explanation: Explanation, path: Path, model_name: str) -> None
     """Image | column heat map | row bars, and the attribution per kb along the window."""
     import matplotlib.pyplot as plt
 
-    image = explanation.inputs[next(iter(explanation.inputs))][0]
+    image = explanation.image
     n_rows, n_cols = image.shape
     limit = max(np.abs(explanation.col_attribution).max(initial=0), 1e-9)
     fig = plt.figure(figsize=(12, 6.5), layout="constrained")

@@ -43,6 +43,29 @@ def encode(encoder, haplotypes, positions=None, window=None):
     return encoder.encode(GenotypeBlock.from_haplotypes(haplotypes, positions), window)
 
 
+def random_block(seed: int = 1, n_sites: int = 300, n_haplotypes: int = 40):
+    """A GenotypeBlock of random haplotypes over 40 kb (site frequencies skewed rare)."""
+    import numpy as np
+
+    from popgen_hub.genotypes import GenotypeBlock
+
+    rng = np.random.default_rng(seed)
+    frequencies = rng.beta(0.3, 1.5, n_sites)
+    haplotypes = (rng.random((n_haplotypes, n_sites)) < frequencies).astype(np.int8)
+    positions = np.sort(rng.choice(40_000, n_sites, replace=False))
+    return GenotypeBlock.from_haplotypes(haplotypes, positions)
+
+
+def train_tiny(base: Path, data: Path, architecture: str, epochs: int) -> tuple[Path, Path]:
+    """Train ``architecture`` on ``data`` (seed 2, one thread) and export it as
+    ``ARCHITECTURE.test``, as a user would: (run folder, model folder) under ``base``."""
+    run, model = base / "run", base / "model"
+    run_cli("train", architecture, "--data", data, "--epochs", str(epochs), "--threads", "1",
+            "--seed", "2", "-q", "-o", run)
+    run_cli("export", run, "--name", f"{architecture}.test", "-o", model)
+    return run, model
+
+
 def example_vcf_lines(n_records: int) -> list[str]:
     """The bundled example VCF's header and first ``n_records`` records (64 samples, 128
     haplotypes: what the bundled model needs to score)."""
@@ -119,6 +142,16 @@ def simulate_vcf(tmp_path_factory):
 def sweep_vcf(simulate_vcf) -> Path:
     """2 Mb, 128 haplotypes, a hard sweep (2Ns = 300, now at 90 %) at 1.2 Mb."""
     return simulate_vcf()
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep_data(tmp_path_factory) -> Path:
+    """80 replicates of imagene_sweep over 20 kb, simulated as a user would: data for tiny
+    models."""
+    data = tmp_path_factory.mktemp("tiny_sweep") / "data"
+    run_cli("simulate", "imagene_sweep", "--param", "length=20000", "--n", "80", "--seed", "1",
+            "-q", "-o", data)
+    return data
 
 
 @pytest.fixture(scope="session")

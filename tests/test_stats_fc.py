@@ -10,19 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SWEEP_AT, run_cli
+from conftest import SWEEP_AT, random_block, train_tiny
 from popgen_hub.encoders import SummaryStatisticsEncoder, build_encoder
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.genotypes import GenotypeBlock
 from popgen_hub.stats import diversity, garud_h
-
-
-def random_block(seed: int = 1, n_sites: int = 300, n_haplotypes: int = 40) -> GenotypeBlock:
-    rng = np.random.default_rng(seed)
-    frequencies = rng.beta(0.3, 1.5, n_sites)
-    haplotypes = (rng.random((n_haplotypes, n_sites)) < frequencies).astype(np.int8)
-    positions = np.sort(rng.choice(40_000, n_sites, replace=False))
-    return GenotypeBlock.from_haplotypes(haplotypes, positions)
 
 
 def test_the_statistics_are_the_stats_modules_of_each_sub_window():
@@ -72,18 +63,13 @@ def test_bad_parameters_are_named():
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """simulate -> train (3 epochs) -> export, as a user would: 80 replicates, 20 kb."""
-    base = tmp_path_factory.mktemp("stats_fc")
-    data, run, model = base / "data", base / "run", base / "model"
-    run_cli("simulate", "imagene_sweep", "--param", "length=20000", "--n", "80", "--seed", "1",
-            "-q", "-o", data)
-    run_cli("train", "stats_fc", "--data", data, "--epochs", "3", "--threads", "1", "--seed",
-            "2", "-q", "-o", run)
-    run_cli("export", run, "--name", "stats_fc.test", "-o", model)
+def exported(tmp_path_factory, tiny_sweep_data):
+    """train (3 epochs) -> export on the tiny simulated data, as a user would."""
     import popgen_hub
 
-    return data, run, popgen_hub.load(f"local-dir:{model}", device="cpu")
+    run, model = train_tiny(tmp_path_factory.mktemp("stats_fc"), tiny_sweep_data,
+                            "stats_fc", 3)
+    return tiny_sweep_data, run, popgen_hub.load(f"local-dir:{model}", device="cpu")
 
 
 def test_torch_and_onnx_agree_and_a_window_scores_alone_as_in_a_batch(exported):

@@ -23,13 +23,15 @@ from .base import (
 )
 from .genotype_matrix import GenotypeMatrixEncoder, LikelihoodMatrixEncoder
 from .haplotype_image import HaplotypeImageEncoder, single_threaded_blas
+from .image_statistics import ImageAndStatisticsEncoder
 from .pca_scores import PcaScores
 from .snp_sequence import SnpSequenceEncoder
 from .summary_statistics import SummaryStatisticsEncoder
 from .temporal_stack import TemporalStackEncoder
 
 __all__ = ["ENCODERS", "PRESENT_DAY", "DataclassEncoder", "EncodedWindow", "Encoder",
-           "GenotypeMatrixEncoder", "HaplotypeImageEncoder", "LikelihoodMatrixEncoder",
+           "GenotypeMatrixEncoder", "HaplotypeImageEncoder", "ImageAndStatisticsEncoder",
+           "LikelihoodMatrixEncoder",
            "PcaScores", "SampleGroup", "SnpSequenceEncoder", "SummaryStatisticsEncoder",
            "TemporalStackEncoder",
            "ancient_bins_text", "build_encoder", "fits_shape", "group_index",

@@ -17,7 +17,7 @@ what it reads (:class:`ArchitectureSpec` gives the defaults a plugin may leave o
   ``encode``), e.g. a random number of its individuals (:mod:`.exchangeable`).
 """
 
-from . import exchangeable, imagene_cnn, relernn_gru, stats_fc, temporal, vae  # noqa: F401  (the built-ins register on import)
+from . import exchangeable, imagene_cnn, imagene_stats, relernn_gru, stats_fc, temporal, vae  # noqa: F401  (the built-ins register on import)
 from .base import (
     ARCHITECTURES,
     ArchitectureSpec,
