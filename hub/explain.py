@@ -73,8 +73,10 @@ class Explanation:
 
     @property
     def image(self) -> np.ndarray:
-        """The haplotype image (image models: their first input, its one channel)."""
-        return next(iter(self.inputs.values()))[0]
+        """The haplotype image: the image tensor's one channel (a one-input model's input,
+        whatever its name)."""
+        return (self.inputs[IMAGE] if IMAGE in self.inputs
+                else next(iter(self.inputs.values())))[0]
 
     @property
     def name(self) -> str:
@@ -219,7 +221,7 @@ def image_part(model: OnnxModel) -> HaplotypeImageEncoder | None:
     image part of one that also gives statistics; None for other encoders."""
     encoder = model.encoder
     if isinstance(encoder, ImageAndStatisticsEncoder):
-        return encoder.image_encoder
+        return encoder.image
     return encoder if isinstance(encoder, HaplotypeImageEncoder) else None
 
 

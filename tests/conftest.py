@@ -9,8 +9,12 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from popgen_hub.genotypes import GenotypeBlock
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -43,8 +47,9 @@ def encode(encoder, haplotypes, positions=None, window=None):
     return encoder.encode(GenotypeBlock.from_haplotypes(haplotypes, positions), window)
 
 
-def random_block(seed: int = 1, n_sites: int = 300, n_haplotypes: int = 40):
-    """A GenotypeBlock of random haplotypes over 40 kb (site frequencies skewed rare)."""
+def random_haplotype_block(seed: int = 1, n_sites: int = 300, n_haplotypes: int = 40
+                           ) -> GenotypeBlock:
+    """Random haplotypes at ``n_sites`` sites over 40 kb (site frequencies skewed rare)."""
     import numpy as np
 
     from popgen_hub.genotypes import GenotypeBlock

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SWEEP_AT, random_block, train_tiny
+from conftest import SWEEP_AT, random_haplotype_block, train_tiny
 from popgen_hub.encoders import SummaryStatisticsEncoder, build_encoder
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.stats import diversity, garud_h
 
 
 def test_the_statistics_are_the_stats_modules_of_each_sub_window():
-    block = random_block()
+    block = random_haplotype_block()
     encoder = SummaryStatisticsEncoder(n_bins=4)
     features = dict(zip(encoder.feature_names, encoder.encode(block, (0, 40_000)).inputs[
         "summary_statistics"].tolist(), strict=True))
@@ -40,7 +40,7 @@ def test_the_statistics_are_the_stats_modules_of_each_sub_window():
 
 
 def test_a_trough_shows_in_the_shares_whatever_the_diversity_level():
-    block = random_block(n_sites=400)
+    block = random_haplotype_block(n_sites=400)
     centre = (block.positions >= 10_000) & (block.positions < 30_000)
     trough = block.take_sites(~centre | (np.arange(block.n_sites) % 10 == 0))
     encoder = SummaryStatisticsEncoder(n_bins=4)

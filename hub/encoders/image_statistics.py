@@ -4,10 +4,10 @@ side by side (:mod:`popgen_hub.models.imagene_stats`).
 The image (:mod:`.haplotype_image`) shows the haplotype structure a sweep leaves; the
 statistics (:mod:`.summary_statistics`) give the diversity trough, the site-frequency spectrum
 and the haplotype homozygosity the image's resizing and binarisation lose. The two encoders run
-unchanged, each with its own parameters (``image`` and ``statistics``, stored in the contract
-as their own ``to_config`` without the name), so a window's tensors are exactly those each
-encoder gives alone. The window's informative sites are the image's (minor allele frequency at
-least ``min_maf``), as for the image models.
+unchanged, each with its own parameters: the contract stores every parameter of each (``image``
+and ``statistics``, objects as the encoders' own configs without their names), so a window's
+tensors are exactly those each encoder gives alone. The window's informative sites are the
+image's (minor allele frequency at least ``min_maf``), as for the image models.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock
+from ..schema import short
 from .base import ENCODERS, DataclassEncoder, EncodedWindow
 from .haplotype_image import HaplotypeImageEncoder
 from .summary_statistics import SummaryStatisticsEncoder
 
-
-def _parameters(encoder: DataclassEncoder) -> dict[str, Any]:
-    return {key: value for key, value in encoder.to_config().items() if key != "name"}
+PARTS: dict[str, type[DataclassEncoder]] = {"image": HaplotypeImageEncoder,
+                                             "statistics": SummaryStatisticsEncoder}
 
 
 @ENCODERS.register()
@@ -35,33 +35,41 @@ class ImageAndStatisticsEncoder(DataclassEncoder):
     missing_rule = (f"image: {HaplotypeImageEncoder.missing_rule}; statistics: "
                     f"{SummaryStatisticsEncoder.missing_rule}")
 
-    image: dict[str, Any] = field(default_factory=lambda: _parameters(HaplotypeImageEncoder()))
-    statistics: dict[str, Any] = field(
-        default_factory=lambda: _parameters(SummaryStatisticsEncoder()))
+    image: HaplotypeImageEncoder = field(default_factory=HaplotypeImageEncoder)
+    statistics: SummaryStatisticsEncoder = field(default_factory=SummaryStatisticsEncoder)
 
     def __post_init__(self) -> None:
-        for part, encoder in (("image", HaplotypeImageEncoder),
-                              ("statistics", SummaryStatisticsEncoder)):
-            params = getattr(self, part)
-            if "name" in params:
-                raise PopgenHubError(f"image_statistics encoder: {part} holds the parameters of "
-                                     f"the {encoder.name} encoder, without a name")
-            object.__setattr__(self, f"_{part}", encoder.from_config(params))
+        for part, encoder in PARTS.items():
+            if not isinstance(getattr(self, part), encoder):
+                raise PopgenHubError(f"image_statistics encoder: {part} must be a "
+                                     f"{encoder.__name__}, not {short(getattr(self, part))}")
 
-    @property
-    def image_encoder(self) -> HaplotypeImageEncoder:
-        return self._image  # type: ignore[attr-defined]
-
-    @property
-    def statistics_encoder(self) -> SummaryStatisticsEncoder:
-        return self._statistics  # type: ignore[attr-defined]
+    @classmethod
+    def from_config(cls, params: dict[str, Any]) -> ImageAndStatisticsEncoder:
+        """From a contract's or ``--encoder``'s parameters: ``image`` and ``statistics``, each
+        an object of its encoder's parameters (those left out take their defaults)."""
+        unknown = sorted(set(params) - set(PARTS))
+        if unknown:
+            raise PopgenHubError(f"image_statistics encoder: unknown field {unknown[0]!r}; its "
+                                 f"fields are {' and '.join(PARTS)}")
+        parts = {}
+        for part, encoder in PARTS.items():
+            given = params.get(part, {})
+            if not isinstance(given, dict) or "name" in given:
+                raise PopgenHubError(f"image_statistics encoder: {part} is {short(given)}, not "
+                                     f"an object of {encoder.name} parameters without a name")
+            try:
+                parts[part] = encoder.from_config(given)
+            except PopgenHubError as exc:
+                raise PopgenHubError(f"image_statistics encoder: {part}: {exc}") from None
+        return cls(**parts)
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        return {**self.image_encoder.shapes, **self.statistics_encoder.shapes}
+        return {**self.image.shapes, **self.statistics.shapes}
 
     def encode(self, block: GenotypeBlock, window: tuple[float, float] | None = None
                ) -> EncodedWindow:
-        image = self.image_encoder.encode(block, window)
-        statistics = self.statistics_encoder.encode(block, window)
+        image = self.image.encode(block, window)
+        statistics = self.statistics.encode(block, window)
         return EncodedWindow({**image.inputs, **statistics.inputs}, image.n_sites)

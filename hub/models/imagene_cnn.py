@@ -33,8 +33,8 @@ class ImaGeneCNN(nn.Module):
             channels, rows, cols = filters, (rows - 2) // 2, (cols - 2) // 2
         if rows < 1 or cols < 1:
             raise PopgenHubError(f"imagene_cnn: images of {n_rows}x{n_cols} are too small for "
-                                 f"its three conv blocks; use --encoder n_rows=N --encoder "
-                                 f"n_cols=N with N of at least 22")
+                                 f"its three conv blocks; give the image encoder n_rows and "
+                                 f"n_cols of at least 22")
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(channels * rows * cols, dense), nn.ReLU(),
