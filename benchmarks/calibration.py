@@ -37,7 +37,7 @@ import stdpopsim
 
 import popgen_hub
 from popgen_hub.simulate.demography import get_demography
-from popgen_hub.simulate.genome import planted_sweep, write_indexed_vcf
+from popgen_hub.simulate.genome import planted_sweep, simulate_to_vcf
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -109,11 +109,9 @@ def simulate(task: dict, vcf: Path) -> None:
     size = dem[pop].initial_size  # a hard sweep to fixation (1 - 1/2N)
     model = planted_sweep(task["site"], size, task["strength"], N_REF, 1.0 - 1.0 / (2 * size),
                           age=task["age"]) if task.get("strength") else None
-    ts = msprime.sim_ancestry(samples={pop: task["haplotypes"] // 2}, ploidy=2, demography=dem,
-                              sequence_length=task["length"], recombination_rate=task["r"],
-                              model=model, random_seed=task["seeds"][0])
-    ts = msprime.sim_mutations(ts, rate=task["mu"], random_seed=task["seeds"][1])
-    write_indexed_vcf(ts, vcf, contig="chr1")
+    simulate_to_vcf(vcf, dem, {pop: task["haplotypes"] // 2}, length=task["length"],
+                    recombination_rate=task["r"], mutation_rate=task["mu"],
+                    seeds=task["seeds"], model=model)
 
 
 def read_table(path: Path, labels: list[str]) -> dict[str, np.ndarray]:

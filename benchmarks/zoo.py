@@ -41,7 +41,7 @@ import onnxruntime
 import yaml
 
 import popgen_hub
-from popgen_hub.contract import ModelContract
+from popgen_hub.contract import ModelContract, regression_summary
 from popgen_hub.encoders import has_ancient_groups
 from popgen_hub.encoders.inputs import n_windows, stack_windows
 from popgen_hub.explain import encoded_windows  # windows read and encoded as a scan does
@@ -357,9 +357,7 @@ def held_text(held: dict[str, Any] | None) -> str:
     if held is None:
         return DASH
     if "pearson" in held:
-        scale = " (log10)" if held["log10"] else ""
-        return (f"Pearson r {held['pearson']:.3f}, RMSE {held['rmse']:.3f}{scale} "
-                f"(n = {held['n']:,})")
+        return regression_summary(held)
     return f"{held['accuracy']:.3f} (n = {held['n']:,})"
 
 

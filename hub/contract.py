@@ -191,6 +191,20 @@ class ModelContract:
         return cls.from_json(text, source=str(path))
 
 
+def figure_text(value: float | None, spec: str = ".3f") -> str:
+    """A measured figure as text, "n/a" for None (a regression's correlation without spread
+    in its predictions)."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def regression_summary(test: dict[str, Any]) -> str:
+    """A regression's held-out figures in one line (its ``metrics["test"]``): Pearson r, RMSE,
+    the scale and n."""
+    scale = " (log10)" if test.get("log10") else ""
+    return (f"Pearson r {figure_text(test['pearson'])}, RMSE {test['rmse']:.3f}{scale} "
+            f"(n = {test['n']:,})")
+
+
 def _reference_problems(references: dict[str, Any], labels: list[str]) -> list[str]:
     """What is wrong with the stored distributions calibrate writes (empty: nothing): the
     null, the training statistics, and the nulls by condition with theirs."""

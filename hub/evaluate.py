@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .contract import figure_text
 from .datasets import MANIFEST, encode_dataset, load_manifest, target_values
 from .encoders.inputs import take
 from .errors import PopgenHubError
@@ -301,8 +302,7 @@ def format_metrics(result: dict[str, Any]) -> str:
 
 def _format_regression(result: dict[str, Any]) -> str:
     scale = "log10 " if result["log10"] else ""
-    pearson, spearman = (f"{result[key]:.3f}" if result[key] is not None else "n/a"
-                         for key in ("pearson", "spearman"))
+    pearson, spearman = (figure_text(result[key]) for key in ("pearson", "spearman"))
     lines = [f"{result['model']} on {result['data']} ({result['n']} replicates): "
              f"{result['label']}: Pearson r {pearson}, Spearman "
              f"{spearman} ({scale}values); RMSE {result['rmse']:.3f}, MAE "

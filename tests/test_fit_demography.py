@@ -75,7 +75,8 @@ def test_fit_writes_its_record_plot_and_a_discriminator_that_scans(fitted, data,
     assert [row["iteration"] for row in record["trajectory"]] == [0, 1, 2, 3]
     accepted = [row["accepted"] for row in record["trajectory"][1:]]
     assert record["acceptance_rate"] == sum(accepted) / 3
-    assert record["seconds"] >= sum(row["seconds"] for row in record["trajectory"])
+    # and the writing of the outputs (an ONNX export, plots, held-out simulations)
+    assert record["seconds"] > sum(row["seconds"] for row in record["trajectory"]) + 0.1
     last = record["trajectory"][-1]
     assert {k: last[k] for k in model.names} == record["parameters"]
     assert record["data"]["n_individuals"] == 16 and record["data"]["n_windows"] >= 20

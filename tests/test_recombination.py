@@ -62,8 +62,10 @@ def test_crowded_windows_keep_evenly_spaced_sites():
         block.positions[-1], rel=1e-6)
 
 
-def test_regression_figures_without_spread_have_no_correlation():
+def test_regression_figures_without_spread_have_no_correlation(tmp_path):
+    from popgen_hub.contract import regression_summary
     from popgen_hub.evaluate import format_metrics, regression_metrics
+    from popgen_hub.training.plots import plot_predicted_vs_true
 
     result = regression_metrics(np.full(5, 1.0), np.array([0.5, 1, 2, 1, 1]), LABEL,
                                 log10=True)
@@ -71,6 +73,12 @@ def test_regression_figures_without_spread_have_no_correlation():
     assert result["rmse"] == pytest.approx(np.sqrt(2 * np.log10(2) ** 2 / 5))
     shown = format_metrics({**result, "model": "m", "data": "d"})
     assert "Pearson r n/a" in shown
+    # as `popgen-hub info` and the zoo table give a contract's test figures
+    assert regression_summary(result) == (
+        f"Pearson r n/a, RMSE {result['rmse']:.3f} (log10) (n = 5)")
+    # and the run's figure (training ends with it) says so instead of failing
+    plot_predicted_vs_true(result, tmp_path / "predicted.png", "constant predictions")
+    assert (tmp_path / "predicted.png").stat().st_size > 1000
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from . import common
 
@@ -29,7 +30,7 @@ NAME, HELP = "fit-demography", "fit a demographic model with a pg-gan-style GAN 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..gan import MODELS, WINDOW_BP, FitSettings
+    from ..gan import MODELS, FitSettings
 
     defaults = FitSettings()
     p.add_argument("--vcf", required=True, help="bgzipped+indexed VCF or indexed BCF of "
@@ -67,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="individuals read (drawn at random when there are more; 0: all; "
                              "default %(default)s); the generator simulates as many, and the "
                              "exported discriminator reads at least as many")
-    budget.add_argument("--window-bp", type=int, default=WINDOW_BP,
+    budget.add_argument("--window-bp", type=int, default=defaults.window_bp,
                         help="window length (default %(default)s, pg-gan's)")
     budget.add_argument("--held-out", type=float, default=defaults.held_out,
                         help="share of the VCF's windows kept out of training, for the "
@@ -84,12 +85,8 @@ def run(args: argparse.Namespace) -> None:
     from ..gan import FitSettings
     from ..gan.run import fit_demography
 
-    settings = FitSettings(
-        demography=args.demography, iterations=args.iterations, proposals=args.proposals,
-        batch_size=args.batch_size, disc_steps=args.disc_steps,
-        pretrain_trials=args.pretrain_trials, pretrain_steps=args.pretrain_steps,
-        learning_rate=args.learning_rate, held_out=args.held_out, window_bp=args.window_bp,
-        individuals=args.individuals, seed=args.seed, threads=args.threads)
+    settings = FitSettings(**{field.name: getattr(args, field.name)  # an option each
+                              for field in fields(FitSettings)})
     record = fit_demography(args.vcf, args.output, settings, region=args.region,
                             samples=args.samples, population=args.population,
                             command=args.invocation, resume=args.resume, clean=args.clean)

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..calibration import CONDITIONS, NULL_SCORE, null_summary
+    from ..contract import regression_summary
     from ..registry import get_contract, model_card
 
     contract = get_contract(args.model)
@@ -43,10 +44,7 @@ def run(args: argparse.Namespace) -> None:
     print("encoder: " + ", ".join(f"{k}={v}" for k, v in contract.encoder.items()))
     test = contract.test_accuracy()
     if contract.output_kind == "regression" and "pearson" in contract.metrics.get("test", {}):
-        figures = contract.metrics["test"]
-        scale = " (log10 values)" if figures.get("log10") else ""
-        print(f"held-out test: Pearson r {figures['pearson']:.3f}, RMSE {figures['rmse']:.3f}"
-              f"{scale} (n = {figures['n']})")
+        print(f"held-out test: {regression_summary(contract.metrics['test'])}")
     if test:
         print(f"held-out test accuracy: {test[0]:.4f} (n = {test[1]})")
     null = contract.references.get(NULL_SCORE)

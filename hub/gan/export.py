@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,11 @@ def _card_source(model: DemographicModel, values: dict[str, float], data: dict[s
 
 def write_outputs(staging: Staging, gan: Gan, real: RealWindows, state: dict[str, Any], *,
                   vcf: str | Path, key: str, command: str, model_name: str,
-                  context: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """Write every output of a finished fit into ``staging``; the fit record. ``seconds``:
-    the time spent writing them (the trajectory holds the fit's)."""
+                  context: dict[str, Any]) -> dict[str, Any]:
+    """Write every output of a finished fit into ``staging``; the fit record."""
     import yaml
+
+    started = time.perf_counter()  # the trajectory holds the fit's time; this, the writing's
 
     settings: FitSettings = gan.settings
     model, values = gan.model, state["values"]
@@ -176,7 +178,7 @@ def write_outputs(staging: Staging, gan: Gan, real: RealWindows, state: dict[str
     card.write_text(yaml.safe_dump(_card_source(model, values, data), sort_keys=False))
     export_run(run.path, model_name, staging.path(DISCRIMINATOR), card_source=card,
                revision="fitted")
-    plot_trajectory(state["trajectory"], model, staging.path(TRAJECTORY), title=title)
+    shutil.copyfile(curve, staging.path(TRAJECTORY))  # the same figure, at the top
     iterations = state["trajectory"][1:]
     record = {"demography": model.name, "description": model.description,
               "citations": [WANG_2021, model.citation], "parameters": values,
@@ -188,7 +190,8 @@ def write_outputs(staging: Staging, gan: Gan, real: RealWindows, state: dict[str
               "data": data, "discriminator": {"folder": DISCRIMINATOR, "name": model_name,
                                               "labels": list(LABELS), "test": metrics},
               # every session's work, resumed or not, and the writing of the outputs
-              "seconds": sum(row["seconds"] for row in state["trajectory"]) + seconds,
+              "seconds": (sum(row["seconds"] for row in state["trajectory"])
+                          + time.perf_counter() - started),
               "fingerprint": key, "command": command}
     staging.path(FIT_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return record

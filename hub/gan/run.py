@@ -4,7 +4,6 @@ adversarial loop (:mod:`popgen_hub.gan.fit`) and the outputs (:mod:`popgen_hub.g
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -42,11 +41,9 @@ def fit_demography(vcf: str | Path, out_dir: str | Path, settings: FitSettings, 
             return existing
         gan = Gan(model, real, settings)
         state = run_fit(gan, staging.path(CHECKPOINT), on_iteration)
-        started = time.perf_counter()
         record = write_outputs(staging, gan, real, state, vcf=vcf, key=key, command=command,
                                model_name=model_name or f"exchangeable_cnn.gan_{model.name}",
                                context={"region": region, "samples": str(samples) if samples
-                                        else None, "population": population},
-                               seconds=time.perf_counter() - started)
+                                        else None, "population": population})
         staging.publish_all()
     return record

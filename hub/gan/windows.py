@@ -185,18 +185,13 @@ def simulate_vcf(path: str | os.PathLike, model: DemographicModel, values: dict[
                  *, n_individuals: int, length: int, seed: int, contig: str = "chr1") -> Path:
     """An indexed VCF of ``n_individuals`` diploids over ``length`` bp simulated under
     ``model`` at ``values`` with the generator's rates: data of known parameters, for the
-    benchmark and the tests (:func:`popgen_hub.simulate.genome.write_indexed_vcf`)."""
-    import msprime
+    benchmark and the tests (nucleotides, msprime's JC69, so that the file has a real VCF's
+    REF/ALT letters and its few multi-allelic sites, which the reader skips as in real data)."""
+    from ..simulate.genome import simulate_to_vcf
 
-    from ..simulate.genome import write_indexed_vcf
-
-    ts = msprime.sim_ancestry(samples=n_individuals, ploidy=2, demography=model.build(values),
-                              sequence_length=length, recombination_rate=RECOMBINATION_RATE,
-                              random_seed=seed)
-    # nucleotides (msprime's JC69), so that the file has a real VCF's REF/ALT letters and its
-    # few multi-allelic sites, which the reader skips as in real data
-    ts = msprime.sim_mutations(ts, rate=MUTATION_RATE, random_seed=seed)
-    return write_indexed_vcf(ts, Path(path), contig=contig)
+    return simulate_to_vcf(path, model.build(values), n_individuals, length=length,
+                           recombination_rate=RECOMBINATION_RATE, mutation_rate=MUTATION_RATE,
+                           seeds=(seed, seed), contig=contig)
 
 
 def simulate_stdpopsim_vcf(path: str | os.PathLike, model_id: str, population: str, *,
@@ -207,14 +202,12 @@ def simulate_stdpopsim_vcf(path: str | os.PathLike, model_id: str, population: s
     the data have the population's diversity) and the generator's recombination rate: data of
     a history the fitted model can only approximate (the benchmark's check, the bundled
     discriminator's data). The fit's sizes are then in units of the generator's rate."""
-    import msprime
     import stdpopsim
 
-    from ..simulate.genome import write_indexed_vcf
+    from ..simulate.genome import simulate_to_vcf
 
     model = stdpopsim.get_species("HomSap").get_demographic_model(model_id)
-    ts = msprime.sim_ancestry(samples={population: n_individuals}, ploidy=2,
-                              demography=model.model, sequence_length=length,
-                              recombination_rate=RECOMBINATION_RATE, random_seed=seed)
-    ts = msprime.sim_mutations(ts, rate=model.mutation_rate or MUTATION_RATE, random_seed=seed)
-    return write_indexed_vcf(ts, Path(path), contig=contig)
+    return simulate_to_vcf(path, model.model, {population: n_individuals}, length=length,
+                           recombination_rate=RECOMBINATION_RATE,
+                           mutation_rate=model.mutation_rate or MUTATION_RATE,
+                           seeds=(seed, seed), contig=contig)

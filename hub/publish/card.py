@@ -12,7 +12,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ..contract import HAPLOTYPE_RULES, ModelContract
+from ..contract import HAPLOTYPE_RULES, ModelContract, figure_text
 from ..encoders import ancient_bins_text, build_encoder, input_shapes
 from ..errors import PopgenHubError
 from ..version import __version__
@@ -109,7 +109,8 @@ def regression_card(contract: ModelContract, source: dict[str, Any],
                          f"windows)", metric_type=metric, metric_value=round(test[key], 4),
             metric_name=f"held-out {name} ({scale}values)")
             for metric, key, name in (("pearsonr", "pearson", "Pearson r"),
-                                      ("rmse", "rmse", "RMSE"))])
+                                      ("rmse", "rmse", "RMSE"))
+            if test[key] is not None])  # no correlation without spread
     rows = "\n".join(f"| {b['low']:.3g}-{b['high']:.3g} | {b['n']} | {b['mean_true']:.3g} | "
                      f"{b['median_predicted']:.3g} ({b['p10_predicted']:.3g}-"
                      f"{b['p90_predicted']:.3g}) | {b['rmse']:.3f} |"
@@ -138,7 +139,8 @@ def regression_card(contract: ModelContract, source: dict[str, Any],
         f"{training['simulator']}.\n\nReproduce with:\n\n```bash\n"
         f"{source.get('reproduce', '').strip()}\n```\n\n"
         f"## Held-out test figures\n\nOn {test['n']:,} test windows: Pearson r "
-        f"{test['pearson']:.3f}, Spearman {test['spearman']:.3f} ({scale}values); RMSE "
+        f"{figure_text(test['pearson'])}, Spearman {figure_text(test['spearman'])} "
+        f"({scale}values); RMSE "
         f"{test['rmse']:.3f}, mean absolute error {test['mae']:.3f}, bias {test['bias']:+.3f} "
         f"({scale}units). By true value (equal numbers of windows):\n\n"
         f"| true {label} | windows | mean true | median predicted (10-90 %) | RMSE ({scale}"

@@ -46,12 +46,24 @@ def simulate_vcf(path: str | os.PathLike, scenario: SweepVsNeutral, *, length: i
     diploids = scenario.n_haplotypes // 2
     samples = diploids if demography.num_populations == 1 else {
         scenario.sampled_population: diploids}  # one of a multi-population model
-    ts = msprime.sim_ancestry(samples=samples, ploidy=2,
-                              demography=demography, sequence_length=length,
-                              recombination_rate=scenario.recombination_rate, model=model,
-                              random_seed=ancestry_seed)
-    ts = msprime.sim_mutations(ts, rate=scenario.mutation_rate, random_seed=mutation_seed)
-    return write_indexed_vcf(ts, path, contig=contig)
+    return simulate_to_vcf(path, demography, samples, length=length,
+                           recombination_rate=scenario.recombination_rate,
+                           mutation_rate=scenario.mutation_rate,
+                           seeds=(ancestry_seed, mutation_seed), model=model, contig=contig)
+
+
+def simulate_to_vcf(path: str | os.PathLike, demography: msprime.Demography,
+                    samples: int | dict[str, int], *, length: int, recombination_rate: float,
+                    mutation_rate: float, seeds: tuple[int, int], model: list | None = None,
+                    contig: str = "chr1") -> Path:
+    """Simulate ``samples`` diploids (a number, or a number per population) with msprime and
+    write them to ``path`` (.vcf.gz) and its index; ``seeds``: ancestry's and mutations';
+    ``model``: msprime's ancestry models (a planted sweep), else the coalescent."""
+    ts = msprime.sim_ancestry(samples=samples, ploidy=2, demography=demography,
+                              sequence_length=length, recombination_rate=recombination_rate,
+                              model=model, random_seed=seeds[0])
+    ts = msprime.sim_mutations(ts, rate=mutation_rate, random_seed=seeds[1])
+    return write_indexed_vcf(ts, Path(path), contig=contig)
 
 
 def planted_sweep(position: float, size: float, strength: float, reference_size: int,

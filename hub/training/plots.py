@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..contract import figure_text  # noqa: E402
 from .history import EpochRecord, best_epoch  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def plot_predicted_vs_true(test: dict, path: Path, title: str) -> None:
         ax.set(xscale="log", yscale="log")
     ax.set(xlabel=f"true {test['label']}", ylabel=f"predicted {test['label']}")
     scale = "log10 " if test.get("log10") else ""
-    ax.set_title(f"{title}\nPearson r ({scale}values) {test['pearson']:.3f}, "
+    ax.set_title(f"{title}\nPearson r ({scale}values) {figure_text(test['pearson'])}, "
                  f"RMSE {test['rmse']:.3f}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
