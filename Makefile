@@ -6,8 +6,9 @@ TORCH_PIN := torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the tests drive for real: bcftools (BCF input), tabix, IGV desktop under Xvfb, headless
 # Chromium (igv.js and JBrowse 2 pages), Node and npm (the JBrowse 2 plugin), and htslib's own
-# malformed VCF/BAM test files (htslib-test: /usr/share/htslib-test/test/).
-SYSTEM_PACKAGES := bcftools tabix xvfb xauth igv chromium nodejs npm htslib-test
+# malformed VCF/BAM test files (htslib-test: /usr/share/htslib-test/test/). system-deps installs
+# the Debian packages of the missing ones only: Debian's npm cannot be installed beside the
+# NodeSource Node.js that some machines have, and apt then installs nothing at all.
 HTSLIB_TEST := /usr/share/htslib-test/test
 EXAMPLE_VCF := hub/data/example_sweep.vcf.gz
 MODEL := imagene_cnn.sweep_hsap_eur
@@ -50,14 +51,15 @@ venv: $(VENV)/.core
 venv-train: $(VENV)/.train
 
 system-deps:
-	@missing=; for tool in bcftools tabix xvfb-run xauth java chromium node npm; do \
-		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=; for pair in bcftools:bcftools tabix:tabix xvfb-run:xvfb xauth:xauth java:igv \
+		chromium:chromium node:nodejs npm:npm; do \
+		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	[ -f /usr/share/java/igv.jar ] || missing="$$missing igv"; \
 	[ -d $(HTSLIB_TEST) ] || missing="$$missing htslib-test"; \
 	if [ -n "$$missing" ]; then \
-		echo "installing system packages for:$$missing"; \
+		echo "installing system packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 JBROWSE := browsers/jbrowse
@@ -76,6 +78,7 @@ jbrowse-plugin: jbrowse-deps
 ## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h;
 ## MODEL=stats_fc.sweep_hsap ARGS=general for the statistics network; MODEL=imagene_stats.sweep_hsap
 ## ARGS=general for the two side by side, ~1 h, measured and not bundled (into build/);
+## MODEL=ensemble.sweep_hsap_general for the two general sweep models in one graph, ~1 h;
 ## MODEL=vae.embed_hsap;
 ## MODEL=relernn_gru.recomb_hsap for the recombination-rate network, ~80 min;
 ## MODEL=exchangeable_cnn.gan_homsap_ceu for the GAN's discriminator, ~10 min)

@@ -6,11 +6,18 @@ written as an indexed VCF, scanned with `popgen_hub.load(MODEL).scan(...)` (the 
 default step), and read back from the scan's `<model>.windows.tsv`: P(primary = the contract's
 second label) and, where the table has them, `q_value` and `flag`. stdpopsim's demographies are
 used as msprime Demography objects only: recombination 1e-8 and mutation 1.5e-8 per bp per
-generation unless a case says otherwise. Measures; asserts nothing.
+generation unless a case says otherwise. Sweeps run in a constant 10,000 by default; those of
+``--sweep-histories`` (e.g. the bottlenecked Eurasian ones, where neutral windows are called
+most) run in the history as the sweep_regime scenario's training sweeps do: the sampled
+population's pairwise-coalescence size history, held at its harmonic mean while the sweep runs
+(msprime allows no demographic event during a sweep). Figures at P > 0.5 and at each further
+``--thresholds`` value. Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
-        [--haplotypes 128] [--workers N] [--subset] [-o OUTDIR]   # -> matrix.md, its JSON, plots
-    python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep, 300 kb, one replicate
+        [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
+        [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
+        [-o OUTDIR]   # -> matrix.md, its JSON, plots
+    python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep in 2 histories, 300 kb
 """
 
 from __future__ import annotations
@@ -36,8 +43,11 @@ import numpy as np
 import stdpopsim
 
 import popgen_hub
+from popgen_hub.errors import PopgenHubError
+from popgen_hub.simulate.catalogue.sweep_regime import SweepRegime
 from popgen_hub.simulate.demography import get_demography
-from popgen_hub.simulate.genome import planted_sweep, simulate_to_vcf
+from popgen_hub.simulate.genome import planted_sweep, simulate_to_vcf, write_indexed_vcf
+from popgen_hub.simulate.histories import SizeHistory, published
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -47,9 +57,10 @@ MODEL = "imagene_cnn.sweep_hsap_eur"
 R, MU, N_REF = 1e-8, 1.5e-8, 10_000
 MARTH3 = "marth2004_eur_3epoch"  # the rate cases' history
 STRENGTHS, AGES = (100, 300, 1000), (0, 500, 1000)  # 2 N_ref s; generations since the end
-# The sweeps run in a constant 10,000 (Marth's 1-epoch model): msprime allows no demographic
-# event during a sweep, and the 2Ns = 100 ones (thousands of generations) plus their ages cross
-# the 3-epoch model's size change 3,000 generations ago.
+# The sweeps run in a constant 10,000 (Marth's 1-epoch model) by default: msprime allows no
+# demographic event during a sweep, and the 2Ns = 100 ones (thousands of generations) plus their
+# ages cross the 3-epoch model's size change 3,000 generations ago. Other --sweep-histories run
+# as the sweep_regime scenario's sweeps (module doc).
 SWEEP_HISTORY = "marth2004_eur_1epoch"
 # Populations left out although stdpopsim samples them at time 0 (default_sampling_time == 0):
 # - NEA in OutOfAfricaExtendedNeandertalAdmixturePulse_3I21 ("Neandertals"): an archaic
@@ -62,6 +73,7 @@ SWEEP_HISTORY = "marth2004_eur_1epoch"
 EXCLUDED = {"OutOfAfricaExtendedNeandertalAdmixturePulse_3I21": {"NEA"},
             "AshkSub_7G19": {"J"}}
 SMOKE_CASES = ("HomSap/OutOfAfrica_3G09/CEU", "bottleneck", "r=1e-9")
+BOTTLENECK = (N_REF, 500, 200, 300)  # the bottleneck case: size, its size, from, to (gen. ago)
 SUBSET = (*SMOKE_CASES, "HomSap/OutOfAfrica_3G09/CHB", "HomSap/OutOfAfrica_3G09/YRI", MARTH3)
 
 
@@ -87,15 +99,20 @@ def demography(history: str):
         _, model_id, pop = history.split("/")
         return stdpopsim.get_species("HomSap").get_demographic_model(model_id).model, pop
     if history == "bottleneck":  # 500 individuals 200-300 generations ago, 10,000 otherwise
-        dem = msprime.Demography.isolated_model([N_REF])
-        dem.add_population_parameters_change(200, initial_size=500)
-        dem.add_population_parameters_change(300, initial_size=N_REF)
-        return dem, "pop_0"
+        return size_history(history).demography(), "pop_0"
     if history == "growth":  # exponential 10,000 -> 200,000 over the last 200 generations
         dem = msprime.Demography.isolated_model([200_000], growth_rate=[math.log(20) / 200])
         dem.add_population_parameters_change(200, initial_size=N_REF, growth_rate=0)
         return dem, "pop_0"
     return get_demography(history), "pop_0"
+
+
+def size_history(history: str) -> SizeHistory:
+    """The one-population size history a sweep of ``--sweep-histories`` runs in."""
+    if history == "bottleneck":
+        size, low, start, end = BOTTLENECK
+        return SizeHistory(np.array([0.0, start, end]), np.array([size, low, size], float))
+    return published(history)
 
 
 def seeds(base: int, key: str, replicate: int) -> tuple[int, int]:
@@ -105,6 +122,9 @@ def seeds(base: int, key: str, replicate: int) -> tuple[int, int]:
 
 
 def simulate(task: dict, vcf: Path) -> None:
+    if task.get("strength") and task["history"] != SWEEP_HISTORY:
+        simulate_regime_sweep(task, vcf)
+        return
     dem, pop = demography(task["history"])
     size = dem[pop].initial_size  # a hard sweep to fixation (1 - 1/2N)
     model = planted_sweep(task["site"], size, task["strength"], N_REF, 1.0 - 1.0 / (2 * size),
@@ -112,6 +132,20 @@ def simulate(task: dict, vcf: Path) -> None:
     simulate_to_vcf(vcf, dem, {pop: task["haplotypes"] // 2}, length=task["length"],
                     recombination_rate=task["r"], mutation_rate=task["mu"],
                     seeds=task["seeds"], model=model)
+
+
+def simulate_regime_sweep(task: dict, vcf: Path) -> None:
+    """A hard sweep to fixation at the centre, run as the sweep_regime scenario runs its
+    training sweeps, in the size history of ``task["history"]`` (module doc)."""
+    regime = SweepRegime(length=task["length"], n_haplotypes=task["haplotypes"],
+                         reference_size=N_REF, linked_distance_min=task["length"],
+                         linked_distance_max=2 * task["length"])
+    params = {"recombination_rate": task["r"], "sweep_age": task["age"],
+              "selection_strength": task["strength"], "start_frequency": 0.0,
+              "end_frequency": 1.0}
+    ts, _ = regime.ancestry(size_history(task["history"]), "sweep", params, task["seeds"][0])
+    ts = msprime.sim_mutations(ts, rate=task["mu"], random_seed=task["seeds"][1])
+    write_indexed_vcf(ts, vcf, contig="chr1")
 
 
 def read_table(path: Path, labels: list[str]) -> dict[str, np.ndarray]:
@@ -143,11 +177,13 @@ def load(name: str):
     return popgen_hub.load(Path(name) if Path(name).is_dir() else name, device="cpu", threads=1)
 
 
-def figures(t: dict, site: int | None) -> dict:
-    """Of a neutral chromosome (``site`` None) or one with a sweep at ``site``."""
+def figures(t: dict, site: int | None, thresholds: list[float]) -> dict:
+    """Of a neutral chromosome (``site`` None) or one with a sweep at ``site``; counts and
+    hits at P > 0.5 and, as lists, at each of ``thresholds``."""
     q, flag, above = t["q"], t["flag"], t["p"] > 0.5
     if site is None:
         return {"windows": len(t["p"]), "p_above": int(above.sum()),
+                "p_above_at": [int((t["p"] > x).sum()) for x in thresholds],
                 "q_below": None if q is None else int((q < 0.05).sum()),
                 "max_p": float(t["p"].max()) if len(t["p"]) else float("nan"),
                 "flagged": None if flag is None else int(flag.sum())}
@@ -156,11 +192,14 @@ def figures(t: dict, site: int | None) -> dict:
     distance = np.abs(t["centre"] - site)
     p_site = float(t["p"][at[0]]) if len(at) else float("nan")
     q_site = None if q is None or not len(at) else float(q[at[0]])
+    max_covering = float(t["p"][cover].max()) if cover.any() else float("nan")
     return {"p_site": p_site, "q_site": q_site, "hit": bool(p_site > 0.5),
+            "hit_at": [bool(p_site > x) for x in thresholds],
+            "hit_any_at": [bool(max_covering > x) for x in thresholds],
             # a site window left unscored (too few sites: a complete sweep) is a miss, as for P
             "hit_q": None if q is None else bool(q_site is not None and p_site > 0.5
                                                  and q_site < 0.05),
-            "max_p_covering": float(t["p"][cover].max()) if cover.any() else float("nan"),
+            "max_p_covering": max_covering,
             "top_distance": float(distance[np.argmax(t["odds"])]),
             "beyond_1mb": int((distance > 1e6).sum()),
             "above_beyond_1mb": int((above & (distance > 1e6)).sum())}
@@ -178,7 +217,7 @@ def run_task(task: dict) -> dict:
             model, out = load(name), Path(tmp) / "scan"
             model.scan(vcf, out, workers=1, progress=False)
             table = read_table(out / f"{model.contract.name}.windows.tsv", model.contract.labels)
-            found[name] = figures(table, task.get("site"))
+            found[name] = figures(table, task.get("site"), task["thresholds"])
     return {"key": task["key"], "replicate": task["replicate"], "seeds": task["seeds"],
             "simulate_s": simulated - started, "total_s": time.perf_counter() - started,
             "figures": found}
@@ -202,15 +241,25 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
     ``--haplotypes`` and, for localisation, ``--loc-haplotypes``)."""
     specs = [(c["name"], c["history"], c["r"], c["mu"], args.haplotypes, args.replicates, {})
              for c in cases]
-    specs += [(f"sweep 2Ns={s} age={a} n={n}", SWEEP_HISTORY, R, MU, n, k,
+    specs += [(sweep_key(h, s, a, n), h, R, MU, n, k,
                {"strength": s, "age": a, "site": args.length // 2})
+              for h in args.sweep_histories
               for n, k in ((args.haplotypes, args.replicates),
-                           (args.loc_haplotypes, args.loc_replicates))
+                           (args.loc_haplotypes, args.loc_replicates if h == SWEEP_HISTORY
+                            else 0))
               for s in args.strengths for a in args.ages if k]
     return [{"models": args.models, "tmp": str(args.out), "length": args.length, "key": key,
+             "thresholds": args.thresholds,
              "history": history, "r": r, "mu": mu, "haplotypes": n, "replicate": i,
              "seeds": seeds(args.seed, key, i), **extra}
             for key, history, r, mu, n, k, extra in specs for i in range(k)]
+
+
+def sweep_key(history: str, strength: int, age: int, haplotypes: int) -> str:
+    """The case name (and seed key) of a sweep; those in the default history keep the names
+    (and so the chromosomes) of earlier versions."""
+    where = "" if history == SWEEP_HISTORY else f" in {history}"
+    return f"sweep{where} 2Ns={strength} age={age} n={haplotypes}"
 
 
 def run_all(tasks: list[dict], workers: int) -> list[dict]:
@@ -243,30 +292,40 @@ def summarise(results: list[dict], cases: list[dict], args, contracts: dict) -> 
             total = {k: (None if any(run[k] is None for run in runs)
                          else sum(run[k] for run in runs))
                      for k in ("windows", "p_above", "q_below", "flagged")}
+            above_at = [sum(run["p_above_at"][i] for run in runs)
+                        for i in range(len(args.thresholds))]
             matrix.append({"case": case["name"], "set": mark(case, contracts[name]),
                            "r": case["r"], "mu": case["mu"], "replicates": len(runs), **total,
                            **{f"share_{k}": share(total[k], total["windows"])
                               for k in ("p_above", "q_below", "flagged")},
+                           "share_p_above_at": [share(int(n), total["windows"])
+                                                for n in above_at],
                            "max_p": max(run["max_p"] for run in runs)})
         for r in results:
             if r["key"].startswith("sweep"):
                 sweeps.setdefault(r["key"], []).append(r["figures"][name])
         rows = sorted((sweep_row(k, v) for k, v in sweeps.items()),
-                      key=lambda w: (w["haplotypes"], w["strength"], w["age"]))
+                      key=lambda w: (w["haplotypes"], w["history"] != SWEEP_HISTORY,
+                                     w["history"], w["strength"], w["age"]))
         summary[name] = {"matrix": matrix, "sweeps": rows}
     return summary
 
 
 def sweep_row(key: str, runs: list[dict]) -> dict:
-    strength, age, haplotypes = (int(part.split("=")[1]) for part in key.split()[1:])
+    strength, age, haplotypes = (int(part.split("=")[1]) for part in key.split()[-3:])
     col = {k: [run[k] for run in runs] for k in runs[0]}
-    return {"strength": strength, "age": age, "haplotypes": haplotypes,
+    return {"history": key.split(" in ")[1].split()[0] if " in " in key else SWEEP_HISTORY,
+            "strength": strength, "age": age, "haplotypes": haplotypes,
             "replicates": len(runs), "power": float(np.mean(col["hit"])),
+            "power_at": [float(np.mean(hits)) for hits in zip(*col["hit_at"], strict=True)],
+            "power_any_at": [float(np.mean(hits))
+                             for hits in zip(*col["hit_any_at"], strict=True)],
             "power_q": None if None in col["hit_q"] else float(np.mean(col["hit_q"])),
             # over the chromosomes whose site window was scored
             "mean_p_site": float(np.nanmean(col["p_site"])) if np.isfinite(col["p_site"]).any()
             else float("nan"),
-            "mean_max_p_covering": float(np.mean(col["max_p_covering"])),
+            "mean_max_p_covering": float(np.nanmean(col["max_p_covering"]))  # scored ones
+            if np.isfinite(col["max_p_covering"]).any() else float("nan"),
             "power_any": float(np.mean(np.array(col["max_p_covering"]) > 0.5)),
             "top_distance_mean": float(np.mean(col["top_distance"])),
             "top_distance_median": float(np.median(col["top_distance"])),
@@ -287,30 +346,43 @@ def table(title: str, header: str, rows: list[list]) -> list[str]:
 
 def markdown(summary: dict, args, command: str, elapsed: float) -> str:
     def sweep_head(w: dict) -> list:
-        return [w["strength"], w["age"], w["haplotypes"], w["replicates"]]
+        return [w["strength"], w["age"], w["haplotypes"], w["history"], w["replicates"]]
 
+    extra = [f"{x:g}" for x in args.thresholds]
+    elsewhere = [h for h in args.sweep_histories if h != SWEEP_HISTORY]
     lines = [f"Command: `{command}`", "",
              f"Seeds: chromosome k of case C uses ancestry and mutation seeds from "
              f"SeedSequence([{args.seed}, crc32(C), k]) (all listed in calibration.json). "
              f"Neutral: {args.replicates} replicate(s) x {args.length:,} bp x "
              f"{args.haplotypes} haplotypes per case; recombination {R:g}, mutation {MU:g} "
              f"per bp per generation unless the case says otherwise (stdpopsim's rates are "
-             f"not used); sweeps planted in {SWEEP_HISTORY}, to fixation (end frequency "
-             f"1 - 1/2N), at the chromosome's centre. Scans: the model's window, default step. "
-             f"Run time {elapsed / 60:.1f} min, {args.workers} worker(s)."]
+             f"not used); sweeps to fixation (end frequency 1 - 1/2N) at the chromosome's "
+             f"centre, planted in {SWEEP_HISTORY}"
+             + (f" and, as the sweep_regime scenario runs its sweeps (the sampled population's "
+                f"size history, held at its harmonic mean while the sweep runs), in "
+                f"{', '.join(elsewhere)}" if elsewhere else "")
+             + f". Scans: the model's window, default step. Run time {elapsed / 60:.1f} min, "
+               f"{args.workers} worker(s)."]
     for name, s in summary.items():
         lines += table(f"{name}: neutral chromosomes", "case | set | windows | share P>0.5 | "
-                       "share q<0.05 | max P | share flagged",
+                       "share q<0.05 | max P | share flagged"
+                       + "".join(f" | share P>{x}" for x in extra),
                        [[m["case"], m["set"], m["windows"], fmt(m["share_p_above"]),
                          fmt(m["share_q_below"]), fmt(m["max_p"], ".3f"),
-                         fmt(m["share_flagged"])] for m in s["matrix"]])
-        head = "2Ns | age (gen.) | haplotypes | replicates | "
+                         fmt(m["share_flagged"]), *map(fmt, m["share_p_above_at"])]
+                        for m in s["matrix"]])
+        head = "2Ns | age (gen.) | haplotypes | history | replicates | "
         lines += table(f"{name}: power (site window: the one whose bin holds the site)", head +
                        "power P>0.5 | power P>0.5 & q<0.05 | mean P, site window | power, any "
-                       "window covering the site | mean max P of those", [[*sweep_head(w),
-                       fmt(w["power"]), fmt(w["power_q"]), fmt(w["mean_p_site"], ".3f"),
-                       fmt(w["power_any"]), fmt(w["mean_max_p_covering"], ".3f")]
-                       for w in s["sweeps"] if w["haplotypes"] == args.haplotypes])
+                       "window covering the site | mean max P of those"
+                       + "".join(f" | power P>{x} | power P>{x}, any covering window"
+                                 for x in extra),
+                       [[*sweep_head(w), fmt(w["power"]), fmt(w["power_q"]),
+                         fmt(w["mean_p_site"], ".3f"), fmt(w["power_any"]),
+                         fmt(w["mean_max_p_covering"], ".3f"),
+                         *(fmt(v) for pair in zip(w["power_at"], w["power_any_at"], strict=True)
+                           for v in pair)]
+                        for w in s["sweeps"] if w["haplotypes"] == args.haplotypes])
         lines += table(f"{name}: localisation", head + "top window to site, mean kb | median kb"
                        " | windows beyond 1 Mb with P>0.5", [[*sweep_head(w), fmt(
                            w["top_distance_mean"] / 1e3, ".1f"), fmt(w["top_distance_median"]
@@ -318,7 +390,9 @@ def markdown(summary: dict, args, command: str, elapsed: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plots(summary: dict, out: Path, haplotypes: int) -> None:
+def plots(summary: dict, out: Path, haplotypes: int, history: str) -> None:
+    """The false-positive heatmap, and power by age and strength of the sweeps in
+    ``history``."""
     names = list(summary)
     cases = [m["case"] for m in summary[names[0]]["matrix"]]
     grid = np.array([[m["share_p_above"] or 0.0 for m in summary[n]["matrix"]] for n in names]).T
@@ -334,11 +408,13 @@ def plots(summary: dict, out: Path, haplotypes: int) -> None:
     fig.savefig(out / "fp_heatmap.png", dpi=120, bbox_inches="tight"), plt.close(fig)
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        rows = [w for w in summary[name]["sweeps"] if w["haplotypes"] == haplotypes]
+        rows = [w for w in summary[name]["sweeps"]
+                if w["haplotypes"] == haplotypes and w["history"] == history]
         for i, s in enumerate(sorted({w["strength"] for w in rows})):  # ages nudged apart
             points = sorted((w["age"] + 12 * i, w["power"]) for w in rows if w["strength"] == s)
             ax.plot(*zip(*points, strict=True), marker="o", label=f"2Ns = {s}")
-        ax.set(title=name, xlabel="generations since the sweep ended", ylabel="power (P > 0.5)",
+        ax.set(title=f"{name}\nsweeps in {history}", xlabel="generations since the sweep ended",
+               ylabel="power (P > 0.5)",
                ylim=(-0.05, 1.05)), ax.legend(fontsize=8)
     fig.tight_layout(), fig.savefig(out / "power.png", dpi=120), plt.close(fig)
 
@@ -356,6 +432,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--strengths", type=int, nargs="+", default=list(STRENGTHS))
     parser.add_argument("--ages", type=int, nargs="+", default=list(AGES))
     parser.add_argument("--cases", nargs="+", help="only these neutral cases (names as listed)")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[],
+                        help="P(primary) thresholds to give figures at besides 0.5")
+    parser.add_argument("--sweep-histories", nargs="+", default=[SWEEP_HISTORY],
+                        metavar="HISTORY", help=f"histories the sweeps run in: {SWEEP_HISTORY} "
+                        f"(constant 10,000), bottleneck or HomSap/<model>/<population>")
     parser.add_argument("--subset", action="store_true", help=f"cases {', '.join(SUBSET)}")
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "build" / "calibration")
     parser.add_argument("--smoke", action="store_true",
@@ -364,9 +445,11 @@ def parse_args() -> argparse.Namespace:
     if args.smoke:
         args.replicates, args.length, args.loc_replicates = 1, 300_000, 0
         args.strengths, args.ages, args.cases = [1000], [0], list(SMOKE_CASES)
+        args.sweep_histories, args.thresholds = [SWEEP_HISTORY, "bottleneck"], [0.65]
         args.out = args.out / "smoke" if args.out == ROOT / "build" / "calibration" else args.out
     elif args.subset:
         args.cases = list(SUBSET)
+    args.sweep_histories = list(dict.fromkeys(args.sweep_histories))  # each once: its seeds
     return args
 
 
@@ -380,6 +463,11 @@ def main() -> None:
             raise SystemExit(f"unknown case(s) {sorted(unknown)}; cases: "
                              f"{', '.join(c['name'] for c in cases)}")
         cases = [c for c in cases if c["name"] in args.cases]
+    for history in set(args.sweep_histories) - {SWEEP_HISTORY}:
+        try:
+            size_history(history)
+        except PopgenHubError as exc:
+            raise SystemExit(f"--sweep-histories: {exc}") from None
     args.out.mkdir(parents=True, exist_ok=True)
     contracts = {name: load(name).contract for name in args.models}
     started = time.perf_counter()
@@ -395,7 +483,7 @@ def main() -> None:
          "chromosomes": [{k: r[k] for k in ("key", "replicate", "seeds", "simulate_s",
                                             "total_s")} for r in results]},
         indent=1, default=float) + "\n")
-    plots(summary, args.out, args.haplotypes)
+    plots(summary, args.out, args.haplotypes, args.sweep_histories[0])
     print(text)
     print(f"wrote {args.out / 'matrix.md'}, calibration.json, fp_heatmap.png, power.png")
 

@@ -144,7 +144,7 @@ def test_calibration_smoke(tmp_path):
     out = run_benchmark("calibration.py", "-o", tmp_path)
     header = table_rows(out, "case")[0]
     assert header == ["case", "set", "windows", "share P>0.5", "share q<0.05", "max P",
-                      "share flagged"], out
+                      "share flagged", "share P>0.65"], out
     rows = {row[0]: row for row in table_rows(out, "HomSap") + table_rows(out, "bottleneck")
             + table_rows(out, "r=1e-9")}
     assert sorted(rows) == ["HomSap/OutOfAfrica_3G09/CEU", "bottleneck", "r=1e-9"], out
@@ -152,10 +152,13 @@ def test_calibration_smoke(tmp_path):
         assert row[1] in ("training", "held-out") and number(row[2]) > 0, row
         assert 0 <= number(row[5]) <= 1, row  # max P
     power = table_rows(out, "1000 | 0 | 128")
-    assert len(power) == 2, out  # the power and the localisation row of the one sweep
+    # the power and the localisation row of the one sweep in each of the smoke's two histories
+    assert [row[3] for row in power] == ["marth2004_eur_1epoch", "bottleneck"] * 2, out
+    assert all(0 <= number(cell.split(" %")[0]) <= 100 for row in power[:2]
+               for cell in row[-2:]), out  # power at P > 0.65: at the site, any window
     assert out.startswith("Command: `python benchmarks/calibration.py --smoke"), out
     report = json.loads((tmp_path / "calibration.json").read_text())
-    assert len(report["chromosomes"]) == 4 and report["recombination_rate"] == 1e-8
+    assert len(report["chromosomes"]) == 5 and report["recombination_rate"] == 1e-8
     assert (tmp_path / "matrix.md").read_text() in out
     assert (tmp_path / "fp_heatmap.png").stat().st_size and (tmp_path / "power.png").stat().st_size
 

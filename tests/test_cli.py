@@ -18,7 +18,7 @@ from popgen_hub.cli import cmd_list, common
 
 COMMANDS = ["list", "info", "scan", "serve", "igv", "explain", "embed", "simulate", "import",
             "stats", "train", "fit-demography", "compare", "evaluate", "calibrate", "export",
-            "push", "plugins"]
+            "ensemble", "push", "plugins"]
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
 

@@ -32,6 +32,7 @@ from . import (
     cmd_calibrate,
     cmd_compare,
     cmd_embed,
+    cmd_ensemble,
     cmd_evaluate,
     cmd_explain,
     cmd_export,
@@ -55,7 +56,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS = (cmd_list, cmd_info, cmd_scan, cmd_serve, cmd_igv, cmd_explain, cmd_embed,
             cmd_simulate, cmd_import,
             cmd_stats, cmd_train, cmd_fit_demography, cmd_compare, cmd_evaluate, cmd_calibrate,
-            cmd_export, cmd_push, cmd_plugins)
+            cmd_export, cmd_ensemble, cmd_push, cmd_plugins)
 LOG_FORMAT = "popgen-hub: %(message)s"
 log = logging.getLogger("popgen_hub")
 _handler: logging.Handler | None = None

@@ -113,12 +113,14 @@ class SweepRegime(HistoryFamily):
                      seeds: tuple[int, int]) -> Replicate:
         """A replicate of class ``label`` with drawn ``params`` in ``history``, from
         (ancestry, mutation) seeds (also what benchmarks/sweep_approximation.py runs)."""
-        ts, params = self._ancestry(history, self.labels[label], params, seeds[0])
+        ts, params = self.ancestry(history, self.labels[label], params, seeds[0])
         return self._window(ts, label, params, seeds[1])
 
-    def _ancestry(self, history: SizeHistory, label: str, params: dict[str, float], seed: int):
-        """The tree sequence of the window (and the gap before a linked sweep); the sweep's
-        era is held at a constant size, widened until msprime's sweep fits in it."""
+    def ancestry(self, history: SizeHistory, label: str, params: dict[str, float], seed: int):
+        """The tree sequence of the window (and the gap before a linked sweep) and the
+        params with the sweep's size; the sweep's era is held at a constant size, widened
+        until msprime's sweep fits in it (also how benchmarks/calibration.py plants sweeps in
+        bottlenecked histories)."""
         linked = label == "linked"
         gap = GAP_BP if linked else 0
         length = self.length + gap
