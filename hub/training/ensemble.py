@@ -6,7 +6,8 @@ and renormalises, ``softmax(mean_i log p_i / T)``, with one temperature ``T`` fi
 trained model (:mod:`.calibrate`). A window is called only where the members agree, so a
 history that misleads one member moves the ensemble less (measured on neutral human
 chromosomes, the image CNN is misled most by admixture and cold recombination regions, the
-statistics network by bottlenecked Eurasian histories). The members read the same window
+statistics network by bottlenecked Eurasian histories; a history that misleads both misleads
+the product too). The members read the same window
 through their own encoders: two of the same encoder, or the haplotype image and the summary
 statistics (the ``image_statistics`` encoder holds both, each with its member's parameters;
 a window's informative sites, which ``min_sites`` counts, are then the image's).
