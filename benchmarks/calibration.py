@@ -137,6 +137,8 @@ def simulate(task: dict, vcf: Path) -> None:
 def simulate_regime_sweep(task: dict, vcf: Path) -> None:
     """A hard sweep to fixation at the centre, run as the sweep_regime scenario runs its
     training sweeps, in the size history of ``task["history"]`` (module doc)."""
+    # the chromosome is the regime's "window"; it wants linked sweeps beyond half of it (none
+    # are drawn here)
     regime = SweepRegime(length=task["length"], n_haplotypes=task["haplotypes"],
                          reference_size=N_REF, linked_distance_min=task["length"],
                          linked_distance_max=2 * task["length"])
@@ -321,17 +323,19 @@ def sweep_row(key: str, runs: list[dict]) -> dict:
             "power_any_at": [float(np.mean(hits))
                              for hits in zip(*col["hit_any_at"], strict=True)],
             "power_q": None if None in col["hit_q"] else float(np.mean(col["hit_q"])),
-            # over the chromosomes whose site window was scored
-            "mean_p_site": float(np.nanmean(col["p_site"])) if np.isfinite(col["p_site"]).any()
-            else float("nan"),
-            "mean_max_p_covering": float(np.nanmean(col["max_p_covering"]))  # scored ones
-            if np.isfinite(col["max_p_covering"]).any() else float("nan"),
+            "mean_p_site": scored_mean(col["p_site"]),
+            "mean_max_p_covering": scored_mean(col["max_p_covering"]),
             "power_any": float(np.mean(np.array(col["max_p_covering"]) > 0.5)),
             "top_distance_mean": float(np.mean(col["top_distance"])),
             "top_distance_median": float(np.median(col["top_distance"])),
             # the issue's target: of the windows beyond 1 Mb of the site, the share above 0.5
             "share_above_beyond_1mb": share(sum(col["above_beyond_1mb"]), sum(col["beyond_1mb"])),
             "runs": runs}
+
+
+def scored_mean(values: list[float]) -> float:
+    """The mean over the chromosomes whose windows were scored (NaN: none was)."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def fmt(value, spec: str = "%") -> str:

@@ -40,6 +40,9 @@ import numpy as np
 import onnxruntime
 import yaml
 
+# the matrices' default sweep history (this folder is on sys.path when a script runs)
+from calibration import SWEEP_HISTORY
+
 import popgen_hub
 from popgen_hub.contract import ModelContract, regression_summary
 from popgen_hub.encoders import has_ancient_groups
@@ -135,10 +138,6 @@ def share(cell: str) -> float:
     return round(float(cell.rstrip(" %")) / 100, 6)
 
 
-#: The history benchmarks/calibration.py plants its sweeps in by default (a constant 10,000).
-CONSTANT_SWEEPS = "marth2004_eur_1epoch"
-
-
 def misspecification(name: str) -> dict[str, Any]:
     """From ``cards/NAME.matrix.md``: the largest share of neutral windows with P > 0.5 over
     the held-out histories (and its case), and the pooled power at P > 0.5 of sweeps with
@@ -160,7 +159,7 @@ def misspecification(name: str) -> dict[str, Any]:
                                               "case": worst["case"], "cases": len(held)}
         if rows and {"2Ns", "age (gen.)", "replicates", "power P>0.5"} <= rows[0].keys():
             strong = [r for r in rows if float(r["2Ns"]) >= 300 and float(r["age (gen.)"]) <= 500
-                      and r.get("history", CONSTANT_SWEEPS) == CONSTANT_SWEEPS]
+                      and r.get("history", SWEEP_HISTORY) == SWEEP_HISTORY]
             n = sum(int(r["replicates"]) for r in strong)
             if n:
                 found = sum(share(r["power P>0.5"]) * int(r["replicates"]) for r in strong)

@@ -119,7 +119,7 @@ def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | 
         manifest = load_manifest(Path(data))
         conditions = _conditions(model, Path(data), manifest, grid)  # checked before the work
         inputs, labels = _neutral_inputs(model, Path(data), manifest, max_loci, progress)
-        probabilities = _predict(model, inputs, batch_size, progress)
+        probabilities = predict_in_batches(model, inputs, batch_size, progress)
         references = {**model.contract.references,
                       NULL_SCORE: null_reference(log_odds(probabilities),
                                                  model.contract.labels[1],
@@ -347,7 +347,9 @@ def _warn_if_not_training_history(contract: ModelContract, manifest: dict[str, A
                     manifest.get("seed"))
 
 
-def _predict(model: OnnxModel, inputs: Inputs, batch_size: int, progress: bool) -> np.ndarray:
+def predict_in_batches(model: OnnxModel, inputs: Inputs, batch_size: int = 256,
+                       progress: bool = False) -> np.ndarray:
+    """``model``'s outputs for every window of ``inputs``, ``batch_size`` at a time."""
     n = len(next(iter(inputs.values())))
     batches = [np.arange(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
     return np.concatenate([model.predict(take(inputs, rows)) for rows in

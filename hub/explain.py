@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from .calibration import log_odds
-from .encoders import HaplotypeImageEncoder, ImageAndStatisticsEncoder
 from .encoders.haplotype_image import TENSOR as IMAGE
 from .errors import PopgenHubError
 from .genotypes import GenotypeBlock, Region
@@ -75,8 +74,7 @@ class Explanation:
     def image(self) -> np.ndarray:
         """The haplotype image: the image tensor's one channel (a one-input model's input,
         whatever its name)."""
-        return (self.inputs[IMAGE] if IMAGE in self.inputs
-                else next(iter(self.inputs.values())))[0]
+        return self.inputs[image_name(self.inputs)][0]
 
     @property
     def name(self) -> str:
@@ -191,21 +189,22 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     base = float(log_odds(model.predict({k: v[None] for k, v in inputs.items()}), column)[0])
     made = Explanation(contig, window[0], window[1], model.contract.labels[column], base,
                        n_sites, inputs)
-    image_encoder = image_part(model)
-    if image_encoder is None and len(names) > 1:
+    # image encoders, alone or beside the statistics, map image columns to the genome
+    column_spans = getattr(model.encoder, "column_spans", None)
+    if column_spans is None and len(names) > 1:
         made.time_points = time_point_names(model)
         masked = [_mask(inputs, name, (channel,), fill)
                   for name in names for channel in range(inputs[name].shape[0])]
         made.time_attribution = base - _scores(model, column, masked)
         return made
-    if image_encoder is None:
+    if column_spans is None:
         raise PopgenHubError(f"{model.contract.name}: explain maps image columns to the genome "
                              f"for the haplotype_image encoder, not {model.encoder.name}")
-    name = names[0] if len(names) == 1 else IMAGE
+    name = image_name(inputs)
     image = inputs[name]
     made.col_blocks = blocks(image.shape[-1], block_cols)
     made.row_blocks = blocks(image.shape[-2], block_rows)
-    spans = image_encoder.column_spans(sites, window)
+    spans = column_spans(sites, window)
     made.col_spans = np.array([_span(spans[a:b]) for a, b in made.col_blocks], dtype=np.int64)
     masked = ([_mask(inputs, name, (..., slice(a, b)), fill) for a, b in made.col_blocks] +
               [_mask(inputs, name, (..., slice(a, b), slice(None)), fill)
@@ -216,13 +215,10 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     return made
 
 
-def image_part(model: OnnxModel) -> HaplotypeImageEncoder | None:
-    """The haplotype image encoder whose tensor explain masks: the model's encoder, or the
-    image part of one that also gives statistics; None for other encoders."""
-    encoder = model.encoder
-    if isinstance(encoder, ImageAndStatisticsEncoder):
-        return encoder.image
-    return encoder if isinstance(encoder, HaplotypeImageEncoder) else None
+def image_name(inputs: dict[str, np.ndarray]) -> str:
+    """The image tensor among a window's inputs: the image encoder's, or a one-input model's
+    input whatever its name."""
+    return IMAGE if IMAGE in inputs else next(iter(inputs))
 
 
 def time_point_names(model: OnnxModel) -> list[str]:

@@ -71,6 +71,31 @@ def train_tiny(base: Path, data: Path, architecture: str, epochs: int) -> tuple[
     return run, model
 
 
+def assert_torch_matches_onnx(run: Path, model, inputs: dict) -> None:
+    """The run's network, rebuilt from its run.json and model.pt, and its exported ``model``
+    give the same calibrated probabilities on ``inputs`` (the graph divides the logits by the
+    fitted temperature before its softmax), and a window scores alone as in a batch (batch
+    statistics frozen)."""
+    import json
+
+    import numpy as np
+    import torch
+
+    from popgen_hub.models import build_model
+
+    record = json.loads((run / "run.json").read_text())
+    network = build_model(record["architecture"], **record["model_config"])
+    network.load_state_dict(torch.load(run / "model.pt", weights_only=True))
+    network.eval()
+    with torch.no_grad():
+        logits = network(*(torch.from_numpy(inputs[name]) for name in model.contract.input.names))
+    temperature = model.contract.metrics["calibration"]["temperature"]
+    got = model.predict(inputs)
+    assert np.abs(got - torch.softmax(logits / temperature, dim=1).numpy()).max() < 1e-5
+    one = {name: array[3:4] for name, array in inputs.items()}
+    assert np.abs(model.predict(one) - got[3:4]).max() < 1e-6
+
+
 def example_vcf_lines(n_records: int) -> list[str]:
     """The bundled example VCF's header and first ``n_records`` records (64 samples, 128
     haplotypes: what the bundled model needs to score)."""

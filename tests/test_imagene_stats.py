@@ -6,13 +6,11 @@ stats_fc (docs/sweep_models.md)."""
 from __future__ import annotations
 
 import csv
-import json
 
 import numpy as np
 import pytest
-import torch
 
-from conftest import random_haplotype_block, run_cli, train_tiny
+from conftest import assert_torch_matches_onnx, random_haplotype_block, run_cli, train_tiny
 from popgen_hub.encoders import (
     HaplotypeImageEncoder,
     SummaryStatisticsEncoder,
@@ -38,8 +36,10 @@ def test_the_tensors_are_each_encoders_own():
     image_config = HaplotypeImageEncoder(n_rows=40, n_cols=32).to_config()
     assert config["image"] == {k: v for k, v in image_config.items() if k != "name"}
     assert build_encoder(config) == encoder and hash(build_encoder(config)) == hash(encoder)
-    assert build_encoder({"name": "image_statistics", "image": {}}) == build_encoder(
-        {"name": "image_statistics"})
+    # a part left out takes its encoder's defaults; the other keeps what it was given
+    partial = build_encoder({"name": "image_statistics", "image": {"n_rows": 40}})
+    assert partial.image == HaplotypeImageEncoder(n_rows=40)
+    assert partial.statistics == SummaryStatisticsEncoder()
 
 
 @pytest.mark.parametrize("config, message", [
@@ -67,23 +67,12 @@ def exported(tmp_path_factory, tiny_sweep_data):
 
 def test_torch_and_onnx_agree_on_both_inputs(exported):
     from popgen_hub.datasets import encode_dataset
-    from popgen_hub.models import build_model
 
     data, run, _, model = exported
     assert model.contract.input.names == ["haplotype_image", "summary_statistics"]
     assert model.contract.weights["parity_max_abs_diff_vs_torch"] < 1e-5
     inputs, _ = encode_dataset(data, model.encoder, progress=False)
-    record = json.loads((run / "run.json").read_text())
-    network = build_model(record["architecture"], **record["model_config"])
-    network.load_state_dict(torch.load(run / "model.pt", weights_only=True))
-    network.eval()
-    with torch.no_grad():
-        logits = network(*(torch.from_numpy(inputs[name]) for name in model.contract.input.names))
-    temperature = model.contract.metrics["calibration"]["temperature"]
-    got = model.predict(inputs)
-    assert np.abs(got - torch.softmax(logits / temperature, dim=1).numpy()).max() < 1e-5
-    one = {name: array[3:4] for name, array in inputs.items()}
-    assert np.abs(model.predict(one) - got[3:4]).max() < 1e-6
+    assert_torch_matches_onnx(run, model, inputs)
 
 
 def test_a_scan_and_an_explanation_of_the_tiny_model(exported, sweep_vcf, tmp_path):

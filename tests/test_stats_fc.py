@@ -4,13 +4,10 @@ ONNX, and the bundled sweep model marks a planted sweep."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import torch
 
-from conftest import SWEEP_AT, random_haplotype_block, train_tiny
+from conftest import SWEEP_AT, assert_torch_matches_onnx, random_haplotype_block, train_tiny
 from popgen_hub.encoders import SummaryStatisticsEncoder, build_encoder
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.stats import diversity, garud_h
@@ -74,24 +71,12 @@ def exported(tmp_path_factory, tiny_sweep_data):
 
 def test_torch_and_onnx_agree_and_a_window_scores_alone_as_in_a_batch(exported):
     from popgen_hub.datasets import encode_dataset
-    from popgen_hub.models import build_model
 
     data, run, model = exported
     assert model.contract.encoder["name"] == "summary_statistics"
     assert model.contract.weights["parity_max_abs_diff_vs_torch"] < 1e-5
-    inputs, labels = encode_dataset(data, model.encoder, progress=False)
-    x = inputs["summary_statistics"]
-    record = json.loads((run / "run.json").read_text())
-    network = build_model(record["architecture"], **record["model_config"])
-    network.load_state_dict(torch.load(run / "model.pt", weights_only=True))
-    network.eval()
-    with torch.no_grad():
-        logits = network(torch.from_numpy(x))
-    got = model.predict(x)
-    # the exported graph divides the logits by the fitted temperature before its softmax
-    temperature = model.contract.metrics["calibration"]["temperature"]
-    assert np.abs(got - torch.softmax(logits / temperature, dim=1).numpy()).max() < 1e-5
-    assert np.abs(model.predict(x[3:4]) - got[3:4]).max() < 1e-6  # batch statistics frozen
+    inputs, _ = encode_dataset(data, model.encoder, progress=False)
+    assert_torch_matches_onnx(run, model, inputs)
 
 
 def test_the_bundled_model_scores_a_planted_sweep_above_its_neutral_flanks(sweep_vcf):

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import PopgenHubError
 from ..genotypes import GenotypeBlock
 from ..schema import short
@@ -67,6 +69,11 @@ class ImageAndStatisticsEncoder(DataclassEncoder):
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {**self.image.shapes, **self.statistics.shapes}
+
+    def column_spans(self, block: GenotypeBlock, window: tuple[float, float] | None = None
+                     ) -> np.ndarray:
+        """The image's columns' bp spans (what explain maps image columns to)."""
+        return self.image.column_spans(block, window)
 
     def encode(self, block: GenotypeBlock, window: tuple[float, float] | None = None
                ) -> EncodedWindow:

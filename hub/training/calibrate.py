@@ -84,6 +84,15 @@ def calibrate(model: nn.Module, validation: tuple[Inputs, np.ndarray],
     reliability diagram of class ``labels[1]`` into ``figure``; the contract's
     ``metrics.calibration``."""
     val_logits, test_logits = (predict_logits(model, images) for images, _ in (validation, test))
+    return calibrate_logits((val_logits, validation[1]), (test_logits, test[1]), labels, figure)
+
+
+def calibrate_logits(validation: tuple[np.ndarray, np.ndarray],
+                     test: tuple[np.ndarray, np.ndarray], labels: list[str], figure: Path
+                     ) -> dict[str, Any]:
+    """:func:`calibrate` from (logits, labels) of the validation and test sets: any values a
+    softmax turns into class probabilities (an ensemble's mean log-probabilities too)."""
+    val_logits, test_logits = validation[0], test[0]
     temperature = fit_temperature(val_logits, validation[1])
     y = test[1]
     before, after = softmax(test_logits), softmax(test_logits, temperature)

@@ -3,35 +3,32 @@
 Each member keeps its own graph and its own calibration; the ensemble multiplies their class
 probabilities with equal weights (a product of experts: the mean of their log-probabilities)
 and renormalises, ``softmax(mean_i log p_i / T)``, with one temperature ``T`` fitted as for a
-trained model (:mod:`.calibrate`). A window is called only where the members agree, so a
-history that misleads one member moves the ensemble less (measured on neutral human
-chromosomes, the image CNN is misled most by admixture and cold recombination regions, the
-statistics network by bottlenecked Eurasian histories; a history that misleads both misleads
-the product too). The members read the same window
-through their own encoders: two of the same encoder, or the haplotype image and the summary
-statistics (the ``image_statistics`` encoder holds both, each with its member's parameters;
-a window's informative sites, which ``min_sites`` counts, are then the image's).
+trained model (:func:`.calibrate.calibrate_logits`). A window is called only where the
+members agree, so a history that misleads one member moves the ensemble less (measured on
+neutral human chromosomes, the image CNN is misled most by admixture and cold recombination
+regions, the statistics network by bottlenecked Eurasian histories; a history that misleads
+both misleads the product too). The members read the same window through their own encoders:
+two of the same encoder, or the haplotype image and the summary statistics (the
+``image_statistics`` encoder holds both, each with its member's parameters; a window's
+informative sites, which ``min_sites`` counts, are then the image's).
 
 The members must have been trained on one scenario with the same parameters, and the held-out
-dataset must be of that scenario with another seed: its figures are the ensemble's held-out
-test figures.
-
-The held-out dataset (simulated like the members' training data, with another seed) is split
-by a seeded partition into halves: ``T`` is fitted on one, and the other gives the test figures,
-the reliability diagram and the confusion matrix; the graph's outputs are checked against the
-members' own outputs combined in numpy. ``popgen-hub calibrate`` then stores the null and the
-training statistics, as for any model.
+dataset must be of that scenario with another seed. It is split by a seeded partition into
+halves: ``T`` is fitted on one, and the other gives the test figures, the reliability diagram
+and the confusion matrix; the graph's outputs are checked against the members' own outputs
+combined in numpy. ``popgen-hub calibrate`` then stores the null and the training statistics,
+as for any model.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..calibrate import predict_in_batches
 from ..contract import ONNX_METADATA_KEY, ModelContract
 from ..datasets import encode_dataset, load_manifest
 from ..encoders import build_encoder
@@ -42,16 +39,9 @@ from ..files import ModelFolder, RunFolder, staged_outputs
 from ..publish.test_data import write_test_data
 from ..registry import load
 from ..runtime import OnnxModel, sha256_of
-from .calibrate import (
-    ECE_BINS,
-    expected_calibration_error,
-    fit_temperature,
-    nll,
-    reliability,
-    softmax,
-)
+from .calibrate import calibrate_logits, softmax
 from .export import PARITY_TOLERANCE, TEST_DATA_WINDOWS
-from .plots import plot_confusion_matrix, plot_reliability
+from .plots import plot_confusion_matrix
 
 ARCHITECTURE = "ensemble"
 #: Probabilities are floored here before their log (float32 softmax outputs can be 0).
@@ -61,6 +51,10 @@ SPLIT_SEED = 1
 #: Encoders two members may have, and the encoder the ensemble reads them with.
 PAIRED_ENCODERS = {("haplotype_image", "summary_statistics"): "image_statistics"}
 PARTS = {"haplotype_image": "image", "summary_statistics": "statistics"}
+#: The fewest held-out replicates: half fit the temperature, half are the test figures.
+MIN_HELD_OUT = 40
+#: Held-out test windows the written graph is checked on against numpy.
+PARITY_WINDOWS = 64
 
 
 def combined_encoder(contracts: list[ModelContract]) -> dict[str, Any]:
@@ -109,10 +103,6 @@ def check_members(contracts: list[ModelContract]) -> None:
         if not contract.training.get("scenario") or "test" not in contract.metrics:
             raise PopgenHubError(f"{contract.name} states no training scenario or held-out "
                                  f"test figures; an ensemble takes trained, exported models")
-
-
-#: The fewest held-out replicates: half fit the temperature, half are the test figures.
-MIN_HELD_OUT = 40
 
 
 def check_held_out(contracts: list[ModelContract], manifest: dict[str, Any], data: Path) -> None:
@@ -179,18 +169,11 @@ def compose(protos: list[Any], member_outputs: list[str], output_name: str,
     return model
 
 
-def mean_log_probabilities(members: list[OnnxModel], inputs: Inputs, batch: int = 256
-                           ) -> np.ndarray:
+def mean_log_probabilities(members: list[OnnxModel], inputs: Inputs) -> np.ndarray:
     """The ensemble's values before its temperature: the mean of the members' floored
     log-probabilities, each member scoring its own inputs (float64)."""
-    total = 0.0
-    for member in members:
-        names = member.contract.input.names
-        scored = np.concatenate([member.predict({name: inputs[name][start:start + batch]
-                                                 for name in names})
-                                 for start in range(0, len(inputs[names[0]]), batch)])
-        total = total + np.log(np.maximum(scored.astype(np.float64), FLOOR))
-    return total / len(members)
+    return sum(np.log(np.maximum(predict_in_batches(member, inputs).astype(np.float64), FLOOR))
+               for member in members) / len(members)
 
 
 def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str | Path, *,
@@ -215,27 +198,35 @@ def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str
                                    manifest=manifest)
     values = mean_log_probabilities(models, inputs)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(truth))
-    halves = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
-    figures = HeldOut.measure(values, truth, halves, contracts[0].labels, name)
-    source = read_card_source(card_source) if card_source else None
-    contract = ensemble_contract(name, contracts, encoder_config, figures, {
-        "dataset_command": manifest.get("command", ""),
-        "split": f"a seeded partition of {len(truth)} held-out replicates by index (seed "
-                 f"{SPLIT_SEED}) into halves: temperature, test",
-        "n_calibration": len(halves[0]), "n_test": len(halves[1]), "command": command},
-        source["description"].strip() if source else "")
-    proto = compose([onnx.load(str(model.path)) for model in models],
-                    [c.output_name for c in contracts], contract.output_name, figures.temperature)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = ONNX_METADATA_KEY, contract.to_json()
-    onnx.checker.check_model(proto, full_check=True)
-    checked = halves[1][:PARITY_WINDOWS]
+    fit, test = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
+    labels, source = contracts[0].labels, read_card_source(card_source) if card_source else None
     with staged_outputs(out_dir) as staging:
+        calibration = calibrate_logits((values[fit], truth[fit]), (values[test], truth[test]),
+                                       labels, staging.path(RunFolder.reliability_figure))
+        temperature = calibration["temperature"]
+        metrics = classification_metrics(truth[test], softmax(values[test], temperature),
+                                         labels, what=f"the figures of {name}")
+        plot_confusion_matrix(np.asarray(metrics["confusion_matrix"]), labels,
+                              staging.path(RunFolder.FIGURES[1]),
+                              f"{name}: held-out test half (n = {len(test)})")
+        contract = ensemble_contract(name, contracts, encoder_config, {
+            "test": metrics, "calibration": calibration}, {
+            "dataset_command": manifest.get("command", ""),
+            "split": f"a seeded partition of {len(truth)} held-out replicates by index (seed "
+                     f"{SPLIT_SEED}) into halves: temperature, test",
+            "n_calibration": len(fit), "n_test": len(test), "command": command},
+            source["description"].strip() if source else "")
+        proto = compose([onnx.load(str(model.path)) for model in models],
+                        [c.output_name for c in contracts], contract.output_name, temperature)
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = ONNX_METADATA_KEY, contract.to_json()
+        onnx.checker.check_model(proto, full_check=True)
         onnx_path = staging.path(ModelFolder.weights)
         onnx.save_model(proto, str(onnx_path))
+        checked = test[:PARITY_WINDOWS]
         sample = take(inputs, checked)
         got = OnnxModel(onnx_path, contract, device="cpu").predict(sample)
-        worst = float(np.abs(got - softmax(values[checked], figures.temperature)).max())
+        worst = float(np.abs(got - softmax(values[checked], temperature)).max())
         if worst > PARITY_TOLERANCE:
             raise PopgenHubError(f"the ensemble's graph differs from its members combined in "
                                  f"numpy by {worst:.2e} (tolerance {PARITY_TOLERANCE:.0e})")
@@ -247,58 +238,13 @@ def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str
         write_test_data(staging.path(ModelFolder.test_data),
                         take(sample, np.arange(TEST_DATA_WINDOWS)), got[:TEST_DATA_WINDOWS],
                         output_name=contract.output_name)
-        figures.plot(staging, name)
         if source:
             render_card(final, source).save(staging.path(ModelFolder.card))
     return Path(out_dir)
 
 
-#: Held-out test windows the written graph is checked on against numpy.
-PARITY_WINDOWS = 64
-
-
-@dataclass(frozen=True)
-class HeldOut:
-    """The temperature fitted on one half of the held-out values, and the other half's
-    figures (the contract's ``metrics``) and reliability curves."""
-
-    temperature: float
-    metrics: dict[str, Any]
-    curves: dict[str, dict[str, list[float]]]
-    labels: list[str]
-
-    @classmethod
-    def measure(cls, values: np.ndarray, truth: np.ndarray,
-                halves: tuple[np.ndarray, np.ndarray], labels: list[str], name: str) -> HeldOut:
-        fit, test = halves
-        temperature = fit_temperature(values[fit], truth[fit])
-        y = truth[test]
-        before, after = softmax(values[test]), softmax(values[test], temperature)
-        calibration = {
-            "temperature": temperature, "split": "test", "bins": ECE_BINS, "n": len(y),
-            "ece_before": expected_calibration_error(before, y),
-            "ece_after": expected_calibration_error(after, y),
-            "nll_before": nll(values[test], y), "nll_after": nll(values[test], y, temperature),
-            "validation_nll_before": nll(values[fit], truth[fit]),
-            "validation_nll_after": nll(values[fit], truth[fit], temperature)}
-        return cls(temperature, {
-            "test": classification_metrics(y, after, labels, what=f"the figures of {name}"),
-            "calibration": calibration}, {
-            "before": reliability(before[:, 1], y == 1),
-            f"after (T = {temperature:.3f})": reliability(after[:, 1], y == 1)}, labels)
-
-    def plot(self, staging: Any, name: str) -> None:
-        """The confusion matrix and the reliability diagram of the test half."""
-        n = self.metrics["test"]["n"]
-        plot_confusion_matrix(np.asarray(self.metrics["test"]["confusion_matrix"]),
-                              self.labels, staging.path(RunFolder.FIGURES[1]),
-                              f"{name}: held-out test half (n = {n})")
-        plot_reliability(self.curves, staging.path(RunFolder.reliability_figure),
-                         f"P({self.labels[1]}) on the held-out test half (n = {n})")
-
-
 def ensemble_contract(name: str, contracts: list[ModelContract], encoder: dict[str, Any],
-                      figures: HeldOut, held_out: dict[str, Any], description: str
+                      metrics: dict[str, Any], held_out: dict[str, Any], description: str
                       ) -> ModelContract:
     """The ensemble's contract (no weights yet): the members' input with the pair's tensors,
     their training data's scenario, themselves, and the held-out data it was measured on."""
@@ -317,5 +263,5 @@ def ensemble_contract(name: str, contracts: list[ModelContract], encoder: dict[s
                                "sha256": c.weights.get("sha256"),
                                "test_accuracy": c.metrics["test"]["accuracy"]}
                               for c in contracts], **held_out},
-        metrics=figures.metrics,
+        metrics=metrics,
         citations=list(dict.fromkeys(c for member in contracts for c in member.citations)))
