@@ -11,12 +11,14 @@ generation unless a case says otherwise. Sweeps run in a constant 10,000 by defa
 most) run in the history as the sweep_regime scenario's training sweeps do: the sampled
 population's pairwise-coalescence size history, held at its harmonic mean while the sweep runs
 (msprime allows no demographic event during a sweep). Figures at P > 0.5 and at each further
-``--thresholds`` value. Measures; asserts nothing.
+``--thresholds`` value, and the least threshold at which every neutral case calls at most
+1 % of its windows (what `popgen-hub calibrate --decision-threshold` stores, chosen on one seed
+and measured on another). Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
         [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
         [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
-        [-o OUTDIR]   # -> matrix.md, its JSON, plots
+        [--neutral-only] [-o OUTDIR]   # -> matrix.md, its JSON, plots
     python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep in 2 histories, 300 kb
 """
 
@@ -74,6 +76,8 @@ EXCLUDED = {"OutOfAfricaExtendedNeandertalAdmixturePulse_3I21": {"NEA"},
             "AshkSub_7G19": {"J"}}
 SMOKE_CASES = ("HomSap/OutOfAfrica_3G09/CEU", "bottleneck", "r=1e-9")
 BOTTLENECK = (N_REF, 500, 200, 300)  # the bottleneck case: size, its size, from, to (gen. ago)
+#: The issue's target: at most this share of a neutral case's windows called a sweep.
+TARGET_SHARE = 0.01
 SUBSET = (*SMOKE_CASES, "HomSap/OutOfAfrica_3G09/CHB", "HomSap/OutOfAfrica_3G09/YRI", MARTH3)
 
 
@@ -185,6 +189,7 @@ def figures(t: dict, site: int | None, thresholds: list[float]) -> dict:
     q, flag, above = t["q"], t["flag"], t["p"] > 0.5
     if site is None:
         return {"windows": len(t["p"]), "p_above": int(above.sum()),
+                "p_values": t["p"].tolist(),  # for the least threshold (not written out)
                 "p_above_at": [int((t["p"] > x).sum()) for x in thresholds],
                 "q_below": None if q is None else int((q < 0.05).sum()),
                 "max_p": float(t["p"].max()) if len(t["p"]) else float("nan"),
@@ -245,7 +250,7 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
              for c in cases]
     specs += [(sweep_key(h, s, a, n), h, R, MU, n, k,
                {"strength": s, "age": a, "site": args.length // 2})
-              for h in args.sweep_histories
+              for h in ([] if args.neutral_only else args.sweep_histories)
               for n, k in ((args.haplotypes, args.replicates),
                            (args.loc_haplotypes, args.loc_replicates if h == SWEEP_HISTORY
                             else 0))
@@ -302,15 +307,27 @@ def summarise(results: list[dict], cases: list[dict], args, contracts: dict) -> 
                               for k in ("p_above", "q_below", "flagged")},
                            "share_p_above_at": [share(int(n), total["windows"])
                                                 for n in above_at],
-                           "max_p": max(run["max_p"] for run in runs)})
+                           "max_p": max(run["max_p"] for run in runs),
+                           "threshold_needed": threshold_needed(
+                               [p for run in runs for p in run["p_values"]])})
         for r in results:
             if r["key"].startswith("sweep"):
                 sweeps.setdefault(r["key"], []).append(r["figures"][name])
         rows = sorted((sweep_row(k, v) for k, v in sweeps.items()),
                       key=lambda w: (w["haplotypes"], w["history"] != SWEEP_HISTORY,
                                      w["history"], w["strength"], w["age"]))
-        summary[name] = {"matrix": matrix, "sweeps": rows}
+        worst = max(matrix, key=lambda m: m["threshold_needed"])
+        summary[name] = {"matrix": matrix, "sweeps": rows, "least_threshold": {
+            "value": worst["threshold_needed"], "case": worst["case"], "share": TARGET_SHARE}}
     return summary
+
+
+def threshold_needed(values: list[float]) -> float:
+    """The least P at which at most TARGET_SHARE of ``values`` lie above it: the value with
+    floor(TARGET_SHARE * n) values above it, sorted high to low."""
+    ranked = sorted(values, reverse=True)
+    allowed = math.floor(TARGET_SHARE * len(ranked))
+    return ranked[allowed] if allowed < len(ranked) else 0.0
 
 
 def sweep_row(key: str, runs: list[dict]) -> dict:
@@ -360,11 +377,13 @@ def markdown(summary: dict, args, command: str, elapsed: float) -> str:
              f"Neutral: {args.replicates} replicate(s) x {args.length:,} bp x "
              f"{args.haplotypes} haplotypes per case; recombination {R:g}, mutation {MU:g} "
              f"per bp per generation unless the case says otherwise (stdpopsim's rates are "
-             f"not used); sweeps to fixation (end frequency 1 - 1/2N) at the chromosome's "
-             f"centre, planted in {SWEEP_HISTORY}"
+             f"not used); "
+             + ("no sweeps (--neutral-only)" if args.neutral_only else
+                f"sweeps to fixation (end frequency 1 - 1/2N) at the chromosome's centre, "
+                f"planted in {SWEEP_HISTORY}")
              + (f" and, as the sweep_regime scenario runs its sweeps (the sampled population's "
                 f"size history, held at its harmonic mean while the sweep runs), in "
-                f"{', '.join(elsewhere)}" if elsewhere else "")
+                f"{', '.join(elsewhere)}" if elsewhere and not args.neutral_only else "")
              + f". Scans: the model's window, default step. Run time {elapsed / 60:.1f} min, "
                f"{args.workers} worker(s)."]
     for name, s in summary.items():
@@ -375,6 +394,12 @@ def markdown(summary: dict, args, command: str, elapsed: float) -> str:
                          fmt(m["share_q_below"]), fmt(m["max_p"], ".3f"),
                          fmt(m["share_flagged"]), *map(fmt, m["share_p_above_at"])]
                         for m in s["matrix"]])
+        least = s["least_threshold"]
+        lines += ["", f"Least threshold at which every neutral case has at most "
+                  f"{least['share']:.0%} of its windows above it: P > {least['value']:.3f} "
+                  f"(set by {least['case']})."]
+        if not s["sweeps"]:  # --neutral-only
+            continue
         head = "2Ns | age (gen.) | haplotypes | history | replicates | "
         lines += table(f"{name}: power (site window: the one whose bin holds the site)", head +
                        "power P>0.5 | power P>0.5 & q<0.05 | mean P, site window | power, any "
@@ -410,6 +435,8 @@ def plots(summary: dict, out: Path, haplotypes: int, history: str) -> None:
     ax.set_yticks(range(len(cases)), cases, fontsize=7)
     fig.colorbar(image, ax=ax, label="neutral windows, P > 0.5")
     fig.savefig(out / "fp_heatmap.png", dpi=120, bbox_inches="tight"), plt.close(fig)
+    if not summary[names[0]]["sweeps"]:  # --neutral-only
+        return
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         rows = [w for w in summary[name]["sweeps"]
@@ -441,6 +468,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sweep-histories", nargs="+", default=[SWEEP_HISTORY],
                         metavar="HISTORY", help=f"histories the sweeps run in: {SWEEP_HISTORY} "
                         f"(constant 10,000), bottleneck or HomSap/<model>/<population>")
+    parser.add_argument("--neutral-only", action="store_true",
+                        help="no sweeps: the neutral matrix and the least threshold only")
     parser.add_argument("--subset", action="store_true", help=f"cases {', '.join(SUBSET)}")
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "build" / "calibration")
     parser.add_argument("--smoke", action="store_true",
@@ -483,13 +512,15 @@ def main() -> None:
     (args.out / "calibration.json").write_text(json.dumps(
         {"command": command, "seed": args.seed, "recombination_rate": R, "mutation_rate": MU,
          "replicates": args.replicates, "length_bp": args.length, "haplotypes": args.haplotypes,
+         "thresholds": args.thresholds,
          "elapsed_s": elapsed, "cases": cases, "summary": summary,
          "chromosomes": [{k: r[k] for k in ("key", "replicate", "seeds", "simulate_s",
                                             "total_s")} for r in results]},
         indent=1, default=float) + "\n")
     plots(summary, args.out, args.haplotypes, args.sweep_histories[0])
     print(text)
-    print(f"wrote {args.out / 'matrix.md'}, calibration.json, fp_heatmap.png, power.png")
+    print(f"wrote {args.out / 'matrix.md'}, calibration.json, fp_heatmap.png"
+          + ("" if args.neutral_only else ", power.png"))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ and n; each class's recall from the confusion matrix's counts), the misspecifica
 the tables of `cards/<model>.matrix.md` (benchmarks/calibration.py) read by column name: the
 largest share of neutral windows with P > 0.5 over the held-out histories (and which), and the
 power at P > 0.5 of sweeps of 2Ns >= 300 ended <= 500 generations ago, pooled over those rows'
-replicates. A model added to hub/pretrained/ appears with no change here; what a model lacks
-is "—", and one that cannot be measured says why in a footnote.
+replicates; the decision threshold the contract stores (or 0.5, the default). A model added to
+hub/pretrained/ appears with no change here; what a model lacks is
+"—", and one that cannot be measured says why in a footnote.
 
 Speeds, per model and onnxruntime thread count, on the first of `inputs()` the model reads
 windows of: "inference" scores --windows encoded windows in batches of --batch-size through
@@ -301,13 +302,22 @@ def first_readable(model: popgen_hub.Model, candidates: list[Input], windows: in
     return None, [], "; ".join(refused)
 
 
+def threshold_text(contract) -> str:
+    """A classifier's decision threshold as its scans call windows (the contract's, or 0.5)."""
+    threshold = contract.decision_threshold()
+    if threshold is None:
+        return DASH
+    return threshold.text() + ("" if threshold.measured else " (default)")
+
+
 def measure(name: str, args: argparse.Namespace, candidates: list[Input]) -> dict[str, Any]:
     """One model's row: what its contract and cards say, and its speeds by thread count."""
     contract = get_contract(name)
     row: dict[str, Any] = {"model": name, "architecture": contract.architecture,
                            "family": family(contract), "task": task(name, contract),
                            "output": contract.output_kind, "held_out": held_out(contract),
-                           "misspecification": misspecification(name), "speed": {}}
+                           "misspecification": misspecification(name), "speed": {},
+                           "decision_threshold": threshold_text(contract)}
     chosen, batches = None, []
     for threads in args.threads:
         model = popgen_hub.load(name, device="cpu", threads=threads)
@@ -355,6 +365,7 @@ def cells(row: dict[str, Any], threads: list[int], notes: dict[str, int]) -> lis
         f"{100 * neutral['share']:.1f} % ({neutral['case']}; max of {neutral['cases']} cases)"
         if neutral else DASH,
         f"{100 * power['share']:.0f} % (n = {power['replicates']})" if power else DASH,
+        row["decision_threshold"],
         *(rate(speed.get(str(t), {}).get("inference_windows_per_s")) for t in threads),
         *(rate(speed.get(str(t), {}).get("scan", {}).get("windows_per_s")) for t in threads),
     ]
@@ -375,6 +386,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace,
     header = ["model", "family", "task", "data", "held-out accuracy (a regression: r, RMSE)",
               "held-out recall by class",
               "neutral windows P>0.5, held-out histories", "power P>0.5, 2Ns>=300, <=500 gen.",
+              "decision threshold",
               *(f"inference win/s, {t} thr." for t in threads),
               *(f"scan win/s, {t} thr." for t in threads)]
     notes: dict[str, int] = {}

@@ -2,10 +2,12 @@
 # Rebuild ensemble.sweep_hsap_general: the product of the two bundled general sweep models
 # (imagene_cnn.sweep_hsap_general and stats_fc.sweep_hsap_general, which must be bundled
 # already), its temperature and test figures from 6,000 held-out windows of their regime, its
-# null and training statistics from the same independent loci as theirs, and its matrix (5
-# chromosomes per case; sweeps also in bottlenecked histories; figures at P > 0.67 too; its
-# members on the same chromosomes) on the card. About an hour on 2 CPU cores (the matrix ~40
-# min); the simulations resume after an interruption. Run from the repository root inside the
+# null and training statistics from the same independent loci as theirs, its decision
+# threshold (exporters/decision_threshold.py: chosen on seed 1's neutral chromosomes, measured
+# on seed 2's) and its matrix (5 chromosomes per case; sweeps also in bottlenecked histories;
+# figures at the threshold too; its members on the same chromosomes) on the card. About 1.5
+# hours on 2 CPU cores (the threshold ~25 min, the matrix ~40 min); the simulations resume
+# after an interruption (the threshold's runs with its --reuse). Run from the repository root inside the
 # project's environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
 name=ensemble.sweep_hsap_general
@@ -20,11 +22,13 @@ popgen-hub ensemble imagene_cnn.sweep_hsap_general stats_fc.sweep_hsap_general \
 popgen-hub simulate sweep_regime --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
 popgen-hub calibrate "$model" --data "$data/null"
-# seed 2: the P > 0.67 threshold was chosen on seed 1's chromosomes (docs/sweep_models.md)
-# its members scan the same chromosomes, beside it on the card
+python exporters/decision_threshold.py "$name" --workers "${WORKERS:-2}"
+threshold=$(python -c "from popgen_hub.registry import get_contract
+print(get_contract('$name').decision_threshold().value)")
+# seed 2, where the threshold is measured too; its members scan the same chromosomes, beside it on the card
 python benchmarks/calibration.py "$name" imagene_cnn.sweep_hsap_general stats_fc.sweep_hsap_general \
     --seed 2 --replicates 5 --loc-replicates 3 \
-    --thresholds 0.67 --sweep-histories marth2004_eur_1epoch bottleneck \
+    --thresholds "$threshold" --sweep-histories marth2004_eur_1epoch bottleneck \
     HomSap/OutOfAfrica_3G09/CEU HomSap/OutOfAfrica_3G09/CHB \
     HomSap/OutOfAfricaArchaicAdmixture_5R19/CHB --workers "${WORKERS:-2}" -o "$work/matrix"
 cp "$work/matrix/matrix.md" "cards/$name.matrix.md"

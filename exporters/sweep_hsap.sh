@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild a trustworthy-sweep model (issue 12) from nothing: simulate the regime, train,
-# export, store the null distribution and training statistics (`calibrate`), measure the
-# misspecification matrix and put it on the card.
+# export, store the null distribution and training statistics (`calibrate`) and the decision
+# threshold (exporters/decision_threshold.py, bundled models), measure the misspecification
+# matrix and put it on the card.
 #   exporters/sweep_hsap.sh ARCHITECTURE GROUP
 #     ARCHITECTURE: imagene_cnn (the image CNN), stats_fc (the network on summary statistics)
 #                   or imagene_stats (the two side by side, trained jointly)
@@ -10,8 +11,8 @@
 # The simulations of a group are shared by its architectures (build/sweep_hsap_GROUP), so
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
-# null ~15 min, CNN training ~40 min, matrix ~8 min; stats_fc trains in ~3 min, imagene_stats
-# in ~25 min and its matrix takes ~12 min); every step resumes after an interruption (rerun
+# null ~15 min, CNN training ~40 min, threshold ~25 min, matrix ~8 min; stats_fc trains in
+# ~3 min, imagene_stats in ~25 min and its matrix takes ~12 min); every step resumes after an interruption (rerun
 # the same line). Run from the repository root inside the
 # project's environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
@@ -51,6 +52,8 @@ popgen-hub export "$work/run" --name "$name" --card "cards/$name.yaml" -o "$mode
 popgen-hub simulate sweep_regime "${histories[@]}" --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
 popgen-hub calibrate "$model" --data "$data/null"
+[ "$model" = "hub/pretrained/$name" ] && python exporters/decision_threshold.py "$name" \
+    --workers "${WORKERS:-2}"
 python benchmarks/calibration.py "$scanned" "${matrix[@]}" --workers "${WORKERS:-2}" -o "$work/matrix"
 cp "$work/matrix/matrix.md" "cards/$name.matrix.md"
 popgen-hub calibrate "$model" --card "cards/$name.yaml"

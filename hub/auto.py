@@ -19,7 +19,9 @@ IQR puts SNP density, site counts, H12 and Tajima's D on one scale. Statistics t
 data do not vary in (missingness: simulations have none) cannot rank models and are left out
 (missing calls are flagged per window instead). Above :data:`MAX_DISTANCE` (the input's
 typical window lies beyond the training quartiles, on average over the statistics) no model
-matches and the scan warns, but still uses the closest.
+matches and the scan warns, but still uses the closest. At equal distances (an ensemble
+stores its members' training statistics) an ensemble goes before single models: it was built
+from them and measured to be misled less by histories it was not trained on.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class Candidate:
     name: str
     distance: float = float("inf")
     refused: str = ""
+    members: int = 0  # of an ensemble: at equal distances the most go first
+
+    def rank(self) -> tuple[bool, float, int]:
+        return bool(self.refused), self.distance, -self.members
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,9 @@ class Choice:
 
     def message(self) -> str:
         best, *rest = [c for c in self.candidates if not c.refused]
-        runner_up = (f"; runner-up {rest[0].name} at {rest[0].distance:.2f}" if rest
+        tie = (" (the same training data: an ensemble goes before single models)"
+               if rest and rest[0].distance == best.distance and best.members else "")
+        runner_up = (f"; runner-up {rest[0].name} at {rest[0].distance:.2f}{tie}" if rest
                      else "; no other model could take the input")
         skipped = "".join(f"; skipped {c.name}: {c.refused}" for c in self.candidates
                           if c.refused)
@@ -88,7 +96,7 @@ def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | No
     table = sample_table(samples, sample_column, age_column, population, population_column)
     ranked = sorted((_candidate(name, reader, table, region, seed, n_windows)
                      for name in (candidates or list_models())),
-                    key=lambda c: (bool(c.refused), c.distance))
+                    key=Candidate.rank)
     if not ranked or ranked[0].refused:
         reasons = "; ".join(f"{c.name}: {c.refused}" for c in ranked) or "no models"
         raise PopgenHubError(f"--model auto: no model can take {input_name(reader)} "
@@ -134,7 +142,8 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
         return Candidate(name, refused="no sites in the sampled windows")
     # models of individuals: the statistics of the sample size and depth read, as the scan's
     return Candidate(name, distance(np.vstack(rows), scan_reference(
-        contract.references, len(selection.samples), stats.mean_depth())))
+        contract.references, len(selection.samples), stats.mean_depth())),
+        members=len(contract.training.get("members", [])))
 
 
 def _sample_starts(regions: list[Region], window: int, n: int) -> list[tuple[str, int]]:

@@ -6,9 +6,8 @@ encoder and scored through onnxruntime; their primary log-odds
 model folder's contract, beside the statistics of the dataset's windows that
 out-of-distribution flags compare with (``references["training_stats"]``,
 :func:`popgen_hub.ood.training_statistics`). Both are written into ``config.json`` and the
-ONNX file's ``metadata_props`` alike (the weights' sha256 in ``config.json`` follows the new
-file). The graph is not touched: the same inputs give bit-identical probabilities before and
-after, which is checked before anything is written.
+ONNX file's ``metadata_props`` alike (:mod:`popgen_hub.contract_update`: the graph is not
+touched, which is checked before anything is written).
 
 Models of individuals (:mod:`popgen_hub.encoders.genotype_matrix`) score neutral loci
 differently with the number of individuals read and their read depth, so for them calibrate
@@ -26,7 +25,6 @@ one reference (``scan --model auto``'s ranking, older versions).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -48,16 +46,17 @@ from .calibration import (
     log_odds,
     null_reference,
 )
-from .contract import ONNX_METADATA_KEY, ModelContract
+from .contract import ModelContract
+from .contract_update import require_onnx, rewrite_contract, with_threshold
 from .datasets import encode_dataset, iter_replicates, load_manifest, time_points
 from .encoders import GenotypeMatrixEncoder, rows_for, single_threaded_blas
 from .encoders.inputs import Inputs, stack_windows, take
 from .errors import PopgenHubError
-from .files import ModelFolder, atomic_files
+from .files import ModelFolder
 from .locks import output_lock
 from .ood import REFERENCE as TRAINING_STATS
 from .ood import SIZE_BOUND, statistics_reference, training_statistics, window_values
-from .runtime import OnnxModel, load_model_dir, sha256_of
+from .runtime import OnnxModel, load_model_dir
 from .scoring.workers import broken_pool_error, usable_cores
 from .simulate.observed import individuals_of, observed_sample
 
@@ -65,7 +64,6 @@ log = logging.getLogger("popgen_hub")
 
 #: The fewest null loci calibrate stores: p-values then reach 1 / (n + 1) < 0.01.
 MIN_NULL_LOCI = 100
-PUBLISH_HINT = "calibrate needs the onnx package: pip install 'popgen-hub[publish]'"
 #: Seeds the draws of the nulls by condition, one stream per condition and replicate:
 #: [CONDITION_SEED, individuals, 1 + mean depth in thousandths of x (0: unknown), replicate],
 #: so that neither --workers nor the rest of the grid changes a condition's null.
@@ -95,18 +93,16 @@ class Condition:
 
 
 def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | None = None,
-                    grid: ConditionGrid | None = None, device: str = "auto",
+                    grid: ConditionGrid | None = None,
+                    threshold: tuple[float, str] | None = None, device: str = "auto",
                     batch_size: int = 256, progress: bool = True, command: str = ""
                     ) -> ModelContract:
     """Score the neutral replicates of dataset ``data`` (at most ``max_loci``) with the model
     in ``model_dir`` and store them as its null, and for a model of individuals its nulls at
-    the conditions of ``grid`` (default: :class:`ConditionGrid`'s); the new contract (with
-    its sha256)."""
+    the conditions of ``grid`` (default: :class:`ConditionGrid`'s), and the decision
+    ``threshold`` (value, source) if given; the new contract (with its sha256)."""
     grid = grid or ConditionGrid()
-    try:
-        import onnx
-    except ImportError:
-        raise PopgenHubError(PUBLISH_HINT) from None
+    require_onnx()  # before the work
     folder = ModelFolder(Path(model_dir))
     for option, loci in (("--max-loci", max_loci), ("--loci-per-condition", grid.loci)):
         if loci is not None and loci < MIN_NULL_LOCI:
@@ -132,28 +128,8 @@ def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | 
                                                         conditions, grid, batch_size, progress)
         contract = ModelContract.from_dict({**model.contract.to_dict(), "references": references},
                                            source=str(folder.config))
-        proto = onnx.load(str(folder.weights))
-        _set_contract(proto, contract)
-        with atomic_files(folder.weights, folder.config) as (onnx_tmp, config_tmp):
-            onnx.save_model(proto, str(onnx_tmp))
-            final = ModelContract.from_dict({**contract.to_dict(), "weights": {
-                **contract.weights, "sha256": sha256_of(onnx_tmp)}})
-            _check_unchanged(OnnxModel(onnx_tmp, final, device=device), inputs, probabilities,
-                             batch_size)
-            config_tmp.write_text(final.to_json() + "\n")
-    return final
-
-
-def refresh_card(model_dir: str | Path, source: str | Path) -> Path:
-    """Render the model folder's card (README.md) again from its contract and the card source
-    ``source`` (e.g. after a null is stored or a misspecification matrix is measured)."""
-    from .publish.card import read_card_source, render_card
-
-    folder = ModelFolder(Path(model_dir))
-    card = render_card(load_model_dir(folder.path).contract, read_card_source(source))
-    with atomic_files(folder.card) as (tmp,):
-        card.save(str(tmp))
-    return folder.card
+        return rewrite_contract(folder, with_threshold(contract, threshold) if threshold
+                                else contract, device)
 
 
 def _neutral_inputs(model: OnnxModel, data: Path, manifest: dict[str, Any],
@@ -354,21 +330,3 @@ def predict_in_batches(model: OnnxModel, inputs: Inputs, batch_size: int = 256,
     batches = [np.arange(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
     return np.concatenate([model.predict(take(inputs, rows)) for rows in
                            tqdm(batches, desc="scoring", unit="batch", disable=not progress)])
-
-
-def _set_contract(proto: Any, contract: ModelContract) -> None:
-    """The contract into an ONNX model's metadata, as export stores it (no weights section:
-    that describes the file, so only config.json has it)."""
-    entries = [entry for entry in proto.metadata_props if entry.key == ONNX_METADATA_KEY]
-    entry = entries[0] if entries else proto.metadata_props.add()
-    entry.key, entry.value = ONNX_METADATA_KEY, dataclasses.replace(contract, weights={}
-                                                                    ).to_json()
-
-
-def _check_unchanged(model: OnnxModel, inputs: Inputs, probabilities: np.ndarray,
-                     batch_size: int) -> None:
-    """The rewritten file gives bit-identical probabilities (only metadata changed)."""
-    sample = np.arange(min(batch_size, len(probabilities)))
-    if not np.array_equal(model.predict(take(inputs, sample)), probabilities[sample]):
-        raise PopgenHubError(f"{model.path}: the rewritten model gives other probabilities; "
-                             f"nothing was written (please report this)")

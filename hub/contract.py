@@ -18,7 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .calibration import CONDITIONS, NULL_SCORE, RECALIBRATE, condition_problems, null_problems
+from .calibration import (
+    CONDITIONS,
+    NULL_SCORE,
+    RECALIBRATE,
+    RESTORE_THRESHOLD,
+    THRESHOLD,
+    DecisionThreshold,
+    condition_problems,
+    decision_threshold,
+    null_problems,
+    threshold_problems,
+)
 from .errors import PopgenHubError
 from .genotypes import KINDS
 from .ood import REFERENCE, reference_problems
@@ -122,6 +133,11 @@ class ModelContract:
         numbers = isinstance(accuracy, (int, float)) and isinstance(n, int)
         return (float(accuracy), n) if numbers and not isinstance(accuracy, bool) else None
 
+    def decision_threshold(self) -> DecisionThreshold | None:
+        """A classifier's threshold on P(labels[1]): stored, or 0.5 (None: not a classifier)."""
+        return (decision_threshold(self.references, self.labels)
+                if self.output_kind == "classes" else None)
+
     @property
     def track_labels(self) -> list[str]:
         """Outputs that get a browser track: a classifier's classes but the null class, every
@@ -162,8 +178,13 @@ class ModelContract:
         if problems:
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {problems[0]}; "
                                  f"{EXPORT_AGAIN}")
-        if wrong := _reference_problems(data.get("references", {}), data["labels"]):
+        references = data.get("references", {})
+        if wrong := _reference_problems(references, data["labels"]):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
+        threshold = references.get(THRESHOLD)
+        if threshold is not None and (wrong := threshold_problems(threshold, data["labels"])):
+            raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; "
+                                 f"{RESTORE_THRESHOLD}")
         try:
             return cls(**{**data, "input": InputSpec(**data["input"]),
                           "format_version": FORMAT_VERSION})

@@ -194,6 +194,12 @@ class ScanResult:
         odds = self.log_odds(scored, label or self.contract.track_labels[0])
         return scored[np.argsort(-odds, kind="stable")]
 
+    def n_called(self) -> int:
+        """The scored windows above the classifier's decision threshold."""
+        threshold = self.contract.decision_threshold()
+        column = self.contract.labels.index(threshold.label)
+        return int((self.scored()["probabilities"][:, column] > threshold.value).sum())
+
     def top_window(self) -> np.void:
         return self.ranked()[0]
 
@@ -215,6 +221,8 @@ class ScanResult:
             "sites": self.stats.to_dict(),
             **({"read_depth": note} if (note := self.depth_note()) else {}),
             "execution_provider": self.provider,
+            **({"decision_threshold": f"{threshold.text()}: {threshold.source}"}
+               if (threshold := c.decision_threshold()) else {}),
             "p_value": self.significance_note(),
             "flag": flag_note(self.contract.name, self.contract.references),
         }

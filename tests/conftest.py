@@ -32,6 +32,16 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
     return result
 
 
+def threshold_line(track: str) -> str:
+    """The yLineMark of a score track ``MODEL.LABEL.bw`` in a UCSC hub: its model's stored
+    decision threshold for the primary class, 0.5 otherwise."""
+    from popgen_hub.registry import get_contract
+
+    model, label = track.removesuffix(".bw").rsplit(".", 1)
+    threshold = get_contract(model).decision_threshold()
+    return f"{threshold.value if label == threshold.label else 0.5:g}"
+
+
 def shared(path: str) -> Path:
     """A file under ../shared/data; the test is skipped when it is absent (a user's clone)."""
     full = SHARED_DATA / path

@@ -159,6 +159,17 @@ def test_calibration_smoke(tmp_path):
     assert out.startswith("Command: `python benchmarks/calibration.py --smoke"), out
     report = json.loads((tmp_path / "calibration.json").read_text())
     assert len(report["chromosomes"]) == 5 and report["recombination_rate"] == 1e-8
+    # the least threshold: the worst case's; at or below a case's, at most 1 % is above it
+    summary = report["summary"]["imagene_cnn.sweep_hsap_eur"]
+    needed = {m["case"]: m["threshold_needed"] for m in summary["matrix"]}
+    least = summary["least_threshold"]
+    assert least["value"] == max(needed.values()) == needed[least["case"]], needed
+    assert f"P > {least['value']:.3f} (set by {least['case']})." in out
+    for m in summary["matrix"]:
+        if m["share_p_above"] > 0.01:
+            assert m["threshold_needed"] >= 0.5, m
+        if m["threshold_needed"] <= 0.65:
+            assert m["share_p_above_at"][0] <= 0.01, m
     assert (tmp_path / "matrix.md").read_text() in out
     assert (tmp_path / "fp_heatmap.png").stat().st_size and (tmp_path / "power.png").stat().st_size
 

@@ -15,7 +15,7 @@ from test_ucsc_hub import rebuilt, stanzas
 
 import popgen_hub
 from chromium import colour_columns, screenshot
-from conftest import BUNDLED_MODEL, ROOT, keep
+from conftest import BUNDLED_MODEL, ROOT, keep, threshold_line
 from live_server import serving
 
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
@@ -99,7 +99,8 @@ def test_the_ucsc_hub_has_an_autoscaled_statistics_composite(folder):
         assert "yLineMark" not in stanza and "viewLimits" not in stanza
         assert stanza["shortLabel"] == Path(stanza["bigDataUrl"]).stem
     for stanza in (s for s in tracks if s.get("bigDataUrl") in SCORES):
-        assert (stanza["viewLimits"], stanza["yLineMark"]) == ("0:1", "0.5")
+        assert (stanza["viewLimits"], stanza["yLineMark"]) == (
+            "0:1", threshold_line(stanza["bigDataUrl"]))
 
 
 def report_config(folder: Path) -> dict:

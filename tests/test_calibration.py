@@ -283,9 +283,14 @@ def test_calibrate_stores_the_null_and_leaves_the_probabilities(tmp_path):
     before = popgen_hub.load(model_dir, device="cpu")
     image = np.random.default_rng(0).integers(0, 2, (4, 1, 128, 128)).astype(np.float32)
     expected = before.predict(image)
-    stdout = run_cli("calibrate", model_dir, "--data", data, "--max-loci", "105", "-q").stdout
+    # a decision threshold given with the data is written with the null, in one rewrite
+    stdout = run_cli("calibrate", model_dir, "--data", data, "--max-loci", "105", "-q",
+                     "--decision-threshold", "0.7", "--threshold-source", "by hand").stdout
     assert "n = 105" in stdout and "share with P(sweep) > 0.5" in stdout
+    assert "decision threshold P(sweep) > 0.7 (by hand)" in stdout
     after = popgen_hub.load(model_dir, device="cpu")  # sha256 and both contracts checked
+    assert f"sha256 {after.contract.weights['sha256'][:12]}..." in stdout
+    assert after.contract.decision_threshold().value == 0.7
     assert np.array_equal(after.predict(image), expected)  # bit-identical
     null = after.contract.references[NULL_SCORE]
     assert null["n"] == 105 and "seed 31" in null["source"]

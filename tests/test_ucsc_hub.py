@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED_MODEL, ROOT, run_cli, shared
+from conftest import BUNDLED_MODEL, ROOT, run_cli, shared, threshold_line
 from popgen_hub.writers.ucsc import (
     ASSEMBLIES,
     UNKNOWN_ASSEMBLY,
@@ -106,7 +106,12 @@ def test_hub_is_read_back_by_trackhub(scan_folder):
         bigwig.close()
         assert (stanza["type"], stanza["viewLimits"], stanza["autoScale"]) == (
             "bigWig 0 1", "0:1", "off")
-        assert (stanza["yLineMark"], stanza["yLineOnOff"]) == ("0.5", "on")
+        assert (stanza["yLineMark"], stanza["yLineOnOff"]) == (
+            threshold_line(stanza["bigDataUrl"]), "on")
+    # the general model stores a measured threshold for P(sweep); the line is drawn there
+    marks = {stanza["bigDataUrl"]: stanza["yLineMark"] for stanza in track_stanzas
+             if "bigDataUrl" in stanza}
+    assert marks[f"{THREE_CLASSES}.sweep.bw"] != "0.5" == marks[f"{THREE_CLASSES}.linked.bw"]
 
 
 def test_assembly_from_the_headers_lengths():

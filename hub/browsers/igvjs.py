@@ -24,9 +24,6 @@ from typing import Any
 
 from ..result import IGV_SCRIPT
 
-#: the decision threshold the pages name (P = 0.5; score tracks run 0 to 1)
-DECISION_THRESHOLD = 0.5
-
 
 def igv_script() -> Path:
     """The bundled igv.min.js."""

@@ -1,4 +1,4 @@
-"""Store a model's null distribution, so that scans give each window a p-value and a q-value.
+r"""Store a model's null distribution, so that scans give each window a p-value and a q-value.
 
 The neutral (class 0) replicates of DATASET, simulated under the model's training history with
 a seed other than training's, are scored with the model; their log-odds of P(primary class)
@@ -13,12 +13,19 @@ mean depth of --depths, plus depth unknown for VCF likelihoods), of --loci-per-c
 neutral replicates drawn as a scan reads them. A scan uses the condition nearest the
 individuals it reads and their mean depth.
 
+--decision-threshold stores the P(primary class) above which the model's scans call a window
+(default 0.5), with --threshold-source saying how it was chosen: e.g. the least threshold at
+which every neutral history of benchmarks/calibration.py keeps at most 1 % of its windows
+above it, read from one seed's matrix and measured on another's.
+
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
   popgen-hub calibrate hub/pretrained/imagene_cnn.sweep_hsap_eur --data null_data
   popgen-hub calibrate my_model --data null_data --max-loci 2000
   popgen-hub calibrate my_gl_model --data null_data --sample-sizes 5,20,60 --workers 8
   popgen-hub calibrate my_model --card cards/my_model.yaml   # only render the card again
+  popgen-hub calibrate my_model --decision-threshold 0.67 \
+      --threshold-source "benchmarks/calibration.py --seed 1: least P with <= 1 % per case"
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "`popgen-hub simulate` or `import`; its class 0 replicates are the null")
     p.add_argument("--card", metavar="SOURCE", help="model-card source (cards/*.yaml): render "
                    "the folder's README.md again from the (new) contract")
+    p.add_argument("--decision-threshold", type=float, metavar="P", help="store P(primary "
+                   "class) > P as the threshold the model's scans call windows at (default "
+                   "0.5); needs --threshold-source")
+    p.add_argument("--threshold-source", metavar="TEXT", help="how the threshold was chosen "
+                   "(shown with it by scans, reports and the card)")
     p.add_argument("--max-loci", type=int, metavar="N", help="use at most N null replicates "
                    "(default: all)")
     group = p.add_argument_group("models of individuals: nulls by condition")
@@ -57,6 +69,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=int, default=grid.workers, metavar="N",
                        help="processes drawing and scoring the conditions (default %(default)s)")
     common.add_device(p)
+
+
+def _threshold(args: argparse.Namespace) -> tuple[float, str] | None:
+    """--decision-threshold and --threshold-source, checked; None when not given."""
+    from ..calibration import source_problems
+    from ..errors import PopgenHubError
+
+    value, source = args.decision_threshold, args.threshold_source
+    if value is None and source is None:
+        return None
+    if value is None or source is None:
+        raise PopgenHubError("--decision-threshold P and --threshold-source TEXT go together: "
+                             "give the threshold and how it was chosen")
+    if not 0 < value < 1:
+        raise PopgenHubError(f"--decision-threshold {value:g}: give a probability between 0 "
+                             f"and 1 (P(primary class) above it is called)")
+    if problems := source_problems(source):
+        raise PopgenHubError(f"--threshold-source: {problems[0]}")
+    return value, source
 
 
 def _text(values: tuple[float, ...]) -> str:
@@ -78,23 +109,31 @@ def _numbers(kind: Callable[[str], float]) -> Callable[[str], tuple[float, ...]]
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..calibrate import calibrate_model, refresh_card
+    from ..calibrate import calibrate_model
     from ..calibration import CONDITIONS, NULL_SCORE, null_summary
+    from ..contract_update import refresh_card, store_threshold
     from ..errors import PopgenHubError
 
-    if args.data is None and args.card is None:
-        raise PopgenHubError("calibrate needs --data DATASET (store a null), --card SOURCE "
-                             "(render the card again), or both")
-    if args.data is None:
-        print(f"wrote {refresh_card(args.model_dir, args.card)}")
-        return
-    grid = ConditionGrid(sample_sizes=args.sample_sizes, depths=args.depths,
-                         loci=args.loci_per_condition, workers=args.workers)
-    contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci, grid=grid,
-                               device=args.device, progress=not args.quiet,
-                               command=args.invocation)
-    print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
-          f"{contract.weights['sha256'][:12]}...):")
-    print(null_summary(contract.references[NULL_SCORE], contract.references.get(CONDITIONS)))
+    threshold = _threshold(args)  # checked before the work
+    if args.data is None and args.card is None and threshold is None:
+        raise PopgenHubError("calibrate needs --data DATASET (store a null), "
+                             "--decision-threshold P, --card SOURCE (render the card again), "
+                             "or several")
+    if args.data is not None:  # the threshold, if any, written with the null
+        grid = ConditionGrid(sample_sizes=args.sample_sizes, depths=args.depths,
+                             loci=args.loci_per_condition, workers=args.workers)
+        contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci,
+                                   grid=grid, threshold=threshold, device=args.device,
+                                   progress=not args.quiet, command=args.invocation)
+        print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
+              f"{contract.weights['sha256'][:12]}...):")
+        print(null_summary(contract.references[NULL_SCORE],
+                           contract.references.get(CONDITIONS)))
+    elif threshold is not None:
+        contract = store_threshold(args.model_dir, *threshold, command=args.invocation)
+        print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
+              f"{contract.weights['sha256'][:12]}...):")
+    if threshold is not None:
+        print(f"decision threshold {contract.decision_threshold().text()} ({threshold[1]})")
     if args.card:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> None:
         print(null_summary(null, contract.references.get(CONDITIONS)) if null else
               "no stored null distribution: scans give no p- or q-values (`popgen-hub "
               "calibrate` stores one)")
+        threshold = contract.decision_threshold()
+        print(f"decision threshold: {threshold.text()} ({threshold.source})")
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())

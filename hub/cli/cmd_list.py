@@ -71,6 +71,7 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
 
     spec = contract.input
     accuracy = contract.test_accuracy()
+    threshold = contract.decision_threshold()
     return {"name": contract.name, "architecture": contract.architecture,
             "revision": contract.revision, "description": contract.description,
             "labels": contract.labels, "output": contract.output_kind,
@@ -80,4 +81,6 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
             "ploidy": spec.ploidy, "depth": spec.depth, "window_bp": spec.window_bp,
             "null": NULL_SCORE in contract.references,
             "training_statistics": REFERENCE in contract.references,
+            # the P(labels[1]) scans call windows at; null for a regression or an embedding
+            "decision_threshold": threshold.value if threshold else None,
             "test_accuracy": accuracy[0] if accuracy else None}

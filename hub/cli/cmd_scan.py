@@ -151,6 +151,9 @@ def _report(result: Any) -> None:
           f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
           f"on {result.provider}; {result.samples_read()}"
           + (f" ({result.population})" if result.population else ""))
+    if threshold := result.contract.decision_threshold():
+        print(f"{result.n_called()} of {len(scored)} scored windows have {threshold.text()}, "
+              f"the model's decision threshold ({threshold.source})")
     _report_significance(result, len(scored))
     _report_flags(result)
     _report_depth(result)

@@ -76,6 +76,9 @@ class ModelTracks:
     statistics: dict[str, str]  # value column -> BigWig of a classic statistic, autoscaled
     #: a regression's output label -> BigWig of its values, autoscaled
     values: dict[str, str] = field(default_factory=dict)
+    #: class label -> the P above which the model calls a window, where its contract stores
+    #: a decision threshold (0.5 elsewhere)
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
@@ -90,8 +93,15 @@ def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
     models.append(ModelTracks(
         name, str(result.contract.revision), scores,
         flagged_file(name) if flagged_file(name) in staging.names else None,
-        dict(result.statistics), values))
+        dict(result.statistics), values, model_thresholds(result)))
     return models
+
+
+def model_thresholds(result: ScanResult) -> dict[str, float]:
+    """Class label -> the scan's model's decision threshold, where it stores one."""
+    threshold = result.contract.decision_threshold()
+    return ({} if threshold is None or not threshold.measured
+            else {threshold.label: threshold.value})
 
 
 def score_tracks(result: ScanResult) -> tuple[dict[str, str], dict[str, str]]:
@@ -121,7 +131,8 @@ def _recorded_tracks(model: str, entry: dict[str, Any], folder: Path,
         flagged if flagged in entry.get("files", []) and there(flagged) else None,
         {column: file for column, file in entry.get("statistics", {}).items()
          if file not in taken and there(file)},
-        {label: file for label, file in entry.get("values", {}).items() if there(file)})
+        {label: file for label, file in entry.get("values", {}).items() if there(file)},
+        dict(entry.get("model", {}).get("thresholds", {})))
 
 
 def folder_chrom_sizes(result: ScanResult, staging: Staging) -> dict[str, int]:
@@ -177,7 +188,7 @@ def record_scan(result: ScanResult, staging: Staging, parameters: dict[str, Any]
         "regions": [str(region) for region in result.regions],
         "chrom_sizes": result.chrom_sizes(),
         "declared_lengths": result.declared_lengths(),
-        "model": {"revision": result.contract.revision,
+        "model": {"revision": result.contract.revision, "thresholds": model_thresholds(result),
                   "sha256": result.contract.weights.get("sha256")},
         "parameters": parameters,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -19,7 +19,6 @@ from functools import partial
 import numpy as np
 
 from ..browsers.igvjs import (
-    DECISION_THRESHOLD,
     IGV_SCRIPT,
     Page,
     bed_track,
@@ -101,8 +100,10 @@ def facts(result: ScanResult, statistics: list[str]) -> dict[str, str]:
         facts["values"] = (f"{primary}, estimated per window (a regression: autoscaled, no "
                            f"threshold)")
     else:
-        facts["decision threshold"] = (f"P({primary}) = {DECISION_THRESHOLD} (the tracks run "
-                                       f"0 to 1)")
+        threshold = result.contract.decision_threshold()
+        facts["decision threshold"] = (f"{threshold.text()}: {threshold.source}; "
+                                       f"{result.n_called():,} windows above it (the tracks "
+                                       f"run 0 to 1)")
     if result.q_values is None:
         facts["significance"] = header["p_value"]
     else:

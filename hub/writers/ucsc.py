@@ -6,9 +6,10 @@ and paste the URL of ``hub.txt`` into UCSC's Track Data Hubs page. Every model's
 folder are in it, each ``bigDataUrl`` relative to ``hub.txt``: a model with one track class
 gets a bigWig track, a model with several a composite track (``compositeTrack on``) with one
 subtrack per class. Every track is drawn on 0-1 (``viewLimits 0:1``, ``autoScale off``) with a
-line at the decision threshold, P = 0.5 (the class most probable of two; the contracts state
-no other threshold). The classic statistics of ``scan --stats`` follow, autoscaled, in one
-composite track ``statistics`` when there are several.
+line at the decision threshold: the one the model's contract stores (``popgen-hub calibrate
+--decision-threshold``), else P = 0.5 (the class outweighs the others together). The classic
+statistics of ``scan --stats`` follow, autoscaled, in one composite track ``statistics`` when
+there are several.
 
 UCSC shows hubs only on assemblies it has. The ``genome`` line names the assembly the writer
 is given (a scan's ``--genome`` that is no file: :func:`ucsc_assembly`), else the UCSC
@@ -28,6 +29,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..calibration import DEFAULT_THRESHOLD
 from ..files import Staging
 from ..result import UCSC_HUB, ScanResult
 from ..version import __version__
@@ -35,8 +37,6 @@ from .base import WRITERS
 from .folder import folder_tracks, other_scans
 from .igv import STATISTIC_COLOUR
 
-#: The decision threshold drawn on every track, P(class) = 0.5.
-DECISION_THRESHOLD = 0.5
 #: The ``genome`` of a hub whose contigs match no assembly in :data:`ASSEMBLIES`.
 UNKNOWN_ASSEMBLY = "unknownAssembly"
 #: A hub must name a contact; ``$EMAIL`` when set, else this placeholder.
@@ -97,11 +97,11 @@ def _stanza(settings: dict[str, Any], indent: str = "") -> str:
     return "".join(f"{indent}{key} {value}\n" for key, value in settings.items())
 
 
-def _display(label: str, colour: str) -> dict[str, Any]:
-    """Settings of one bigWig track of P(label)."""
+def _display(label: str, colour: str, threshold: float) -> dict[str, Any]:
+    """Settings of one bigWig track of P(label), a line at ``threshold``."""
     return {"type": "bigWig 0 1", "shortLabel": f"P({label})"[:SHORT_LABEL], "visibility": "full",
             "viewLimits": "0:1", "autoScale": "off", "maxHeightPixels": "128:64:16",
-            "yLineMark": DECISION_THRESHOLD, "yLineOnOff": "on", "color": colour}
+            "yLineMark": f"{threshold:g}", "yLineOnOff": "on", "color": colour}
 
 
 def _grouped(composite: dict[str, Any], children: list[dict[str, Any]]) -> str:
@@ -113,15 +113,18 @@ def _grouped(composite: dict[str, Any], children: list[dict[str, Any]]) -> str:
                         for child in children)])
 
 
-def model_stanzas(model: str, tracks: dict[str, str], revision: str) -> str:
-    """The stanzas of one model's tracks (class label -> BigWig file in the folder)."""
+def model_stanzas(model: str, tracks: dict[str, str], revision: str,
+                  thresholds: dict[str, float]) -> str:
+    """The stanzas of one model's tracks (class label -> BigWig file in the folder), each with
+    a line at its threshold (0.5 where ``thresholds`` has none)."""
     about = f"{model} (revision {revision})"
     return _grouped(
         {"track": track_id(model),
          "shortLabel": model.partition(".")[2][:SHORT_LABEL] or model[:SHORT_LABEL],
          "longLabel": f"P(class) of {about}"[:LONG_LABEL], "type": "bigWig 0 1"},
         [{"track": track_id(model, label), "bigDataUrl": file,
-          **_display(label, COLOURS[index % len(COLOURS)]),
+          **_display(label, COLOURS[index % len(COLOURS)],
+                     thresholds.get(label, DEFAULT_THRESHOLD)),
           "longLabel": f"P({label}) of {about}"[:LONG_LABEL]}
          for index, (label, file) in enumerate(tracks.items())])
 
@@ -170,7 +173,8 @@ def write_ucsc_hub(result: ScanResult, staging: Staging, *, assembly: str | None
     text += "\n" + _stanza({"genome": assembly})
     for entry in models:
         if entry.scores:  # none when another model's files are gone from the folder
-            text += "\n" + model_stanzas(entry.model, entry.scores, entry.revision)
+            text += "\n" + model_stanzas(entry.model, entry.scores, entry.revision,
+                                           entry.thresholds)
         if entry.values:
             text += "\n" + value_stanzas(entry.model, entry.values, entry.revision)
     statistics = {column: (file, entry.model) for entry in models

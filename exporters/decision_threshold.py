@@ -1,0 +1,84 @@
+"""Choose and store a bundled sweep model's decision threshold (issue 12).
+
+The threshold is the least P(primary) at which each neutral history and rate case of
+benchmarks/calibration.py (5 chromosomes of 5 Mb x 128 haplotypes per case) has at most 1 % of
+its windows above it, on seed 1's chromosomes, rounded up to two decimals. It is then measured
+on seed 2's chromosomes, and the worst case there is written into the stored source beside it
+(a warning says when it is above 1 %): the card, `info`, scans and reports show both. About 25
+min per model on 2 CPU cores.
+
+    python exporters/decision_threshold.py MODEL [--work DIR] [--workers N] [--reuse]
+
+MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`,
+and its card rendered again from cards/MODEL.yaml. --reuse takes the runs already in WORK
+(after an interruption) instead of making them again: only for the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (1, 2)  # chosen on the first, measured on the second
+
+
+def matrix(name: str, seed: int, work: Path, workers: int, thresholds: list[float],
+           reuse: bool) -> dict:
+    """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes."""
+    out = work / f"seed{seed}"
+    if not (reuse and (out / "calibration.json").is_file()):
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "calibration.py"), name,
+                        "--seed", str(seed), "--replicates", "5", "--neutral-only",
+                        "--workers", str(workers), "-o", str(out),
+                        *(["--thresholds", *map(str, thresholds)] if thresholds else [])],
+                       check=True)
+    report = json.loads((out / "calibration.json").read_text())
+    if name not in report["summary"] or not set(thresholds) <= set(report.get("thresholds", [])):
+        raise SystemExit(f"{out / 'calibration.json'} does not measure {name} at "
+                         f"{thresholds}: remove it and run again")
+    return report
+
+
+def source_text(name: str, chosen: dict, measured: dict, value: float) -> str:
+    """How the threshold was chosen and what it gives on fresh chromosomes, in one line."""
+    least = chosen["summary"][name]["least_threshold"]
+    cases = measured["summary"][name]["matrix"]
+    column = measured["thresholds"].index(value)
+    worst = max(cases, key=lambda case: case["share_p_above_at"][column])
+    if worst["share_p_above_at"][column] > 0.01:
+        print(f"warning: at P > {value} {worst['case']} has "
+              f"{100 * worst['share_p_above_at'][column]:.2f} % of its windows above it on "
+              f"seed 2's chromosomes", file=sys.stderr)
+    return (f"the least P at which each of {len(cases)} neutral histories and rate cases of "
+            f"benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 128 haplotypes each) "
+            f"has at most 1 % of its windows above it, {least['value']:.3f} ({least['case']}), "
+            f"rounded up; on the chromosomes of --seed 2 the worst case is "
+            f"{100 * worst['share_p_above_at'][column]:.2f} % ({worst['case']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a bundled model's name")
+    parser.add_argument("--work", type=Path, help="runs' folder (default build/threshold/MODEL)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take the runs already in WORK (same weights only)")
+    args = parser.parse_args()
+    work = args.work or ROOT / "build" / "threshold" / args.model
+    chosen = matrix(args.model, SEEDS[0], work, args.workers, [], args.reuse)
+    least = chosen["summary"][args.model]["least_threshold"]["value"]
+    value = math.ceil(round(100 * least, 6)) / 100  # round: 0.56 * 100 is 56.000000000000007
+    measured = matrix(args.model, SEEDS[1], work, args.workers, [value], args.reuse)
+    subprocess.run(["popgen-hub", "calibrate", str(ROOT / "hub" / "pretrained" / args.model),
+                    "--decision-threshold", str(value), "--threshold-source",
+                    source_text(args.model, chosen, measured, value),
+                    "--card", str(ROOT / "cards" / f"{args.model}.yaml")], check=True)
+
+
+if __name__ == "__main__":
+    main()

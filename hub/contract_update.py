@@ -1,0 +1,97 @@
+"""Rewrite a model folder's contract in place: ``popgen-hub calibrate`` stores nulls, training
+statistics and a decision threshold, and renders the card again.
+
+The contract lives twice, in ``config.json`` and in ``model.onnx``'s ``metadata_props``; both
+are replaced together (or neither), with the weights' sha256 in ``config.json`` following the
+new file. Only the metadata changes: the rewritten graph is checked byte for byte against the
+old one before anything is written, and the new file must load as a scan loads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from .calibration import THRESHOLD
+from .contract import ONNX_METADATA_KEY, ModelContract
+from .errors import PopgenHubError
+from .files import ModelFolder, atomic_files
+from .locks import output_lock
+from .runtime import OnnxModel, load_model_dir, sha256_of
+
+PUBLISH_HINT = "calibrate needs the onnx package: pip install 'popgen-hub[publish]'"
+
+
+def rewrite_contract(folder: ModelFolder, contract: ModelContract, device: str = "cpu"
+                     ) -> ModelContract:
+    """``contract`` into the folder's ``model.onnx`` and ``config.json``; the final contract
+    (with the new file's sha256). The caller holds the folder's output lock."""
+    onnx = require_onnx()
+    proto = onnx.load(str(folder.weights))
+    graph = proto.graph.SerializeToString()
+    _set_contract(proto, contract)
+    with atomic_files(folder.weights, folder.config) as (onnx_tmp, config_tmp):
+        onnx.save_model(proto, str(onnx_tmp))
+        if onnx.load(str(onnx_tmp)).graph.SerializeToString() != graph:
+            raise PopgenHubError(f"{folder.weights}: the rewritten model's graph differs; "
+                                 f"nothing was written (please report this)")
+        final = ModelContract.from_dict({**contract.to_dict(), "weights": {
+            **contract.weights, "sha256": sha256_of(onnx_tmp)}})
+        OnnxModel(onnx_tmp, final, device=device)  # loads as a scan loads it
+        config_tmp.write_text(final.to_json() + "\n")
+    return final
+
+
+def store_threshold(model_dir: str | Path, value: float, source: str, command: str = ""
+                    ) -> ModelContract:
+    """Store P(primary) > ``value`` as the decision threshold of the classifier in
+    ``model_dir``, with ``source``: how the value was chosen (the contract's
+    ``references["decision_threshold"]``, :func:`popgen_hub.calibration.decision_threshold`)."""
+    folder = ModelFolder(Path(model_dir))
+    with output_lock(folder.path, command):
+        contract = load_model_dir(folder.path, device="cpu").contract
+        return rewrite_contract(folder, with_threshold(contract, (value, source)))
+
+
+def with_threshold(contract: ModelContract, threshold: tuple[float, str]) -> ModelContract:
+    """``contract`` storing the decision threshold (value, source) on P(labels[1])."""
+    if contract.output_kind != "classes":
+        raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
+                             f"{contract.output_kind}, not class probabilities; only a "
+                             f"classifier has a decision threshold")
+    value, source = threshold
+    record = {"label": contract.labels[1], "value": value, "source": source}
+    return ModelContract.from_dict(
+        {**contract.to_dict(), "references": {**contract.references, THRESHOLD: record}},
+        source="--decision-threshold and --threshold-source")
+
+
+def require_onnx() -> Any:
+    """The onnx package, which rewriting a model file needs (the publish extra)."""
+    try:
+        import onnx
+    except ImportError:
+        raise PopgenHubError(PUBLISH_HINT) from None
+    return onnx
+
+
+def refresh_card(model_dir: str | Path, source: str | Path) -> Path:
+    """Render the model folder's card (README.md) again from its contract and the card source
+    ``source`` (e.g. after a null is stored or a misspecification matrix is measured)."""
+    from .publish.card import read_card_source, render_card
+
+    folder = ModelFolder(Path(model_dir))
+    card = render_card(load_model_dir(folder.path).contract, read_card_source(source))
+    with atomic_files(folder.card) as (tmp,):
+        card.save(str(tmp))
+    return folder.card
+
+
+def _set_contract(proto: Any, contract: ModelContract) -> None:
+    """The contract into an ONNX model's metadata, as export stores it (no weights section:
+    that describes the file, so only config.json has it)."""
+    entries = [entry for entry in proto.metadata_props if entry.key == ONNX_METADATA_KEY]
+    entry = entries[0] if entries else proto.metadata_props.add()
+    entry.key, entry.value = ONNX_METADATA_KEY, dataclasses.replace(contract, weights={}
+                                                                    ).to_json()

@@ -1,0 +1,161 @@
+"""A model's decision threshold (``calibrate --decision-threshold``): stored in both copies of
+the contract, checked on load, and used by the scan's summary, report, window table and UCSC
+hub; and ``--model auto`` taking an ensemble before its members at equal distance."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import popgen_hub
+from conftest import BUNDLED_MODEL, ROOT, run_cli
+from popgen_hub.calibration import THRESHOLD
+from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
+from popgen_hub.errors import PopgenHubError
+from popgen_hub.registry import get_contract
+
+THREE_CLASSES = "imagene_cnn.sweep_hsap_general"  # neutral / sweep / linked
+EXAMPLE_VCF = ROOT / "tests" / "data" / "example_sweep.vcf.gz"
+SOURCE = "chosen by hand for this test"
+
+
+@pytest.fixture(scope="module")
+def thresholded(tmp_path_factory):
+    """A copy of the general CNN storing P(sweep) > 0.6 (5 of the example's 193 windows, 9 at
+    0.5), and the calibrate run's stdout."""
+    pytest.importorskip("onnx")
+    model_dir = tmp_path_factory.mktemp("threshold") / "model"
+    shutil.copytree(ROOT / "hub" / "pretrained" / THREE_CLASSES, model_dir)
+    stdout = run_cli("calibrate", model_dir, "--decision-threshold", "0.6",
+                     "--threshold-source", SOURCE).stdout
+    return model_dir, stdout
+
+
+def test_calibrate_stores_the_threshold_in_both_contracts_and_leaves_the_graph(thresholded):
+    model_dir, stdout = thresholded
+    assert f"decision threshold P(sweep) > 0.6 ({SOURCE})" in stdout
+    image = np.random.default_rng(0).integers(0, 2, (4, 1, 128, 128)).astype(np.float32)
+    before = popgen_hub.load(THREE_CLASSES, device="cpu")
+    after = popgen_hub.load(model_dir, device="cpu")  # sha256 and both contracts checked
+    assert np.array_equal(after.predict(image), before.predict(image))
+    stored = {"label": "sweep", "value": 0.6, "source": SOURCE}
+    assert after.contract.references[THRESHOLD] == stored
+    session = ort.InferenceSession(str(model_dir / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    embedded = json.loads(session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY])
+    assert embedded["references"][THRESHOLD] == stored
+    # the null, training statistics and the rest of the contract stay
+    assert ({**after.contract.to_dict(), "references": {}, "weights": {}}
+            == {**before.contract.to_dict(), "references": {}, "weights": {}})
+    assert ({k: v for k, v in after.contract.references.items() if k != THRESHOLD}
+            == {k: v for k, v in before.contract.references.items() if k != THRESHOLD})
+    info = run_cli("info", f"local-dir:{model_dir}").stdout
+    assert f"decision threshold: P(sweep) > 0.6 ({SOURCE})" in info
+    assert "decision threshold: P(sweep) > 0.5 (the default" in run_cli(
+        "info", BUNDLED_MODEL).stdout  # the ImaGene reproduction stores none
+
+
+def test_scans_call_windows_at_the_stored_threshold(thresholded, tmp_path):
+    model_dir, _ = thresholded
+    out = tmp_path / "scan"
+    stdout = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", f"local-dir:{model_dir}",
+                     "-q", "-o", out).stdout
+    lines = (out / f"{THREE_CLASSES}.windows.tsv").read_text().splitlines()
+    header = dict(line[2:].split(": ", 1) for line in lines if line.startswith("# "))
+    columns = next(line.split("\t") for line in lines if not line.startswith("#"))
+    p = np.array([float(row.split("\t")[columns.index("p_sweep")]) for row in lines
+                  if not row.startswith("#") and row.split("\t")[0] != columns[0]
+                  and row.split("\t")[columns.index("p_sweep")] != "NA"])
+    called = int((p > 0.6).sum())
+    assert 0 < called < int((p > 0.5).sum())  # the example's sweep, narrower than at 0.5
+    assert (f"{called} of {len(p)} scored windows have P(sweep) > 0.6, the model's decision "
+            f"threshold ({SOURCE})") in stdout
+    assert header["decision_threshold"] == f"P(sweep) > 0.6: {SOURCE}"
+    hub = (out / "hub.txt").read_text()
+    marks = dict(zip(
+        (line.split()[1] for line in hub.splitlines() if line.strip().startswith("shortLabel P(")),
+        (line.split()[1] for line in hub.splitlines() if line.strip().startswith("yLineMark")),
+        strict=True))
+    assert marks == {"P(sweep)": "0.6", "P(linked)": "0.5"}
+    assert f"P(sweep) &gt; 0.6: {SOURCE}; {called:,} windows above it" in (
+        out / "report.html").read_text()
+    # another model scanned into the folder: the hub keeps this one's line (the manifest's)
+    run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", BUNDLED_MODEL, "-q", "-o", out)
+    stanzas = [dict(line.strip().split(" ", 1) for line in block.splitlines())
+               for block in (out / "hub.txt").read_text().split("\n\n") if "yLineMark" in block]
+    assert {s["bigDataUrl"]: s["yLineMark"] for s in stanzas} == {
+        f"{THREE_CLASSES}.sweep.bw": "0.6", f"{THREE_CLASSES}.linked.bw": "0.5",
+        f"{BUNDLED_MODEL}.sweep.bw": "0.5"}
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--decision-threshold", "0.7"], "go together"),
+    (["--threshold-source", "why"], "go together"),
+    (["--decision-threshold", "1.5", "--threshold-source", "why"], "between 0 and 1"),
+    (["--decision-threshold", "0.7", "--threshold-source", " "], "source is empty"),
+    # the window table's header holds the source on one comment line
+    (["--decision-threshold", "0.7", "--threshold-source", "one\ntwo"], "several lines"),
+])
+def test_a_threshold_without_its_source_or_outside_0_1_is_one_line(options, message, tmp_path):
+    run = run_cli("calibrate", tmp_path, *options, check=False)
+    assert run.returncode != 0 and message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+def test_a_regression_has_no_decision_threshold(tmp_path):
+    pytest.importorskip("onnx")
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "hub" / "pretrained" / "relernn_gru.recomb_hsap", model_dir)
+    run = run_cli("calibrate", model_dir, "--decision-threshold", "0.7",
+                  "--threshold-source", "why", check=False)
+    assert run.returncode != 0 and "only a classifier has a decision threshold" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert THRESHOLD not in popgen_hub.load(model_dir, device="cpu").contract.references
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"value": 1.0}, "not a probability in (0, 1)"),
+    ({"label": "linked"}, "not the model's primary class"),
+    ({"source": " "}, "source is empty"),
+    ({"value": "0.7"}, "value is '0.7'"),
+    ({"source": "one\ntwo"}, "several lines"),
+])
+def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, message,
+                                                                     tmp_path):
+    data = json.loads((ROOT / "hub" / "pretrained" / THREE_CLASSES / "config.json").read_text())
+    data["references"][THRESHOLD] = {"label": "sweep", "value": 0.7, "source": "why", **change}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PopgenHubError, match=f"references.{THRESHOLD}") as error:
+        ModelContract.from_json_file(path)
+    assert message in str(error.value) and THREE_CLASSES in str(error.value)
+    assert "--decision-threshold P --threshold-source TEXT" in str(error.value)
+
+
+# the bundled sweep models trained over the regime (the ImaGene reproduction keeps 0.5: its
+# seed-1 threshold would be 1, saturated)
+MEASURED = ("ensemble.sweep_hsap_general", "imagene_cnn.sweep_hsap_general",
+            "stats_fc.sweep_hsap_general", "imagene_cnn.sweep_hsap_european",
+            "imagene_cnn.sweep_hsap_east_asian", "imagene_cnn.sweep_hsap_african")
+
+
+@pytest.mark.parametrize("name", MEASURED)
+def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_seed_2(name):
+    threshold = get_contract(name).decision_threshold()
+    assert threshold.measured and threshold.label == "sweep" and 0.5 < threshold.value < 1
+    assert "benchmarks/calibration.py --seed 1" in threshold.source
+    assert "on the chromosomes of --seed 2 the worst case is" in threshold.source
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_auto_takes_an_ensemble_before_its_members_at_equal_distance(order):
+    members = ["imagene_cnn.sweep_hsap_general", "ensemble.sweep_hsap_general"][::order]
+    choice = popgen_hub.choose_model(EXAMPLE_VCF, candidates=members, n_windows=5)
+    best, second = choice.candidates
+    assert best.distance == second.distance  # the ensemble stores its members' statistics
+    assert choice.name == "ensemble.sweep_hsap_general"
+    assert "an ensemble goes before single models" in choice.message()
