@@ -9,8 +9,8 @@ the tables of `cards/<model>.matrix.md` (benchmarks/calibration.py) read by colu
 largest share of neutral windows with P > 0.5 over the held-out histories (and which), and the
 power at P > 0.5 of sweeps of 2Ns >= 300 ended <= 500 generations ago, pooled over those rows'
 replicates; the decision threshold the contract stores (or 0.5, the default). A model added to
-hub/pretrained/ appears with no change here; what a model lacks is
-"—", and one that cannot be measured says why in a footnote.
+hub/pretrained/ appears with no change here; what a model lacks is "—", and one that cannot be
+measured says why in a footnote.
 
 Speeds, per model and onnxruntime thread count, on the first of `inputs()` the model reads
 windows of: "inference" scores --windows encoded windows in batches of --batch-size through
@@ -302,12 +302,12 @@ def first_readable(model: popgen_hub.Model, candidates: list[Input], windows: in
     return None, [], "; ".join(refused)
 
 
-def threshold_text(contract) -> str:
+def threshold_text(contract: ModelContract) -> str:
     """A classifier's decision threshold as its scans call windows (the contract's, or 0.5)."""
     threshold = contract.decision_threshold()
     if threshold is None:
         return DASH
-    return threshold.text() + ("" if threshold.measured else " (default)")
+    return threshold.text() + ("" if threshold.stored else " (default)")
 
 
 def measure(name: str, args: argparse.Namespace, candidates: list[Input]) -> dict[str, Any]:

@@ -9,9 +9,10 @@ min per model on 2 CPU cores.
 
     python exporters/decision_threshold.py MODEL [--work DIR] [--workers N] [--reuse]
 
-MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`,
-and its card rendered again from cards/MODEL.yaml. --reuse takes the runs already in WORK
-(after an interruption) instead of making them again: only for the same weights.
+MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`
+(run with this interpreter), and its card rendered again from cards/MODEL.yaml. --reuse takes
+the runs already in WORK (after an interruption) instead of making them again: only for the
+same weights.
 """
 
 from __future__ import annotations
@@ -27,21 +28,32 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (1, 2)  # chosen on the first, measured on the second
 
 
+def run(command: list[str], what: str) -> None:
+    """A step in a subprocess; its failure ends the script in one line (its own output above)."""
+    if subprocess.run([sys.executable, *command]).returncode:
+        raise SystemExit(f"decision_threshold.py: {what} failed (its message is above)")
+
+
 def matrix(name: str, seed: int, work: Path, workers: int, thresholds: list[float],
            reuse: bool) -> dict:
     """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes."""
     out = work / f"seed{seed}"
     if not (reuse and (out / "calibration.json").is_file()):
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "calibration.py"), name,
-                        "--seed", str(seed), "--replicates", "5", "--neutral-only",
-                        "--workers", str(workers), "-o", str(out),
-                        *(["--thresholds", *map(str, thresholds)] if thresholds else [])],
-                       check=True)
+        run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
+             "--replicates", "5", "--neutral-only", "--workers", str(workers), "-o", str(out),
+             *(["--thresholds", *map(str, thresholds)] if thresholds else [])],
+            f"benchmarks/calibration.py --seed {seed}")
     report = json.loads((out / "calibration.json").read_text())
     if name not in report["summary"] or not set(thresholds) <= set(report.get("thresholds", [])):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {name} at "
                          f"{thresholds}: remove it and run again")
     return report
+
+
+def rounded_up(value: float) -> float:
+    """``value`` rounded up to two decimals (0.551 -> 0.56; 0.56 stays 0.56, although
+    0.56 * 100 is 56.000000000000007 in floating point)."""
+    return math.ceil(round(100 * value, 6)) / 100
 
 
 def source_text(name: str, chosen: dict, measured: dict, value: float) -> str:
@@ -50,15 +62,16 @@ def source_text(name: str, chosen: dict, measured: dict, value: float) -> str:
     cases = measured["summary"][name]["matrix"]
     column = measured["thresholds"].index(value)
     worst = max(cases, key=lambda case: case["share_p_above_at"][column])
-    if worst["share_p_above_at"][column] > 0.01:
-        print(f"warning: at P > {value} {worst['case']} has "
-              f"{100 * worst['share_p_above_at'][column]:.2f} % of its windows above it on "
-              f"seed 2's chromosomes", file=sys.stderr)
+    share = worst["share_p_above_at"][column]
+    if share > least["share"]:
+        print(f"warning: at P > {value} {worst['case']} has {100 * share:.2f} % of its windows "
+              f"above it on seed {SEEDS[1]}'s chromosomes", file=sys.stderr)
     return (f"the least P at which each of {len(cases)} neutral histories and rate cases of "
-            f"benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 128 haplotypes each) "
-            f"has at most 1 % of its windows above it, {least['value']:.3f} ({least['case']}), "
-            f"rounded up; on the chromosomes of --seed 2 the worst case is "
-            f"{100 * worst['share_p_above_at'][column]:.2f} % ({worst['case']})")
+            f"benchmarks/calibration.py --seed {SEEDS[0]} ({chosen['replicates']} chromosomes "
+            f"of {chosen['length_bp'] / 1e6:g} Mb x {chosen['haplotypes']} haplotypes each) has "
+            f"at most {100 * least['share']:g} % of its windows above it, "
+            f"{least['value']:.3f} ({least['case']}), rounded up; on the chromosomes of --seed "
+            f"{SEEDS[1]} the worst case is {100 * share:.2f} % ({worst['case']})")
 
 
 def main() -> None:
@@ -69,15 +82,22 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()
+    model_dir = ROOT / "hub" / "pretrained" / args.model
+    card = ROOT / "cards" / f"{args.model}.yaml"
+    for needed in (model_dir / "config.json", card):  # before the runs
+        if not needed.is_file():
+            raise SystemExit(f"decision_threshold.py: {needed} is missing; MODEL is a bundled "
+                             f"model with a card source")
     work = args.work or ROOT / "build" / "threshold" / args.model
     chosen = matrix(args.model, SEEDS[0], work, args.workers, [], args.reuse)
-    least = chosen["summary"][args.model]["least_threshold"]["value"]
-    value = math.ceil(round(100 * least, 6)) / 100  # round: 0.56 * 100 is 56.000000000000007
+    value = rounded_up(chosen["summary"][args.model]["least_threshold"]["value"])
+    if value >= 1:
+        raise SystemExit(f"decision_threshold.py: {args.model} needs P > {value:g} for every "
+                         f"case to stay under 1 % (its scores saturate); no threshold stored")
     measured = matrix(args.model, SEEDS[1], work, args.workers, [value], args.reuse)
-    subprocess.run(["popgen-hub", "calibrate", str(ROOT / "hub" / "pretrained" / args.model),
-                    "--decision-threshold", str(value), "--threshold-source",
-                    source_text(args.model, chosen, measured, value),
-                    "--card", str(ROOT / "cards" / f"{args.model}.yaml")], check=True)
+    run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
+         "--threshold-source", source_text(args.model, chosen, measured, value),
+         "--card", str(card)], "popgen-hub calibrate")
 
 
 if __name__ == "__main__":

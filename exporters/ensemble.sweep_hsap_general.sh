@@ -7,8 +7,9 @@
 # on seed 2's) and its matrix (5 chromosomes per case; sweeps also in bottlenecked histories;
 # figures at the threshold too; its members on the same chromosomes) on the card. About 1.5
 # hours on 2 CPU cores (the threshold ~25 min, the matrix ~40 min); the simulations resume
-# after an interruption (the threshold's runs with its --reuse). Run from the repository root inside the
-# project's environment (`make venv-train`, then `. .venv/bin/activate`).
+# after an interruption, the threshold's runs are made again (exporters/decision_threshold.py
+# --reuse takes them). Run from the repository root inside the project's environment
+# (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
 name=ensemble.sweep_hsap_general
 data=${DATA:-build/sweep_hsap_general}
@@ -25,7 +26,8 @@ popgen-hub calibrate "$model" --data "$data/null"
 python exporters/decision_threshold.py "$name" --workers "${WORKERS:-2}"
 threshold=$(python -c "from popgen_hub.registry import get_contract
 print(get_contract('$name').decision_threshold().value)")
-# seed 2, where the threshold is measured too; its members scan the same chromosomes, beside it on the card
+# seed 2, where the threshold is measured too; its members scan the same chromosomes, beside
+# it on the card
 python benchmarks/calibration.py "$name" imagene_cnn.sweep_hsap_general stats_fc.sweep_hsap_general \
     --seed 2 --replicates 5 --loc-replicates 3 \
     --thresholds "$threshold" --sweep-histories marth2004_eur_1epoch bottleneck \

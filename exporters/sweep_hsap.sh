@@ -12,9 +12,10 @@
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
 # null ~15 min, CNN training ~40 min, threshold ~25 min, matrix ~8 min; stats_fc trains in
-# ~3 min, imagene_stats in ~25 min and its matrix takes ~12 min); every step resumes after an interruption (rerun
-# the same line). Run from the repository root inside the
-# project's environment (`make venv-train`, then `. .venv/bin/activate`).
+# ~3 min, imagene_stats in ~25 min and its matrix takes ~12 min); every step but the threshold's
+# runs resumes after an interruption (rerun the same line; exporters/decision_threshold.py
+# --reuse takes runs already made). Run from the repository root inside the project's
+# environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
 architecture=${1:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}
 group=${2:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}

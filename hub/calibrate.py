@@ -1,4 +1,5 @@
-"""``popgen-hub calibrate MODEL_DIR --data DATASET``: store a model's null distribution.
+"""``popgen-hub calibrate MODEL_DIR --data DATASET``: store a model's null distribution (and,
+with ``threshold``, its decision threshold in the same rewrite).
 
 The neutral-class (label 0) replicates of a saved dataset are encoded with the model's own
 encoder and scored through onnxruntime; their primary log-odds

@@ -19,7 +19,7 @@ sizes, and for likelihood models of mean depths plus one "depth unknown" (drawn 
 training), each with the training statistics of the same draws. A scan uses the condition
 nearest the individuals it read and their measured mean depth (:func:`nearest_condition`).
 
-A classifier calls a window at P(primary) > 0.5 unless its contract stores a measured decision
+A classifier calls a window at P(primary) > 0.5 unless its contract stores a decision
 threshold (``references["decision_threshold"]``, :func:`decision_threshold`, written by
 ``popgen-hub calibrate --decision-threshold``): e.g. the least P at which every neutral history
 of a misspecification matrix has at most 1 % of its windows above it. The scan's summary,
@@ -66,7 +66,7 @@ class DecisionThreshold:
     label: str
     value: float
     source: str
-    measured: bool = True  # False: the default, stored by no one
+    stored: bool = True  # False: the default, which no contract stores
 
     def text(self) -> str:
         return f"P({self.label}) > {self.value:g}"
@@ -78,7 +78,7 @@ def decision_threshold(references: dict[str, Any], labels: list[str]) -> Decisio
     if stored is None:
         return DecisionThreshold(labels[1], DEFAULT_THRESHOLD, "the default: the class more "
                                  "probable than the others together; no measured threshold "
-                                 "is stored", measured=False)
+                                 "is stored", stored=False)
     return DecisionThreshold(stored["label"], stored["value"], stored["source"])
 
 

@@ -194,9 +194,12 @@ class ScanResult:
         odds = self.log_odds(scored, label or self.contract.track_labels[0])
         return scored[np.argsort(-odds, kind="stable")]
 
-    def n_called(self) -> int:
-        """The scored windows above the classifier's decision threshold."""
+    def n_called(self) -> int | None:
+        """The scored windows above a classifier's decision threshold (None: a regression or
+        an embedding, which has none)."""
         threshold = self.contract.decision_threshold()
+        if threshold is None:
+            return None
         column = self.contract.labels.index(threshold.label)
         return int((self.scored()["probabilities"][:, column] > threshold.value).sum())
 

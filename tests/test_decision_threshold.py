@@ -146,7 +146,7 @@ MEASURED = ("ensemble.sweep_hsap_general", "imagene_cnn.sweep_hsap_general",
 @pytest.mark.parametrize("name", MEASURED)
 def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_seed_2(name):
     threshold = get_contract(name).decision_threshold()
-    assert threshold.measured and threshold.label == "sweep" and 0.5 < threshold.value < 1
+    assert threshold.stored and threshold.label == "sweep" and 0.5 < threshold.value < 1
     assert "benchmarks/calibration.py --seed 1" in threshold.source
     assert "on the chromosomes of --seed 2 the worst case is" in threshold.source
 

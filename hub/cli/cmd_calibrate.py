@@ -1,4 +1,5 @@
-r"""Store a model's null distribution, so that scans give each window a p-value and a q-value.
+r"""Store a model's null distribution, so that scans give each window a p-value and a q-value,
+and its decision threshold, the P(primary class) its scans call windows at.
 
 The neutral (class 0) replicates of DATASET, simulated under the model's training history with
 a seed other than training's, are scored with the model; their log-odds of P(primary class)
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from ..calibration import ConditionGrid
 from . import common
 
-NAME, HELP = "calibrate", "store a model's null distribution of scores (for p/q-values)"
+NAME, HELP = "calibrate", "store a model's null distribution (p/q-values), decision threshold"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,10 +6,10 @@ and paste the URL of ``hub.txt`` into UCSC's Track Data Hubs page. Every model's
 folder are in it, each ``bigDataUrl`` relative to ``hub.txt``: a model with one track class
 gets a bigWig track, a model with several a composite track (``compositeTrack on``) with one
 subtrack per class. Every track is drawn on 0-1 (``viewLimits 0:1``, ``autoScale off``) with a
-line at the decision threshold: the one the model's contract stores (``popgen-hub calibrate
---decision-threshold``), else P = 0.5 (the class outweighs the others together). The classic
-statistics of ``scan --stats`` follow, autoscaled, in one composite track ``statistics`` when
-there are several.
+line at P = 0.5 (the class outweighs the others together), the primary class's at the decision
+threshold the model's contract stores, if any (``popgen-hub calibrate --decision-threshold``).
+The classic statistics of ``scan --stats`` follow, autoscaled, in one composite track
+``statistics`` when there are several.
 
 UCSC shows hubs only on assemblies it has. The ``genome`` line names the assembly the writer
 is given (a scan's ``--genome`` that is no file: :func:`ucsc_assembly`), else the UCSC
