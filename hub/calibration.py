@@ -88,23 +88,22 @@ def threshold_problems(record: Any, labels: list[str]) -> list[str]:
     problems = [f"{where}: {p}" for p in record_problems(record, THRESHOLD_KEYS)]
     if problems:
         return problems
-    if not 0 < record["value"] < 1:
-        problems.append(f"{where}: value {record['value']} is not a probability in (0, 1)")
     if len(labels) < 2 or record["label"] != labels[1]:
         problems.append(f"{where}: label {record['label']!r} is not the model's primary class "
                         f"{labels[1:2]}")
-    problems += [f"{where}: {p}" for p in source_problems(record["source"])]
-    return problems
+    return problems + [f"{where}: {p}" for p in
+                       value_problems(record["value"], record["source"])]
 
 
-def source_problems(source: str) -> list[str]:
-    """What is wrong with a threshold's source: it says how the value was chosen, in one
-    line (the window table's header holds it on one comment line)."""
+def value_problems(value: float, source: str) -> list[str]:
+    """What is wrong with a threshold's value and its source, which says how the value was
+    chosen in one line (the window table's header holds it on one comment line)."""
+    problems = [f"value {value:g} is not a probability in (0, 1)"] if not 0 < value < 1 else []
     if not source.strip():
-        return ["source is empty (say how the threshold was chosen)"]
-    if len(source.splitlines()) > 1:
-        return ["source spans several lines (give it on one)"]
-    return []
+        problems.append("source is empty (say how the threshold was chosen)")
+    elif len(source.splitlines()) > 1:
+        problems.append("source spans several lines (give it on one)")
+    return problems
 
 
 @dataclass(frozen=True)

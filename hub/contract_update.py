@@ -30,7 +30,7 @@ def rewrite_contract(folder: ModelFolder, contract: ModelContract, device: str =
     onnx = require_onnx()
     proto = onnx.load(str(folder.weights))
     graph = proto.graph.SerializeToString()
-    _set_contract(proto, contract)
+    embed_contract(proto, contract)
     with atomic_files(folder.weights, folder.config) as (onnx_tmp, config_tmp):
         onnx.save_model(proto, str(onnx_tmp))
         if onnx.load(str(onnx_tmp)).graph.SerializeToString() != graph:
@@ -88,9 +88,9 @@ def refresh_card(model_dir: str | Path, source: str | Path) -> Path:
     return folder.card
 
 
-def _set_contract(proto: Any, contract: ModelContract) -> None:
-    """The contract into an ONNX model's metadata, as export stores it (no weights section:
-    that describes the file, so only config.json has it)."""
+def embed_contract(proto: Any, contract: ModelContract) -> None:
+    """The contract into an ONNX model's metadata (no weights section: that describes the
+    file, so only config.json has it); export, ensembles and calibrate store it so."""
     entries = [entry for entry in proto.metadata_props if entry.key == ONNX_METADATA_KEY]
     entry = entries[0] if entries else proto.metadata_props.add()
     entry.key, entry.value = ONNX_METADATA_KEY, dataclasses.replace(contract, weights={}

@@ -95,7 +95,7 @@ def test_scans_call_windows_at_the_stored_threshold(thresholded, tmp_path):
 @pytest.mark.parametrize("options, message", [
     (["--decision-threshold", "0.7"], "go together"),
     (["--threshold-source", "why"], "go together"),
-    (["--decision-threshold", "1.5", "--threshold-source", "why"], "between 0 and 1"),
+    (["--decision-threshold", "1.5", "--threshold-source", "why"], "not a probability in (0, 1)"),
     (["--decision-threshold", "0.7", "--threshold-source", " "], "source is empty"),
     # the window table's header holds the source on one comment line
     (["--decision-threshold", "0.7", "--threshold-source", "one\ntwo"], "several lines"),

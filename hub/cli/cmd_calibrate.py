@@ -74,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _threshold(args: argparse.Namespace) -> tuple[float, str] | None:
     """--decision-threshold and --threshold-source, checked; None when not given."""
-    from ..calibration import source_problems
+    from ..calibration import value_problems
     from ..errors import PopgenHubError
 
     value, source = args.decision_threshold, args.threshold_source
@@ -83,11 +83,9 @@ def _threshold(args: argparse.Namespace) -> tuple[float, str] | None:
     if value is None or source is None:
         raise PopgenHubError("--decision-threshold P and --threshold-source TEXT go together: "
                              "give the threshold and how it was chosen")
-    if not 0 < value < 1:
-        raise PopgenHubError(f"--decision-threshold {value:g}: give a probability between 0 "
-                             f"and 1 (P(primary class) above it is called)")
-    if problems := source_problems(source):
-        raise PopgenHubError(f"--threshold-source: {problems[0]}")
+    if problems := value_problems(value, source):
+        raise PopgenHubError(f"--decision-threshold {value:g} --threshold-source: "
+                             f"{problems[0]}")
     return value, source
 
 
@@ -126,14 +124,14 @@ def run(args: argparse.Namespace) -> None:
         contract = calibrate_model(args.model_dir, args.data, max_loci=args.max_loci,
                                    grid=grid, threshold=threshold, device=args.device,
                                    progress=not args.quiet, command=args.invocation)
-        print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
-              f"{contract.weights['sha256'][:12]}...):")
-        print(null_summary(contract.references[NULL_SCORE],
-                           contract.references.get(CONDITIONS)))
     elif threshold is not None:
         contract = store_threshold(args.model_dir, *threshold, command=args.invocation)
+    if args.data is not None or threshold is not None:
         print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
               f"{contract.weights['sha256'][:12]}...):")
+    if args.data is not None:
+        print(null_summary(contract.references[NULL_SCORE],
+                           contract.references.get(CONDITIONS)))
     if threshold is not None:
         print(f"decision threshold {contract.decision_threshold().text()} ({threshold[1]})")
     if args.card:

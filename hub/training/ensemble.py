@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..calibrate import predict_in_batches
-from ..contract import ONNX_METADATA_KEY, ModelContract
+from ..contract import ModelContract
+from ..contract_update import embed_contract
 from ..datasets import encode_dataset, load_manifest
 from ..encoders import build_encoder
 from ..encoders.inputs import Inputs, take
@@ -218,8 +219,7 @@ def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str
             source["description"].strip() if source else "")
         proto = compose([onnx.load(str(model.path)) for model in models],
                         [c.output_name for c in contracts], contract.output_name, temperature)
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = ONNX_METADATA_KEY, contract.to_json()
+        embed_contract(proto, contract)
         onnx.checker.check_model(proto, full_check=True)
         onnx_path = staging.path(ModelFolder.weights)
         onnx.save_model(proto, str(onnx_path))

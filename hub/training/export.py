@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..contract import ONNX_METADATA_KEY, InputSpec, ModelContract
+from ..contract import InputSpec, ModelContract
+from ..contract_update import embed_contract
 from ..datasets import open_arrays
 from ..encoders import Encoder, build_encoder, input_shapes
 from ..errors import PopgenHubError
@@ -182,9 +183,8 @@ def export_onnx(model: nn.Module, contract: ModelContract, example: dict[str, np
             dynamic_shapes=(dynamic,), opset_version=OPSET,
             verbose=False)
     proto = program.model_proto
-    del proto.metadata_props[:]
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = ONNX_METADATA_KEY, contract.to_json()
+    del proto.metadata_props[:]  # the exporter's own
+    embed_contract(proto, contract)
     proto.producer_name = "popgen-hub"
     onnx.checker.check_model(proto, full_check=True)
     onnx.save_model(proto, str(path))

@@ -100,8 +100,7 @@ def facts(result: ScanResult, statistics: list[str]) -> dict[str, str]:
         facts["values"] = (f"{primary}, estimated per window (a regression: autoscaled, no "
                            f"threshold)")
     else:
-        threshold = result.contract.decision_threshold()
-        facts["decision threshold"] = (f"{threshold.text()}: {threshold.source}; "
+        facts["decision threshold"] = (f"{header['decision_threshold']}; "
                                        f"{result.n_called():,} windows above it (the tracks "
                                        f"run 0 to 1)")
     if result.q_values is None:
