@@ -76,8 +76,10 @@ jbrowse-plugin: jbrowse-deps
 
 ## pretrained: rebuild a bundled model from scratch (simulate, train, export; ~25 min for the
 ## default; MODEL=imagene_cnn.sweep_hsap ARGS=general for the regime model, ~1 h;
-## MODEL=stats_fc.sweep_hsap ARGS=general for the statistics network; MODEL=imagene_stats.sweep_hsap
-## ARGS=general for the two side by side, ~1 h, measured and not bundled (into build/);
+## MODEL=stats_fc.sweep_hsap ARGS=general for the statistics network;
+## MODEL=stats_fc_genome.sweep_hsap ARGS=general for it beside the genome's background, ~1 h;
+## MODEL=imagene_stats.sweep_hsap ARGS=general for the two side by side, ~1 h, measured and
+## not bundled (into build/);
 ## MODEL=ensemble.sweep_hsap_general for the two general sweep models in one graph, ~1 h;
 ## MODEL=vae.embed_hsap;
 ## MODEL=relernn_gru.recomb_hsap for the recombination-rate network, ~80 min;

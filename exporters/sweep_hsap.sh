@@ -4,8 +4,10 @@
 # threshold (exporters/decision_threshold.py, bundled models), measure the misspecification
 # matrix and put it on the card.
 #   exporters/sweep_hsap.sh ARCHITECTURE GROUP
-#     ARCHITECTURE: imagene_cnn (the image CNN), stats_fc (the network on summary statistics)
-#                   or imagene_stats (the two side by side, trained jointly)
+#     ARCHITECTURE: imagene_cnn (the image CNN), stats_fc (the network on summary statistics),
+#                   stats_fc_genome (the same beside its genome's background, trained on the
+#                   regime simulated in genomes of 30 windows: build/sweep_hsap_genomes_GROUP)
+#                   or imagene_stats (the image CNN and stats_fc side by side, trained jointly)
 #     GROUP: general (every training HomSap population), european (CEU, EUR, Sardinian),
 #            east_asian (CHB, JPT, Han) or african (YRI, AFR, Mbuti)
 # The simulations of a group are shared by its architectures (build/sweep_hsap_GROUP), so
@@ -17,21 +19,25 @@
 # --reuse takes runs already made). Run from the repository root inside the project's
 # environment (`make venv-train`, then `. .venv/bin/activate`).
 set -euo pipefail
-architecture=${1:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}
-group=${2:?usage: $0 imagene_cnn|stats_fc|imagene_stats general|european|east_asian|african}
+usage="usage: $0 imagene_cnn|stats_fc|stats_fc_genome|imagene_stats general|european|east_asian|african"
+architecture=${1:?$usage}
+group=${2:?$usage}
 name=$architecture.sweep_hsap_$group
-data=${DATA:-build/sweep_hsap_$group}
+genomes=() data=${DATA:-build/sweep_hsap_$group}
+if [ "$architecture" = stats_fc_genome ]; then
+    genomes=(--param genome_windows=30) data=${DATA:-build/sweep_hsap_genomes_$group}
+fi
 work=${WORK:-build/$name}
 # bundled: into hub/pretrained, scanned by name, the matrix with calibration.py's defaults
 model=hub/pretrained/$name scanned=$name matrix=()
 case $architecture in
     imagene_cnn) epochs=4; [ "$group" = african ] && epochs=3 ;;  # the bundled one: 3 epochs
-    stats_fc) epochs=40 ;;
+    stats_fc|stats_fc_genome) epochs=40 ;;
     # measured, not bundled (docs/sweep_models.md): the model stays in build/, its matrix has
     # 5 chromosomes per case, as the card says
     imagene_stats) epochs=4 model=$work/model scanned=$work/model
                    matrix=(--replicates 5 --loc-replicates 3) ;;
-    *) echo "unknown architecture $architecture: imagene_cnn, stats_fc or imagene_stats" >&2
+    *) echo "unknown architecture $architecture: imagene_cnn, stats_fc, stats_fc_genome or imagene_stats" >&2
        exit 2 ;;
 esac
 case $group in
@@ -42,7 +48,7 @@ from popgen_hub.simulate.histories import training_histories
 print(json.dumps(training_histories('$group')))")") ;;
     *) echo "unknown group $group: general, european, east_asian or african" >&2; exit 2 ;;
 esac
-popgen-hub simulate sweep_regime "${histories[@]}" --n "$n" --seed 1 --workers "${WORKERS:-2}" --resume \
+popgen-hub simulate sweep_regime "${histories[@]}" "${genomes[@]}" --n "$n" --seed 1 --workers "${WORKERS:-2}" --resume \
     -o "$data/data"
 popgen-hub train "$architecture" --data "$data/data" --epochs "${EPOCHS:-$epochs}" --seed 1 \
     --optimizer adamw --schedule cosine --resume -o "$work/run"
@@ -50,7 +56,7 @@ popgen-hub export "$work/run" --name "$name" --card "cards/$name.yaml" -o "$mode
 # Independent loci of the same histories (another seed): the 10,000 neutral ones are the
 # stored null (its empirical p-values reach 1e-4; a fitted tail goes beyond), all of them the
 # training statistics that out-of-distribution flags and --model auto compare with.
-popgen-hub simulate sweep_regime "${histories[@]}" --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
+popgen-hub simulate sweep_regime "${histories[@]}" "${genomes[@]}" --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
 popgen-hub calibrate "$model" --data "$data/null"
 [ "$model" = "hub/pretrained/$name" ] && python exporters/decision_threshold.py "$name" \

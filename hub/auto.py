@@ -4,8 +4,9 @@ Candidates are the bundled models (or the names given) that store training stati
 (:mod:`popgen_hub.ood`) and can read the input as the scan would: its data kind (a likelihood
 model needs GL or PL, or reads), at least the model's least sample size (more is subsampled,
 as the scan does), its ploidy, and for reads (BAM/CRAM) a mean depth per individual, measured
-on the sampled windows, within the depths it was trained on. A model that cannot is skipped,
-its reason listed with the choice. For each,
+on the sampled windows, within the depths it was trained on, and for a model that reads its
+genome's background, enough of the input to measure it. A model that cannot is skipped, its
+reason listed with the choice. For each,
 :data:`SAMPLE_WINDOWS` windows of the model's length, spread evenly over the scanned regions,
 are read with the samples the model would read (of the ``--samples`` table's ``--population``,
 as the scan reads them), and the medians of their statistics are compared with the training
@@ -34,13 +35,18 @@ import numpy as np
 
 from .encoders import build_encoder
 from .errors import PopgenHubError
-from .genotypes import Region
-from .ood import REFERENCE, STATISTICS, as_seen, scan_reference, window_values
+from .ood import REFERENCE, STATISTICS, scan_reference, window_values
 from .readers import Reader, input_name, open_reader
 from .readers.samples import SampleTable
 from .registry import get_contract, list_models
 from .result import depth_outside
-from .scoring import iter_windows, sample_table, scan_regions, select_samples, window_starts
+from .scoring import (
+    genome_background,
+    sample_table,
+    sampled_windows,
+    scan_regions,
+    select_samples,
+)
 
 log = logging.getLogger("popgen_hub")
 
@@ -120,20 +126,16 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
     kind, window = contract.input.data_kind, contract.input.window_bp
     if kind not in reader.kinds:
         return Candidate(name, refused=f"reads {kind}, which {input_name(reader)} does not give")
-    starts = _sample_starts(scan_regions(reader, region, window), window, n_windows)
+    regions = scan_regions(reader, region, window)
     encoder = build_encoder(contract.encoder)
-    rows, stats = [], reader.new_stats()  # stats: the reads' depth
+    stats = reader.new_stats()  # the reads' depth
     try:  # below the least sample size or of another ploidy; ancient samples (or ages)
         # needed; no GL/PL to read
         selection = select_samples(reader, encoder, contract, seed, table)
-        for contig, start in starts:
-            end = min(start + window, reader.contig_lengths.get(contig) or start + window)
-            reading = reader.blocks(Region(contig, start, end), selection, stats=stats)
-            _, block = next(iter_windows(reading, range(start, start + 1), window))
-            if block is not None and block.n_sites:
-                seen = as_seen(encoder, block)  # models of individuals: grouped once
-                informative = encoder.encode(seen, (start, start + window)).n_sites
-                rows.append(window_values(seen, start, end, informative))
+        rows = [window_values(seen, start, end, encoded.n_sites)
+                for start, end, seen, encoded in sampled_windows(
+                    reader, regions, selection, encoder, window, n_windows, stats)]
+        genome_background(contract, encoder, reader, selection, window)  # one it needs
     except PopgenHubError as exc:
         return Candidate(name, refused=str(exc))
     if outside := depth_outside(contract, stats.mean_depth()):
@@ -144,13 +146,6 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
     return Candidate(name, distance(np.vstack(rows), scan_reference(
         contract.references, len(selection.samples), stats.mean_depth())),
         members=len(contract.training.get("members", [])))
-
-
-def _sample_starts(regions: list[Region], window: int, n: int) -> list[tuple[str, int]]:
-    """``n`` window starts (or all, when fewer) evenly spread over the regions' windows."""
-    starts = [(r.contig, s) for r in regions for s in window_starts(r, window, window)]
-    picked = np.unique(np.linspace(0, len(starts) - 1, min(n, len(starts))).astype(int))
-    return [starts[i] for i in picked]
 
 
 def distance(values: np.ndarray, reference: dict) -> float:

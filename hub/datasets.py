@@ -29,6 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .encoders import EncodedWindow, Encoder, build_encoder, rows_for, single_threaded_blas
+from .encoders.genome_statistics import BACKGROUND, background_tensor, dataset_backgrounds
 from .encoders.inputs import Inputs, stack_windows
 from .errors import PopgenHubError
 from .files import DatasetFolder, atomic_files, write_text_atomic
@@ -278,14 +279,31 @@ def target_values(path: str | Path, manifest: dict[str, Any] | None = None) -> n
     if not target:
         raise PopgenHubError(f"{path} holds classes, not a regression target; simulate a "
                              f"regression scenario (e.g. recombination_regime)")
-    key = f"param_{target['parameter']}"
+    return replicate_parameter(path, target["parameter"], "the target of every replicate",
+                               REMAKE_SHARD, manifest) * float(target["factor"])
+
+
+def replicate_parameter(path: str | Path, name: str, what: str, fix: str,
+                        manifest: dict[str, Any] | None = None) -> np.ndarray:
+    """The parameter ``name`` each replicate of a dataset drew, in order; shards without it
+    are refused in one line saying ``what`` it is and ``fix``."""
+    manifest = manifest or load_manifest(path)
+    key = f"param_{name}"
     values = []
     for shard in _shards(Path(path), manifest):
         if key not in shard:
-            raise PopgenHubError(f"{shard.path} lacks {key}, the target of every replicate; "
-                                 f"{REMAKE_SHARD}")
+            raise PopgenHubError(f"{shard.path} lacks {key}, {what}; {fix}")
         values.append(shard[key])
-    return np.concatenate(values) * float(target["factor"])
+    return np.concatenate(values)
+
+
+def genomes_of(path: str | Path, manifest: dict[str, Any] | None = None) -> np.ndarray | None:
+    """Each replicate's genome, for datasets simulated in genomes (None for the others)."""
+    manifest = manifest or load_manifest(path)
+    if not manifest["parameters"].get("genome_windows"):
+        return None
+    return replicate_parameter(path, "genome", "the genome of every replicate", REMAKE_SHARD,
+                               manifest).astype(np.int64)
 
 
 def time_points(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -324,10 +342,19 @@ def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True,
     """Encode a dataset's raw data with ``encoder`` (any encoder; one with ancient groups
     takes its rows from each time point): the inputs by tensor name, and the labels.
     ``encode(block, window)``: another encoding of each replicate's rows (default:
-    ``encoder.encode``; training's, e.g. of a random subset of individuals)."""
+    ``encoder.encode``; training's, e.g. of a random subset of individuals). An encoder with a
+    genome background (``genome_statistics``) gets each replicate's from the other neutral
+    windows of its genome (datasets simulated in genomes)."""
     manifest = manifest or load_manifest(path)
     rows = rows_for(encoder, time_points(manifest), source=str(path))
     length = manifest["parameters"]["length"]
+    of = background_tensor(encoder)
+    genomes = genomes_of(path, manifest) if of is not None else None
+    if of is not None and genomes is None:  # refused before any encoding
+        raise PopgenHubError(
+            f"{path}: the {encoder.name} encoder needs each window's genome, and this dataset "
+            f"was not simulated in genomes; simulate one with --param genome_windows=30 "
+            f"(sweep_regime)")
     encode = encode or encoder.encode
     encoded, labels = [], []
     with single_threaded_blas():
@@ -336,4 +363,7 @@ def encode_dataset(path: str | Path, encoder: Encoder, progress: bool = True,
                                  unit="rep", disable=not progress):
             encoded.append(encode(block.take_columns(rows), (0, length)).inputs)
             labels.append(label)
-    return stack_windows(encoded), np.asarray(labels, dtype=np.int64)
+    inputs, labels = stack_windows(encoded), np.asarray(labels, dtype=np.int64)
+    if genomes is not None:
+        inputs[BACKGROUND] = dataset_backgrounds(inputs[of], labels, genomes, str(path))
+    return inputs, labels

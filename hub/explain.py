@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .calibration import log_odds
+from .encoders.genome_statistics import background_tensor, with_background
 from .encoders.haplotype_image import TENSOR as IMAGE
 from .errors import PopgenHubError
 from .genotypes import GenotypeBlock, Region
@@ -103,6 +104,8 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
     :func:`popgen_hub.scoring.prepare`)."""
     column = _label_column(model, label)
     _check_options(block_cols, block_rows, fill)
+    if background_tensor(model.encoder) is not None:  # before reading the genome's background
+        raise _not_an_image(model)
     job = prepare(model, path, region=region, window=window, step=step, seed=seed,
                   samples=samples, sample_column=sample_column, age_column=age_column,
                   population=population, population_column=population_column,
@@ -125,6 +128,11 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
                              f"the {contract.input.min_sites} informative sites "
                              f"{contract.name} needs; choose a region with variants")
     return found
+
+
+def _not_an_image(model: OnnxModel) -> PopgenHubError:
+    return PopgenHubError(f"{model.contract.name}: explain maps image columns to the genome "
+                          f"for the haplotype_image encoder, not {model.encoder.name}")
 
 
 def _label_column(model: OnnxModel, label: str | None) -> int:
@@ -166,7 +174,8 @@ def explain_starts(region: Region, window: int, step: int) -> range:
 def encoded_windows(job: ScanJob, starts: range
                     ) -> Iterator[tuple[int, GenotypeBlock, dict[str, np.ndarray], int]]:
     """(start, sites, encoded inputs, informative sites) of each window with sites, read and
-    encoded as :func:`popgen_hub.scoring.score_piece` does."""
+    encoded as :func:`popgen_hub.scoring.score_piece` does (beside the genome's background,
+    for a model that reads one)."""
     contig = job.regions[0].contig
     length = job.reader.contig_lengths.get(contig)
     end = starts[-1] + job.window if length is None else min(starts[-1] + job.window, length)
@@ -175,7 +184,7 @@ def encoded_windows(job: ScanJob, starts: range
     for start, sites in iter_windows(reading, starts, job.window):
         if sites is not None and sites.n_sites:
             encoded = job.model.encoder.encode(sites, (start, start + job.window))
-            yield start, sites, encoded.inputs, encoded.n_sites
+            yield start, sites, with_background(encoded.inputs, job.background), encoded.n_sites
 
 
 def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray],
@@ -198,8 +207,7 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
         made.time_attribution = base - _scores(model, column, masked)
         return made
     if column_spans is None:
-        raise PopgenHubError(f"{model.contract.name}: explain maps image columns to the genome "
-                             f"for the haplotype_image encoder, not {model.encoder.name}")
+        raise _not_an_image(model)
     name = image_name(inputs)
     image = inputs[name]
     made.col_blocks = blocks(image.shape[-1], block_cols)

@@ -139,8 +139,9 @@ def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, mes
 # the bundled sweep models trained over the regime (the ImaGene reproduction keeps 0.5: its
 # seed-1 threshold would be 1, saturated)
 MEASURED = ("ensemble.sweep_hsap_general", "imagene_cnn.sweep_hsap_general",
-            "stats_fc.sweep_hsap_general", "imagene_cnn.sweep_hsap_european",
-            "imagene_cnn.sweep_hsap_east_asian", "imagene_cnn.sweep_hsap_african")
+            "stats_fc.sweep_hsap_general", "stats_fc_genome.sweep_hsap_general",
+            "imagene_cnn.sweep_hsap_european", "imagene_cnn.sweep_hsap_east_asian",
+            "imagene_cnn.sweep_hsap_african")
 
 
 @pytest.mark.parametrize("name", MEASURED)

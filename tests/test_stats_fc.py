@@ -79,10 +79,13 @@ def test_torch_and_onnx_agree_and_a_window_scores_alone_as_in_a_batch(exported):
     assert_torch_matches_onnx(run, model, inputs)
 
 
-def test_the_bundled_model_scores_a_planted_sweep_above_its_neutral_flanks(sweep_vcf):
+# stats_fc_genome: the same network beside the genome's background (test_genome_background.py)
+@pytest.mark.parametrize("name", ["stats_fc.sweep_hsap_general",
+                                  "stats_fc_genome.sweep_hsap_general"])
+def test_the_bundled_model_scores_a_planted_sweep_above_its_neutral_flanks(name, sweep_vcf):
     import popgen_hub
 
-    model = popgen_hub.load("stats_fc.sweep_hsap_general", device="cpu")
+    model = popgen_hub.load(name, device="cpu")
     assert model.contract.references["null_score"] is not None
     windows = model.score(sweep_vcf, progress=False).scored()
     middle = (windows["start"] + windows["end"]) / 2

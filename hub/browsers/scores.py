@@ -50,10 +50,12 @@ class Scorer:
             with_records = reader.contigs_with_records()
             self.with_records = set(with_records)
             self.contigs = {*reader.contig_lengths, *self.with_records}
-            # what a scan checks before it reads (data kind, samples), and the samples it
-            # reads, once: they do not depend on the region
-            self.selection = prepare(model, reader, region=with_records[0] if with_records
-                                     else None, samples=table, progress=False).selection
+            # what a scan checks before it reads (data kind, samples), the samples it reads
+            # and the genome's background of a model that reads one, once: they do not
+            # depend on the region
+            job = prepare(model, reader, region=with_records[0] if with_records else None,
+                          samples=table, progress=False)
+            self.selection, self.background = job.selection, job.background
             files, settings = input_identity(reader)
             identity = [[str(f), *((st := f.stat()).st_size, st.st_mtime_ns)] for f in files]
             identity += [settings, table.path and str(table.path), table.population] if table \
@@ -78,7 +80,7 @@ class Scorer:
         if region is None:
             return []
         result = score(self.model, self.reader, [region], self.selection, window=self.window,
-                       step=self.step, workers=1, progress=False)
+                       step=self.step, workers=1, progress=False, background=self.background)
         labels = self.model.contract.labels
         primary = labels.index(self.model.contract.track_labels[0])
         features = []

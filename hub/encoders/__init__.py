@@ -21,6 +21,7 @@ from .base import (
     input_shapes,
     rows_for,
 )
+from .genome_statistics import GenomeStatisticsEncoder
 from .genotype_matrix import GenotypeMatrixEncoder, LikelihoodMatrixEncoder
 from .haplotype_image import HaplotypeImageEncoder, single_threaded_blas
 from .image_statistics import ImageAndStatisticsEncoder
@@ -30,8 +31,8 @@ from .summary_statistics import SummaryStatisticsEncoder
 from .temporal_stack import TemporalStackEncoder
 
 __all__ = ["ENCODERS", "PRESENT_DAY", "DataclassEncoder", "EncodedWindow", "Encoder",
-           "GenotypeMatrixEncoder", "HaplotypeImageEncoder", "ImageAndStatisticsEncoder",
-           "LikelihoodMatrixEncoder",
+           "GenomeStatisticsEncoder", "GenotypeMatrixEncoder", "HaplotypeImageEncoder",
+           "ImageAndStatisticsEncoder", "LikelihoodMatrixEncoder",
            "PcaScores", "SampleGroup", "SnpSequenceEncoder", "SummaryStatisticsEncoder",
            "TemporalStackEncoder",
            "ancient_bins_text", "build_encoder", "fits_shape", "group_index",

@@ -6,6 +6,10 @@ A batch normalisation standardises each statistic by its running mean and varian
 training data (frozen into the exported graph, so a scan sees the same scale), then
 
     2 x [dense (``hidden``, ``hidden // 2``) + ReLU + dropout] -> one logit per class.
+
+``stats_fc_genome`` is the same network given the window's statistics and, beside them, their
+difference from the genome's background (the ``genome_statistics`` encoder: the median over
+the genome's windows), so that it can learn how far a sweep stands out from its own genome.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..encoders.genome_statistics import BACKGROUND
 from ..encoders.summary_statistics import TENSOR
 from .base import ARCHITECTURES
 
@@ -42,3 +47,22 @@ class StatsFC(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
+
+
+@ARCHITECTURES.register("stats_fc_genome")
+class GenomeStatsFC(nn.Module):
+    """Inputs (batch, features): the window's statistics and its genome's background."""
+
+    encoder = "genome_statistics"
+    inputs = (TENSOR, BACKGROUND)
+    sizes_from = StatsFC.sizes_from
+
+    def __init__(self, n_features: int = 69, n_classes: int = 2, hidden: int = 128,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.config = dict(n_features=n_features, n_classes=n_classes, hidden=hidden,
+                           dropout=dropout)
+        self.network = StatsFC(2 * n_features, n_classes, hidden, dropout)
+
+    def forward(self, statistics: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+        return self.network(torch.cat([statistics, statistics - background], dim=1))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..encoders import has_ancient_groups
 from ..errors import PopgenHubError
 from ..genotypes import Region
@@ -15,6 +17,7 @@ from ..readers import Reader, SampleSelection, input_name, open_reader
 from ..readers.samples import SampleTable, read_samples
 from ..result import ScanResult
 from ..runtime import OnnxModel
+from .background import genome_background
 from .cluster import cluster_threads
 from .options import check_values, scan_options
 from .score import PieceStore, score
@@ -52,6 +55,8 @@ class ScanJob:
     #: a Dask scheduler's address: its workers score the pieces, planned for its threads
     #: (``workers``); not a parameter: the same plan gives the same windows anywhere
     scheduler: str | None = None
+    #: the genome's background, for a model that reads one (:func:`genome_background`)
+    background: np.ndarray | None = None
 
     def parameters(self) -> dict[str, Any]:
         """What decides the windows and their scores, for manifests and fingerprints."""
@@ -66,7 +71,7 @@ class ScanJob:
         result = score(self.model, self.reader, self.regions, self.selection,
                        window=self.window, step=self.step, batch_size=self.batch_size,
                        workers=self.workers, scheduler=self.scheduler,
-                       progress=self.progress, store=store)
+                       progress=self.progress, store=store, background=self.background)
         if not len(result.scored()):
             contract, name = self.model.contract, input_name(self.reader)
             where = ", ".join(map(str, self.regions))
@@ -117,7 +122,8 @@ def prepare(model: OnnxModel, path: str | os.PathLike | Reader, *, region: str |
     workers = max(1, min(threads, n_windows)) if threads else cap_workers(workers, n_windows)
     return ScanJob(model, reader, regions, selection, window, step, batch_size, workers,
                    progress, table.path if table else None, table.population if table else None,
-                   scheduler or None)
+                   scheduler or None,
+                   genome_background(contract, model.encoder, reader, selection, window))
 
 
 def sample_table(samples: str | os.PathLike | SampleTable | None,

@@ -3,7 +3,8 @@
 :func:`score` is the one scoring call: ``scan`` is it plus the writers, and chunked or
 distributed scans, a server answering a browser's region and evaluation build on it. Each
 window is encoded exactly as in training, by the encoder the model's contract describes, and
-scored in batches by onnxruntime.
+scored in batches by onnxruntime (beside the genome's background, measured once before the
+windows are scored, for a model that reads one).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from tqdm.auto import tqdm
 from .. import ood
 from ..contract import ModelContract
 from ..encoders import single_threaded_blas
+from ..encoders.genome_statistics import background_tensor, with_background
 from ..encoders.inputs import stack_windows
+from ..errors import PopgenHubError
 from ..genotypes import ReadStats, Region
 from ..readers import Reader, SampleSelection, input_name
 from ..result import ScanResult, window_dtype
@@ -87,7 +90,7 @@ def plan_pieces(regions: list[Region], window: int, step: int, workers: int) -> 
 def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: SampleSelection,
           *, window: int, step: int, batch_size: int = 32, workers: int = 1,
           scheduler: str | None = None, progress: bool = True,
-          store: PieceStore | None = None) -> ScanResult:
+          store: PieceStore | None = None, background: np.ndarray | None = None) -> ScanResult:
     """The windows of every region, scored, with what reading skipped and the provenance of
     the result (nothing is written). ``workers`` processes share the windows (each runs its
     own reader and onnxruntime session on one thread); the windows are the same for any
@@ -95,7 +98,12 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
     order on another thread count). With a ``scheduler`` (a Dask distributed address), the
     cluster's workers score the pieces, planned for ``workers`` (:func:`prepare` gives the
     cluster's threads). With a ``store``, pieces it holds are not scored again and each piece
-    scored is saved to it as soon as it is done."""
+    scored is saved to it as soon as it is done. ``background``: the genome's, beside every
+    window, for a model that reads one (:func:`~popgen_hub.scoring.genome_background`)."""
+    if background is None and background_tensor(model.encoder) is not None:
+        raise PopgenHubError(f"{model.contract.name} scores each window beside its genome's "
+                             f"background: give score() the one genome_background() measures "
+                             f"(prepare() does)")
     pieces = plan_pieces(regions, window, step, workers)
     done = {i: found for i in range(len(pieces))
             if store is not None and (found := store.load(i)) is not None}
@@ -107,7 +115,8 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
     times = dict.fromkeys(STAGES, 0.0)
     try:
         for i, (windows, stats, piece_times) in _score_pieces(
-                model, reader, todo, selection, window, batch_size, workers, bar, scheduler):
+                model, reader, todo, (selection, window, batch_size, background), workers, bar,
+                scheduler):
             if store is not None:
                 store.save(i, windows, stats)
             done[i] = windows, stats
@@ -130,18 +139,18 @@ def score(model: OnnxModel, reader: Reader, regions: list[Region], selection: Sa
 
 
 def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]],
-                  selection: SampleSelection, window: int, batch_size: int, workers: int,
+                  args: tuple[SampleSelection, int, int, np.ndarray | None], workers: int,
                   bar: tqdm, scheduler: str | None = None
                   ) -> Iterator[tuple[int, tuple[np.ndarray, ReadStats, dict[str, float]]]]:
-    """Each piece of ``todo`` scored, yielded as soon as it is done: in this process, on
-    ``workers`` processes, or on the Dask cluster at ``scheduler``."""
+    """Each piece of ``todo`` scored (``args``: :func:`score_piece`'s after the piece),
+    yielded as soon as it is done: in this process, on ``workers`` processes, or on the Dask
+    cluster at ``scheduler``."""
     if scheduler is not None:
-        yield from score_on_cluster(scheduler, score_piece, model, reader, todo,
-                                    (selection, window, batch_size), bar)
+        yield from score_on_cluster(scheduler, score_piece, model, reader, todo, args, bar)
         return
     if workers == 1:
         for i, piece in todo:
-            yield i, score_piece(model, reader, piece, selection, window, batch_size, bar)
+            yield i, score_piece(model, reader, piece, *args, bar)
         return
     # forkserver: forking this process would copy onnxruntime's threads (and a CUDA context)
     # into the workers
@@ -149,8 +158,8 @@ def _score_pieces(model: OnnxModel, reader: Reader, todo: list[tuple[int, Piece]
                              initializer=_start_worker,
                              initargs=(model.path, model.contract, model.device,
                                        reader)) as pool:
-        jobs = {pool.submit(_score_piece_in_worker, piece, selection, window, batch_size):
-                (i, piece) for i, piece in todo}
+        jobs = {pool.submit(_score_piece_in_worker, piece, args): (i, piece)
+                for i, piece in todo}
         try:
             for job in as_completed(jobs):
                 i, piece = jobs[job]
@@ -173,19 +182,19 @@ def _start_worker(onnx_path: Path, contract: ModelContract, device: str, reader:
     _WORKER["reader"] = reader  # pickled: as checked in the main process
 
 
-def _score_piece_in_worker(piece: Piece, selection: SampleSelection, window: int,
-                           batch_size: int) -> tuple[np.ndarray, ReadStats, dict[str, float]]:
-    return score_piece(_WORKER["model"], _WORKER["reader"], piece, selection, window,
-                       batch_size, None)
+def _score_piece_in_worker(piece: Piece, args: tuple
+                           ) -> tuple[np.ndarray, ReadStats, dict[str, float]]:
+    return score_piece(_WORKER["model"], _WORKER["reader"], piece, *args, None)
 
 
 def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: SampleSelection,
-                window: int, batch_size: int, bar: tqdm | None
+                window: int, batch_size: int, background: np.ndarray | None, bar: tqdm | None
                 ) -> tuple[np.ndarray, ReadStats, dict[str, float]]:
     """Read, encode and score the windows of one piece, in batches, with the seconds spent in
     each of :data:`STAGES`.
 
-    Each window is read in full, past the region's end where the contig goes on. Windows
+    Each window is read in full, past the region's end where the contig goes on, and given to
+    the model beside ``background`` when that is not None. Windows
     without sites are left out; windows with fewer informative sites than the contract's
     minimum are kept with NaN probabilities. Batches are scored in a thread beside the one that
     reads and encodes the next (onnxruntime lets go of the GIL while it runs).
@@ -221,7 +230,7 @@ def score_piece(model: OnnxModel, reader: Reader, piece: Piece, selection: Sampl
             rows.append((0, start, start + window, *window_bin(start, window, starts.step),
                          sites.n_sites, encoded.n_sites, no_score, values, 0))
             if encoded.n_sites >= contract.input.min_sites:
-                batch.add(len(rows) - 1, encoded.inputs)
+                batch.add(len(rows) - 1, with_background(encoded.inputs, background))
     windows = np.array(rows, dtype=window_dtype(len(contract.labels)))
     if batch.rows:
         windows["probabilities"][batch.rows] = np.concatenate(batch.probabilities)

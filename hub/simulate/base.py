@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
+import resource
+import signal
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -50,6 +55,53 @@ def replicate_seeds(seed: int, index: int, stream: int, n: int = 3) -> list[int]
     """Independent 31-bit seeds (never 0) for replicate ``index`` of ``seed``'s ``stream``."""
     state = np.random.SeedSequence(entropy=seed, spawn_key=(stream, index)).generate_state(n)
     return [int(s) % (2**31 - 2) + 1 for s in state]
+
+
+def survives_abort(run: Callable[[], Any]) -> tuple[bool, Any]:
+    """``(True, run())`` computed in a forked child process, or ``(False, None)`` when the
+    child aborted (SIGABRT). msprime's sweep model, on rare seeds, fails an assertion in its
+    C library and aborts the whole process (e.g. tskit-dev/msprime#942); a child lets the
+    caller try another seed instead of losing the run. An exception ``run`` raises is raised
+    here; a child killed otherwise (out of memory) is an error. The child only runs ``run``
+    and writes its result: call this from a process without other threads that hold locks
+    ``run`` needs (simulation workers are such processes)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: whatever happens, it leaves here, without Python's clean-up
+        try:
+            os.close(read)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort leaves no core file
+            try:
+                outcome: tuple[bool, Any] = (True, run())
+            except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
+                outcome = (False, exc)
+            try:
+                sent = pickle.dumps(outcome)
+            except Exception as exc:  # noqa: BLE001 (a result that does not pickle)
+                sent = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(sent)
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        with os.fdopen(read, "rb") as pipe:
+            sent = pipe.read()
+    except BaseException:  # interrupted: no child left running
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:  # nor unreaped
+        _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
+        return False, None
+    if not sent:
+        death = (signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status)
+                 else f"exit status {os.WEXITSTATUS(status)}")
+        raise RuntimeError(f"a simulation's child process died ({death})")
+    done, value = pickle.loads(sent)
+    if not done:
+        raise value
+    return True, value
 
 
 def sweep_model(*, position: float, start_frequency: float, end_frequency: float,

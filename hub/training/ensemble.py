@@ -31,7 +31,7 @@ import numpy as np
 from ..calibrate import predict_in_batches
 from ..contract import ModelContract
 from ..contract_update import embed_contract
-from ..datasets import encode_dataset, load_manifest
+from ..datasets import encode_dataset, genomes_of, load_manifest
 from ..encoders import build_encoder
 from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
@@ -198,8 +198,13 @@ def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str
     inputs, truth = encode_dataset(data, build_encoder(encoder_config), progress=progress,
                                    manifest=manifest)
     values = mean_log_probabilities(models, inputs)
-    order = np.random.default_rng(SPLIT_SEED).permutation(len(truth))
-    fit, test = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
+    # halves by replicate, or by genome for datasets simulated in genomes
+    genomes = genomes_of(data, manifest)
+    owners = np.arange(len(truth)) if genomes is None else np.unique(
+        genomes, return_inverse=True)[1]
+    order = np.random.default_rng(SPLIT_SEED).permutation(owners.max() + 1)
+    in_fit = np.isin(owners, order[: len(order) // 2])
+    fit, test = np.flatnonzero(in_fit), np.flatnonzero(~in_fit)
     labels, source = contracts[0].labels, read_card_source(card_source) if card_source else None
     with staged_outputs(out_dir) as staging:
         calibration = calibrate_logits((values[fit], truth[fit]), (values[test], truth[test]),

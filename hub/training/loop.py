@@ -52,19 +52,23 @@ def _rng(seed: int, purpose: str) -> np.random.Generator:
         ("split", "batches").index(purpose),)))
 
 
-def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1
-                  ) -> dict[str, np.ndarray]:
-    """A seeded partition of ``range(n)`` into disjoint train / validation / test indices."""
+def split_indices(n: int, seed: int, validation: float = 0.1, test: float = 0.1,
+                  groups: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """A seeded partition of ``range(n)`` into disjoint train / validation / test indices;
+    with ``groups`` (each replicate's genome), whole groups go to one split, so that no
+    genome's windows (nor their backgrounds) are on both sides."""
     check_fractions(validation, test)
-    order = _rng(seed, "split").permutation(n)
-    n_val, n_test = max(1, round(n * validation)), max(1, round(n * test))
-    if n - n_val - n_test < 1:
-        raise PopgenHubError(f"{n} replicates are too few to split into train/validation/test")
-    return {
-        "test": np.sort(order[:n_test]),
-        "validation": np.sort(order[n_test:n_test + n_val]),
-        "train": np.sort(order[n_test + n_val:]),
-    }
+    names, owner = np.unique(np.arange(n) if groups is None else groups, return_inverse=True)
+    order = _rng(seed, "split").permutation(len(names))
+    n_val, n_test = (max(1, round(len(names) * share)) for share in (validation, test))
+    what = "replicates" if groups is None else "genomes"
+    if len(names) - n_val - n_test < 1:
+        raise PopgenHubError(f"{len(names)} {what} are too few to split into "
+                             f"train/validation/test")
+    split_of = np.empty(len(names), dtype=np.int64)
+    split_of[order] = np.repeat([0, 1, 2], [n_test, n_val, len(names) - n_test - n_val])
+    return {name: np.flatnonzero(split_of[owner] == k)
+            for k, name in enumerate(("test", "validation", "train"))}
 
 
 def check_fractions(validation: float, test: float) -> None:

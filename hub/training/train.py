@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..datasets import encode_dataset, load_dataset, load_manifest
+from ..datasets import encode_dataset, genomes_of, load_dataset, load_manifest
 from ..encoders import Encoder, HaplotypeImageEncoder, build_encoder
 from ..encoders.inputs import Inputs, take
 from ..errors import PopgenHubError
@@ -102,7 +102,8 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
         architecture, data_dir, encoder_overrides, progress, settings.seed)
     objective = objective_for(get_architecture(architecture).output_kind, manifest, data_dir)
     labels = objective.targets(labels, data_dir, manifest)
-    splits = split_indices(len(labels), settings.seed, validation, test)
+    genomes = genomes_of(data_dir, manifest)
+    splits = split_indices(len(labels), settings.seed, validation, test, groups=genomes)
     sets = {k: (take(inputs, v), labels[v]) for k, v in splits.items()}
     data = {
         "source": "saved dataset",
@@ -112,7 +113,9 @@ def _fit_on_dataset(architecture: str, data_dir: str | Path, run_dir: Path,
         "simulator": simulator_description(manifest),
         "dataset_seed": manifest["seed"],
         "split": f"a seeded partition of {len(labels)} replicates by index "
-                 f"(seed {settings.seed})",
+                 f"(seed {settings.seed})" if genomes is None else
+                 f"a seeded partition of {len(labels)} replicates by their "
+                 f"{len(np.unique(genomes))} genomes (seed {settings.seed})",
         "test_indices": splits["test"].tolist(),
         "citations": manifest.get("citations", []),
         **({"target": manifest["target"]} if objective.kind == "regression" else {}),

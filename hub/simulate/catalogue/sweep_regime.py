@@ -14,23 +14,34 @@ Selection is msprime's structured coalescent, which needs one population and no 
 event while the sweep runs: the history is held at its harmonic-mean size over the sweep's
 expected duration (for every class alike). That approximation, and msprime's for soft sweeps,
 is what the cards state.
+
+With ``genome_windows`` = G > 0, replicates come in genomes of G consecutive windows that share
+their history, mutation rate and a recombination scale (each window's rate log-normal around
+it, as rates vary along a chromosome), so that a network can be given the genome's neutral
+windows as a background (``param_genome`` names each replicate's genome).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from functools import partial
+from typing import Any, ClassVar
 
 import msprime
 import numpy as np
 from msprime._msprime import LibraryError  # not re-exported by msprime
 
-from ..base import MSPRIME, Replicate, replicate_seeds
+from ..base import MSPRIME, Replicate, replicate_seeds, survives_abort
 from ..histories import STDPOPSIM, HistoryFamily, SizeHistory, drawn_history
 from .imagene_sweep import IMAGENE
 
+log = logging.getLogger("popgen_hub")
+
 GAP_BP = 1_000  # the stretch standing in for the distance to a linked sweep
+ABORT_RETRIES = 3  # further seeds a sweep is tried with when msprime aborts
+SPREAD = 1.0  # sd of a window's log recombination rate around its genome's scale
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class SweepRegime(HistoryFamily):
     soft_start_max: float = 0.05
     linked_distance_min: float = 60_000.0  # bp from the window's centre, log-uniform
     linked_distance_max: float = 2_000_000.0
+    genome_windows: int = 0  # G > 0: windows in genomes of G sharing history and rates
+    recombination_spread: float = SPREAD  # sd of a window's log(rate) around its genome's
 
     def __post_init__(self) -> None:
         problems = self.locus_problems() + self.history_problems()
@@ -74,9 +87,27 @@ class SweepRegime(HistoryFamily):
                             f"the window ({self.length / 2:g} bp)")
         if not all(0 <= s <= 1 for s in (self.ongoing_share, self.soft_share)):
             problems.append("ongoing_share and soft_share must be in [0, 1]")
+        if self.genome_windows < 0 or self.genome_windows % len(self.labels):
+            problems.append(f"genome_windows={self.genome_windows} must be 0 or a positive "
+                            f"multiple of {len(self.labels)} (one window of each class in turn)")
+        if self.recombination_spread < 0 or (
+                not self.genome_windows and self.recombination_spread != SPREAD):
+            problems.append(f"recombination_spread={self.recombination_spread} must be at least "
+                            f"0, and is given with genome_windows (the windows of a genome)")
         if not 0 < self.end_frequency_min < 1 or self.age_max < 0:
             problems.append("end_frequency_min must be in (0, 1) and age_max >= 0")
         self.fail_if(problems)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """As every scenario's, less the genome's fields when its windows are independent:
+        those came later, and so the seeds and manifests of every dataset made before them
+        are kept."""
+        parameters = super().parameters
+        if not self.genome_windows:
+            for name in ("genome_windows", "recombination_spread"):
+                del parameters[name]
+        return parameters
 
     def draw(self, rng: np.random.Generator) -> dict[str, float]:
         """Every parameter of a replicate, whatever its class."""
@@ -106,8 +137,24 @@ class SweepRegime(HistoryFamily):
         ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
         rng = np.random.default_rng(draw_seed)
         params = self.draw(rng)
-        history = drawn_history(self.histories, params, rng)
+        if self.genome_windows:
+            history, shared = self._genome(index // self.genome_windows, seed)
+            r = shared["recombination_scale"] * np.exp(rng.normal(0, self.recombination_spread))
+            params.update(shared, recombination_rate=float(np.clip(
+                r, self.recombination_rate_min, self.recombination_rate_max)))
+        else:
+            history = drawn_history(self.histories, params, rng)
         return self.replicate_in(history, label, params, (ancestry_seed, mutation_seed))
+
+    def _genome(self, genome: int, seed: int) -> tuple[SizeHistory, dict[str, float]]:
+        """The history and the parameters genome ``genome``'s windows share (drawn from a
+        stream of their own, the same for each of its windows)."""
+        rng = np.random.default_rng(replicate_seeds(seed, genome, self.stream + 1, 1)[0])
+        drawn = self.draw(rng)
+        shared = {key: drawn[key] for key in ("history_index", "history_kind", "mutation_rate")}
+        shared["recombination_scale"] = drawn["recombination_rate"]
+        shared["genome"] = float(genome)
+        return drawn_history(self.histories, drawn, rng), shared
 
     def replicate_in(self, history: SizeHistory, label: int, params: dict[str, float],
                      seeds: tuple[int, int]) -> Replicate:
@@ -120,14 +167,32 @@ class SweepRegime(HistoryFamily):
         """The tree sequence of the window (and the gap before a linked sweep) and the
         params with the sweep's size; the sweep's era is held at a constant size, widened
         until msprime's sweep fits in it (also how benchmarks/calibration.py plants sweeps in
-        bottlenecked histories)."""
+        bottlenecked histories). Where msprime aborts on a sweep (a rare assertion in its C
+        library), the next seed is taken."""
         linked = label == "linked"
         gap = GAP_BP if linked else 0
         length = self.length + gap
         r = params["recombination_rate"]
         recombination = msprime.RateMap(position=[0, gap, length], rate=[
             r * (params["distance"] - self.length / 2) / GAP_BP, r]) if linked else r
-        age = params["sweep_age"]
+        if label == "neutral":  # no sweep model: nothing that aborts
+            return self._fitted_ancestry(history, label, params, recombination, length, seed)
+        for attempt in range(ABORT_RETRIES + 1):  # each in a child process that may abort
+            found, outcome = survives_abort(partial(
+                self._fitted_ancestry, history, label, params, recombination, length,
+                seed + attempt))
+            if found:
+                return outcome
+            log.warning("msprime aborted on a %s sweep with seed %d (a rare assertion in its "
+                        "sweep model, above)%s", label, seed + attempt,
+                        f"; trying seed {seed + attempt + 1}" if attempt < ABORT_RETRIES else "")
+        raise RuntimeError(f"{self.name}: msprime aborted on {ABORT_RETRIES + 1} seeds from "
+                           f"{seed} ({params})")
+
+    def _fitted_ancestry(self, history: SizeHistory, label: str, params: dict[str, float],
+                         recombination: Any, length: float, seed: int):
+        """:meth:`ancestry` with one seed."""
+        linked, age = label == "linked", params["sweep_age"]
         for widen in (1.5, 3.0, 6.0):
             duration = self._duration(params, history.size_at(age))
             flat = history.flattened(age, age + widen * duration + 20)
