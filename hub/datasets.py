@@ -280,19 +280,19 @@ def target_values(path: str | Path, manifest: dict[str, Any] | None = None) -> n
         raise PopgenHubError(f"{path} holds classes, not a regression target; simulate a "
                              f"regression scenario (e.g. recombination_regime)")
     return replicate_parameter(path, target["parameter"], "the target of every replicate",
-                               REMAKE_SHARD, manifest) * float(target["factor"])
+                               manifest) * float(target["factor"])
 
 
-def replicate_parameter(path: str | Path, name: str, what: str, fix: str,
+def replicate_parameter(path: str | Path, name: str, what: str,
                         manifest: dict[str, Any] | None = None) -> np.ndarray:
     """The parameter ``name`` each replicate of a dataset drew, in order; shards without it
-    are refused in one line saying ``what`` it is and ``fix``."""
+    are refused in one line saying ``what`` it is."""
     manifest = manifest or load_manifest(path)
     key = f"param_{name}"
     values = []
     for shard in _shards(Path(path), manifest):
         if key not in shard:
-            raise PopgenHubError(f"{shard.path} lacks {key}, {what}; {fix}")
+            raise PopgenHubError(f"{shard.path} lacks {key}, {what}; {REMAKE_SHARD}")
         values.append(shard[key])
     return np.concatenate(values)
 
@@ -302,7 +302,7 @@ def genomes_of(path: str | Path, manifest: dict[str, Any] | None = None) -> np.n
     manifest = manifest or load_manifest(path)
     if not manifest["parameters"].get("genome_windows"):
         return None
-    return replicate_parameter(path, "genome", "the genome of every replicate", REMAKE_SHARD,
+    return replicate_parameter(path, "genome", "the genome of every replicate",
                                manifest).astype(np.int64)
 
 
