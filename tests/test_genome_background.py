@@ -4,8 +4,12 @@ the background over the whole input (docs/sweep_models.md)."""
 
 from __future__ import annotations
 
+import gzip
+import logging
+
 import numpy as np
 import pytest
+from test_bad_input import write_vcf
 
 from conftest import assert_torch_matches_onnx, run_cli, train_tiny
 from popgen_hub.encoders import build_encoder
@@ -126,6 +130,29 @@ def test_a_scan_measures_the_background_over_the_whole_input_whatever_region_it_
     _, rows = read_table(next((tmp_path / "scan").glob("*.windows.tsv")))
     np.testing.assert_allclose([float(row["p_sweep"]) for row in rows],
                                scanned["probabilities"][:, 1], atol=1e-5)
+
+
+def test_a_contig_that_cannot_be_read_is_left_out_of_the_background(genome_model, sweep_vcf,
+                                                                   tmp_path, caplog):
+    """A second contig whose records pass its length in the header: one warning names it, and
+    the background is the first contig's alone."""
+    from popgen_hub.scoring import prepare
+
+    _, model = genome_model
+    with gzip.open(sweep_vcf, "rt") as handle:
+        lines = handle.readlines()
+    header = [line for line in lines if line.startswith("#")]
+    records = [line for line in lines if not line.startswith("#")]
+    contig = records[0].split("\t", 1)[0]
+    header.insert(-1, "##contig=<ID=short,length=100000>\n")
+    moved = ["short\t" + record.split("\t", 1)[1] for record in records]
+    two = write_vcf(tmp_path / "two.vcf.gz", "".join(header + records + moved))
+    with caplog.at_level(logging.WARNING, logger="popgen_hub"):
+        both = prepare(model, two, region=contig, progress=False)
+    (warning,) = caplog.messages
+    assert "1 contigs or windows of two.vcf.gz left out" in warning and "short" in warning
+    np.testing.assert_array_equal(both.background,
+                                  prepare(model, sweep_vcf, progress=False).background)
 
 
 def test_an_input_too_short_for_a_background_and_explain_are_refused_in_one_line(
