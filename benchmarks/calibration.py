@@ -13,12 +13,15 @@ population's pairwise-coalescence size history, held at its harmonic mean while 
 (msprime allows no demographic event during a sweep). Figures at P > 0.5 and at each further
 ``--thresholds`` value, and the least threshold at which every neutral case calls at most
 1 % of its windows (what `popgen-hub calibrate --decision-threshold` stores, chosen on one seed
-and measured on another). Measures; asserts nothing.
+and measured on another). With ``--consensus``, the models' consensus is measured as one more
+model: a window is called only where every model calls it (its P is the least of theirs, on
+the windows every model scored; it has no q-values, and a window is flagged where any model
+flags it). Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
         [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
         [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
-        [--neutral-only] [-o OUTDIR]   # -> matrix.md, its JSON, plots
+        [--neutral-only] [--consensus] [-o OUTDIR]   # -> matrix.md, its JSON, plots
     python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep in 2 histories, 300 kb
 """
 
@@ -212,19 +215,41 @@ def figures(t: dict, site: int | None, thresholds: list[float]) -> dict:
             "above_beyond_1mb": int((above & (distance > 1e6)).sum())}
 
 
+def consensus_name(models: list[str]) -> str:
+    return f"consensus of {' and '.join(models)}"
+
+
+def consensus_of(tables: list[dict]) -> dict:
+    """The window table of the models' consensus (module doc), from theirs (one contig's
+    windows in order, as :func:`read_table` gives them)."""
+    starts = functools.reduce(np.intersect1d, [t["start"] for t in tables])
+    rows = [np.searchsorted(t["start"], starts) for t in tables]
+    flags = [t["flag"][at] for t, at in zip(tables, rows, strict=True) if t["flag"] is not None]
+    return {**{k: tables[0][k][rows[0]] for k in ("start", "end", "bin_start", "bin_end",
+                                                  "centre")},
+            **{k: np.min([t[k][at] for t, at in zip(tables, rows, strict=True)], axis=0)
+               for k in ("p", "odds")},
+            "q": None, "flag": np.any(flags, axis=0) if flags else None}
+
+
 def run_task(task: dict) -> dict:
-    """Simulate one chromosome, scan it with every model, return its figures by model."""
+    """Simulate one chromosome, scan it with every model, return its figures by model (and
+    by their consensus, when the task asks for it)."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="calibration-", dir=task["tmp"]) as tmp:
         vcf = Path(tmp) / "chrom.vcf.gz"
         simulate(task, vcf)
         simulated = time.perf_counter()
-        found = {}
+        found, tables = {}, []
         for name in task["models"]:
             model, out = load(name), Path(tmp) / "scan"
             model.scan(vcf, out, workers=1, progress=False)
-            table = read_table(out / f"{model.contract.name}.windows.tsv", model.contract.labels)
-            found[name] = figures(table, task.get("site"), task["thresholds"])
+            tables.append(read_table(out / f"{model.contract.name}.windows.tsv",
+                                     model.contract.labels))
+            found[name] = figures(tables[-1], task.get("site"), task["thresholds"])
+        if task["consensus"]:
+            found[consensus_name(task["models"])] = figures(consensus_of(tables),
+                                                            task.get("site"), task["thresholds"])
     return {"key": task["key"], "replicate": task["replicate"], "seeds": task["seeds"],
             "simulate_s": simulated - started, "total_s": time.perf_counter() - started,
             "figures": found}
@@ -255,7 +280,8 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
                            (args.loc_haplotypes, args.loc_replicates if h == SWEEP_HISTORY
                             else 0))
               for s in args.strengths for a in args.ages if k]
-    return [{"models": args.models, "tmp": str(args.out), "length": args.length, "key": key,
+    return [{"models": args.models, "consensus": args.consensus, "tmp": str(args.out),
+             "length": args.length, "key": key,
              "thresholds": args.thresholds,
              "history": history, "r": r, "mu": mu, "haplotypes": n, "replicate": i,
              "seeds": seeds(args.seed, key, i), **extra}
@@ -292,7 +318,7 @@ def share(numerator, denominator) -> float | None:
 def summarise(results: list[dict], cases: list[dict], args, contracts: dict) -> dict:
     """Figures by model: the neutral matrix, power and localisation rows."""
     summary = {}
-    for name in args.models:
+    for name in contracts:
         matrix, sweeps = [], {}
         for case in cases:
             runs = [r["figures"][name] for r in results if r["key"] == case["name"]]
@@ -471,6 +497,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--neutral-only", action="store_true",
                         help="no sweeps: the neutral matrix and the least threshold only")
     parser.add_argument("--subset", action="store_true", help=f"cases {', '.join(SUBSET)}")
+    parser.add_argument("--consensus", action="store_true",
+                        help="also the windows every model calls (two models or more)")
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "build" / "calibration")
     parser.add_argument("--smoke", action="store_true",
                         help="3 cases and 1 sweep, 300 kb, one replicate: checks the script")
@@ -501,8 +529,13 @@ def main() -> None:
             size_history(history)
         except PopgenHubError as exc:
             raise SystemExit(f"--sweep-histories: {exc}") from None
-    args.out.mkdir(parents=True, exist_ok=True)
     contracts = {name: load(name).contract for name in args.models}
+    if args.consensus:
+        if len(args.models) < 2 or len({c.labels[1] for c in contracts.values()}) > 1:
+            raise SystemExit("--consensus: give two models or more of one primary class")
+        # marked training or held-out as the first model
+        contracts[consensus_name(args.models)] = contracts[args.models[0]]
+    args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results = run_all(tasks_of(args, cases), args.workers)
     elapsed = time.perf_counter() - started

@@ -187,6 +187,23 @@ def test_calibration_neutral_only_smoke(tmp_path):
     assert not (tmp_path / "power.png").exists() and (tmp_path / "fp_heatmap.png").stat().st_size
 
 
+def test_calibration_consensus_smoke(tmp_path):
+    """--consensus: a window is called only where every model calls it, so no case has more
+    windows above 0.5, or a higher P, under the consensus than under either model (on the
+    smoke's 3G09 CEU the European CNN calls 13 %, the general one none)."""
+    models = ["imagene_cnn.sweep_hsap_eur", "imagene_cnn.sweep_hsap_general"]
+    run_benchmark("calibration.py", *models, "--consensus", "--neutral-only", "-o", tmp_path)
+    summary = json.loads((tmp_path / "calibration.json").read_text())["summary"]
+    consensus = summary[f"consensus of {models[0]} and {models[1]}"]["matrix"]
+    for i, row in enumerate(consensus):
+        members = [summary[model]["matrix"][i] for model in models]
+        assert row["windows"] == members[0]["windows"] == members[1]["windows"], members
+        assert row["p_above"] <= min(member["p_above"] for member in members), (row, members)
+        assert 0 < row["max_p"] <= min(member["max_p"] for member in members), (row, members)
+        assert row["q_below"] is None
+    assert max(row["p_above"] for row in summary[models[0]]["matrix"]) > 0
+
+
 def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
     """exporters/decision_threshold.py's threshold and the source it stores, from two runs'
     summaries (the figures are the general CNN's)."""
