@@ -8,6 +8,7 @@ parameters, so a dataset is the same whatever the number of workers that made it
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import json
 import os
@@ -71,6 +72,7 @@ def survives_abort(run: Callable[[], Any]) -> tuple[bool, Any]:
         try:
             os.close(read)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort leaves no core file
+            faulthandler.disable()  # nor a traceback (the caller warns when it takes a seed)
             try:
                 outcome: tuple[bool, Any] = (True, run())
             except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
