@@ -13,6 +13,12 @@ masked (positive: the part supported the label).
   the image's blocks as above, the statistics left as they are.
 - Temporal models (several input tensors): each time point's haplotypes (one channel of its
   tensor, in the encoder's ``sample_groups`` order) are masked in turn.
+- Models that read the window's summary statistics beside its genome's background
+  (``genome_statistics``): each statistic (over all sub-windows, the folded SFS as one) and
+  each sub-window (all its statistics, mapped to its bp) is replaced in turn by the genome's
+  background: the question is what about this window, against the rest of its genome, the
+  score rests on. (The statistics alone, ``summary_statistics``, have no such baseline and
+  are refused.)
 
 Masked values are the image's mean by default: a masked block keeps the image's density of
 minor alleles and loses only its pattern. Masking with 0 (``fill="zero"``, the major allele)
@@ -32,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .calibration import log_odds
-from .encoders.genome_statistics import background_tensor, with_background
+from .encoders.genome_statistics import BACKGROUND, background_tensor, with_background
 from .encoders.haplotype_image import TENSOR as IMAGE
 from .errors import PopgenHubError
 from .genotypes import GenotypeBlock, Region
@@ -52,7 +58,9 @@ BATCH = 128
 @dataclass
 class Explanation:
     """The attributions of one window. Image models fill the ``col_*`` and ``row_*``
-    fields, temporal models ``time_points`` and ``time_attribution``."""
+    fields, temporal models ``time_points`` and ``time_attribution``, statistics models
+    ``col_spans`` and ``col_attribution`` (one per sub-window) and ``statistics`` and
+    ``statistic_attribution``."""
 
     contig: str
     start: int
@@ -70,6 +78,13 @@ class Explanation:
     row_attribution: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_points: list[str] = field(default_factory=list)
     time_attribution: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    statistics: list[str] = field(default_factory=list)
+    statistic_attribution: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def kind(self) -> str:
+        """What was masked: ``image``, ``time_points`` or ``statistics``."""
+        return "time_points" if self.time_points else "statistics" if self.statistics else "image"
 
     @property
     def image(self) -> np.ndarray:
@@ -104,8 +119,15 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
     :func:`popgen_hub.scoring.prepare`)."""
     column = _label_column(model, label)
     _check_options(block_cols, block_rows, fill)
-    if background_tensor(model.encoder) is not None:  # before reading the genome's background
-        raise _not_an_image(model)
+    if (getattr(model.encoder, "column_spans", None) is None and len(model.contract.input.names)
+            == 1 and background_tensor(model.encoder) is None):  # before reading the input
+        raise PopgenHubError(
+            f"{model.contract.name}: explain masks a haplotype image, time points or statistics "
+            f"beside their genome's background (the baseline they are replaced by); the "
+            f"{model.encoder.name} encoder gives none")
+    if background_tensor(model.encoder) is not None and fill != "mean":
+        raise PopgenHubError(f"--fill {fill}: {model.contract.name}'s statistics are replaced "
+                             f"by its genome's background, not filled; leave --fill out")
     job = prepare(model, path, region=region, window=window, step=step, seed=seed,
                   samples=samples, sample_column=sample_column, age_column=age_column,
                   population=population, population_column=population_column,
@@ -128,11 +150,6 @@ def explain(model: OnnxModel, path: str | os.PathLike, region: str, *,
                              f"the {contract.input.min_sites} informative sites "
                              f"{contract.name} needs; choose a region with variants")
     return found
-
-
-def _not_an_image(model: OnnxModel) -> PopgenHubError:
-    return PopgenHubError(f"{model.contract.name}: explain maps image columns to the genome "
-                          f"for the haplotype_image encoder, not {model.encoder.name}")
 
 
 def _label_column(model: OnnxModel, label: str | None) -> int:
@@ -198,6 +215,8 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     base = float(log_odds(model.predict({k: v[None] for k, v in inputs.items()}), column)[0])
     made = Explanation(contig, window[0], window[1], model.contract.labels[column], base,
                        n_sites, inputs)
+    if background_tensor(model.encoder) is not None:
+        return _explain_statistics(model, column, made, window)
     # image encoders, alone or beside the statistics, map image columns to the genome
     column_spans = getattr(model.encoder, "column_spans", None)
     if column_spans is None and len(names) > 1:
@@ -206,8 +225,6 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
                   for name in names for channel in range(inputs[name].shape[0])]
         made.time_attribution = base - _scores(model, column, masked)
         return made
-    if column_spans is None:
-        raise _not_an_image(model)
     name = image_name(inputs)
     image = inputs[name]
     made.col_blocks = blocks(image.shape[-1], block_cols)
@@ -221,6 +238,47 @@ def _explain_window(model: OnnxModel, column: int, inputs: dict[str, np.ndarray]
     made.col_attribution = drops[:len(made.col_blocks)]
     made.row_attribution = drops[len(made.col_blocks):]
     return made
+
+
+def _explain_statistics(model: OnnxModel, column: int, made: Explanation,
+                        window: tuple[int, int]) -> Explanation:
+    """Each statistic, then each sub-window, replaced by the genome's background (module
+    doc)."""
+    encoder, inputs = model.encoder, made.inputs
+    names = encoder.feature_names
+    families = statistic_families(names)
+    sub_windows = [np.flatnonzero([name.startswith(f"bin{b}_") for name in names])
+                   for b in range(encoder.n_bins)]
+    window_tensor, genome = background_tensor(encoder), BACKGROUND
+    masked = []
+    for entries in [*families.values(), *sub_windows]:
+        replaced = dict(inputs)
+        replaced[window_tensor] = inputs[window_tensor].copy()
+        replaced[window_tensor][entries] = inputs[genome][entries]
+        masked.append(replaced)
+    drops = made.score - _scores(model, column, masked)
+    made.statistics = list(families)
+    made.statistic_attribution = drops[:len(families)]
+    edges = encoder.bin_edges(window)
+    made.col_spans = np.stack([edges[:-1], edges[1:]], axis=1)
+    made.col_attribution = drops[len(families):]
+    return made
+
+
+def statistic_families(names: list[str]) -> dict[str, np.ndarray]:
+    """The entries of each statistic of a summary-statistics tensor (its ``feature_names``):
+    a sub-window statistic over all sub-windows, each whole-window one alone, the folded SFS
+    as one."""
+    families: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        if name.startswith("bin"):
+            family = name.split("_", 1)[1] + " (sub-windows)"
+        elif name.startswith("sfs_"):
+            family = "folded SFS"
+        else:
+            family = name
+        families.setdefault(family, []).append(index)
+    return {family: np.array(entries) for family, entries in families.items()}
 
 
 def image_name(inputs: dict[str, np.ndarray]) -> str:

@@ -4,8 +4,11 @@ Image models: ``MODEL.CONTIG_START-END.png`` (the encoded image and the heat map
 column blocks' attributions side by side, image columns labelled with the bp of their sites,
 the row blocks' attributions beside them, and the attribution per kb along the window below),
 ``.npz`` and ``.tsv`` (attribution per column block with its bp span). Temporal models:
-``.time_points.tsv`` and ``.time_points.png`` (a bar per time point) and ``.npz``. Figures
-need matplotlib (the ``explain`` extra); everything is published together or not at all.
+``.time_points.tsv`` and ``.time_points.png`` (a bar per time point) and ``.npz``. Models of
+statistics beside their genome's background: ``.png`` (a bar per statistic, and the
+attribution per kb of the sub-windows along the window), ``.tsv`` (attribution per sub-window
+with its bp span), ``.statistics.tsv`` and ``.npz``. Figures need matplotlib (the ``explain``
+extra); everything is published together or not at all.
 """
 
 from __future__ import annotations
@@ -30,13 +33,17 @@ def write_explanations(explanations: list[Explanation], out_dir: str | os.PathLi
     with staged_outputs(out_dir, command) as staging:
         for explanation in explanations:
             prefix = f"{model_name}.{explanation.name}"
+            masked = ("replaced by the genome's background" if explanation.kind == "statistics"
+                      else f"masked with the {fill}")
             header = (f"# {model_name}: occlusion attributions (drop of the log-odds of "
-                      f"P({explanation.label}) when masked with the {fill}) in "
+                      f"P({explanation.label}) when {masked}) in "
                       f"{braced(explanation.contig)}:{explanation.start + 1}-{explanation.end}; "
                       f"unmasked log-odds {explanation.score:.4f}; bp 0-based half-open\n")
             _write_npz(explanation, staging.path(f"{prefix}.npz"))
-            if explanation.time_points:
+            if explanation.kind == "time_points":
                 _write_time_points(explanation, staging, prefix, header)
+            elif explanation.kind == "statistics":
+                _write_statistics(explanation, staging, prefix, header, model_name)
             else:
                 _write_columns(explanation, staging.path(f"{prefix}.tsv"), header)
                 _image_figure(explanation, staging.path(f"{prefix}.png"), model_name)
@@ -45,7 +52,7 @@ def write_explanations(explanations: list[Explanation], out_dir: str | os.PathLi
 
 def _write_npz(explanation: Explanation, path: Path) -> None:
     arrays = {f"input_{name}": array for name, array in explanation.inputs.items()}
-    if not explanation.time_points:
+    if explanation.kind == "image":
         arrays["image"] = explanation.image
     np.savez_compressed(
         path, **arrays, contig=explanation.contig,
@@ -55,7 +62,9 @@ def _write_npz(explanation: Explanation, path: Path) -> None:
         col_attribution=explanation.col_attribution, row_blocks=explanation.row_blocks,
         row_attribution=explanation.row_attribution,
         time_points=np.array(explanation.time_points, dtype=str),
-        time_attribution=explanation.time_attribution)
+        time_attribution=explanation.time_attribution,
+        statistics=np.array(explanation.statistics, dtype=str),
+        statistic_attribution=explanation.statistic_attribution)
 
 
 def _write_columns(explanation: Explanation, path: Path, header: str) -> None:
@@ -85,6 +94,37 @@ def _write_time_points(explanation: Explanation, staging: Staging, prefix: str,
                  f"{explanation.score:.2f}", fontsize=9)
     fig.tight_layout()
     fig.savefig(staging.path(f"{prefix}.time_points.png"), dpi=120)
+    plt.close(fig)
+
+
+def _write_statistics(explanation: Explanation, staging: Staging, prefix: str, header: str,
+                      model_name: str) -> None:
+    """The sub-windows' and the statistics' attributions: two tables and one figure."""
+    import matplotlib.pyplot as plt
+
+    lines = [header, "contig\tstart\tend\tattribution\n"]
+    lines += [f"{explanation.contig}\t{start}\t{end}\t{value:.6g}\n" for (start, end), value
+              in zip(explanation.col_spans, explanation.col_attribution, strict=True)]
+    staging.path(f"{prefix}.tsv").write_text("".join(lines))
+    names, values = explanation.statistics, explanation.statistic_attribution
+    lines = [header, "statistic\tattribution\n"]
+    lines += [f"{name}\t{value:.6g}\n" for name, value in zip(names, values, strict=True)]
+    staging.path(f"{prefix}.statistics.tsv").write_text("".join(lines))
+    fig, (ax_stats, ax_bp) = plt.subplots(2, 1, figsize=(9, 0.32 * len(names) + 4.2),
+                                          height_ratios=[0.32 * len(names) + 0.6, 2.2],
+                                          layout="constrained")
+    ax_stats.barh(range(len(values)), values,
+                  color=np.where(values >= 0, "tab:red", "tab:blue"))
+    ax_stats.axvline(0, color="black", lw=0.8)
+    ax_stats.set_yticks(range(len(names)), names, fontsize=8)
+    ax_stats.set(ylim=(len(names) - 0.5, -0.5), xlabel="drop of the log-odds when the "
+                 "statistic is replaced by the genome's background")
+    _per_kb(ax_bp, explanation)
+    ax_bp.set_title("each sub-window's statistics replaced by the genome's background",
+                    fontsize=9)
+    fig.suptitle(f"{model_name} on {_where(explanation)}: log-odds P({explanation.label}) "
+                 f"{explanation.score:.2f}", fontsize=10)
+    fig.savefig(staging.path(f"{prefix}.png"), dpi=110)
     plt.close(fig)
 
 

@@ -10,6 +10,13 @@ seeds 1-8: ratios 1.50, 1.61, 1.21, 2.04, 1.26, 1.22, 1.31, 1.29; near-site mean
 log-odds per block. On neutral windows (same seeds) almost nothing supports P(sweep): near-site
 mean 0.000-0.012, so their ratio is noise over noise (0.0-290) and the comparison is of the
 near-site attribution itself.
+
+A model of statistics beside its genome's background (``stats_fc_genome``) is explained by
+replacing each sub-window's statistics, and each statistic, by the genome's: measured on the
+80 kb window centred on a sweep planted at 1.2 Mb of 2 Mb (the conftest's chromosome, seeds
+1-8), the sub-windows within 20 kb of the site have a mean positive attribution of 0.60-1.68,
+8-73 times the others', and H1 over the sub-windows is the strongest statistic in all 8; the
+window 1 Mb from the site (log-odds -2.7 to -4.7) has 0.000-0.067 near its centre.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BUNDLED_MODEL, encode, png_size, run_cli
+from conftest import BUNDLED_MODEL, SWEEP_AT, encode, png_size, run_cli
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.explain import MAX_WINDOWS, explain
 
@@ -28,9 +35,11 @@ SITE, HALF = 200_000, 20_000
 REGION = "chr1:160001-240000"  # the model's 80 kb window centred on the site
 
 
-def near_site(spans: np.ndarray, attribution: np.ndarray) -> tuple[float, float]:
-    """Mean positive attribution of the column blocks near the site, and of the others."""
-    near = np.abs(spans.mean(axis=1) - SITE) <= HALF
+def near_site(spans: np.ndarray, attribution: np.ndarray, site: int = SITE
+              ) -> tuple[float, float]:
+    """Mean positive attribution of the column blocks (or sub-windows) near the site, and of
+    the others."""
+    near = np.abs(spans.mean(axis=1) - site) <= HALF
     positive = np.maximum(attribution, 0)
     return float(positive[near].mean()), float(positive[~near].mean())
 
@@ -88,6 +97,47 @@ def test_a_region_off_the_vcfs_contigs_is_one_line(sweep_and_neutral, tmp_path):
     assert result.stderr.splitlines() == [
         f"popgen-hub explain: error: contig 'chr2' is not in {sweep.name} (its contigs: chr1)"]
     assert not (tmp_path / "x").exists()
+
+
+def test_statistics_beside_their_genome_are_explained_by_sub_window_and_statistic(
+        sweep_vcf, tmp_path):
+    import popgen_hub
+
+    name, out = "stats_fc_genome.sweep_hsap_general", tmp_path / "explain"
+    stdout = run_cli("explain", name, "--vcf", sweep_vcf, "--region", "chr1:1160001-1240000",
+                     "-q", "-o", out).stdout
+    assert "strongest sub-window: chr1:" in stdout and "statistics: h1 (sub-windows)" in stdout
+    prefix = f"{out}/{name}.chr1_1160001-1240000"
+    width, height = png_size(Path(f"{prefix}.png"))
+    assert width > 600 and height > 400
+    arrays = np.load(f"{prefix}.npz")
+    assert "image" not in arrays and arrays["input_genome_background"].shape == (69,)
+    spans = arrays["col_spans"]
+    assert spans.tolist() == [[s, s + 10_000] for s in range(1_160_000, 1_240_000, 10_000)]
+    rows = [line.split("\t") for line in Path(f"{prefix}.tsv").read_text().splitlines()
+            if not line.startswith(("#", "contig"))]
+    assert np.allclose([float(r[3]) for r in rows], arrays["col_attribution"], rtol=1e-5)
+    statistics = dict(line.split("\t") for line in Path(f"{prefix}.statistics.tsv").read_text()
+                      .splitlines() if not line.startswith(("#", "statistic")))
+    assert list(statistics) == arrays["statistics"].tolist() and len(statistics) == 14
+    assert max(statistics, key=lambda k: float(statistics[k])) == "h1 (sub-windows)"
+    near, far = near_site(spans, arrays["col_attribution"], SWEEP_AT)
+    assert near >= 0.3 and near >= 3 * far, (near, far)
+    (away,) = explain(popgen_hub.load(name, device="cpu"), sweep_vcf, "chr1:160001-240000")
+    assert away.score < 0
+    assert near_site(away.col_spans, away.col_attribution, 200_000)[0] <= near / 5
+
+
+def test_a_model_without_a_baseline_to_mask_with_is_refused_in_one_line(sweep_vcf, tmp_path):
+    for name, option, message in (
+            ("stats_fc.sweep_hsap_general", (), "the summary_statistics encoder gives none"),
+            ("stats_fc_genome.sweep_hsap_general", ("--fill", "zero"),
+             "replaced by its genome's background, not filled")):
+        done = run_cli("explain", name, "--vcf", sweep_vcf, "--region", "chr1:1160001-1240000",
+                       *option, "-o", tmp_path / "x", check=False)
+        assert done.returncode == 1 and message in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "x").exists()
 
 
 def test_columns_map_to_the_bp_of_their_sites():

@@ -155,7 +155,7 @@ def test_a_contig_that_cannot_be_read_is_left_out_of_the_background(genome_model
                                   prepare(model, sweep_vcf, progress=False).background)
 
 
-def test_an_input_too_short_for_a_background_and_explain_are_refused_in_one_line(
+def test_an_input_too_short_for_a_background_is_refused_in_one_line_by_scan_and_explain(
         genome_model, simulate_vcf, tmp_path):
     import popgen_hub
 
@@ -173,6 +173,7 @@ def test_an_input_too_short_for_a_background_and_explain_are_refused_in_one_line
     assert not (tmp_path / "scan").exists()
     done = run_cli("explain", f"local-dir:{model.path.parent}", "--vcf", short, "--region",
                    "1:100000-180000", "-o", tmp_path / "explained", check=False)
-    assert done.returncode != 0 and "not genome_statistics" in done.stderr
+    assert done.returncode == 1 and "give it an input of at least 0.8 Mb" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "explained").exists()
 

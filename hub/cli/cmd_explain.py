@@ -2,13 +2,16 @@ r"""Explain a model's score on the window(s) of a region by occlusion, on the ON
 torch): each window is encoded as a scan encodes it, then scored again with blocks of its
 image columns (sites) and of its rows (haplotypes) masked in turn; a block's attribution is
 the drop of the log-odds of P(LABEL) against the other classes when it is masked. Temporal
-models mask each time point in turn instead.
+models mask each time point in turn instead; models that read each window beside its genome's
+background (stats_fc_genome) replace each statistic, and each sub-window's statistics, by the
+genome's background in turn.
 
 A region of at most one window gives the window centred on it; a longer one the scan's
 windows, --step apart (at most 20). Writes into OUTDIR per window MODEL.CONTIG_START-END.png
 (the encoded image beside the heat map of the column blocks' attributions, columns labelled
 with the bp of their sites), .npz (the arrays) and .tsv (attribution per column block and its
-bp span); temporal models .time_points.tsv and .time_points.png. Needs matplotlib
+bp span); temporal models .time_points.tsv and .time_points.png; statistics models a .png of
+both, .tsv (per sub-window) and .statistics.tsv. Needs matplotlib
 (pip install 'popgen-hub[explain]').
 
 examples:
@@ -18,6 +21,8 @@ examples:
     --region chr2:135800001-136200000 --step 40000 --block-cols 2 -o lct
   popgen-hub explain temporal_balsel.hsap_eur --vcf loci.vcf.gz --samples loci.samples.tsv \
     --region chr1:1-50000 --label moderate_overdominance -o temporal
+  popgen-hub explain stats_fc_genome.sweep_hsap_general --vcf chr1.vcf.gz \
+    --region chr1:1160001-1240000 -o explain_genome
 """
 
 from __future__ import annotations
@@ -80,13 +85,20 @@ def _report(explanations: list[Any], paths: list[Any]) -> None:
     for e in explanations:
         print(f"{braced(e.contig)}:{e.start + 1}-{e.end}  log-odds P({e.label}) {e.score:6.2f}  "
               f"({e.n_sites} sites)")
-        if e.time_points:
+        if e.kind == "time_points":
             print("  time points: " + ", ".join(
                 f"{name} {value:+.2f}" for name, value in
                 zip(e.time_points, e.time_attribution, strict=True)))
             continue
-        col, row = e.col_attribution.argmax(), e.row_attribution.argmax()
+        col = e.col_attribution.argmax()
         start, end = e.col_spans[col]
+        if e.kind == "statistics":
+            top = e.statistic_attribution.argsort()[::-1][:3]
+            print(f"  strongest sub-window: {braced(e.contig)}:{start + 1}-{end} "
+                  f"({e.col_attribution[col]:+.2f}); statistics: " + ", ".join(
+                      f"{e.statistics[i]} {e.statistic_attribution[i]:+.2f}" for i in top))
+            continue
+        row = e.row_attribution.argmax()
         print(f"  strongest column block: {braced(e.contig)}:{start + 1}-{end} "
               f"({e.col_attribution[col]:+.2f}); rows {e.row_blocks[row][0] + 1}-"
               f"{e.row_blocks[row][1]} ({e.row_attribution[row]:+.2f})")

@@ -78,9 +78,8 @@ class SummaryStatisticsEncoder(DataclassEncoder):
         """The statistics of ``window`` (default: the span of the block's sites)."""
         self.check_kind(block)
         positions = np.asarray(block.positions, dtype=np.int64)
-        start, end = window if window else (
-            (positions[0], positions[-1] + 1) if len(positions) else (0, 1))
-        edges = np.linspace(start, end, self.n_bins + 1).round().astype(np.int64)
+        edges = self.bin_edges(window if window else (
+            (positions[0], positions[-1] + 1) if len(positions) else (0, 1)))
         counts = site_counts(block)
         segregating = counts.p_segregating > 0
         sites = block.take_sites(segregating)
@@ -105,6 +104,10 @@ class SummaryStatisticsEncoder(DataclassEncoder):
         features = np.concatenate([per_bin.ravel(), whole, self._folded_sfs(counts)])
         return EncodedWindow({TENSOR: np.nan_to_num(features).astype(np.float32)},
                              int(segregating.sum()))
+
+    def bin_edges(self, window: tuple[float, float]) -> np.ndarray:
+        """The bp edges of the window's ``n_bins`` sub-windows (``n_bins + 1`` of them)."""
+        return np.linspace(*window, self.n_bins + 1).round().astype(np.int64)
 
     def _mean_r2(self, sites: GenotypeBlock, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Mean r² of up to ``ld_pairs`` seeded random pairs of sites within each bin."""
