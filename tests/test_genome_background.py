@@ -93,6 +93,25 @@ def test_training_encodes_each_window_beside_its_genome_and_the_graph_reads_both
     assert np.abs(model.predict(moved) - model.predict(inputs)).max() > 1e-3
 
 
+def test_an_ensemble_of_background_models_halves_its_held_out_data_by_genome(
+        genome_data, genome_model, tmp_path):
+    import json
+
+    _, model = genome_model
+    second, held_out = tmp_path / "second", tmp_path / "held_out"
+    run_cli("train", "stats_fc_genome", "--data", genome_data, "--epochs", "2", "--threads",
+            "1", "--seed", "3", "-q", "-o", second / "run")
+    run_cli("export", second / "run", "--name", "stats_fc_genome.test2", "-o", second / "model")
+    run_cli("simulate", "sweep_regime", "--param", "genome_windows=12", "--param",
+            "n_haplotypes=32", "--n", "60", "--seed", "2", "-q", "-o", held_out)
+    run_cli("ensemble", model.path.parent, second / "model", "--data", held_out, "--name",
+            "ensemble.genomes", "-o", tmp_path / "ensemble", "-q")
+    training = json.loads((tmp_path / "ensemble" / "config.json").read_text())["training"]
+    assert "replicates by genome" in training["split"]
+    # 5 genomes of 12 windows: whole genomes on each side (by replicate it would be 30 / 30)
+    assert sorted([training["n_calibration"], training["n_test"]]) == [24, 36]
+
+
 def test_a_dataset_of_independent_windows_is_refused_in_one_line(tiny_sweep_data):
     from popgen_hub.datasets import encode_dataset
 

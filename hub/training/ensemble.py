@@ -218,8 +218,9 @@ def build_ensemble(members: list[str], data: str | Path, name: str, out_dir: str
         contract = ensemble_contract(name, contracts, encoder_config, {
             "test": metrics, "calibration": calibration}, {
             "dataset_command": manifest.get("command", ""),
-            "split": f"a seeded partition of {len(truth)} held-out replicates by index (seed "
-                     f"{SPLIT_SEED}) into halves: temperature, test",
+            "split": f"a seeded partition of {len(truth)} held-out replicates by "
+                     f"{'index' if genomes is None else 'genome'} (seed {SPLIT_SEED}) into "
+                     f"halves: temperature, test",
             "n_calibration": len(fit), "n_test": len(test), "command": command},
             source["description"].strip() if source else "")
         proto = compose([onnx.load(str(model.path)) for model in models],
