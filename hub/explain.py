@@ -249,12 +249,12 @@ def _explain_statistics(model: OnnxModel, column: int, made: Explanation,
     families = statistic_families(names)
     sub_windows = [np.flatnonzero([name.startswith(f"bin{b}_") for name in names])
                    for b in range(encoder.n_bins)]
-    window_tensor, genome = background_tensor(encoder), BACKGROUND
+    of = background_tensor(encoder)  # the window's statistics, beside the genome's
     masked = []
     for entries in [*families.values(), *sub_windows]:
         replaced = dict(inputs)
-        replaced[window_tensor] = inputs[window_tensor].copy()
-        replaced[window_tensor][entries] = inputs[genome][entries]
+        replaced[of] = inputs[of].copy()
+        replaced[of][entries] = inputs[BACKGROUND][entries]
         masked.append(replaced)
     drops = made.score - _scores(model, column, masked)
     made.statistics = list(families)
