@@ -245,13 +245,10 @@ def _explain_statistics(model: OnnxModel, column: int, made: Explanation,
     """Each statistic, then each sub-window, replaced by the genome's background (module
     doc)."""
     encoder, inputs = model.encoder, made.inputs
-    names = encoder.feature_names
-    families = statistic_families(names)
-    sub_windows = [np.flatnonzero([name.startswith(f"bin{b}_") for name in names])
-                   for b in range(encoder.n_bins)]
+    families = encoder.statistic_entries
     of = background_tensor(encoder)  # the window's statistics, beside the genome's
     masked = []
-    for entries in [*families.values(), *sub_windows]:
+    for entries in [*families.values(), *encoder.sub_window_entries]:
         replaced = dict(inputs)
         replaced[of] = inputs[of].copy()
         replaced[of][entries] = inputs[BACKGROUND][entries]
@@ -263,22 +260,6 @@ def _explain_statistics(model: OnnxModel, column: int, made: Explanation,
     made.col_spans = np.stack([edges[:-1], edges[1:]], axis=1)
     made.col_attribution = drops[len(families):]
     return made
-
-
-def statistic_families(names: list[str]) -> dict[str, np.ndarray]:
-    """The entries of each statistic of a summary-statistics tensor (its ``feature_names``):
-    a sub-window statistic over all sub-windows, each whole-window one alone, the folded SFS
-    as one."""
-    families: dict[str, list[int]] = {}
-    for index, name in enumerate(names):
-        if name.startswith("bin"):
-            family = name.split("_", 1)[1] + " (sub-windows)"
-        elif name.startswith("sfs_"):
-            family = "folded SFS"
-        else:
-            family = name
-        families.setdefault(family, []).append(index)
-    return {family: np.array(entries) for family, entries in families.items()}
 
 
 def image_name(inputs: dict[str, np.ndarray]) -> str:

@@ -36,6 +36,20 @@ def test_the_statistics_are_the_stats_modules_of_each_sub_window():
     assert sum(sfs) == pytest.approx(1, abs=1e-6) and sfs[0] > 0  # singletons (1 of 40) kept
 
 
+def test_the_entries_of_each_statistic_and_sub_window_are_those_named_so():
+    """What explain replaces together: each statistic's entries and each sub-window's."""
+    encoder = SummaryStatisticsEncoder(n_bins=4)
+    names = np.array(encoder.feature_names)
+    statistics = encoder.statistic_entries
+    assert sorted(np.concatenate(list(statistics.values())).tolist()) == list(range(len(names)))
+    assert names[statistics["h1 (sub-windows)"]].tolist() == [f"bin{b}_h1" for b in range(4)]
+    assert names[statistics["window_h12"]].tolist() == ["window_h12"]
+    assert all(name.startswith("sfs_") for name in names[statistics["folded SFS"]])
+    assert len(statistics) == 7 + 6 + 1
+    for b, entries in enumerate(encoder.sub_window_entries):
+        assert [name.split("_", 1)[0] for name in names[entries]] == [f"bin{b}"] * 7
+
+
 def test_a_trough_shows_in_the_shares_whatever_the_diversity_level():
     block = random_haplotype_block(n_sites=400)
     centre = (block.positions >= 10_000) & (block.positions < 30_000)

@@ -70,6 +70,24 @@ class SummaryStatisticsEncoder(DataclassEncoder):
         return bins + [f"window_{name}" for name in WINDOW_FEATURES] + sfs
 
     @property
+    def statistic_entries(self) -> dict[str, np.ndarray]:
+        """The tensor's entries of each statistic, in ``feature_names`` order: a sub-window
+        statistic over all sub-windows, each whole-window one alone, the folded SFS as one."""
+        width, n_bin = len(BIN_FEATURES), len(BIN_FEATURES) * self.n_bins
+        entries = {f"{name} (sub-windows)": np.arange(k, n_bin, width)
+                   for k, name in enumerate(BIN_FEATURES)}
+        entries |= {f"window_{name}": np.array([n_bin + j])
+                    for j, name in enumerate(WINDOW_FEATURES)}
+        entries["folded SFS"] = n_bin + len(WINDOW_FEATURES) + np.arange(len(SFS_CLASSES))
+        return entries
+
+    @property
+    def sub_window_entries(self) -> list[np.ndarray]:
+        """The tensor's entries of each sub-window (all its statistics), in window order."""
+        width = len(BIN_FEATURES)
+        return [np.arange(b * width, (b + 1) * width) for b in range(self.n_bins)]
+
+    @property
     def shapes(self) -> dict[str, tuple[int]]:
         return {TENSOR: (len(self.feature_names),)}
 
