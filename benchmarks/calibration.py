@@ -16,12 +16,15 @@ population's pairwise-coalescence size history, held at its harmonic mean while 
 and measured on another). With ``--consensus``, the models' consensus is measured as one more
 model: a window is called only where every model calls it (its P is the least of theirs, on
 the windows every model scored; it has no q-values, and a window is flagged where any model
-flags it). Measures; asserts nothing.
+flags it). With ``--smoothing BP``, each model's P smoothed over BP each side (the mean P of
+the windows centred within BP of each window's centre, what a decision threshold stored with
+``popgen-hub calibrate --smoothing-bp BP`` calls windows on) is measured as one more model.
+Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
         [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
         [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
-        [--neutral-only] [--consensus] [-o OUTDIR]   # -> matrix.md, its JSON, plots
+        [--neutral-only] [--consensus] [--smoothing BP] [-o OUTDIR]   # -> matrix.md, JSON, plots
     python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep in 2 histories, 300 kb
 """
 
@@ -48,6 +51,7 @@ import numpy as np
 import stdpopsim
 
 import popgen_hub
+from popgen_hub.decision import smoothed
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.simulate.catalogue.sweep_regime import SweepRegime
 from popgen_hub.simulate.demography import get_demography
@@ -232,6 +236,18 @@ def consensus_of(tables: list[dict]) -> dict:
             "q": None, "flag": np.any(flags, axis=0) if flags else None}
 
 
+def smoothed_name(model: str, span: int) -> str:
+    return f"{model}, mean P within {span / 1e3:g} kb"
+
+
+def smoothed_table(t: dict, span: int) -> dict:
+    """The window table of a model's P smoothed over ``span`` bp each side (module doc), from
+    its own: the windows scored, each one's P the mean of those centred within ``span``."""
+    p = smoothed(t["centre"], t["p"], span)
+    return {**t, "p": p, "odds": np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(1 - p, 1e-300)),
+            "q": None}
+
+
 def run_task(task: dict) -> dict:
     """Simulate one chromosome, scan it with every model, return its figures by model (and
     by their consensus, when the task asks for it)."""
@@ -247,6 +263,10 @@ def run_task(task: dict) -> dict:
             tables.append(read_table(out / f"{model.contract.name}.windows.tsv",
                                      model.contract.labels))
             found[name] = figures(tables[-1], task.get("site"), task["thresholds"])
+            if task["smoothing"]:
+                found[smoothed_name(name, task["smoothing"])] = figures(
+                    smoothed_table(tables[-1], task["smoothing"]), task.get("site"),
+                    task["thresholds"])
         if task["consensus"]:
             found[consensus_name(task["models"])] = figures(consensus_of(tables),
                                                             task.get("site"), task["thresholds"])
@@ -280,7 +300,8 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
                            (args.loc_haplotypes, args.loc_replicates if h == SWEEP_HISTORY
                             else 0))
               for s in args.strengths for a in args.ages if k]
-    return [{"models": args.models, "consensus": args.consensus, "tmp": str(args.out),
+    return [{"models": args.models, "consensus": args.consensus, "smoothing": args.smoothing,
+             "tmp": str(args.out),
              "length": args.length, "key": key,
              "thresholds": args.thresholds,
              "history": history, "r": r, "mu": mu, "haplotypes": n, "replicate": i,
@@ -499,6 +520,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--subset", action="store_true", help=f"cases {', '.join(SUBSET)}")
     parser.add_argument("--consensus", action="store_true",
                         help="also the windows every model calls (two models or more)")
+    parser.add_argument("--smoothing", type=int, default=0, metavar="BP",
+                        help="also each model's P smoothed over BP each side, as one more model")
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "build" / "calibration")
     parser.add_argument("--smoke", action="store_true",
                         help="3 cases and 1 sweep, 300 kb, one replicate: checks the script")
@@ -535,6 +558,10 @@ def main() -> None:
             raise SystemExit("--consensus: give two models or more of one primary class")
         # marked training or held-out as the first model
         contracts[consensus_name(args.models)] = contracts[args.models[0]]
+    if args.smoothing < 0:
+        raise SystemExit(f"--smoothing {args.smoothing}: give a number of bp of at least 0")
+    for name in args.models if args.smoothing else []:
+        contracts[smoothed_name(name, args.smoothing)] = contracts[name]
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results = run_all(tasks_of(args, cases), args.workers)

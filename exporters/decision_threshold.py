@@ -7,12 +7,14 @@ on seed 2's chromosomes, and the worst case there is written into the stored sou
 (a warning says when it is above 1 %): the card, `info`, scans and reports show both. About 25
 min per model on 2 CPU cores.
 
-    python exporters/decision_threshold.py MODEL [--work DIR] [--workers N] [--reuse]
+    python exporters/decision_threshold.py MODEL [--smoothing BP] [--work DIR] [--workers N]
+        [--reuse]
 
 MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`
 (run with this interpreter), and its card rendered again from cards/MODEL.yaml. --reuse takes
 the runs already in WORK (after an interruption) instead of making them again: only for the
-same weights.
+same weights. With --smoothing BP the threshold is chosen and measured on P smoothed over BP
+each side (benchmarks/calibration.py --smoothing) and stored with it (--smoothing-bp).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from calibration import smoothed_name  # noqa: E402
+
 SEEDS = (1, 2)  # chosen on the first, measured on the second
 
 
@@ -35,17 +40,20 @@ def run(command: list[str], what: str) -> None:
 
 
 def matrix(name: str, seed: int, work: Path, workers: int, thresholds: list[float],
-           reuse: bool) -> dict:
-    """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes."""
+           reuse: bool, smoothing: int) -> dict:
+    """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes (and of its
+    P smoothed over ``smoothing`` bp, if not 0)."""
     out = work / f"seed{seed}"
     if not (reuse and (out / "calibration.json").is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
              "--replicates", "5", "--neutral-only", "--workers", str(workers), "-o", str(out),
-             *(["--thresholds", *map(str, thresholds)] if thresholds else [])],
+             *(["--thresholds", *map(str, thresholds)] if thresholds else []),
+             *(["--smoothing", str(smoothing)] if smoothing else [])],
             f"benchmarks/calibration.py --seed {seed}")
     report = json.loads((out / "calibration.json").read_text())
-    if name not in report["summary"] or not set(thresholds) <= set(report.get("thresholds", [])):
-        raise SystemExit(f"{out / 'calibration.json'} does not measure {name} at "
+    scored = smoothed_name(name, smoothing) if smoothing else name
+    if scored not in report["summary"] or not set(thresholds) <= set(report.get("thresholds", [])):
+        raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "
                          f"{thresholds}: remove it and run again")
     return report
 
@@ -79,6 +87,8 @@ def main() -> None:
     parser.add_argument("model", help="a bundled model's name")
     parser.add_argument("--work", type=Path, help="runs' folder (default build/threshold/MODEL)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--smoothing", type=int, default=0, metavar="BP",
+                        help="choose the threshold on P smoothed over BP each side (default 0)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()
@@ -89,14 +99,17 @@ def main() -> None:
             raise SystemExit(f"decision_threshold.py: {needed} is missing; MODEL is a bundled "
                              f"model with a card source")
     work = args.work or ROOT / "build" / "threshold" / args.model
-    chosen = matrix(args.model, SEEDS[0], work, args.workers, [], args.reuse)
-    value = rounded_up(chosen["summary"][args.model]["least_threshold"]["value"])
+    scored = smoothed_name(args.model, args.smoothing) if args.smoothing else args.model
+    chosen = matrix(args.model, SEEDS[0], work, args.workers, [], args.reuse, args.smoothing)
+    value = rounded_up(chosen["summary"][scored]["least_threshold"]["value"])
     if value >= 1:
-        raise SystemExit(f"decision_threshold.py: {args.model} needs P > {value:g} for every "
+        raise SystemExit(f"decision_threshold.py: {scored} needs P > {value:g} for every "
                          f"case to stay under 1 % (its scores saturate); no threshold stored")
-    measured = matrix(args.model, SEEDS[1], work, args.workers, [value], args.reuse)
+    measured = matrix(args.model, SEEDS[1], work, args.workers, [value], args.reuse,
+                      args.smoothing)
     run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
-         "--threshold-source", source_text(args.model, chosen, measured, value),
+         "--smoothing-bp", str(args.smoothing),
+         "--threshold-source", source_text(scored, chosen, measured, value),
          "--card", str(card)], "popgen-hub calibrate")
 
 

@@ -95,13 +95,13 @@ class Condition:
 
 def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | None = None,
                     grid: ConditionGrid | None = None,
-                    threshold: tuple[float, str] | None = None, device: str = "auto",
+                    threshold: tuple[float, str, int] | None = None, device: str = "auto",
                     batch_size: int = 256, progress: bool = True, command: str = ""
                     ) -> ModelContract:
     """Score the neutral replicates of dataset ``data`` (at most ``max_loci``) with the model
     in ``model_dir`` and store them as its null, and for a model of individuals its nulls at
     the conditions of ``grid`` (default: :class:`ConditionGrid`'s), and the decision
-    ``threshold`` (value, source) if given; the new contract (with its sha256)."""
+    ``threshold`` (value, source, smoothing in bp) if given; the new contract (with its sha256)."""
     grid = grid or ConditionGrid()
     require_onnx()  # before the work
     folder = ModelFolder(Path(model_dir))

@@ -18,12 +18,7 @@ stores for them nulls by condition (``references["null_by_condition"]``): a grid
 sizes, and for likelihood models of mean depths plus one "depth unknown" (drawn as in
 training), each with the training statistics of the same draws. A scan uses the condition
 nearest the individuals it read and their measured mean depth (:func:`nearest_condition`).
-
-A classifier calls a window at P(primary) > 0.5 unless its contract stores a decision
-threshold (``references["decision_threshold"]``, :func:`decision_threshold`, written by
-``popgen-hub calibrate --decision-threshold``): e.g. the least P at which every neutral history
-of a misspecification matrix has at most 1 % of its windows above it. The scan's summary,
-report and UCSC hub call windows at it; the scores themselves are unchanged.
+Whether to call a window is a decision threshold (:mod:`popgen_hub.decision`).
 """
 
 from __future__ import annotations
@@ -50,60 +45,6 @@ SIGNIFICANT_DIGITS = 5  # of the stored null (a small contract), and of the scor
 TIE_STREAM = 0x9E11
 Q_THRESHOLD = 0.05  # the q-value the scan summary counts windows under
 RECALIBRATE = "store it again with `popgen-hub calibrate MODEL_DIR --data DATASET`"
-RESTORE_THRESHOLD = ("store it again with `popgen-hub calibrate MODEL_DIR --decision-threshold P "
-                     "--threshold-source TEXT`")
-THRESHOLD = "decision_threshold"  # the key in ModelContract.references
-THRESHOLD_KEYS = {"label": str, "value": float, "source": str}
-#: P(class) above which a window is called when no threshold is stored: the class then
-#: outweighs the others together.
-DEFAULT_THRESHOLD = 0.5
-
-
-@dataclass(frozen=True)
-class DecisionThreshold:
-    """P(label) above which a window is called, and why that value."""
-
-    label: str
-    value: float
-    source: str
-    stored: bool = True  # False: the default, which no contract stores
-
-    def text(self) -> str:
-        return f"P({self.label}) > {self.value:g}"
-
-
-def decision_threshold(references: dict[str, Any], labels: list[str]) -> DecisionThreshold:
-    """A classifier's stored threshold on P(labels[1]), or the default 0.5."""
-    stored = references.get(THRESHOLD)
-    if stored is None:
-        return DecisionThreshold(labels[1], DEFAULT_THRESHOLD, "the default: the class more "
-                                 "probable than the others together; no measured threshold "
-                                 "is stored", stored=False)
-    return DecisionThreshold(stored["label"], stored["value"], stored["source"])
-
-
-def threshold_problems(record: Any, labels: list[str]) -> list[str]:
-    """What is wrong with a stored decision threshold (empty: nothing)."""
-    where = f"references.{THRESHOLD}"
-    problems = [f"{where}: {p}" for p in record_problems(record, THRESHOLD_KEYS)]
-    if problems:
-        return problems
-    if len(labels) < 2 or record["label"] != labels[1]:
-        problems.append(f"{where}: label {record['label']!r} is not the model's primary class "
-                        f"{labels[1:2]}")
-    return problems + [f"{where}: {p}" for p in
-                       value_problems(record["value"], record["source"])]
-
-
-def value_problems(value: float, source: str) -> list[str]:
-    """What is wrong with a threshold's value and its source, which says how the value was
-    chosen in one line (the window table's header holds it on one comment line)."""
-    problems = [f"value {value:g} is not a probability in (0, 1)"] if not 0 < value < 1 else []
-    if not source.strip():
-        problems.append("source is empty (say how the threshold was chosen)")
-    elif len(source.splitlines()) > 1:
-        problems.append("source spans several lines (give it on one)")
-    return problems
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .calibration import (
-    CONDITIONS,
-    NULL_SCORE,
-    RECALIBRATE,
+from .calibration import CONDITIONS, NULL_SCORE, RECALIBRATE, condition_problems, null_problems
+from .decision import (
     RESTORE_THRESHOLD,
     THRESHOLD,
     DecisionThreshold,
-    condition_problems,
     decision_threshold,
-    null_problems,
     threshold_problems,
 )
 from .errors import PopgenHubError

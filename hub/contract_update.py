@@ -13,8 +13,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .calibration import THRESHOLD
 from .contract import ONNX_METADATA_KEY, ModelContract
+from .decision import SMOOTHING, THRESHOLD
 from .errors import PopgenHubError
 from .files import ModelFolder, atomic_files
 from .locks import output_lock
@@ -43,25 +43,28 @@ def rewrite_contract(folder: ModelFolder, contract: ModelContract, device: str =
     return final
 
 
-def store_threshold(model_dir: str | Path, value: float, source: str, command: str = ""
+def store_threshold(model_dir: str | Path, threshold: tuple[float, str, int], command: str = ""
                     ) -> ModelContract:
-    """Store P(primary) > ``value`` as the decision threshold of the classifier in
-    ``model_dir``, with ``source``: how the value was chosen (the contract's
-    ``references["decision_threshold"]``, :func:`popgen_hub.calibration.decision_threshold`)."""
+    """Store ``threshold`` (value, source, smoothing in bp: 0 for none) as the decision
+    threshold of the classifier in ``model_dir``: P(primary) > value, the source saying how the
+    value was chosen (the contract's ``references["decision_threshold"]``,
+    :func:`popgen_hub.decision.decision_threshold`)."""
     folder = ModelFolder(Path(model_dir))
     with output_lock(folder.path, command):
         contract = load_model_dir(folder.path, device="cpu").contract
-        return rewrite_contract(folder, with_threshold(contract, (value, source)))
+        return rewrite_contract(folder, with_threshold(contract, threshold))
 
 
-def with_threshold(contract: ModelContract, threshold: tuple[float, str]) -> ModelContract:
-    """``contract`` storing the decision threshold (value, source) on P(labels[1])."""
+def with_threshold(contract: ModelContract, threshold: tuple[float, str, int]) -> ModelContract:
+    """``contract`` storing the decision threshold (value, source, smoothing in bp) on
+    P(labels[1])."""
     if contract.output_kind != "classes":
         raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
                              f"{contract.output_kind}, not class probabilities; only a "
                              f"classifier has a decision threshold")
-    value, source = threshold
-    record = {"label": contract.labels[1], "value": value, "source": source}
+    value, source, smoothing = threshold
+    record = {"label": contract.labels[1], "value": value, "source": source,
+              **({SMOOTHING: smoothing} if smoothing else {})}
     return ModelContract.from_dict(
         {**contract.to_dict(), "references": {**contract.references, THRESHOLD: record}},
         source="--decision-threshold and --threshold-source")

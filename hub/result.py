@@ -11,6 +11,7 @@ import numpy as np
 
 from .calibration import condition_text, log_odds, scan_null, scan_significance
 from .contract import ModelContract
+from .decision import DecisionThreshold, smoothed
 from .genotypes import ReadStats, Region
 from .ood import STATISTICS, flag_bits, flag_note, scan_reference
 from .version import __version__
@@ -111,6 +112,9 @@ class ScanResult:
     #: model stores no null (see :mod:`popgen_hub.calibration`)
     p_values: np.ndarray | None = field(init=False, default=None)
     q_values: np.ndarray | None = field(init=False, default=None)
+    #: per window (NaN: unscored), the smoothed P the model's decision threshold calls
+    #: windows on, where its threshold smooths (``DecisionThreshold.smoothing_bp``); else None
+    called_scores: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # once, on the merged windows: q-values are across every window of the scan; models
@@ -124,6 +128,29 @@ class ScanResult:
                                    self.stats.mean_depth())
         if reference is not None and len(self.windows):
             self.windows["flags"] = flag_bits(self.windows["statistics"], reference)
+        threshold = self.contract.decision_threshold()
+        if threshold is not None and threshold.smoothing_bp:
+            self.called_scores = self._smoothed(self.contract.labels.index(threshold.label),
+                                                threshold.smoothing_bp)
+
+    def smoothed_track(self) -> tuple[str, np.ndarray] | None:
+        """The label and per-window values of the smoothed P the model calls windows on (the
+        window table's column and the BigWig of that label); None where its threshold does
+        not smooth."""
+        if self.called_scores is None:
+            return None
+        return self.contract.decision_threshold().called_label, self.called_scores
+
+    def _smoothed(self, column: int, span: int) -> np.ndarray:
+        """P(labels[column]) of every window smoothed over ``span`` bp, contig by contig."""
+        scores = np.full(len(self.windows), np.nan)
+        centres = (self.windows["start"] + self.windows["end"]) / 2
+        for contig in np.unique(self.windows["contig"]):
+            rows = np.flatnonzero(self.windows["contig"] == contig)
+            rows = rows[np.argsort(centres[rows], kind="stable")]
+            scores[rows] = smoothed(centres[rows], self.windows["probabilities"][rows, column]
+                                    .astype(np.float64), span)
+        return scores
 
     def input_name(self) -> str:
         """The input for headers and manifests: every file, with resolved paths."""
@@ -200,8 +227,9 @@ class ScanResult:
         threshold = self.contract.decision_threshold()
         if threshold is None:
             return None
-        column = self.contract.labels.index(threshold.label)
-        return int((self.scored()["probabilities"][:, column] > threshold.value).sum())
+        scores = (self.windows["probabilities"][:, self.contract.labels.index(threshold.label)]
+                  if self.called_scores is None else self.called_scores)
+        return int((scores > threshold.value).sum())  # NaN (unscored) is above nothing
 
     def top_window(self) -> np.void:
         return self.ranked()[0]
@@ -226,6 +254,8 @@ class ScanResult:
             "execution_provider": self.provider,
             **({"decision_threshold": f"{threshold.text()}: {threshold.source}"}
                if (threshold := c.decision_threshold()) else {}),
+            **({f"p_{threshold.called_label}": self.smoothing_note(threshold)}
+               if threshold is not None and threshold.smoothing_bp else {}),
             "p_value": self.significance_note(),
             "flag": flag_note(self.contract.name, self.contract.references),
         }
@@ -243,6 +273,13 @@ class ScanResult:
         return {"haplotypes": haplotypes,
                 **({"time_bins": self.time_bins} if self.time_bins else {}),
                 "individuals": f"{self.n_individuals}, {source}"}
+
+    @staticmethod
+    def smoothing_note(threshold: DecisionThreshold) -> str:
+        """What the smoothed column and track are."""
+        return (f"the mean P({threshold.label}) of the scored windows centred within "
+                f"{threshold.smoothing_bp:,} bp of the window's centre (its own included); the "
+                f"decision threshold applies to it, and to its track")
 
     def significance_note(self) -> str:
         """What the p_value and q_value columns are, or why they are NA."""

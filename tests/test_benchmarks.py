@@ -187,13 +187,22 @@ def test_calibration_neutral_only_smoke(tmp_path):
     assert not (tmp_path / "power.png").exists() and (tmp_path / "fp_heatmap.png").stat().st_size
 
 
-def test_calibration_consensus_smoke(tmp_path):
+def test_calibration_consensus_and_smoothing_smoke(tmp_path):
     """--consensus: a window is called only where every model calls it, so no case has more
     windows above 0.5, or a higher P, under the consensus than under either model (on the
-    smoke's 3G09 CEU the European CNN calls 13 %, the general one none)."""
+    smoke's 3G09 CEU the European CNN calls 13 %, the general one none). --smoothing: each
+    model's P averaged over its neighbours, on the same windows, never above its highest."""
     models = ["imagene_cnn.sweep_hsap_eur", "imagene_cnn.sweep_hsap_general"]
-    run_benchmark("calibration.py", *models, "--consensus", "--neutral-only", "-o", tmp_path)
+    run_benchmark("calibration.py", *models, "--consensus", "--smoothing", "50000",
+                  "--neutral-only", "-o", tmp_path)
     summary = json.loads((tmp_path / "calibration.json").read_text())["summary"]
+    for model in models:
+        smoothed = summary[f"{model}, mean P within 50 kb"]["matrix"]
+        for row, own in zip(smoothed, summary[model]["matrix"], strict=True):
+            assert row["windows"] == own["windows"] and row["q_below"] is None, (row, own)
+            assert 0 < row["max_p"] <= own["max_p"] + 1e-9, (row, own)
+        assert any(row["max_p"] < own["max_p"] - 0.01
+                   for row, own in zip(smoothed, summary[model]["matrix"], strict=True))
     consensus = summary[f"consensus of {models[0]} and {models[1]}"]["matrix"]
     for i, row in enumerate(consensus):
         members = [summary[model]["matrix"][i] for model in models]

@@ -1,6 +1,7 @@
 """A model's decision threshold (``calibrate --decision-threshold``): stored in both copies of
 the contract, checked on load, and used by the scan's summary, report, window table and UCSC
-hub; and ``--model auto`` taking an ensemble before its members at equal distance."""
+hub; one that smooths (``--smoothing-bp``) calls windows on a smoothed column and track of
+their own; and ``--model auto`` taking an ensemble before its members at equal distance."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 
 import popgen_hub
 from conftest import BUNDLED_MODEL, ROOT, run_cli
-from popgen_hub.calibration import THRESHOLD
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
+from popgen_hub.decision import THRESHOLD, smoothed
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.registry import get_contract
 
@@ -92,7 +93,69 @@ def test_scans_call_windows_at_the_stored_threshold(thresholded, tmp_path):
         f"{BUNDLED_MODEL}.sweep.bw": "0.5"}
 
 
+def test_smoothing_averages_the_scored_windows_centred_within_the_span():
+    centres = np.array([0.0, 10, 20, 30, 100])
+    values = np.array([1.0, np.nan, 0.0, 0.5, 0.2])  # the second window unscored
+    # 0: itself (10 is unscored); 20: 0 and 0.5; 30: the same; 100: alone
+    assert np.allclose(smoothed(centres, values, 10), [1.0, np.nan, 0.25, 0.25, 0.2],
+                       equal_nan=True)
+    assert np.allclose(smoothed(centres, values, 20), [0.5, np.nan, 0.5, 0.25, 0.2],
+                       equal_nan=True)
+    assert np.allclose(smoothed(centres, values, 0), values, equal_nan=True)
+
+
+def test_a_smoothing_threshold_calls_windows_on_the_mean_p_of_their_neighbours(tmp_path):
+    """--smoothing-bp: the window table's p_sweep_smoothed is each window's mean P(sweep) over
+    the windows centred within 30 kb (recounted here from the table), the summary counts the
+    windows above the threshold on it, and its BigWig holds it with the threshold's line."""
+    pytest.importorskip("onnx")
+    pyBigWig = pytest.importorskip("pyBigWig")
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "hub" / "pretrained" / THREE_CLASSES, model_dir)
+    run_cli("calibrate", model_dir, "--decision-threshold", "0.4", "--smoothing-bp", "30000",
+            "--threshold-source", SOURCE, "--card", ROOT / "cards" / f"{THREE_CLASSES}.yaml")
+    contract = popgen_hub.load(model_dir, device="cpu").contract
+    assert contract.references[THRESHOLD] == {"label": "sweep", "value": 0.4,
+                                              "source": SOURCE, "smoothing_bp": 30000}
+    card = " ".join((model_dir / "README.md").read_text().split())
+    assert ("where **the mean P(sweep) of the windows centred within 30 kb of its centre is "
+            "above 0.4**") in card and f"The threshold is {SOURCE}." in card
+    out = tmp_path / "scan"
+    stdout = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", f"local-dir:{model_dir}",
+                     "-q", "-o", out).stdout
+    lines = (out / f"{THREE_CLASSES}.windows.tsv").read_text().splitlines()
+    header = dict(line[2:].split(": ", 1) for line in lines if line.startswith("# "))
+    columns, *rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    rows = [row for row in rows if row[columns.index("p_sweep")] != "NA"]
+    column = {name: np.array([float(row[columns.index(name)]) for row in rows])
+              for name in ("start", "end", "p_sweep", "p_sweep_smoothed")}
+    centres = (column["start"] + column["end"]) / 2
+    expected = [column["p_sweep"][np.abs(centres - centre) <= 30_000].mean() for centre in centres]
+    assert np.allclose(column["p_sweep_smoothed"], expected, rtol=1e-5)
+    assert not np.allclose(column["p_sweep_smoothed"], column["p_sweep"], atol=0.01)
+    called = int((column["p_sweep_smoothed"] > 0.4).sum())
+    assert 0 < called < len(rows)
+    assert (f"{called} of {len(rows)} scored windows have mean P(sweep) of the windows centred "
+            f"within 30 kb > 0.4, the model's decision threshold ({SOURCE})") in stdout
+    assert header["decision_threshold"].startswith("mean P(sweep) of the windows centred")
+    assert "within 30,000 bp of the window's centre" in header["p_sweep_smoothed"]
+    with pyBigWig.open(str(out / f"{THREE_CLASSES}.sweep_smoothed.bw")) as bw:
+        top = int(np.argmax(column["p_sweep_smoothed"]))
+        bin_start = int(rows[top][columns.index("bin_start")])
+        assert bw.values("chr1", bin_start, bin_start + 1)[0] == pytest.approx(
+            column["p_sweep_smoothed"][top], rel=1e-5)
+    hub = (out / "hub.txt").read_text()
+    marks = dict(zip(
+        (line.split()[1] for line in hub.splitlines() if line.strip().startswith("shortLabel P(")),
+        (line.split()[1] for line in hub.splitlines() if line.strip().startswith("yLineMark")),
+        strict=True))
+    assert marks == {"P(sweep)": "0.5", "P(linked)": "0.5", "P(sweep_smoothed)": "0.4"}
+
+
 @pytest.mark.parametrize("options, message", [
+    (["--smoothing-bp", "5000"], "--smoothing-bp 5000: give"),
+    (["--decision-threshold", "0.7", "--threshold-source", "why", "--smoothing-bp", "-5"],
+     "--smoothing-bp -5: give"),
     (["--decision-threshold", "0.7"], "go together"),
     (["--threshold-source", "why"], "go together"),
     (["--decision-threshold", "1.5", "--threshold-source", "why"], "not a probability in (0, 1)"),
@@ -123,6 +186,8 @@ def test_a_regression_has_no_decision_threshold(tmp_path):
     ({"source": " "}, "source is empty"),
     ({"value": "0.7"}, "value is '0.7'"),
     ({"source": "one\ntwo"}, "several lines"),
+    ({"smoothing_bp": -1}, "smoothing_bp is -1, not a whole number"),
+    ({"smoothing_bp": 2.5}, "smoothing_bp is 2.5, not a whole number"),
 ])
 def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, message,
                                                                      tmp_path):
@@ -144,10 +209,17 @@ MEASURED = ("ensemble.sweep_hsap_general", "imagene_cnn.sweep_hsap_general",
             "imagene_cnn.sweep_hsap_african")
 
 
+#: the models whose threshold is on P(sweep) smoothed over this many bp each side
+SMOOTHED = {"stats_fc_genome.sweep_hsap_general": 50_000}
+
+
 @pytest.mark.parametrize("name", MEASURED)
 def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_seed_2(name):
     threshold = get_contract(name).decision_threshold()
-    assert threshold.stored and threshold.label == "sweep" and 0.5 < threshold.value < 1
+    assert threshold.stored and threshold.label == "sweep"
+    assert threshold.smoothing_bp == SMOOTHED.get(name, 0)
+    # P itself needs more than 0.5 somewhere; the smoothed mean, free of lone spikes, may not
+    assert (0.4 if threshold.smoothing_bp else 0.5) < threshold.value < 1
     assert "benchmarks/calibration.py --seed 1" in threshold.source
     assert "on the chromosomes of --seed 2 the worst case is" in threshold.source
 

@@ -196,9 +196,11 @@ def test_list_json_describes_every_bundled_model_as_its_contract_does():
             spec.sample_size, spec.ploidy, spec.depth)
         assert entry["window_bp"] == spec.window_bp
         assert entry["null"] == ("null_score" in contract.references)
-        stored = contract.references.get("decision_threshold", {}).get("value", 0.5)
-        assert entry["decision_threshold"] == (
-            stored if contract.output_kind == "classes" else None)
+        stored = contract.references.get("decision_threshold", {})
+        classes = contract.output_kind == "classes"
+        assert entry["decision_threshold"] == (stored.get("value", 0.5) if classes else None)
+        assert entry["decision_smoothing_bp"] == (stored.get("smoothing_bp", 0) if classes
+                                                  else None)
     assert json.loads(run_cli("list", "--json", "nothing*").stdout) == []
 
 

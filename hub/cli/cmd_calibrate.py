@@ -17,7 +17,9 @@ individuals it reads and their mean depth.
 --decision-threshold stores the P(primary class) above which the model's scans call a window
 (default 0.5), with --threshold-source saying how it was chosen: e.g. the least threshold at
 which every neutral history of benchmarks/calibration.py keeps at most 1 % of its windows
-above it, read from one seed's matrix and measured on another's.
+above it, read from one seed's matrix and measured on another's. With --smoothing-bp the call
+is made on each window's mean P(primary class) over the windows centred within that many bp of
+its centre: scans write that smoothed score as a column and a track of its own.
 
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
@@ -27,6 +29,8 @@ examples:
   popgen-hub calibrate my_model --card cards/my_model.yaml   # only render the card again
   popgen-hub calibrate my_model --decision-threshold 0.67 \
       --threshold-source "benchmarks/calibration.py --seed 1: least P with <= 1 % per case"
+  popgen-hub calibrate my_model --decision-threshold 0.5 --smoothing-bp 50000 \
+      --threshold-source "benchmarks/calibration.py --smoothing 50000: ..."
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "0.5); needs --threshold-source")
     p.add_argument("--threshold-source", metavar="TEXT", help="how the threshold was chosen "
                    "(shown with it by scans, reports and the card)")
+    p.add_argument("--smoothing-bp", type=int, default=0, metavar="BP", help="with "
+                   "--decision-threshold: call windows on P(primary class) averaged over the "
+                   "windows centred within BP of each window's centre (default 0: on P itself)")
     p.add_argument("--max-loci", type=int, metavar="N", help="use at most N null replicates "
                    "(default: all)")
     group = p.add_argument_group("models of individuals: nulls by condition")
@@ -72,12 +79,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_device(p)
 
 
-def _threshold(args: argparse.Namespace) -> tuple[float, str] | None:
-    """--decision-threshold and --threshold-source, checked; None when not given."""
-    from ..calibration import value_problems
+def _threshold(args: argparse.Namespace) -> tuple[float, str, int] | None:
+    """--decision-threshold, --threshold-source and --smoothing-bp, checked; None when no
+    threshold is given."""
+    from ..decision import value_problems
     from ..errors import PopgenHubError
 
     value, source = args.decision_threshold, args.threshold_source
+    if args.smoothing_bp < 0 or (args.smoothing_bp and value is None):
+        raise PopgenHubError(f"--smoothing-bp {args.smoothing_bp}: give a number of bp of at "
+                             f"least 0, with --decision-threshold P and --threshold-source TEXT")
     if value is None and source is None:
         return None
     if value is None or source is None:
@@ -86,7 +97,7 @@ def _threshold(args: argparse.Namespace) -> tuple[float, str] | None:
     if problems := value_problems(value, source):
         raise PopgenHubError(f"--decision-threshold {value:g} --threshold-source: "
                              f"{problems[0]}")
-    return value, source
+    return value, source, args.smoothing_bp
 
 
 def _text(values: tuple[float, ...]) -> str:
@@ -125,7 +136,7 @@ def run(args: argparse.Namespace) -> None:
                                    grid=grid, threshold=threshold, device=args.device,
                                    progress=not args.quiet, command=args.invocation)
     elif threshold is not None:
-        contract = store_threshold(args.model_dir, *threshold, command=args.invocation)
+        contract = store_threshold(args.model_dir, threshold, command=args.invocation)
     if args.data is not None or threshold is not None:
         print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
               f"{contract.weights['sha256'][:12]}...):")

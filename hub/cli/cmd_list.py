@@ -83,4 +83,6 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
             "training_statistics": REFERENCE in contract.references,
             # the P(labels[1]) scans call windows at; null for a regression or an embedding
             "decision_threshold": threshold.value if threshold else None,
+            # bp each side the P it is applied to is averaged over (0: P itself)
+            "decision_smoothing_bp": threshold.smoothing_bp if threshold else None,
             "test_accuracy": accuracy[0] if accuracy else None}

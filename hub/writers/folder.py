@@ -101,14 +101,16 @@ def model_thresholds(result: ScanResult) -> dict[str, float]:
     """Class label -> the scan's model's decision threshold, where it stores one."""
     threshold = result.contract.decision_threshold()
     return ({} if threshold is None or not threshold.stored
-            else {threshold.label: threshold.value})
+            else {threshold.called_label: threshold.value})
 
 
 def score_tracks(result: ScanResult) -> tuple[dict[str, str], dict[str, str]]:
     """A scan's own tracks, label -> BigWig: a classifier's probabilities (drawn on 0-1), or
     a regression's values (drawn autoscaled)."""
-    tracks = {label: track_file(result.contract.name, label)
-              for label in result.contract.track_labels}
+    labels = list(result.contract.track_labels)
+    if smoothed := result.smoothed_track():  # the smoothed P the model calls windows on
+        labels.append(smoothed[0])
+    tracks = {label: track_file(result.contract.name, label) for label in labels}
     return ({}, tracks) if result.contract.output_kind == "regression" else (tracks, {})
 
 

@@ -30,17 +30,21 @@ from .folder import folder_chrom_sizes
 
 @WRITERS.register("bigwig")
 def write_bigwigs(result: ScanResult, staging: Staging) -> None:
-    """One BigWig of P(label) per track label (of the value, for a regression)."""
-    scored = result.scored()
+    """One BigWig of P(label) per track label (of the value, for a regression), and one of
+    the smoothed P the model calls windows on, where its decision threshold smooths."""
+    is_scored = ~np.isnan(result.windows["probabilities"][:, 0])
     lengths = result.chrom_sizes()
-    for label in result.contract.track_labels:
-        column = result.contract.labels.index(label)
-        rows = [scored[scored["contig"] == index] for index in range(len(result.contigs))]
+    tracks = {label: result.windows["probabilities"][:, result.contract.labels.index(label)]
+              for label in result.contract.track_labels}
+    if smoothed := result.smoothed_track():
+        tracks[smoothed[0]] = smoothed[1]
+    for label, values in tracks.items():
+        rows = [np.flatnonzero(is_scored & (result.windows["contig"] == index))
+                for index in range(len(result.contigs))]
         write_bigwig(staging.path(track_file(result.contract.name, label)),
                      {contig: lengths[contig] for contig in result.contigs},
-                     ((contig, part["bin_start"], part["bin_end"],
-                       part["probabilities"][:, column]) for contig, part in
-                      zip(result.contigs, rows, strict=True)))
+                     ((contig, result.windows["bin_start"][at], result.windows["bin_end"][at],
+                       values[at]) for contig, at in zip(result.contigs, rows, strict=True)))
 
 
 def write_bigwig(path: Path, lengths: dict[str, int],
@@ -101,21 +105,27 @@ def _library_stderr_held() -> Iterator[IO[bytes]]:
 @WRITERS.register("window_table")
 def write_window_table(result: ScanResult, staging: Staging) -> None:
     """Every window with data: coordinates, site counts, class probabilities (a regression's
-    values), the p- and
-    q-value of its score ("NA" where the window is unscored or the model stores no null), and
-    why its input is unlike the training data (``flag``: reasons joined by ',', or empty)."""
+    values), the smoothed P the model calls windows on (where its decision threshold smooths),
+    the p- and q-value of its score ("NA" where the window is unscored or the model stores no
+    null), and why its input is unlike the training data (``flag``: reasons joined by ',', or
+    empty)."""
     missing = np.full(len(result.windows), np.nan)
     p_values, q_values = (missing, missing) if result.p_values is None else (
         result.p_values, result.q_values)
+    track = result.smoothed_track()
+    smoothed = [] if track is None else [f"p_{track[0]}"]
+    called = missing if track is None else track[1]
     with open(staging.path(window_table_file(result.contract.name)), "w") as out:
         for key, value in result.header().items():
             text = value if isinstance(value, str) else json.dumps(value)
             out.write(f"# {key}: {text}\n")
         out.write("\t".join(["contig", "start", "end", "bin_start", "bin_end", "n_sites",
                              "n_informative_sites", *result.contract.output_columns,
-                             "p_value", "q_value", "flag"]) + "\n")
-        for row, p_value, q_value in zip(result.windows, p_values, q_values, strict=True):
-            probs = "\t".join(number_text(p) for p in row["probabilities"])
+                             *smoothed, "p_value", "q_value", "flag"]) + "\n")
+        for row, score, p_value, q_value in zip(result.windows, called, p_values, q_values,
+                                                strict=True):
+            probs = "\t".join(number_text(p) for p in [*row["probabilities"],
+                                                       *([score] if smoothed else [])])
             out.write(f"{result.contigs[row['contig']]}\t{row['start']}\t{row['end']}\t"
                       f"{row['bin_start']}\t{row['bin_end']}\t{row['n_sites']}\t"
                       f"{row['n_informative']}\t{probs}\t{number_text(p_value)}\t{number_text(q_value)}"

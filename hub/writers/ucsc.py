@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..calibration import DEFAULT_THRESHOLD
+from ..decision import DEFAULT_THRESHOLD
 from ..files import Staging
 from ..result import UCSC_HUB, ScanResult
 from ..version import __version__

@@ -1,0 +1,105 @@
+"""Decisions: where a classifier calls a window, a decision threshold on P(primary).
+
+A classifier calls a window at P(primary) > 0.5 unless its contract stores a decision
+threshold (``references["decision_threshold"]``, :func:`decision_threshold`, written by
+``popgen-hub calibrate --decision-threshold``): e.g. the least P at which every neutral history
+of a misspecification matrix has at most 1 % of its windows above it. The scan's summary,
+report and UCSC hub call windows at it; the scores themselves are unchanged. A threshold may
+smooth (``smoothing_bp``): the call is then made on each window's mean P over the scored
+windows centred within that many bp of its centre (:func:`smoothed`), which a sweep's run of
+overlapping windows keeps high and a lone neutral window does not (``docs/sweep_models.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .schema import record_problems, short
+
+RESTORE_THRESHOLD = ("store it again with `popgen-hub calibrate MODEL_DIR --decision-threshold P "
+                     "--threshold-source TEXT`")
+THRESHOLD = "decision_threshold"  # the key in ModelContract.references
+THRESHOLD_KEYS = {"label": str, "value": float, "source": str}
+#: The optional key of a threshold that smooths, in bp (module doc).
+SMOOTHING = "smoothing_bp"
+#: P(class) above which a window is called when no threshold is stored: the class then
+#: outweighs the others together.
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class DecisionThreshold:
+    """P(label) above which a window is called, and why that value."""
+
+    label: str
+    value: float
+    source: str
+    stored: bool = True  # False: the default, which no contract stores
+    #: > 0: the call is made on P(label) smoothed over this many bp each side (module doc)
+    smoothing_bp: int = 0
+
+    def text(self) -> str:
+        if self.smoothing_bp:
+            return (f"mean P({self.label}) of the windows centred within "
+                    f"{self.smoothing_bp / 1e3:g} kb > {self.value:g}")
+        return f"P({self.label}) > {self.value:g}"
+
+    @property
+    def called_label(self) -> str:
+        """The track and window-table label of the score the call is made on."""
+        return f"{self.label}_smoothed" if self.smoothing_bp else self.label
+
+
+def decision_threshold(references: dict[str, Any], labels: list[str]) -> DecisionThreshold:
+    """A classifier's stored threshold on P(labels[1]), or the default 0.5."""
+    stored = references.get(THRESHOLD)
+    if stored is None:
+        return DecisionThreshold(labels[1], DEFAULT_THRESHOLD, "the default: the class more "
+                                 "probable than the others together; no measured threshold "
+                                 "is stored", stored=False)
+    return DecisionThreshold(stored["label"], stored["value"], stored["source"],
+                             smoothing_bp=stored.get(SMOOTHING, 0))
+
+
+def threshold_problems(record: Any, labels: list[str]) -> list[str]:
+    """What is wrong with a stored decision threshold (empty: nothing)."""
+    where = f"references.{THRESHOLD}"
+    problems = [f"{where}: {p}" for p in record_problems(record, THRESHOLD_KEYS)]
+    if problems:
+        return problems
+    if len(labels) < 2 or record["label"] != labels[1]:
+        problems.append(f"{where}: label {record['label']!r} is not the model's primary class "
+                        f"{labels[1:2]}")
+    smoothing = record.get(SMOOTHING, 0)
+    if isinstance(smoothing, bool) or not isinstance(smoothing, int) or smoothing < 0:
+        problems.append(f"{where}: {SMOOTHING} is {short(smoothing)}, not a whole number of bp "
+                        f"of at least 0")
+    return problems + [f"{where}: {p}" for p in
+                       value_problems(record["value"], record["source"])]
+
+
+def value_problems(value: float, source: str) -> list[str]:
+    """What is wrong with a threshold's value and its source, which says how the value was
+    chosen in one line (the window table's header holds it on one comment line)."""
+    problems = [f"value {value:g} is not a probability in (0, 1)"] if not 0 < value < 1 else []
+    if not source.strip():
+        problems.append("source is empty (say how the threshold was chosen)")
+    elif len(source.splitlines()) > 1:
+        problems.append("source spans several lines (give it on one)")
+    return problems
+
+
+def smoothed(centres: np.ndarray, values: np.ndarray, span: float) -> np.ndarray:
+    """Each window's mean of ``values`` over the windows whose centres lie within ``span`` bp
+    of its centre (itself included), for one contig's windows sorted by centre; NaN values
+    (unscored windows) count for none and stay NaN."""
+    scored = ~np.isnan(values)
+    sums = np.concatenate([[0.0], np.cumsum(values[scored], dtype=np.float64)])
+    lo = np.searchsorted(centres[scored], centres - span, side="left")
+    hi = np.searchsorted(centres[scored], centres + span, side="right")
+    with np.errstate(invalid="ignore"):
+        means = (sums[hi] - sums[lo]) / (hi - lo)
+    return np.where(scored, means, np.nan)
