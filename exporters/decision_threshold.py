@@ -64,8 +64,10 @@ def rounded_up(value: float) -> float:
     return math.ceil(round(100 * value, 6)) / 100
 
 
-def source_text(name: str, chosen: dict, measured: dict, value: float) -> str:
-    """How the threshold was chosen and what it gives on fresh chromosomes, in one line."""
+def source_text(name: str, chosen: dict, measured: dict, value: float, smoothing: int = 0
+                ) -> str:
+    """How the threshold was chosen and what it gives on fresh chromosomes, in one line;
+    ``name`` is the model measured (with ``smoothing``: its smoothed P's name)."""
     least = chosen["summary"][name]["least_threshold"]
     cases = measured["summary"][name]["matrix"]
     column = measured["thresholds"].index(value)
@@ -74,9 +76,12 @@ def source_text(name: str, chosen: dict, measured: dict, value: float) -> str:
     if share > least["share"]:
         print(f"warning: at P > {value} {worst['case']} has {100 * share:.2f} % of its windows "
               f"above it on seed {SEEDS[1]}'s chromosomes", file=sys.stderr)
-    return (f"the least P at which each of {len(cases)} neutral histories and rate cases of "
-            f"benchmarks/calibration.py --seed {SEEDS[0]} ({chosen['replicates']} chromosomes "
-            f"of {chosen['length_bp'] / 1e6:g} Mb x {chosen['haplotypes']} haplotypes each) has "
+    score, option = ((f"mean P within {smoothing / 1e3:g} kb", f" --smoothing {smoothing}")
+                     if smoothing else ("P", ""))
+    return (f"the least {score} at which each of {len(cases)} neutral histories and rate cases "
+            f"of benchmarks/calibration.py --seed {SEEDS[0]}{option} ({chosen['replicates']} "
+            f"chromosomes of {chosen['length_bp'] / 1e6:g} Mb x {chosen['haplotypes']} haplotypes "
+            f"each) has "
             f"at most {100 * least['share']:g} % of its windows above it, "
             f"{least['value']:.3f} ({least['case']}), rounded up; on the chromosomes of --seed "
             f"{SEEDS[1]} the worst case is {100 * share:.2f} % ({worst['case']})")
@@ -109,7 +114,7 @@ def main() -> None:
                       args.smoothing)
     run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
          "--smoothing-bp", str(args.smoothing),
-         "--threshold-source", source_text(scored, chosen, measured, value),
+         "--threshold-source", source_text(scored, chosen, measured, value, args.smoothing),
          "--card", str(card)], "popgen-hub calibrate")
 
 

@@ -233,6 +233,9 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
         "benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 128 haplotypes each) has "
         "at most 1 % of its windows above it, 0.551 (HomSap/A/B), rounded up; on the "
         "chromosomes of --seed 2 the worst case is 1.50 % (HomSap/C/D)")
+    assert source_text(name, chosen, measured, 0.56, smoothing=50_000).startswith(
+        "the least mean P within 50 kb at which each of 2 neutral histories and rate cases of "
+        "benchmarks/calibration.py --seed 1 --smoothing 50000 (5 chromosomes")
 
 
 def test_sample_depth_smoke(tmp_path):
