@@ -244,8 +244,7 @@ def smoothed_table(t: dict, span: int) -> dict:
     """The window table of a model's P smoothed over ``span`` bp each side (module doc), from
     its own: the windows scored, each one's P the mean of those centred within ``span``."""
     p = smoothed(t["centre"], t["p"], span)
-    return {**t, "p": p, "odds": np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(1 - p, 1e-300)),
-            "q": None}
+    return {**t, "p": p, "odds": p, "q": None}  # a float64 mean: ranked by itself
 
 
 def run_task(task: dict) -> dict:

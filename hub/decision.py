@@ -47,6 +47,12 @@ class DecisionThreshold:
                     f"{self.smoothing_bp / 1e3:g} kb > {self.value:g}")
         return f"P({self.label}) > {self.value:g}"
 
+    def smoothing_text(self) -> str:
+        """What the smoothed column and track are (a threshold that smooths)."""
+        return (f"the mean P({self.label}) of the scored windows centred within "
+                f"{self.smoothing_bp:,} bp of the window's centre (its own included); the "
+                f"decision threshold applies to it, and to its track")
+
     @property
     def called_label(self) -> str:
         """The track and window-table label of the score the call is made on."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import condition_text, log_odds, scan_null, scan_significance
 from .contract import ModelContract
-from .decision import DecisionThreshold, smoothed
+from .decision import smoothed
 from .genotypes import ReadStats, Region
 from .ood import STATISTICS, flag_bits, flag_note, scan_reference
 from .version import __version__
@@ -254,7 +254,7 @@ class ScanResult:
             "execution_provider": self.provider,
             **({"decision_threshold": f"{threshold.text()}: {threshold.source}"}
                if (threshold := c.decision_threshold()) else {}),
-            **({f"p_{threshold.called_label}": self.smoothing_note(threshold)}
+            **({f"p_{threshold.called_label}": threshold.smoothing_text()}
                if threshold is not None and threshold.smoothing_bp else {}),
             "p_value": self.significance_note(),
             "flag": flag_note(self.contract.name, self.contract.references),
@@ -273,13 +273,6 @@ class ScanResult:
         return {"haplotypes": haplotypes,
                 **({"time_bins": self.time_bins} if self.time_bins else {}),
                 "individuals": f"{self.n_individuals}, {source}"}
-
-    @staticmethod
-    def smoothing_note(threshold: DecisionThreshold) -> str:
-        """What the smoothed column and track are."""
-        return (f"the mean P({threshold.label}) of the scored windows centred within "
-                f"{threshold.smoothing_bp:,} bp of the window's centre (its own included); the "
-                f"decision threshold applies to it, and to its track")
 
     def significance_note(self) -> str:
         """What the p_value and q_value columns are, or why they are NA."""

@@ -38,9 +38,9 @@ def write_bigwigs(result: ScanResult, staging: Staging) -> None:
               for label in result.contract.track_labels}
     if smoothed := result.smoothed_track():
         tracks[smoothed[0]] = smoothed[1]
+    rows = [np.flatnonzero(is_scored & (result.windows["contig"] == index))
+            for index in range(len(result.contigs))]
     for label, values in tracks.items():
-        rows = [np.flatnonzero(is_scored & (result.windows["contig"] == index))
-                for index in range(len(result.contigs))]
         write_bigwig(staging.path(track_file(result.contract.name, label)),
                      {contig: lengths[contig] for contig in result.contigs},
                      ((contig, result.windows["bin_start"][at], result.windows["bin_end"][at],
@@ -124,8 +124,8 @@ def write_window_table(result: ScanResult, staging: Staging) -> None:
                              *smoothed, "p_value", "q_value", "flag"]) + "\n")
         for row, score, p_value, q_value in zip(result.windows, called, p_values, q_values,
                                                 strict=True):
-            probs = "\t".join(number_text(p) for p in [*row["probabilities"],
-                                                       *([score] if smoothed else [])])
+            scores = [*row["probabilities"], *([score] if smoothed else [])]
+            probs = "\t".join(number_text(value) for value in scores)
             out.write(f"{result.contigs[row['contig']]}\t{row['start']}\t{row['end']}\t"
                       f"{row['bin_start']}\t{row['bin_end']}\t{row['n_sites']}\t"
                       f"{row['n_informative']}\t{probs}\t{number_text(p_value)}\t{number_text(q_value)}"
