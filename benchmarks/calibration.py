@@ -19,12 +19,15 @@ the windows every model scored; it has no q-values, and a window is flagged wher
 flags it). With ``--smoothing BP``, each model's P smoothed over BP each side (the mean P of
 the windows centred within BP of each window's centre, what a decision threshold stored with
 ``popgen-hub calibrate --smoothing-bp BP`` calls windows on) is measured as one more model.
-Measures; asserts nothing.
+Sweeps sit at the chromosome's centre, which is a window's centre; with ``--site-jitter BP``
+each site is drawn uniformly within BP of it, as a real site falls anywhere between window
+centres. Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
         [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
         [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
-        [--neutral-only] [--consensus] [--smoothing BP] [-o OUTDIR]   # -> matrix.md, JSON, plots
+        [--neutral-only] [--consensus] [--smoothing BP] [--site-jitter BP] [-o OUTDIR]
+        # -> matrix.md, JSON, plots
     python benchmarks/calibration.py --smoke   # 3 cases + 1 sweep in 2 histories, 300 kb
 """
 
@@ -146,7 +149,7 @@ def simulate(task: dict, vcf: Path) -> None:
 
 
 def simulate_regime_sweep(task: dict, vcf: Path) -> None:
-    """A hard sweep to fixation at the centre, run as the sweep_regime scenario runs its
+    """A hard sweep to fixation at ``task["site"]``, run as the sweep_regime scenario runs its
     training sweeps, in the size history of ``task["history"]`` (module doc)."""
     # the chromosome is the regime's "window"; it wants linked sweeps beyond half of it (none
     # are drawn here)
@@ -155,7 +158,7 @@ def simulate_regime_sweep(task: dict, vcf: Path) -> None:
                          linked_distance_max=2 * task["length"])
     params = {"recombination_rate": task["r"], "sweep_age": task["age"],
               "selection_strength": task["strength"], "start_frequency": 0.0,
-              "end_frequency": 1.0}
+              "end_frequency": 1.0, "site_offset": task["site"] - task["length"] // 2}
     ts, _ = regime.ancestry(size_history(task["history"]), "sweep", params, task["seeds"][0])
     ts = msprime.sim_mutations(ts, rate=task["mu"], random_seed=task["seeds"][1])
     write_indexed_vcf(ts, vcf, contig="chr1")
@@ -270,8 +273,8 @@ def run_task(task: dict) -> dict:
             found[consensus_name(task["models"])] = figures(consensus_of(tables),
                                                             task.get("site"), task["thresholds"])
     return {"key": task["key"], "replicate": task["replicate"], "seeds": task["seeds"],
-            "simulate_s": simulated - started, "total_s": time.perf_counter() - started,
-            "figures": found}
+            "site": task.get("site"), "simulate_s": simulated - started,
+            "total_s": time.perf_counter() - started, "figures": found}
 
 
 def mark(case: dict, contract) -> str:
@@ -292,8 +295,7 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
     ``--haplotypes`` and, for localisation, ``--loc-haplotypes``)."""
     specs = [(c["name"], c["history"], c["r"], c["mu"], args.haplotypes, args.replicates, {})
              for c in cases]
-    specs += [(sweep_key(h, s, a, n), h, R, MU, n, k,
-               {"strength": s, "age": a, "site": args.length // 2})
+    specs += [(sweep_key(h, s, a, n), h, R, MU, n, k, {"strength": s, "age": a})
               for h in ([] if args.neutral_only else args.sweep_histories)
               for n, k in ((args.haplotypes, args.replicates),
                            (args.loc_haplotypes, args.loc_replicates if h == SWEEP_HISTORY
@@ -304,8 +306,17 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
              "length": args.length, "key": key,
              "thresholds": args.thresholds,
              "history": history, "r": r, "mu": mu, "haplotypes": n, "replicate": i,
-             "seeds": seeds(args.seed, key, i), **extra}
+             "seeds": seeds(args.seed, key, i), **extra,
+             **({"site": planted_site(args, seeds(args.seed, key, i))} if extra else {})}
             for key, history, r, mu, n, k, extra in specs for i in range(k)]
+
+
+def planted_site(args, chromosome_seeds: tuple[int, int]) -> int:
+    """The chromosome's centre, or with ``--site-jitter`` a position drawn (from its seeds)
+    uniformly within that many bp of it: a real site falls anywhere between window centres."""
+    jitter = args.site_jitter
+    rng = np.random.default_rng(chromosome_seeds)
+    return args.length // 2 + (int(rng.integers(-jitter, jitter + 1)) if jitter else 0)
 
 
 def sweep_key(history: str, strength: int, age: int, haplotypes: int) -> str:
@@ -425,8 +436,10 @@ def markdown(summary: dict, args, command: str, elapsed: float) -> str:
              f"per bp per generation unless the case says otherwise (stdpopsim's rates are "
              f"not used); "
              + ("no sweeps (--neutral-only)" if args.neutral_only else
-                f"sweeps to fixation (end frequency 1 - 1/2N) at the chromosome's centre, "
-                f"planted in {SWEEP_HISTORY}")
+                "sweeps to fixation (end frequency 1 - 1/2N) at the chromosome's centre"
+                + (f" (each site drawn uniformly within {args.site_jitter:,} bp of it, off the "
+                   f"windows' centres)" if args.site_jitter else "")
+                + f", planted in {SWEEP_HISTORY}")
              + (f" and, as the sweep_regime scenario runs its sweeps (the sampled population's "
                 f"size history, held at its harmonic mean while the sweep runs), in "
                 f"{', '.join(elsewhere)}" if elsewhere and not args.neutral_only else "")
@@ -504,7 +517,8 @@ def parse_args() -> argparse.Namespace:
             ("--haplotypes", 128, "sampled"), ("--workers", 1, "processes, over chromosomes"),
             ("--loc-haplotypes", 1000, "haplotypes of the extra localisation sweeps"),
             ("--loc-replicates", 1, "chromosomes per localisation sweep (0: none)"),
-            ("--seed", 1, "base seed")):
+            ("--seed", 1, "base seed"),
+            ("--site-jitter", 0, "bp: each sweep's site uniform within this of the centre")):
         parser.add_argument(flag, type=int, default=default, help=text)
     parser.add_argument("--strengths", type=int, nargs="+", default=list(STRENGTHS))
     parser.add_argument("--ages", type=int, nargs="+", default=list(AGES))
@@ -559,6 +573,9 @@ def main() -> None:
         contracts[consensus_name(args.models)] = contracts[args.models[0]]
     if args.smoothing < 0:
         raise SystemExit(f"--smoothing {args.smoothing}: give a number of bp of at least 0")
+    if not 0 <= args.site_jitter < args.length // 2:
+        raise SystemExit(f"--site-jitter {args.site_jitter}: give a number of bp from 0 to under "
+                         f"half the chromosome ({args.length // 2:,})")
     for name in args.models if args.smoothing else []:
         contracts[smoothed_name(name, args.smoothing)] = contracts[name]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -573,7 +590,8 @@ def main() -> None:
          "replicates": args.replicates, "length_bp": args.length, "haplotypes": args.haplotypes,
          "thresholds": args.thresholds,
          "elapsed_s": elapsed, "cases": cases, "summary": summary,
-         "chromosomes": [{k: r[k] for k in ("key", "replicate", "seeds", "simulate_s",
+         "site_jitter": args.site_jitter,
+         "chromosomes": [{k: r[k] for k in ("key", "replicate", "seeds", "site", "simulate_s",
                                             "total_s")} for r in results]},
         indent=1, default=float) + "\n")
     plots(summary, args.out, args.haplotypes, args.sweep_histories[0])

@@ -141,7 +141,7 @@ def test_simulate_benchmark_smoke(tmp_path):
 
 
 def test_calibration_smoke(tmp_path):
-    out = run_benchmark("calibration.py", "-o", tmp_path)
+    out = run_benchmark("calibration.py", "--site-jitter", "5000", "-o", tmp_path)
     header = table_rows(out, "case")[0]
     assert header == ["case", "set", "windows", "share P>0.5", "share q<0.05", "max P",
                       "share flagged", "share P>0.65"], out
@@ -159,6 +159,9 @@ def test_calibration_smoke(tmp_path):
     assert out.startswith("Command: `python benchmarks/calibration.py --smoke"), out
     report = json.loads((tmp_path / "calibration.json").read_text())
     assert len(report["chromosomes"]) == 5 and report["recombination_rate"] == 1e-8
+    # each sweep's site drawn within 5 kb of the centre, off the windows' centres
+    sites = [c["site"] for c in report["chromosomes"] if c["site"] is not None]
+    assert len(sites) == 2 and all(0 < abs(site - 150_000) <= 5_000 for site in sites), sites
     # the least threshold: the worst case's; at or below a case's, at most 1 % is above it
     summary = report["summary"]["imagene_cnn.sweep_hsap_eur"]
     needed = {m["case"]: m["threshold_needed"] for m in summary["matrix"]}
@@ -173,6 +176,16 @@ def test_calibration_smoke(tmp_path):
     assert all(m["share_p_above_at"][0] <= 0.01 for m in below), below
     assert (tmp_path / "matrix.md").read_text() in out
     assert (tmp_path / "fp_heatmap.png").stat().st_size and (tmp_path / "power.png").stat().st_size
+
+
+@pytest.mark.parametrize("flag, value", [("--smoothing", "-1"), ("--site-jitter", "-3"),
+                                         ("--site-jitter", "150000")])
+def test_calibration_refuses_a_bad_span_in_one_line(flag, value, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "calibration.py"), "--smoke", flag,
+                             value, "-o", str(tmp_path)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode != 0 and result.stderr.startswith(f"{flag} {value}: give a number")
+    assert len(result.stderr.splitlines()) == 1 and not any(tmp_path.iterdir()), result.stderr
 
 
 def test_calibration_neutral_only_smoke(tmp_path):

@@ -72,6 +72,19 @@ def test_every_class_draws_the_same_parameters():
     assert 100 <= min(strengths) and max(strengths) <= 2_000 and len(set(strengths)) == 30
 
 
+def test_a_sweep_runs_at_the_site_it_is_given():
+    # no lineage escapes a sweep at its site, so all coalesce within it, while 60 kb away
+    # (escape ~0.3 per lineage at r = 3e-8, 2Ns = 2,000) some do not
+    scenario = get_scenario("sweep_regime", histories=[AFRICAN], n_haplotypes=16)
+    params = {"recombination_rate": 3e-8, "sweep_age": 0.0, "selection_strength": 2_000.0,
+              "start_frequency": 0.0, "end_frequency": 1.0}
+    for offset in (30_000, -30_000):
+        ts, _ = scenario.ancestry(published(AFRICAN), "sweep", {**params, "site_offset": offset},
+                                  1)
+        site, mirror = ts.at(40_000 + offset), ts.at(40_000 - offset)
+        assert site.time(site.root) < 0.2 * mirror.time(mirror.root)
+
+
 def test_a_child_that_aborts_is_survived_and_an_error_in_it_is_raised_here():
     import faulthandler
     import os

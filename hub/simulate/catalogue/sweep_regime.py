@@ -167,8 +167,9 @@ class SweepRegime(HistoryFamily):
         """The tree sequence of the window (and the gap before a linked sweep) and the
         params with the sweep's size; the sweep's era is held at a constant size, widened
         until msprime's sweep fits in it (also how benchmarks/calibration.py plants sweeps in
-        bottlenecked histories). Where msprime aborts on a sweep (a rare assertion in its C
-        library), the next seed is taken."""
+        bottlenecked histories, where ``params["site_offset"]``, bp from the centre, may move
+        the site off it). Where msprime aborts on a sweep (a rare assertion in its C library),
+        the next seed is taken."""
         linked = label == "linked"
         gap = GAP_BP if linked else 0
         length = self.length + gap
@@ -202,7 +203,8 @@ class SweepRegime(HistoryFamily):
                 start = params["start_frequency"] or 1 / (2 * size)
                 end = min(params["end_frequency"], 1 - 1 / (2 * size))
                 sweep = msprime.SweepGenicSelection(
-                    position=0 if linked else self.length / 2, start_frequency=start,
+                    position=0 if linked else self.length / 2 + params.get("site_offset", 0.0),
+                    start_frequency=start,
                     end_frequency=max(end, start * 1.01),
                     s=params["selection_strength"] / self.reference_size, dt=1 / (40 * size))
                 model = ([msprime.StandardCoalescent(duration=age)] if age else []) + [
