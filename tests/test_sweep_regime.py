@@ -77,12 +77,18 @@ def test_a_sweep_runs_at_the_site_it_is_given():
     # (escape ~0.3 per lineage at r = 3e-8, 2Ns = 2,000) some do not
     scenario = get_scenario("sweep_regime", histories=[AFRICAN], n_haplotypes=16)
     params = {"recombination_rate": 3e-8, "sweep_age": 0.0, "selection_strength": 2_000.0,
-              "start_frequency": 0.0, "end_frequency": 1.0}
+              "start_frequency": 0.0, "end_frequency": 1.0, "distance": 30_000.0}
     for offset in (30_000, -30_000):
         ts, _ = scenario.ancestry(published(AFRICAN), "sweep", {**params, "site_offset": offset},
                                   1)
         site, mirror = ts.at(40_000 + offset), ts.at(40_000 - offset)
         assert site.time(site.root) < 0.2 * mirror.time(mirror.root)
+    # a window wider than twice the least linked distance holds some linked sites: on the left
+    # of the centre (a replicate's mirror may then flip it), with no gap before the window
+    wide = get_scenario("sweep_regime", histories=[AFRICAN], n_haplotypes=16, length=240_000)
+    ts, _ = wide.ancestry(published(AFRICAN), "linked", params, 1)
+    site, mirror = ts.at(120_000 - 30_000), ts.at(120_000 + 30_000)
+    assert ts.sequence_length == 240_000 and site.time(site.root) < 0.2 * mirror.time(mirror.root)
 
 
 def test_a_child_that_aborts_is_survived_and_an_error_in_it_is_raised_here():

@@ -6,8 +6,9 @@ a random one with a bottleneck and growth (:mod:`..histories`) —, a mutation r
 prior), a recombination rate (log-uniform, down to 1e-9 for cold regions) and a sweep: hard
 (from one copy) or soft (from standing variation), strength 2 N_ref s log-uniform, ended up
 to ``age_max`` generations ago or still under way at a lower frequency. Label ``sweep`` has
-the selected site at the window's centre; ``linked`` has it outside the window, at a
-log-uniform distance, on either side; ``neutral`` has none. Every class draws the same
+the selected site at the window's centre; ``linked`` has it at a log-uniform distance from the
+centre, on either side (outside the window, or inside it where the window is wider than twice
+the least distance); ``neutral`` has none. Every class draws the same
 parameters and runs in the same history, so nothing but the sweep tells the classes apart.
 
 Selection is msprime's structured coalescent, which needs one population and no demographic
@@ -82,9 +83,6 @@ class SweepRegime(HistoryFamily):
                  ("linked_distance", self.linked_distance_min, self.linked_distance_max)]
         problems += [f"{name}_min..max = {low}..{high} must be positive and ordered"
                      for name, low, high in pairs if not 0 < low <= high]
-        if self.linked_distance_min <= self.length / 2:
-            problems.append(f"linked_distance_min={self.linked_distance_min} must exceed half "
-                            f"the window ({self.length / 2:g} bp)")
         if not all(0 <= s <= 1 for s in (self.ongoing_share, self.soft_share)):
             problems.append("ongoing_share and soft_share must be in [0, 1]")
         if self.genome_windows < 0 or self.genome_windows % len(self.labels):
@@ -164,23 +162,27 @@ class SweepRegime(HistoryFamily):
         return self._window(ts, label, params, seeds[1])
 
     def ancestry(self, history: SizeHistory, label: str, params: dict[str, float], seed: int):
-        """The tree sequence of the window (and the gap before a linked sweep) and the
-        params with the sweep's size; the sweep's era is held at a constant size, widened
+        """The tree sequence of the window (and the gap before a linked sweep outside it) and
+        the params with the sweep's size; the sweep's era is held at a constant size, widened
         until msprime's sweep fits in it (also how benchmarks/calibration.py plants sweeps in
         bottlenecked histories, where ``params["site_offset"]``, bp from the centre, may move
         the site off it). Where msprime aborts on a sweep (a rare assertion in its C library),
         the next seed is taken."""
-        linked = label == "linked"
-        gap = GAP_BP if linked else 0
+        outside = label == "linked" and params["distance"] >= self.length / 2
+        gap = GAP_BP if outside else 0
         length = self.length + gap
         r = params["recombination_rate"]
         recombination = msprime.RateMap(position=[0, gap, length], rate=[
-            r * (params["distance"] - self.length / 2) / GAP_BP, r]) if linked else r
+            r * (params["distance"] - self.length / 2) / GAP_BP, r]) if outside else r
+        # the site, on the left of the centre for a linked sweep (a mirror may put it right)
+        site = (0 if outside else self.length / 2 - params["distance"] if label == "linked"
+                else self.length / 2 + params.get("site_offset", 0.0))
         if label == "neutral":  # no sweep model: nothing that aborts
-            return self._fitted_ancestry(history, label, params, recombination, length, seed)
+            return self._fitted_ancestry(history, label, params, recombination, length, site,
+                                         seed)
         for attempt in range(ABORT_RETRIES + 1):  # each in a child process that may abort
             found, outcome = survives_abort(partial(
-                self._fitted_ancestry, history, label, params, recombination, length,
+                self._fitted_ancestry, history, label, params, recombination, length, site,
                 seed + attempt))
             if found:
                 return outcome
@@ -191,9 +193,9 @@ class SweepRegime(HistoryFamily):
                            f"{seed} ({params})")
 
     def _fitted_ancestry(self, history: SizeHistory, label: str, params: dict[str, float],
-                         recombination: Any, length: float, seed: int):
+                         recombination: Any, length: float, site: float, seed: int):
         """:meth:`ancestry` with one seed."""
-        linked, age = label == "linked", params["sweep_age"]
+        age = params["sweep_age"]
         for widen in (1.5, 3.0, 6.0):
             duration = self._duration(params, history.size_at(age))
             flat = history.flattened(age, age + widen * duration + 20)
@@ -203,9 +205,7 @@ class SweepRegime(HistoryFamily):
                 start = params["start_frequency"] or 1 / (2 * size)
                 end = min(params["end_frequency"], 1 - 1 / (2 * size))
                 sweep = msprime.SweepGenicSelection(
-                    position=0 if linked else self.length / 2 + params.get("site_offset", 0.0),
-                    start_frequency=start,
-                    end_frequency=max(end, start * 1.01),
+                    position=site, start_frequency=start, end_frequency=max(end, start * 1.01),
                     s=params["selection_strength"] / self.reference_size, dt=1 / (40 * size))
                 model = ([msprime.StandardCoalescent(duration=age)] if age else []) + [
                     sweep, msprime.StandardCoalescent()]
