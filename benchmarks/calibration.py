@@ -151,11 +151,9 @@ def simulate(task: dict, vcf: Path) -> None:
 def simulate_regime_sweep(task: dict, vcf: Path) -> None:
     """A hard sweep to fixation at ``task["site"]``, run as the sweep_regime scenario runs its
     training sweeps, in the size history of ``task["history"]`` (module doc)."""
-    # the chromosome is the regime's "window"; it wants linked sweeps beyond half of it (none
-    # are drawn here)
+    # the chromosome is the regime's "window"
     regime = SweepRegime(length=task["length"], n_haplotypes=task["haplotypes"],
-                         reference_size=N_REF, linked_distance_min=task["length"],
-                         linked_distance_max=2 * task["length"])
+                         reference_size=N_REF)
     params = {"recombination_rate": task["r"], "sweep_age": task["age"],
               "selection_strength": task["strength"], "start_frequency": 0.0,
               "end_frequency": 1.0, "site_offset": task["site"] - task["length"] // 2}
