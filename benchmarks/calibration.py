@@ -304,8 +304,8 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
              "length": args.length, "key": key,
              "thresholds": args.thresholds,
              "history": history, "r": r, "mu": mu, "haplotypes": n, "replicate": i,
-             "seeds": seeds(args.seed, key, i), **extra,
-             **({"site": planted_site(args, seeds(args.seed, key, i))} if extra else {})}
+             "seeds": (chromosome := seeds(args.seed, key, i)), **extra,
+             **({"site": planted_site(args, chromosome)} if extra else {})}
             for key, history, r, mu, n, k, extra in specs for i in range(k)]
 
 

@@ -174,9 +174,12 @@ class SweepRegime(HistoryFamily):
         r = params["recombination_rate"]
         recombination = msprime.RateMap(position=[0, gap, length], rate=[
             r * (params["distance"] - self.length / 2) / GAP_BP, r]) if outside else r
-        # the site, on the left of the centre for a linked sweep (a mirror may put it right)
-        site = (0 if outside else self.length / 2 - params["distance"] if label == "linked"
-                else self.length / 2 + params.get("site_offset", 0.0))
+        if outside:
+            site = 0.0  # the start of the gap stretch
+        elif label == "linked":
+            site = self.length / 2 - params["distance"]  # left of the centre; a mirror may flip it
+        else:
+            site = self.length / 2 + params.get("site_offset", 0.0)
         if label == "neutral":  # no sweep model: nothing that aborts
             return self._fitted_ancestry(history, label, params, recombination, length, site,
                                          seed)
