@@ -1,14 +1,17 @@
 """Choose and store a bundled sweep model's decision threshold (issue 12).
 
 The threshold is the least P(primary) at which each neutral history and rate case of
-benchmarks/calibration.py (5 chromosomes of 5 Mb x 128 haplotypes per case) has at most 1 % of
-its windows above it, on seed 1's chromosomes, rounded up to two decimals. It is then measured
-on seed 2's chromosomes, and the worst case there is written into the stored source beside it
-(a warning says when it is above 1 %): the card, `info`, scans and reports show both. About 25
-min per model on 2 CPU cores.
+benchmarks/calibration.py (5 chromosomes of 5 Mb x 128 haplotypes per case, or --replicates)
+has at most 1 % of its windows above it, on seed 1's chromosomes, rounded up to two decimals.
+It is then measured on seed 2's chromosomes, and the worst case there is written into the
+stored source beside it (a warning says when it is above 1 %): the card, `info`, scans and
+reports show both. About 25 min per model on 2 CPU cores with 5 chromosomes per case. A
+chromosome's share moves by a percent or more from one to the next, so the worst of 42 cases
+measured on 5 each is chance's as much as the model's; more chromosomes per case measure each
+case's share more closely (15: 1.5 hours).
 
-    python exporters/decision_threshold.py MODEL [--smoothing BP] [--work DIR] [--workers N]
-        [--reuse]
+    python exporters/decision_threshold.py MODEL [--smoothing BP] [--replicates N]
+        [--work DIR] [--workers N] [--reuse]
 
 MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`
 (run with this interpreter), and its card rendered again from cards/MODEL.yaml. --reuse takes
@@ -39,22 +42,24 @@ def run(command: list[str], what: str) -> None:
         raise SystemExit(f"decision_threshold.py: {what} failed (its message is above)")
 
 
-def matrix(name: str, seed: int, work: Path, workers: int, thresholds: list[float],
-           reuse: bool, smoothing: int) -> dict:
-    """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes (and of its
-    P smoothed over ``smoothing`` bp, if not 0)."""
-    out = work / f"seed{seed}"
-    if not (reuse and (out / "calibration.json").is_file()):
+def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[float]) -> dict:
+    """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes,
+    ``args.replicates`` per case (and of its P smoothed over ``args.smoothing`` bp, if not 0)."""
+    out, smoothing = args.work / f"seed{seed}", args.smoothing
+    if not (args.reuse and (out / "calibration.json").is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
-             "--replicates", "5", "--neutral-only", "--workers", str(workers), "-o", str(out),
+             "--replicates", str(args.replicates), "--neutral-only", "--workers",
+             str(args.workers), "-o", str(out),
              *(["--thresholds", *map(str, thresholds)] if thresholds else []),
              *(["--smoothing", str(smoothing)] if smoothing else [])],
             f"benchmarks/calibration.py --seed {seed}")
     report = json.loads((out / "calibration.json").read_text())
     scored = smoothed_name(name, smoothing) if smoothing else name
-    if scored not in report["summary"] or not set(thresholds) <= set(report.get("thresholds", [])):
+    if (scored not in report["summary"] or report["replicates"] != args.replicates
+            or not set(thresholds) <= set(report.get("thresholds", []))):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "
-                         f"{thresholds}: remove it and run again")
+                         f"{thresholds} with {args.replicates} chromosomes per case: remove it "
+                         f"and run again")
     return report
 
 
@@ -94,6 +99,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--smoothing", type=int, default=0, metavar="BP",
                         help="choose the threshold on P smoothed over BP each side (default 0)")
+    parser.add_argument("--replicates", type=int, default=5, metavar="N",
+                        help="chromosomes per case on each seed (default 5)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()
@@ -103,15 +110,17 @@ def main() -> None:
         if not needed.is_file():
             raise SystemExit(f"decision_threshold.py: {needed} is missing; MODEL is a bundled "
                              f"model with a card source")
-    work = args.work or ROOT / "build" / "threshold" / args.model
+    if args.replicates < 1:
+        raise SystemExit(f"decision_threshold.py: --replicates {args.replicates}: give at least "
+                         f"1 chromosome per case")
+    args.work = args.work or ROOT / "build" / "threshold" / args.model
     scored = smoothed_name(args.model, args.smoothing) if args.smoothing else args.model
-    chosen = matrix(args.model, SEEDS[0], work, args.workers, [], args.reuse, args.smoothing)
+    chosen = matrix(args.model, SEEDS[0], args, [])
     value = rounded_up(chosen["summary"][scored]["least_threshold"]["value"])
     if value >= 1:
         raise SystemExit(f"decision_threshold.py: {scored} needs P > {value:g} for every "
                          f"case to stay under 1 % (its scores saturate); no threshold stored")
-    measured = matrix(args.model, SEEDS[1], work, args.workers, [value], args.reuse,
-                      args.smoothing)
+    measured = matrix(args.model, SEEDS[1], args, [value])
     run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
          "--smoothing-bp", str(args.smoothing),
          "--threshold-source", source_text(scored, chosen, measured, value, args.smoothing),

@@ -251,6 +251,26 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
         "benchmarks/calibration.py --seed 1 --smoothing 50000 (5 chromosomes")
 
 
+def test_decision_threshold_exporter_refuses_a_count_it_cannot_use(tmp_path):
+    """--replicates must be at least 1, and a run kept for --reuse must have as many
+    chromosomes per case as asked: each refused in one line, before any run or rewrite."""
+    model = "stats_fc_genome.sweep_hsap_general"
+    kept = tmp_path / "seed1"
+    kept.mkdir()
+    (kept / "calibration.json").write_text(json.dumps(
+        {"replicates": 5, "thresholds": [], "summary": {model: {}}}))
+    for options, message in (
+            (["--replicates", "0"], "decision_threshold.py: --replicates 0: give at least 1"),
+            (["--replicates", "15", "--reuse", "--work", str(tmp_path)],
+             f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes")):
+        result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_threshold.py"),
+                                 model, *options], capture_output=True, text=True, timeout=120,
+                                cwd=ROOT)
+        assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["calibration.json", "seed1"]
+
+
 def test_sample_depth_smoke(tmp_path):
     pytest.importorskip("torch")  # the smoke trains its own tiny model
     out = run_benchmark("sample_depth.py", "--workers", "2", "-o", tmp_path)
