@@ -537,6 +537,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true",
                         help="3 cases and 1 sweep, 300 kb, one replicate: checks the script")
     args = parser.parse_args()
+    if args.replicates < 1:  # before --smoke sets its own
+        raise SystemExit(f"--replicates {args.replicates}: give a number of chromosomes per case "
+                         f"of at least 1")
     if args.smoke:
         args.replicates, args.length, args.loc_replicates = 1, 300_000, 0
         args.strengths, args.ages, args.cases = [1000], [0], list(SMOKE_CASES)

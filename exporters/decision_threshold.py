@@ -45,16 +45,16 @@ def run(command: list[str], what: str) -> None:
 def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[float]) -> dict:
     """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes,
     ``args.replicates`` per case (and of its P smoothed over ``args.smoothing`` bp, if not 0)."""
-    out, smoothing = args.work / f"seed{seed}", args.smoothing
+    out = args.work / f"seed{seed}"
     if not (args.reuse and (out / "calibration.json").is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
              "--replicates", str(args.replicates), "--neutral-only", "--workers",
              str(args.workers), "-o", str(out),
              *(["--thresholds", *map(str, thresholds)] if thresholds else []),
-             *(["--smoothing", str(smoothing)] if smoothing else [])],
+             *(["--smoothing", str(args.smoothing)] if args.smoothing else [])],
             f"benchmarks/calibration.py --seed {seed}")
     report = json.loads((out / "calibration.json").read_text())
-    scored = smoothed_name(name, smoothing) if smoothing else name
+    scored = smoothed_name(name, args.smoothing) if args.smoothing else name
     if (scored not in report["summary"] or report["replicates"] != args.replicates
             or not set(thresholds) <= set(report.get("thresholds", []))):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "

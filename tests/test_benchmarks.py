@@ -179,7 +179,7 @@ def test_calibration_smoke(tmp_path):
 
 
 @pytest.mark.parametrize("flag, value", [("--smoothing", "-1"), ("--site-jitter", "-3"),
-                                         ("--site-jitter", "150000")])
+                                         ("--site-jitter", "150000"), ("--replicates", "0")])
 def test_calibration_refuses_a_bad_span_in_one_line(flag, value, tmp_path):
     result = subprocess.run([sys.executable, str(BENCHMARKS / "calibration.py"), "--smoke", flag,
                              value, "-o", str(tmp_path)], capture_output=True, text=True,
@@ -259,8 +259,9 @@ def test_decision_threshold_exporter_refuses_a_count_it_cannot_use(tmp_path):
     kept.mkdir()
     (kept / "calibration.json").write_text(json.dumps(
         {"replicates": 5, "thresholds": [], "summary": {model: {}}}))
-    for options, message in (
-            (["--replicates", "0"], "decision_threshold.py: --replicates 0: give at least 1"),
+    for options, message in (  # a run for the first would go to tmp_path / "fresh"
+            (["--replicates", "0", "--work", str(tmp_path / "fresh")],
+             "decision_threshold.py: --replicates 0: give at least 1"),
             (["--replicates", "15", "--reuse", "--work", str(tmp_path)],
              f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes")):
         result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_threshold.py"),
