@@ -3,26 +3,30 @@
 The threshold is the least P(primary) at which each neutral history and rate case of
 benchmarks/calibration.py (5 chromosomes of 5 Mb x 128 haplotypes per case, or --replicates)
 has at most 1 % of its windows above it, on seed 1's chromosomes, rounded up to two decimals.
-It is then measured on seed 2's chromosomes, and the worst case there is written into the
-stored source beside it (a warning says when it is above 1 %): the card, `info`, scans and
-reports show both. About 25 min per model on 2 CPU cores with 5 chromosomes per case. A
-chromosome's share moves by a percent or more from one to the next, so the worst of 42 cases
+It is then measured on fresh chromosomes, seed 2's or those of each --measure-seeds, and the
+worst case there (over all of them together, and on any one seed) is written into the stored
+source beside it (a warning says when the first is above 1 %): the card, `info`, scans and
+reports show both. About 25 min per model and seed on 2 CPU cores with 5 chromosomes per case.
+A chromosome's share moves by a percent or more from one to the next, so the worst of 42 cases
 measured on 5 each is chance's as much as the model's; more chromosomes per case measure each
-case's share more closely (15: 1.5 hours).
+case's share more closely (15: 45 min per seed), and more seeds measure the threshold more
+closely.
 
     python exporters/decision_threshold.py MODEL [--smoothing BP] [--replicates N]
-        [--work DIR] [--workers N] [--reuse]
+        [--measure-seeds SEED ...] [--work DIR] [--workers N] [--reuse]
 
 MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`
 (run with this interpreter), and its card rendered again from cards/MODEL.yaml. --reuse takes
-the runs already in WORK (after an interruption) instead of making them again: only for the
-same weights. With --smoothing BP the threshold is chosen and measured on P smoothed over BP
-each side (benchmarks/calibration.py --smoothing) and stored with it (--smoothing-bp).
+the runs already in WORK (WORK/seedN, after an interruption) instead of making them again:
+only for the same weights. With --smoothing BP the threshold is chosen and measured on P
+smoothed over BP each side (benchmarks/calibration.py --smoothing) and stored with it
+(--smoothing-bp).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import subprocess
@@ -33,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from calibration import smoothed_name  # noqa: E402
 
-SEEDS = (1, 2)  # chosen on the first, measured on the second
+CHOOSING_SEED = 1  # the threshold is chosen on its chromosomes, measured on others
 
 
 def run(command: list[str], what: str) -> None:
@@ -69,27 +73,47 @@ def rounded_up(value: float) -> float:
     return math.ceil(round(100 * value, 6)) / 100
 
 
-def source_text(name: str, chosen: dict, measured: dict, value: float, smoothing: int = 0
-                ) -> str:
-    """How the threshold was chosen and what it gives on fresh chromosomes, in one line;
-    ``name`` is the model measured (with ``smoothing``: its smoothed P's name)."""
+def pooled_shares(name: str, measured: list[dict], value: float) -> dict[str, float]:
+    """Each case's share of windows above ``value`` for model ``name``, over the chromosomes of
+    every calibration.py report in ``measured`` together."""
+    above, windows = collections.Counter(), collections.Counter()
+    for report in measured:
+        column = report["thresholds"].index(value)
+        for row in report["summary"][name]["matrix"]:
+            above[row["case"]] += round(row["share_p_above_at"][column] * row["windows"])
+            windows[row["case"]] += row["windows"]
+    return {case: above[case] / windows[case] for case in windows}
+
+
+def source_text(name: str, chosen: dict, measured: list[dict], value: float,
+                smoothing: int = 0) -> str:
+    """How the threshold was chosen and what it gives on fresh chromosomes (``measured``: one
+    calibration.py report per seed), in one line; ``name`` is the model measured (with
+    ``smoothing``: its smoothed P's name)."""
     least = chosen["summary"][name]["least_threshold"]
-    cases = measured["summary"][name]["matrix"]
-    column = measured["thresholds"].index(value)
-    worst = max(cases, key=lambda case: case["share_p_above_at"][column])
-    share = worst["share_p_above_at"][column]
-    if share > least["share"]:
-        print(f"warning: at P > {value} {worst['case']} has {100 * share:.2f} % of its windows "
-              f"above it on seed {SEEDS[1]}'s chromosomes", file=sys.stderr)
+    shares = pooled_shares(name, measured, value)
+    worst = max(shares, key=shares.get)
+    seeds = [report["seed"] for report in measured]
+    if shares[worst] > least["share"]:
+        print(f"warning: at P > {value} {worst} has {100 * shares[worst]:.2f} % of its windows "
+              f"above it on the chromosomes of seed(s) {seeds}", file=sys.stderr)
     score, option = ((f"mean P within {smoothing / 1e3:g} kb", f" --smoothing {smoothing}")
                      if smoothing else ("P", ""))
-    return (f"the least {score} at which each of {len(cases)} neutral histories and rate cases "
-            f"of benchmarks/calibration.py --seed {SEEDS[0]}{option} ({chosen['replicates']} "
-            f"chromosomes of {chosen['length_bp'] / 1e6:g} Mb x {chosen['haplotypes']} haplotypes "
-            f"each) has "
-            f"at most {100 * least['share']:g} % of its windows above it, "
-            f"{least['value']:.3f} ({least['case']}), rounded up; on the chromosomes of --seed "
-            f"{SEEDS[1]} the worst case is {100 * share:.2f} % ({worst['case']})")
+    text = (f"the least {score} at which each of {len(shares)} neutral histories and rate cases "
+            f"of benchmarks/calibration.py --seed {CHOOSING_SEED}{option} "
+            f"({chosen['replicates']} chromosomes of {chosen['length_bp'] / 1e6:g} Mb x "
+            f"{chosen['haplotypes']} haplotypes each) has at most {100 * least['share']:g} % of "
+            f"its windows above it, {least['value']:.3f} ({least['case']}), rounded up; ")
+    if len(measured) == 1:
+        return text + (f"on the chromosomes of --seed {seeds[0]} the worst case is "
+                       f"{100 * shares[worst]:.2f} % ({worst})")
+    one_share, one_case, one_seed = max(
+        (share, case, report["seed"]) for report in measured
+        for case, share in pooled_shares(name, [report], value).items())
+    return text + (f"on the chromosomes of --seed {', '.join(map(str, seeds[:-1]))} and "
+                   f"{seeds[-1]} together ({sum(r['replicates'] for r in measured)} per case) "
+                   f"the worst case is {100 * shares[worst]:.2f} % ({worst}), on one seed's "
+                   f"{100 * one_share:.2f} % ({one_case}, --seed {one_seed})")
 
 
 def main() -> None:
@@ -101,6 +125,8 @@ def main() -> None:
                         help="choose the threshold on P smoothed over BP each side (default 0)")
     parser.add_argument("--replicates", type=int, default=5, metavar="N",
                         help="chromosomes per case on each seed (default 5)")
+    parser.add_argument("--measure-seeds", type=int, nargs="+", default=[2], metavar="SEED",
+                        help="seeds of the fresh chromosomes it is measured on (default 2)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()
@@ -113,14 +139,19 @@ def main() -> None:
     if args.replicates < 1:
         raise SystemExit(f"decision_threshold.py: --replicates {args.replicates}: give at least "
                          f"1 chromosome per case")
+    if CHOOSING_SEED in args.measure_seeds or len(set(args.measure_seeds)) < len(
+            args.measure_seeds):
+        raise SystemExit(f"decision_threshold.py: --measure-seeds {args.measure_seeds}: give "
+                         f"distinct seeds other than {CHOOSING_SEED}, which chooses the "
+                         f"threshold")
     args.work = args.work or ROOT / "build" / "threshold" / args.model
     scored = smoothed_name(args.model, args.smoothing) if args.smoothing else args.model
-    chosen = matrix(args.model, SEEDS[0], args, [])
+    chosen = matrix(args.model, CHOOSING_SEED, args, [])
     value = rounded_up(chosen["summary"][scored]["least_threshold"]["value"])
     if value >= 1:
         raise SystemExit(f"decision_threshold.py: {scored} needs P > {value:g} for every "
                          f"case to stay under 1 % (its scores saturate); no threshold stored")
-    measured = matrix(args.model, SEEDS[1], args, [value])
+    measured = [matrix(args.model, seed, args, [value]) for seed in args.measure_seeds]
     run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
          "--smoothing-bp", str(args.smoothing),
          "--threshold-source", source_text(scored, chosen, measured, value, args.smoothing),

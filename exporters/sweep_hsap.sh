@@ -14,8 +14,8 @@
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
 # null ~15 min, CNN training ~40 min, threshold ~25 min, matrix ~8 min; stats_fc trains in
-# ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case, ~1.5 h; imagene_stats
-# trains in ~25 min and its matrix takes ~12 min); every step but the threshold's
+# ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of four seeds, ~1.5 h;
+# imagene_stats trains in ~25 min and its matrix takes ~12 min); every step but the threshold's
 # runs resumes after an interruption (rerun the same line; exporters/decision_threshold.py
 # --reuse takes runs already made). Run from the repository root inside the project's
 # environment (`make venv-train`, then `. .venv/bin/activate`).
@@ -34,8 +34,10 @@ model=hub/pretrained/$name scanned=$name matrix=() threshold=()
 case $architecture in
     imagene_cnn) epochs=4; [ "$group" = african ] && epochs=3 ;;  # the bundled one: 3 epochs
     stats_fc) epochs=40 ;;
-    # its decision rule: the mean P of the windows within 50 kb, each case on 15 chromosomes
-    stats_fc_genome) epochs=40 threshold=(--smoothing 50000 --replicates 15) ;;
+    # its decision rule: the mean P of the windows within 50 kb, each case on 15 chromosomes,
+    # measured on three fresh seeds' together
+    stats_fc_genome) epochs=40
+                     threshold=(--smoothing 50000 --replicates 15 --measure-seeds 2 5 6) ;;
     # measured, not bundled (docs/sweep_models.md): the model stays in build/, its matrix has
     # 5 chromosomes per case, as the card says
     imagene_stats) epochs=4 model=$work/model scanned=$work/model

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, needs
+from conftest import ROOT, needs, shared
 
 BENCHMARKS = ROOT / "benchmarks"
 NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
@@ -36,8 +36,8 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "bam.py", "calibration.py", "embed.py", "fit_demography.py", "recombination.py",
-        "sample_depth.py", "scan.py", "simulate.py", "sweep_approximation.py",
+        "bam.py", "calibration.py", "embed.py", "fit_demography.py", "known_sweep.py",
+        "recombination.py", "sample_depth.py", "scan.py", "simulate.py", "sweep_approximation.py",
         "temporal_diagnostics.py", "zoo.py"]
 
 
@@ -227,8 +227,9 @@ def test_calibration_consensus_and_smoothing_smoke(tmp_path):
 
 
 def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
-    """exporters/decision_threshold.py's threshold and the source it stores, from two runs'
-    summaries (the figures are the general CNN's)."""
+    """exporters/decision_threshold.py's threshold and the source it stores, from the runs'
+    summaries (the one-seed figures are the general CNN's): measured on several seeds, each
+    case's share is pooled over all their windows, and the worst on one seed named too."""
     sys.path.insert(0, str(ROOT / "exporters"))
     try:
         from decision_threshold import rounded_up, source_text
@@ -238,22 +239,32 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
     name, case = "m.x", "HomSap/A/B"
     chosen = {"replicates": 5, "length_bp": 5_000_000, "haplotypes": 128, "summary": {name: {
         "least_threshold": {"value": 0.551, "case": case, "share": 0.01}}}}
-    measured = {"thresholds": [0.5, 0.56], "summary": {name: {"matrix": [
-        {"case": case, "share_p_above_at": [0.02, 0.004]},
-        {"case": "HomSap/C/D", "share_p_above_at": [0.03, 0.015]}]}}}
-    assert source_text(name, chosen, measured, 0.56) == (
+
+    def report(seed: int, shares: list[tuple[float, float]]) -> dict:
+        return {"seed": seed, "replicates": 5, "thresholds": [0.5, 0.56], "summary": {name: {
+            "matrix": [{"case": c, "windows": 1000, "share_p_above_at": list(at)}
+                       for c, at in zip((case, "HomSap/C/D"), shares, strict=True)]}}}
+
+    seed2 = report(2, [(0.02, 0.004), (0.03, 0.015)])
+    assert source_text(name, chosen, [seed2], 0.56) == (
         "the least P at which each of 2 neutral histories and rate cases of "
         "benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 128 haplotypes each) has "
         "at most 1 % of its windows above it, 0.551 (HomSap/A/B), rounded up; on the "
         "chromosomes of --seed 2 the worst case is 1.50 % (HomSap/C/D)")
-    assert source_text(name, chosen, measured, 0.56, smoothing=50_000).startswith(
+    assert source_text(name, chosen, [seed2], 0.56, smoothing=50_000).startswith(
         "the least mean P within 50 kb at which each of 2 neutral histories and rate cases of "
         "benchmarks/calibration.py --seed 1 --smoothing 50000 (5 chromosomes")
+    # A/B: 4 + 12 + 8 of 3,000 windows; C/D: 15 + 3 + 0; the worst on one seed C/D on seed 2
+    three = [seed2, report(5, [(0.0, 0.012), (0.0, 0.003)]), report(6, [(0.0, 0.008), (0, 0)])]
+    assert source_text(name, chosen, three, 0.56).endswith(
+        "rounded up; on the chromosomes of --seed 2, 5 and 6 together (15 per case) the worst "
+        "case is 0.80 % (HomSap/A/B), on one seed's 1.50 % (HomSap/C/D, --seed 2)")
 
 
-def test_decision_threshold_exporter_refuses_a_count_it_cannot_use(tmp_path):
-    """--replicates must be at least 1, and a run kept for --reuse must have as many
-    chromosomes per case as asked: each refused in one line, before any run or rewrite."""
+def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
+    """--replicates must be at least 1, --measure-seeds fresh seeds, and a run kept for --reuse
+    must have as many chromosomes per case as asked: each refused in one line, before any run
+    or rewrite."""
     model = "stats_fc_genome.sweep_hsap_general"
     kept = tmp_path / "seed1"
     kept.mkdir()
@@ -262,6 +273,8 @@ def test_decision_threshold_exporter_refuses_a_count_it_cannot_use(tmp_path):
     for options, message in (  # a run for the first would go to tmp_path / "fresh"
             (["--replicates", "0", "--work", str(tmp_path / "fresh")],
              "decision_threshold.py: --replicates 0: give at least 1"),
+            (["--measure-seeds", "2", "1", "--work", str(tmp_path / "fresh")],
+             "decision_threshold.py: --measure-seeds [2, 1]: give distinct seeds other than 1"),
             (["--replicates", "15", "--reuse", "--work", str(tmp_path)],
              f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes")):
         result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_threshold.py"),
@@ -270,6 +283,26 @@ def test_decision_threshold_exporter_refuses_a_count_it_cannot_use(tmp_path):
         assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["calibration.json", "seed1"]
+
+
+@pytest.mark.real_data
+def test_known_sweep_smoke(tmp_path):
+    """LCT in CEU (../shared/data; skipped without it) and two simulated neutral loci of its
+    size in each of an African and an East Asian history, scored by the general CNN: one
+    row per case, each locus scored, and the region's P(neutral) low, as test_real_data's."""
+    vcf = shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz")
+    out = run_benchmark("known_sweep.py", "--vcf", vcf, "-o", tmp_path)
+    rows = table_rows(out, "imagene_cnn.sweep_hsap_general")
+    assert [row[2] for row in rows] == ["HomSap/OutOfAfrica_3G09/YRI",
+                                        "HomSap/OutOfAfrica_3G09/CHB"], out
+    assert all(re.fullmatch(r"[0-2] of 2", cell) for row in rows for cell in row[3:]), out
+    report = json.loads((tmp_path / "known_sweep.json").read_text())
+    (region,) = report["region"]
+    assert region["imagene_cnn.sweep_hsap_general"][0] < 0.05, region
+    assert len(report["loci"]) == 4
+    for locus in report["loci"]:
+        neutral, sweep = locus["scores"]["imagene_cnn.sweep_hsap_general"]
+        assert 0 <= neutral and 0 <= sweep and neutral + sweep <= 1 + 1e-6, locus
 
 
 def test_sample_depth_smoke(tmp_path):
