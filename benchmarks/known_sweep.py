@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 import tempfile
@@ -30,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pysam
 from calibration import all_cases, load, seeds, simulate
+
+from popgen_hub.errors import PopgenHubError
 
 ROOT = Path(__file__).resolve().parents[1]
 LCT = ROOT.parent / "shared" / "data" / "real" / "lct_ceu_grch38" / "LCT.CEU.GRCh38.vcf.gz"
@@ -52,6 +55,9 @@ def scores(models: list[str], vcf: Path, region: str | None, seed: int) -> dict[
             raise SystemExit(f"{name} scores {len(windows)} windows in {vcf} {region or ''}; "
                              f"give a region of one window of the model")
         labels = model.contract.labels
+        if not {"neutral", "sweep"} <= set(labels):
+            raise SystemExit(f"{name} has labels {', '.join(labels)}: give sweep models (neutral "
+                             f"and sweep among their labels)")
         p = windows["probabilities"][0]
         found[name] = [float(p[labels.index("neutral")]), float(p[labels.index("sweep")])]
     return found
@@ -94,6 +100,10 @@ def parse_args() -> argparse.Namespace:
         raise SystemExit(f"--cases: unknown {unknown}; calibration.py's cases: "
                          f"{', '.join(known)}")
     args.cases = [known[name] for name in args.cases]
+    span = re.fullmatch(r"(.+):([0-9,]+)-([0-9,]+)", args.region)
+    if not span or int(span[3].replace(",", "")) < int(span[2].replace(",", "")):
+        raise SystemExit(f"--region {args.region}: give CONTIG:START-END, START at most END")
+    args.length = int(span[3].replace(",", "")) - int(span[2].replace(",", "")) + 1
     return args
 
 
@@ -101,13 +111,15 @@ def main() -> None:
     args = parse_args()
     command = shlex.join(["python", "benchmarks/known_sweep.py", *sys.argv[1:]])
     started = time.perf_counter()
-    region = [scores(args.models, args.vcf, args.region, seed) for seed in range(args.subsets)]
-    contig, span = args.region.split(":")
-    start, end = (int(x.replace(",", "")) for x in span.split("-"))
+    try:
+        region = [scores(args.models, args.vcf, args.region, seed)
+                  for seed in range(args.subsets)]
+    except PopgenHubError as exc:  # a model, the VCF or the region it cannot score
+        raise SystemExit(f"known_sweep.py: {exc}") from None
     with pysam.VariantFile(str(args.vcf)) as vcf:
         haplotypes = 2 * len(vcf.header.samples)
     tasks = [{"models": args.models, "history": case["history"], "r": case["r"],
-              "mu": case["mu"], "haplotypes": haplotypes, "length": end - start + 1,
+              "mu": case["mu"], "haplotypes": haplotypes, "length": args.length,
               "replicate": i, "seeds": seeds(args.seed, case["name"], i)}
              for case in args.cases for i in range(args.replicates)]
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
@@ -116,7 +128,7 @@ def main() -> None:
     lines = [f"Command: `{command}`", "", f"The region: {args.vcf.name} {args.region}, "
              f"{haplotypes} haplotypes, scored on {args.subsets} haplotype set(s) (scan seeds "
              f"0-{args.subsets - 1}). Neutral loci: {args.replicates} per case, "
-             f"{end - start + 1:,} bp x {haplotypes} haplotypes, seeds as calibration.py "
+             f"{args.length:,} bp x {haplotypes} haplotypes, seeds as calibration.py "
              f"--seed {args.seed}. Run time {(time.perf_counter() - started) / 60:.1f} min.", "",
              "| model | the region: P(neutral) / P(sweep) over its sets | case | neutral loci "
              "with P(neutral) at or below the region's highest | with P(sweep) at or above "

@@ -9,8 +9,8 @@ source beside it (a warning says when the first is above 1 %): the card, `info`,
 reports show both. About 25 min per model and seed on 2 CPU cores with 5 chromosomes per case.
 A chromosome's share moves by a percent or more from one to the next, so the worst of 42 cases
 measured on 5 each is chance's as much as the model's; more chromosomes per case measure each
-case's share more closely (15: 45 min per seed), and more seeds measure the threshold more
-closely.
+case's share more closely (15: about half an hour per seed on 2 cores), and more seeds
+measure it more closely still.
 
     python exporters/decision_threshold.py MODEL [--smoothing BP] [--replicates N]
         [--measure-seeds SEED ...] [--work DIR] [--workers N] [--reuse]
@@ -60,10 +60,11 @@ def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[floa
     report = json.loads((out / "calibration.json").read_text())
     scored = smoothed_name(name, args.smoothing) if args.smoothing else name
     if (scored not in report["summary"] or report["replicates"] != args.replicates
+            or report["seed"] != seed
             or not set(thresholds) <= set(report.get("thresholds", []))):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "
-                         f"{thresholds} with {args.replicates} chromosomes per case: remove it "
-                         f"and run again")
+                         f"{thresholds} with {args.replicates} chromosomes per case of seed "
+                         f"{seed}: remove it and run again")
     return report
 
 

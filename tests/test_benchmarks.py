@@ -263,20 +263,23 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
 
 def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
     """--replicates must be at least 1, --measure-seeds fresh seeds, and a run kept for --reuse
-    must have as many chromosomes per case as asked: each refused in one line, before any run
-    or rewrite."""
+    must have as many chromosomes per case as asked, of its folder's seed (here a seed-3 run
+    kept as seed 1's): each refused in one line, before any run or rewrite."""
     model = "stats_fc_genome.sweep_hsap_general"
     kept = tmp_path / "seed1"
     kept.mkdir()
     (kept / "calibration.json").write_text(json.dumps(
-        {"replicates": 5, "thresholds": [], "summary": {model: {}}}))
+        {"seed": 3, "replicates": 5, "thresholds": [], "summary": {model: {}}}))
     for options, message in (  # a run for the first would go to tmp_path / "fresh"
             (["--replicates", "0", "--work", str(tmp_path / "fresh")],
              "decision_threshold.py: --replicates 0: give at least 1"),
             (["--measure-seeds", "2", "1", "--work", str(tmp_path / "fresh")],
              "decision_threshold.py: --measure-seeds [2, 1]: give distinct seeds other than 1"),
             (["--replicates", "15", "--reuse", "--work", str(tmp_path)],
-             f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes")):
+             f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes"),
+            (["--reuse", "--work", str(tmp_path)],
+             f"{kept / 'calibration.json'} does not measure {model} at [] with 5 chromosomes per "
+             f"case of seed 1")):
         result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_threshold.py"),
                                  model, *options], capture_output=True, text=True, timeout=120,
                                 cwd=ROOT)
@@ -303,6 +306,21 @@ def test_known_sweep_smoke(tmp_path):
     for locus in report["loci"]:
         neutral, sweep = locus["scores"]["imagene_cnn.sweep_hsap_general"]
         assert 0 <= neutral and 0 <= sweep and neutral + sweep <= 1 + 1e-6, locus
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--region", "2:135891047-135811083"], "--region 2:135891047-135811083: give CONTIG:"),
+    (["--region", "2:135811083-136091047"], "imagene_cnn.sweep_hsap_general scores 8 windows"),
+    (["relernn_gru.recomb_hsap", "--region", "2:135811083-135851082"],
+     "relernn_gru.recomb_hsap has labels")])
+def test_known_sweep_refuses_a_region_or_model_it_cannot_use(options, message, tmp_path):
+    """One line naming the option, before any locus is simulated or anything written."""
+    vcf = shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "known_sweep.py"), *options,
+                             "--vcf", str(vcf), "-o", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 def test_sample_depth_smoke(tmp_path):
