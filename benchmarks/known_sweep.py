@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import pysam
 from calibration import all_cases, load, seeds, simulate
 
 from popgen_hub.errors import PopgenHubError
+from popgen_hub.genotypes.region import parse_region
 
 ROOT = Path(__file__).resolve().parents[1]
 LCT = ROOT.parent / "shared" / "data" / "real" / "lct_ceu_grch38" / "LCT.CEU.GRCh38.vcf.gz"
@@ -55,19 +55,17 @@ def scores(models: list[str], vcf: Path, region: str | None, seed: int) -> dict[
             raise SystemExit(f"{name} scores {len(windows)} windows in {vcf} {region or ''}; "
                              f"give a region of one window of the model")
         labels = model.contract.labels
-        if not {"neutral", "sweep"} <= set(labels):
-            raise SystemExit(f"{name} has labels {', '.join(labels)}: give sweep models (neutral "
-                             f"and sweep among their labels)")
         p = windows["probabilities"][0]
         found[name] = [float(p[labels.index("neutral")]), float(p[labels.index("sweep")])]
     return found
 
 
 def neutral_locus(task: dict) -> dict:
+    """Simulate one neutral locus of ``task["case"]`` and score it as the region is."""
     with tempfile.TemporaryDirectory(prefix="known-sweep-") as tmp:
         vcf = Path(tmp) / "locus.vcf.gz"
         simulate(task, vcf)
-        return {"case": task["history"], "replicate": task["replicate"],
+        return {"case": task["case"], "replicate": task["replicate"],
                 "scores": scores(task["models"], vcf, None, 0)}
 
 
@@ -100,10 +98,18 @@ def parse_args() -> argparse.Namespace:
         raise SystemExit(f"--cases: unknown {unknown}; calibration.py's cases: "
                          f"{', '.join(known)}")
     args.cases = [known[name] for name in args.cases]
-    span = re.fullmatch(r"(.+):([0-9,]+)-([0-9,]+)", args.region)
-    if not span or int(span[3].replace(",", "")) < int(span[2].replace(",", "")):
-        raise SystemExit(f"--region {args.region}: give CONTIG:START-END, START at most END")
-    args.length = int(span[3].replace(",", "")) - int(span[2].replace(",", "")) + 1
+    try:
+        _, start, end = parse_region(args.region)
+        for name in args.models:  # before any scoring: each must be a sweep model
+            labels = load(name).contract.labels
+            if not {"neutral", "sweep"} <= set(labels):
+                raise SystemExit(f"{name} has labels {', '.join(labels)}: give sweep models "
+                                 f"(neutral and sweep among their labels)")
+    except PopgenHubError as exc:
+        raise SystemExit(f"known_sweep.py: {exc}") from None
+    if start is None or end is None:
+        raise SystemExit(f"--region {args.region}: give CONTIG:START-END")
+    args.length = end - start
     return args
 
 
@@ -114,17 +120,19 @@ def main() -> None:
     try:
         region = [scores(args.models, args.vcf, args.region, seed)
                   for seed in range(args.subsets)]
-    except PopgenHubError as exc:  # a model, the VCF or the region it cannot score
+    except PopgenHubError as exc:  # the VCF or a region the models cannot score
         raise SystemExit(f"known_sweep.py: {exc}") from None
     with pysam.VariantFile(str(args.vcf)) as vcf:
         haplotypes = 2 * len(vcf.header.samples)
-    tasks = [{"models": args.models, "history": case["history"], "r": case["r"],
-              "mu": case["mu"], "haplotypes": haplotypes, "length": args.length,
+    tasks = [{"models": args.models, "case": case["name"], "history": case["history"],
+              "r": case["r"], "mu": case["mu"], "haplotypes": haplotypes, "length": args.length,
               "replicate": i, "seeds": seeds(args.seed, case["name"], i)}
              for case in args.cases for i in range(args.replicates)]
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        loci = list(pool.map(neutral_locus, tasks)) if args.workers > 1 else \
-            [neutral_locus(task) for task in tasks]
+    if args.workers == 1:
+        loci = [neutral_locus(task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            loci = list(pool.map(neutral_locus, tasks))
     lines = [f"Command: `{command}`", "", f"The region: {args.vcf.name} {args.region}, "
              f"{haplotypes} haplotypes, scored on {args.subsets} haplotype set(s) (scan seeds "
              f"0-{args.subsets - 1}). Neutral loci: {args.replicates} per case, "
@@ -140,7 +148,7 @@ def main() -> None:
                  f"{sweep:.3f}-{max(r[name][1] for r in region):.3f}")
         for case in args.cases:
             got = np.array([locus["scores"][name] for locus in loci
-                            if locus["case"] == case["history"]])
+                            if locus["case"] == case["name"]])
             lines.append(f"| {name} | {shown} | {case['name']} | "
                          f"{int((got[:, 0] <= neutral).sum())} of {len(got)} | "
                          f"{int((got[:, 1] >= sweep).sum())} of {len(got)} |")

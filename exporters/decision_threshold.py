@@ -9,8 +9,8 @@ source beside it (a warning says when the first is above 1 %): the card, `info`,
 reports show both. About 25 min per model and seed on 2 CPU cores with 5 chromosomes per case.
 A chromosome's share moves by a percent or more from one to the next, so the worst of 42 cases
 measured on 5 each is chance's as much as the model's; more chromosomes per case measure each
-case's share more closely (15: about half an hour per seed on 2 cores), and more seeds
-measure it more closely still.
+case's share more closely (15: under half an hour per seed on 2 cores; seed 6's run, with 450
+planted sweeps besides, took 30 min), and more seeds measure it more closely still.
 
     python exporters/decision_threshold.py MODEL [--smoothing BP] [--replicates N]
         [--measure-seeds SEED ...] [--work DIR] [--workers N] [--reuse]

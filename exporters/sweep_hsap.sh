@@ -14,7 +14,7 @@
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
 # null ~15 min, CNN training ~40 min, threshold ~25 min, matrix ~8 min; stats_fc trains in
-# ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of four seeds, ~1.5 h;
+# ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of four seeds, < 2 h;
 # imagene_stats trains in ~25 min and its matrix takes ~12 min); every step but the threshold's
 # runs resumes after an interruption (rerun the same line; exporters/decision_threshold.py
 # --reuse takes runs already made). Run from the repository root inside the project's

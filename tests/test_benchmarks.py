@@ -309,7 +309,9 @@ def test_known_sweep_smoke(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--region", "2:135891047-135811083"], "--region 2:135891047-135811083: give CONTIG:"),
+    (["--region", "2:135891047-135811083"],
+     "known_sweep.py: region '2:135891047-135811083' is empty: its end is not after its start"),
+    (["--region", "2"], "--region 2: give CONTIG:START-END"),
     (["--region", "2:135811083-136091047"], "imagene_cnn.sweep_hsap_general scores 8 windows"),
     (["relernn_gru.recomb_hsap", "--region", "2:135811083-135851082"],
      "relernn_gru.recomb_hsap has labels")])
