@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import popgen_hub
 from conftest import ROOT, needs, shared
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -291,21 +292,30 @@ def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
 @pytest.mark.real_data
 def test_known_sweep_smoke(tmp_path):
     """LCT in CEU (../shared/data; skipped without it) and two simulated neutral loci of its
-    size in each of an African and an East Asian history, scored by the general CNN: one
-    row per case, each locus scored, and the region's P(neutral) low, as test_real_data's."""
+    size in each of an African and an East Asian history, scored by the general CNN: the
+    region's row with its p-value against the stored null and its calls, one row per case,
+    each locus scored, and the region's P(neutral) low, as test_real_data's."""
     vcf = shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz")
     out = run_benchmark("known_sweep.py", "--vcf", vcf, "-o", tmp_path)
-    rows = table_rows(out, "imagene_cnn.sweep_hsap_general")
-    assert [row[2] for row in rows] == ["HomSap/OutOfAfrica_3G09/YRI",
-                                        "HomSap/OutOfAfrica_3G09/CHB"], out
-    assert all(re.fullmatch(r"[0-2] of 2", cell) for row in rows for cell in row[3:]), out
+    region_row, *rows = table_rows(out, "imagene_cnn.sweep_hsap_general")
     report = json.loads((tmp_path / "known_sweep.json").read_text())
     (region,) = report["region"]
-    assert region["imagene_cnn.sweep_hsap_general"][0] < 0.05, region
-    assert len(report["loci"]) == 4
+    neutral, sweep, p = region["imagene_cnn.sweep_hsap_general"]
+    assert neutral < 0.05 and 0 < p < 1, region
+    assert region_row[1:4] == [f"{neutral:.4f}-{neutral:.4f}", f"{sweep:.3f}-{sweep:.3f}",
+                               f"{p:.4f}-{p:.4f}"], out
+    stored = popgen_hub.load("imagene_cnn.sweep_hsap_general").contract.decision_threshold()
+    assert region_row[4] == (f"{int(sweep > 0.5)} / {int(sweep > stored.value)} / "
+                             f"{int(p < 0.05)} of 1"), out
+    assert [row[1] for row in rows] == ["HomSap/OutOfAfrica_3G09/YRI",
+                                        "HomSap/OutOfAfrica_3G09/CHB"], out
+    assert all(re.fullmatch(r"[0-2] of 2", cell) for row in rows for cell in row[2:4]), out
+    assert all(re.fullmatch(r"[0-2] / [0-2] / [0-2] of 2", row[4]) for row in rows), out
+    assert len(report["loci"]) == 4 and (tmp_path / "known_sweep.png").stat().st_size > 0
     for locus in report["loci"]:
-        neutral, sweep = locus["scores"]["imagene_cnn.sweep_hsap_general"]
+        neutral, sweep, p = locus["scores"]["imagene_cnn.sweep_hsap_general"]
         assert 0 <= neutral and 0 <= sweep and neutral + sweep <= 1 + 1e-6, locus
+        assert 0 < p <= 1, locus
 
 
 @pytest.mark.parametrize("options, message", [
