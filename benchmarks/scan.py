@@ -248,7 +248,7 @@ def main() -> None:
               f"{r['scan_over_decode']:.2f}x | {r['windows']} | {r['windows_per_s']:.1f} | "
               f"{r['snps_per_s']:.0f} | {r['peak_rss_scan_process_mib']:.0f} | "
               f"{r['peak_pss_all_processes_mib']:.0f} | "
-              + " | ".join(f"{r['stage_s'][stage]:.2f}" for stage in STAGES) + " |")
+              + " | ".join(f"{r['stage_s'][stage]:.3f}" for stage in STAGES) + " |")
     print(f"\n(median of {args.repeats} run(s); scan s: the scan call alone, model already "
           f"loaded; decode s: `bcftools view -Ou FILE > /dev/null`; stage s: summed over the "
           f"workers; peak MiB: see benchmarks/scan.py; wrote {args.out / 'scan.json'})")

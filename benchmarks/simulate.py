@@ -111,7 +111,7 @@ def main() -> None:
           f"replicates/s |")
     print("|---|---|---|")
     for workers, seconds in runs.items():
-        print(f"| {workers} worker{'s' if workers > 1 else ''} | {seconds:.1f} | "
+        print(f"| {workers} worker{'s' if workers > 1 else ''} | {seconds:.3f} | "
               f"{args.n / seconds:.1f} |")
     print(f"\n2 workers / 1 worker: {runs[1] / runs[2]:.2f}x")
     (out / f"simulate_{args.scenario}.json").write_text(json.dumps(

@@ -116,7 +116,7 @@ def test_scan_benchmark_smoke(tmp_path):
     for row in rows:
         for column in header[4:-len(stages)]:
             assert number(row[column]) > 0, (column, row)
-        # seconds by stage: each may round to 0.00 on this tiny input, not all of them
+        # seconds by stage: each may round to 0.000 on this tiny input, not all of them
         assert all(number(row[s]) >= 0 for s in stages) and number(row["read s"]) > 0, row
         # windows/s is windows over the scan time, as printed (to the table's rounding)
         rate = number(row["windows"]) / number(row["scan s"])
