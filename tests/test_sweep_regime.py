@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from test_catalogue import central_diversity
 
+from popgen_hub.errors import PopgenHubError
 from popgen_hub.simulate.histories import (
     EPOCH_STARTS,
     HELD_OUT_MODELS,
@@ -46,6 +47,29 @@ def test_a_flattened_era_keeps_the_pairwise_coalescence_over_it():
     assert flat.size_at(5_000) == history.size_at(5_000)
     assert len(flat.demography().events) == len(flat.starts) - 1
     assert isinstance(flat, SizeHistory)
+
+
+def test_a_second_bottleneck_is_older_than_the_first_and_leaves_one_bottleneck_draws_alone():
+    one = [random_history(np.random.default_rng(seed)) for seed in range(40)]
+    two = [random_history(np.random.default_rng(seed), 2) for seed in range(40)]
+    second = [not np.array_equal(a.sizes, b.sizes) for a, b in zip(one, two, strict=True)]
+    assert 10 <= sum(second) <= 30  # half draw one
+    for a, b in zip(one, two, strict=True):
+        ancestral = a.sizes[-1]
+        changed = a.sizes != b.sizes
+        # only epochs still at the ancestral size, older than the first bottleneck, dip
+        assert np.all(a.sizes[changed] == ancestral) and np.all(b.sizes[changed] < ancestral)
+        assert not changed.any() or EPOCH_STARTS[changed].min() > EPOCH_STARTS[
+            a.sizes != ancestral].max()
+
+
+def test_two_bottlenecks_are_an_option_that_keeps_the_default_regimes_seeds():
+    default = get_scenario("sweep_regime", genome_windows=30)
+    assert "random_bottlenecks" not in default.parameters  # so its stream and seeds are kept
+    wider = get_scenario("sweep_regime", genome_windows=30, random_bottlenecks=2)
+    assert wider.parameters["random_bottlenecks"] == 2 and wider.stream != default.stream
+    with pytest.raises(PopgenHubError, match="random_bottlenecks=3 must be 1 or 2"):
+        get_scenario("recombination_regime", random_bottlenecks=3)
 
 
 def test_sweeps_empty_the_centre_and_linked_sweeps_the_edge_nearest_the_site():

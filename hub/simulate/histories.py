@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import msprime
 import numpy as np
@@ -148,6 +149,7 @@ class HistoryFamily(Scenario):
     histories: tuple[str, ...] = TRAINING_HOMSAP  # "HomSap/<model>/<population>"
     random_share: float = 0.3  # replicates in a random bottleneck/growth history
     jitter_share: float = 0.3  # replicates in a jittered published history
+    random_bottlenecks: int = 1  # B: a random history has 1 to B bottlenecks (equally likely)
 
     def history_problems(self) -> list[str]:
         problems = []
@@ -159,7 +161,18 @@ class HistoryFamily(Scenario):
                 and self.random_share + self.jitter_share <= 1):
             problems.append("random_share and jitter_share must be in [0, 1], their sum at "
                             "most 1")
+        if self.random_bottlenecks not in (1, 2):
+            problems.append(f"random_bottlenecks={self.random_bottlenecks} must be 1 or 2")
         return problems
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """As every scenario's, less ``random_bottlenecks`` at its default of 1: it came later,
+        and so the seeds and manifests of every dataset made before it are kept."""
+        parameters = super().parameters
+        if self.random_bottlenecks == 1:
+            del parameters["random_bottlenecks"]
+        return parameters
 
     @property
     def all_citations(self) -> list[str]:
@@ -171,13 +184,15 @@ class HistoryFamily(Scenario):
 
 
 def drawn_history(histories: tuple[str, ...], params: dict[str, float],
-                  rng: np.random.Generator) -> SizeHistory:
+                  rng: np.random.Generator, random_bottlenecks: int = 1) -> SizeHistory:
     """A replicate's history from its drawn ``history_index`` and ``history_kind`` (0: the
-    published one, 1: it jittered, 2: a random one)."""
+    published one, 1: it jittered, 2: a random one with 1 to ``random_bottlenecks``)."""
     history = published(histories[int(params["history_index"])])
     if params["history_kind"] == 1:
         return jittered(history, rng)
-    return random_history(rng) if params["history_kind"] == 2 else history
+    if params["history_kind"] == 2:
+        return random_history(rng, random_bottlenecks)
+    return history
 
 
 def jittered(base: SizeHistory, rng: np.random.Generator) -> SizeHistory:
@@ -190,9 +205,12 @@ def jittered(base: SizeHistory, rng: np.random.Generator) -> SizeHistory:
                        np.clip(base.sizes * np.exp(noise), MIN_SIZE, MAX_SIZE))
 
 
-def random_history(rng: np.random.Generator) -> SizeHistory:
+def random_history(rng: np.random.Generator, max_bottlenecks: int = 1) -> SizeHistory:
     """An ancestral size, one bottleneck of random depth, age and length, and a recent
-    exponential growth or decline (discretised on the epoch grid)."""
+    exponential growth or decline (discretised on the epoch grid). With ``max_bottlenecks``
+    2, half of them have an older bottleneck as well, 10-5,000 generations before the first
+    (the shape of a Eurasian history: out of Africa, then a founding of its own); its draws
+    come after the others, so a history of one bottleneck is the same either way."""
     ancestral = float(np.exp(rng.uniform(np.log(5_000), np.log(30_000))))
     sizes = np.full(len(EPOCH_STARTS), ancestral)
     start = float(np.exp(rng.uniform(np.log(100), np.log(10_000))))
@@ -204,4 +222,9 @@ def random_history(rng: np.random.Generator) -> SizeHistory:
     if recent.any():  # log-linear from the bottleneck's size at its start to the present
         share = EPOCH_STARTS[recent] / start
         sizes[recent] = np.exp(np.log(present) * (1 - share) + np.log(depth) * share)
+    if max_bottlenecks == 2 and rng.uniform() < 0.5:
+        older = start + length + float(np.exp(rng.uniform(np.log(10), np.log(5_000))))
+        older_length = float(np.exp(rng.uniform(np.log(50), np.log(2_000))))
+        older_depth = float(np.exp(rng.uniform(np.log(300), np.log(ancestral))))
+        sizes[(EPOCH_STARTS >= older) & (EPOCH_STARTS < older + older_length)] = older_depth
     return SizeHistory(EPOCH_STARTS.copy(), np.clip(sizes, MIN_SIZE, MAX_SIZE))

@@ -71,7 +71,7 @@ class RecombinationRegime(HistoryFamily):
         ancestry_seed, mutation_seed, draw_seed = replicate_seeds(seed, index, self.stream)
         rng = np.random.default_rng(draw_seed)
         params = self.draw(rng)
-        history = drawn_history(self.histories, params, rng)
+        history = drawn_history(self.histories, params, rng, self.random_bottlenecks)
         ts = msprime.sim_ancestry(samples=self.n_haplotypes // 2, ploidy=2,
                                   demography=history.demography(), sequence_length=self.length,
                                   recombination_rate=params["recombination_rate"],

@@ -141,7 +141,7 @@ class SweepRegime(HistoryFamily):
             params.update(shared, recombination_rate=float(np.clip(
                 r, self.recombination_rate_min, self.recombination_rate_max)))
         else:
-            history = drawn_history(self.histories, params, rng)
+            history = drawn_history(self.histories, params, rng, self.random_bottlenecks)
         return self.replicate_in(history, label, params, (ancestry_seed, mutation_seed))
 
     def _genome(self, genome: int, seed: int) -> tuple[SizeHistory, dict[str, float]]:
@@ -152,7 +152,7 @@ class SweepRegime(HistoryFamily):
         shared = {key: drawn[key] for key in ("history_index", "history_kind", "mutation_rate")}
         shared["recombination_scale"] = drawn["recombination_rate"]
         shared["genome"] = float(genome)
-        return drawn_history(self.histories, drawn, rng), shared
+        return drawn_history(self.histories, drawn, rng, self.random_bottlenecks), shared
 
     def replicate_in(self, history: SizeHistory, label: int, params: dict[str, float],
                      seeds: tuple[int, int]) -> Replicate:
