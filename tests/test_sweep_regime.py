@@ -65,7 +65,8 @@ def test_a_second_bottleneck_is_older_than_the_first_and_leaves_one_bottleneck_d
 
 def test_two_bottlenecks_are_an_option_that_keeps_the_default_regimes_seeds():
     default = get_scenario("sweep_regime", genome_windows=30)
-    assert "random_bottlenecks" not in default.parameters  # so its stream and seeds are kept
+    assert "random_bottlenecks" not in default.parameters
+    assert default.stream == 1511747839122456874  # the bundled stats_fc_genome's genomes' stream
     wider = get_scenario("sweep_regime", genome_windows=30, random_bottlenecks=2)
     assert wider.parameters["random_bottlenecks"] == 2 and wider.stream != default.stream
     with pytest.raises(PopgenHubError, match="random_bottlenecks=3 must be 1 or 2"):

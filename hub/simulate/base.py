@@ -16,7 +16,7 @@ import pickle
 import resource
 import signal
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 import msprime
@@ -133,11 +133,22 @@ class Scenario:
     #: None: a classifier's scenario (label i % n_classes); else what a regression learns of
     #: each replicate: ``{"parameter": NAME, "factor": F, "log10": bool}`` (F * params[NAME])
     target: ClassVar[dict[str, Any] | None] = None
+    #: Fields added after datasets were made with the scenario, each with the fields that go
+    #: with it: while it is at its default, it and they are left out of ``parameters``, so
+    #: those datasets' stream, seeds and manifests are kept.
+    later_fields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """The fields as JSON values (tuples become lists), as stored in manifests."""
-        return json.loads(json.dumps(asdict(self)))  # type: ignore[call-overload]
+        """The fields as JSON values (tuples become lists), as stored in manifests, less
+        ``later_fields`` at their defaults."""
+        parameters = json.loads(json.dumps(asdict(self)))  # type: ignore[call-overload]
+        defaults = {field.name: field.default for field in fields(self)}  # type: ignore[arg-type]
+        for name, companions in self.later_fields.items():
+            if getattr(self, name) == defaults[name]:
+                for left_out in (name, *companions):
+                    del parameters[left_out]
+        return parameters
 
     @property
     def stream(self) -> int:

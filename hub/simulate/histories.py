@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 import msprime
 import numpy as np
@@ -150,6 +150,7 @@ class HistoryFamily(Scenario):
     random_share: float = 0.3  # replicates in a random bottleneck/growth history
     jitter_share: float = 0.3  # replicates in a jittered published history
     random_bottlenecks: int = 1  # B: a random history has 1 to B bottlenecks (equally likely)
+    later_fields: ClassVar[dict[str, tuple[str, ...]]] = {"random_bottlenecks": ()}
 
     def history_problems(self) -> list[str]:
         problems = []
@@ -164,15 +165,6 @@ class HistoryFamily(Scenario):
         if self.random_bottlenecks not in (1, 2):
             problems.append(f"random_bottlenecks={self.random_bottlenecks} must be 1 or 2")
         return problems
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """As every scenario's, less ``random_bottlenecks`` at its default of 1: it came later,
-        and so the seeds and manifests of every dataset made before it are kept."""
-        parameters = super().parameters
-        if self.random_bottlenecks == 1:
-            del parameters["random_bottlenecks"]
-        return parameters
 
     @property
     def all_citations(self) -> list[str]:

@@ -52,6 +52,9 @@ class SweepRegime(HistoryFamily):
     name: ClassVar[str] = "sweep_regime"
     labels: ClassVar[tuple[str, ...]] = ("neutral", "sweep", "linked")
     citations: ClassVar[tuple[str, ...]] = (IMAGENE, STDPOPSIM, MSPRIME)
+    # independent windows (genome_windows 0) keep the manifests made before genomes were
+    later_fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        **HistoryFamily.later_fields, "genome_windows": ("recombination_spread",)}
 
     length: int = 80_000  # window, bp (ImaGene LEN)
     n_haplotypes: int = 128
@@ -95,17 +98,6 @@ class SweepRegime(HistoryFamily):
         if not 0 < self.end_frequency_min < 1 or self.age_max < 0:
             problems.append("end_frequency_min must be in (0, 1) and age_max >= 0")
         self.fail_if(problems)
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """As every scenario's, less the genome's fields when its windows are independent:
-        those came later, and so the seeds and manifests of every dataset made before them
-        are kept."""
-        parameters = super().parameters
-        if not self.genome_windows:
-            for name in ("genome_windows", "recombination_spread"):
-                del parameters[name]
-        return parameters
 
     def draw(self, rng: np.random.Generator) -> dict[str, float]:
         """Every parameter of a replicate, whatever its class."""
