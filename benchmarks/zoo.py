@@ -8,7 +8,8 @@ and n; each class's recall from the confusion matrix's counts), the misspecifica
 the tables of `cards/<model>.matrix.md` (benchmarks/calibration.py) read by column name: the
 largest share of neutral windows with P > 0.5 over the held-out histories (and which), and the
 power at P > 0.5 of sweeps of 2Ns >= 300 ended <= 500 generations ago, pooled over those rows'
-replicates; the decision threshold the contract stores (or 0.5, the default). A model added to
+replicates; the decision threshold the contract stores (or 0.5, the default) and, where it
+stores it, what the threshold finds (exporters/decision_power.py). A model added to
 hub/pretrained/ appears with no change here; what a model lacks is "—", and one that cannot be
 measured says why in a footnote.
 
@@ -303,11 +304,14 @@ def first_readable(model: popgen_hub.Model, candidates: list[Input], windows: in
 
 
 def threshold_text(contract: ModelContract) -> str:
-    """A classifier's decision threshold as its scans call windows (the contract's, or 0.5)."""
+    """A classifier's decision threshold as its scans call windows (the contract's, or 0.5),
+    and what it finds where the contract says."""
     threshold = contract.decision_threshold()
     if threshold is None:
         return DASH
-    return threshold.text() + ("" if threshold.stored else " (default)")
+    found = (f"; finds {threshold.power.found} of {threshold.power.of} planted sweeps"
+             if threshold.power else "")
+    return threshold.text() + ("" if threshold.stored else " (default)") + found
 
 
 def measure(name: str, args: argparse.Namespace, candidates: list[Input]) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 # already), its temperature and test figures from 6,000 held-out windows of their regime, its
 # null and training statistics from the same independent loci as theirs, its decision
 # threshold (exporters/decision_threshold.py: chosen on seed 1's neutral chromosomes, measured
-# on seed 2's) and its matrix (5 chromosomes per case; sweeps also in bottlenecked histories;
+# on seed 2's), what the threshold finds (exporters/decision_power.py, ~8 min) and its matrix (5 chromosomes per case; sweeps also in bottlenecked histories;
 # figures at the threshold too; its members on the same chromosomes) on the card. About 1.5
 # hours on 2 CPU cores (the threshold ~25 min, the matrix ~40 min); the simulations resume
 # after an interruption, the threshold's runs are made again (exporters/decision_threshold.py
@@ -24,6 +24,7 @@ popgen-hub simulate sweep_regime --n 30000 --seed 7 --workers "${WORKERS:-2}" --
     -o "$data/null"
 popgen-hub calibrate "$model" --data "$data/null"
 python exporters/decision_threshold.py "$name" --workers "${WORKERS:-2}"
+python exporters/decision_power.py "$name" --workers "${WORKERS:-2}" --work "$work/power"
 threshold=$(python -c "from popgen_hub.registry import get_contract
 print(get_contract('$name').decision_threshold().value)")
 # seed 2, where the threshold is measured too; its members scan the same chromosomes, beside

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild a trustworthy-sweep model (issue 12) from nothing: simulate the regime, train,
 # export, store the null distribution and training statistics (`calibrate`) and the decision
-# threshold (exporters/decision_threshold.py, bundled models), measure the misspecification
-# matrix and put it on the card.
+# threshold with what it finds (exporters/decision_threshold.py and decision_power.py, bundled
+# models), measure the misspecification matrix and put it on the card.
 #   exporters/sweep_hsap.sh ARCHITECTURE GROUP
 #     ARCHITECTURE: imagene_cnn (the image CNN), stats_fc (the network on summary statistics),
 #                   stats_fc_genome (the same beside its genome's background, trained on the
@@ -13,12 +13,13 @@
 # The simulations of a group are shared by its architectures (build/sweep_hsap_GROUP), so
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
-# null ~15 min, CNN training ~40 min, threshold ~25 min, matrix ~8 min; stats_fc trains in
-# ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of four seeds, < 2 h;
-# imagene_stats trains in ~25 min and its matrix takes ~12 min); every step but the threshold's
-# runs resumes after an interruption (rerun the same line; exporters/decision_threshold.py
-# --reuse takes runs already made). Run from the repository root inside the project's
-# environment (`make venv-train`, then `. .venv/bin/activate`).
+# null ~15 min, CNN training ~40 min, threshold ~25 min, its power ~5 min, matrix ~8 min;
+# stats_fc trains in ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of
+# four seeds, < 2 h; imagene_stats trains in ~25 min and its matrix takes ~12 min); every
+# step but the threshold's and the power's runs resumes after an interruption (rerun the same
+# line; exporters/decision_threshold.py and decision_power.py --reuse take runs already
+# made). Run from the repository root inside the project's environment (`make venv-train`,
+# then `. .venv/bin/activate`).
 set -euo pipefail
 usage="usage: $0 imagene_cnn|stats_fc|stats_fc_genome|imagene_stats general|european|east_asian|african"
 architecture=${1:?$usage}
@@ -64,8 +65,11 @@ popgen-hub export "$work/run" --name "$name" --card "cards/$name.yaml" -o "$mode
 popgen-hub simulate sweep_regime "${histories[@]}" "${genomes[@]}" --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
 popgen-hub calibrate "$model" --data "$data/null"
-[ "$model" = "hub/pretrained/$name" ] && python exporters/decision_threshold.py "$name" \
-    "${threshold[@]}" --workers "${WORKERS:-2}"
+if [ "$model" = "hub/pretrained/$name" ]; then
+    python exporters/decision_threshold.py "$name" "${threshold[@]}" --workers "${WORKERS:-2}"
+    # what the threshold finds, on the planted sweeps every bundled model is measured on
+    python exporters/decision_power.py "$name" --workers "${WORKERS:-2}" --work "$work/power"
+fi
 python benchmarks/calibration.py "$scanned" "${matrix[@]}" --workers "${WORKERS:-2}" -o "$work/matrix"
 cp "$work/matrix/matrix.md" "cards/$name.matrix.md"
 popgen-hub calibrate "$model" --card "cards/$name.yaml"

@@ -1,4 +1,5 @@
-"""``scan --model auto``: the model whose training data the input resembles most.
+"""``scan --model auto``: of the models whose training data the input resembles, the one that
+finds the most sweeps.
 
 Candidates are the bundled models (or the names given) that store training statistics
 (:mod:`popgen_hub.ood`) and can read the input as the scan would: its data kind (a likelihood
@@ -18,11 +19,21 @@ A robust, scale-free score: medians and interquartile ranges are what the stored
 give directly, a few odd windows (a sweep, a gap) move neither, and dividing by the training
 IQR puts SNP density, site counts, H12 and Tajima's D on one scale. Statistics the training
 data do not vary in (missingness: simulations have none) cannot rank models and are left out
-(missing calls are flagged per window instead). Above :data:`MAX_DISTANCE` (the input's
-typical window lies beyond the training quartiles, on average over the statistics) no model
-matches and the scan warns, but still uses the closest. At equal distances (an ensemble
-stores its members' training statistics) an ensemble goes before single models: it was built
-from them and measured to be misled less by histories it was not trained on.
+(missing calls are flagged per window instead).
+
+A model **matches** the input when its distance is at most :data:`MAX_DISTANCE` (the input's
+typical window lies within the training quartiles, on average over the statistics). Among
+the models that match, the distance does not decide: these statistics of 50 windows do not
+tell one human history from another (a neutral 2 Mb chromosome of each of stdpopsim's HomSap
+populations, matched by Tajima's D and H12 to the nearest of the same populations' windows as
+the regime simulates them, fell in its own ancestry group, European, East Asian or African,
+15 times in 26: ``benchmarks/auto_choice.py``), and models trained on the same simulations
+differ in it by chance. What does differ is what each model finds at its decision
+threshold, which every bundled sweep model has measured on the same planted sweeps (its
+stored :class:`~popgen_hub.decision.Power`). So the matching model that finds the most goes
+first; models without that figure go after those with one, an ensemble before single models
+at equal figures (it was built from them and measured to be misled less), and then the
+nearest. When no model matches, the scan warns and uses the closest.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .decision import Power
 from .encoders import build_encoder
 from .errors import PopgenHubError
 from .ood import REFERENCE, STATISTICS, scan_reference, window_values
@@ -62,10 +74,23 @@ class Candidate:
     name: str
     distance: float = float("inf")
     refused: str = ""
-    members: int = 0  # of an ensemble: at equal distances the most go first
+    members: int = 0  # of an ensemble: at equal figures the most go first
+    power: Power | None = None  # what its decision threshold finds, where measured
 
-    def rank(self) -> tuple[bool, float, int]:
-        return bool(self.refused), self.distance, -self.members
+    @property
+    def matches(self) -> bool:
+        return not self.refused and self.distance <= MAX_DISTANCE
+
+    def rank(self) -> tuple[bool, bool, float, int, float]:
+        if not self.matches:  # the closest first
+            return bool(self.refused), True, 0.0, 0, self.distance
+        found = self.power.share if self.power else -1.0
+        return False, False, -found, -self.members, self.distance
+
+    def figures(self) -> str:
+        found = (f"finds {self.power.text()} at its decision threshold, " if self.power
+                 else "")
+        return f"{found}distance {self.distance:.2f}"
 
 
 @dataclass(frozen=True)
@@ -77,15 +102,23 @@ class Choice:
 
     def message(self) -> str:
         best, *rest = [c for c in self.candidates if not c.refused]
-        tie = (" (the same training data: an ensemble goes before single models)"
-               if rest and rest[0].distance == best.distance and best.members else "")
-        runner_up = (f"; runner-up {rest[0].name} at {rest[0].distance:.2f}{tie}" if rest
+        matching = sum(c.matches for c in self.candidates)
+        among = ("the only model whose training data match the input" if matching == 1 else
+                 f"of the {matching} models whose training data match the input")
+        if not best.matches:
+            why = "no model's training data match the input; its are the closest"
+        elif best.power and matching > 1:
+            why = (f"{among}, it finds the most planted sweeps at its decision threshold "
+                   f"(`popgen-hub info {best.name}` says which sweeps)")
+        else:
+            why = among + ("" if matching == 1 else ", the nearest")
+        runner_up = (f"; runner-up {rest[0].name}: {rest[0].figures()}" if rest
                      else "; no other model could take the input")
         skipped = "".join(f"; skipped {c.name}: {c.refused}" for c in self.candidates
                           if c.refused)
-        return (f"--model auto chose {best.name}: its training data are the closest to the "
-                f"input (distance {best.distance:.2f}, the mean over statistics of |median "
-                f"input - median training| / training IQR){runner_up}{skipped}")
+        return (f"--model auto chose {best.name}: {why}: {best.figures()} (the distance: the "
+                f"mean over statistics of |median input - median training| / training IQR; "
+                f"at most {MAX_DISTANCE:g} matches){runner_up}{skipped}")
 
 
 def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | None = None,
@@ -94,8 +127,8 @@ def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | No
                  sample_column: str = "sample",
                  age_column: str = "age_years", population: str | None = None,
                  population_column: str = "population") -> Choice:
-    """The model among ``candidates`` (default: the bundled ones) whose training statistics
-    best match the input ``path`` (in ``region``; the individuals of ``samples`` and
+    """The model among ``candidates`` (default: the bundled ones) chosen as the module doc
+    says for the input ``path`` (in ``region``; the individuals of ``samples`` and
     ``population``, as :func:`~popgen_hub.scoring.prepare` takes them); logs the choice and
     warns when none matches. A :class:`PopgenHubError` when no candidate can take the input."""
     reader = open_reader(path)
@@ -143,9 +176,11 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
     # models of individuals: the statistics of the sample size and depth read, as the scan's
+    threshold = contract.decision_threshold()
     return Candidate(name, distance(np.vstack(rows), scan_reference(
         contract.references, len(selection.samples), stats.mean_depth())),
-        members=len(contract.training.get("members", [])))
+        members=len(contract.training.get("members", [])),
+        power=threshold.power if threshold else None)
 
 
 def distance(values: np.ndarray, reference: dict) -> float:

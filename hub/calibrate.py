@@ -50,6 +50,7 @@ from .calibration import (
 from .contract import ModelContract
 from .contract_update import require_onnx, rewrite_contract, with_threshold
 from .datasets import encode_dataset, iter_replicates, load_manifest, time_points
+from .decision import DecisionThreshold
 from .encoders import GenotypeMatrixEncoder, rows_for, single_threaded_blas
 from .encoders.inputs import Inputs, stack_windows, take
 from .errors import PopgenHubError
@@ -95,13 +96,13 @@ class Condition:
 
 def calibrate_model(model_dir: str | Path, data: str | Path, *, max_loci: int | None = None,
                     grid: ConditionGrid | None = None,
-                    threshold: tuple[float, str, int] | None = None, device: str = "auto",
+                    threshold: DecisionThreshold | None = None, device: str = "auto",
                     batch_size: int = 256, progress: bool = True, command: str = ""
                     ) -> ModelContract:
     """Score the neutral replicates of dataset ``data`` (at most ``max_loci``) with the model
     in ``model_dir`` and store them as its null, and for a model of individuals its nulls at
     the conditions of ``grid`` (default: :class:`ConditionGrid`'s), and the decision
-    ``threshold`` (value, source, smoothing in bp) if given; the new contract (with its sha256)."""
+    ``threshold`` if given; the new contract (with its sha256)."""
     grid = grid or ConditionGrid()
     require_onnx()  # before the work
     folder = ModelFolder(Path(model_dir))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import ONNX_METADATA_KEY, ModelContract
-from .decision import SMOOTHING, THRESHOLD
+from .decision import THRESHOLD, DecisionThreshold
 from .errors import PopgenHubError
 from .files import ModelFolder, atomic_files
 from .locks import output_lock
@@ -43,11 +43,11 @@ def rewrite_contract(folder: ModelFolder, contract: ModelContract, device: str =
     return final
 
 
-def store_threshold(model_dir: str | Path, threshold: tuple[float, str, int], command: str = ""
+def store_threshold(model_dir: str | Path, threshold: DecisionThreshold, command: str = ""
                     ) -> ModelContract:
-    """Store ``threshold`` (value, source, smoothing in bp: 0 for none) as the decision
-    threshold of the classifier in ``model_dir``: P(primary) > value, the source saying how the
-    value was chosen (the contract's ``references["decision_threshold"]``,
+    """Store ``threshold`` (its label is the model's primary class, whatever it holds) as the
+    decision threshold of the classifier in ``model_dir``: P(primary) > value, the source
+    saying how the value was chosen (the contract's ``references["decision_threshold"]``,
     :func:`popgen_hub.decision.decision_threshold`)."""
     folder = ModelFolder(Path(model_dir))
     with output_lock(folder.path, command):
@@ -55,16 +55,13 @@ def store_threshold(model_dir: str | Path, threshold: tuple[float, str, int], co
         return rewrite_contract(folder, with_threshold(contract, threshold))
 
 
-def with_threshold(contract: ModelContract, threshold: tuple[float, str, int]) -> ModelContract:
-    """``contract`` storing the decision threshold (value, source, smoothing in bp) on
-    P(labels[1])."""
+def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> ModelContract:
+    """``contract`` storing ``threshold`` on P(labels[1])."""
     if contract.output_kind != "classes":
         raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
                              f"{contract.output_kind}, not class probabilities; only a "
                              f"classifier has a decision threshold")
-    value, source, smoothing = threshold
-    record = {"label": contract.labels[1], "value": value, "source": source,
-              **({SMOOTHING: smoothing} if smoothing else {})}
+    record = dataclasses.replace(threshold, label=contract.labels[1]).record()
     return ModelContract.from_dict(
         {**contract.to_dict(), "references": {**contract.references, THRESHOLD: record}},
         source="--decision-threshold and --threshold-source")

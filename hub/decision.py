@@ -8,11 +8,16 @@ report and UCSC hub call windows at it; the scores themselves are unchanged. A t
 smooth (``smoothing_bp``): the call is then made on each window's mean P over the scored
 windows centred within that many bp of its centre (:func:`smoothed`), which a sweep's run of
 overlapping windows keeps high and a lone neutral window does not (``docs/sweep_models.md``).
+
+A stored threshold may say what it finds (``power``, :class:`Power`): how many of a set of
+planted sweeps have their site's window called at it. Measured on the same sweeps for every
+bundled sweep model (``exporters/decision_power.py``), it is what ``scan --model auto`` ranks
+the models whose training data match the input by (:mod:`popgen_hub.auto`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -25,9 +30,29 @@ THRESHOLD = "decision_threshold"  # the key in ModelContract.references
 THRESHOLD_KEYS = {"label": str, "value": float, "source": str}
 #: The optional key of a threshold that smooths, in bp (module doc).
 SMOOTHING = "smoothing_bp"
+#: The optional key of what a threshold finds (:class:`Power`), and the keys of its record.
+POWER = "power"
+POWER_KEYS = {"found": int, "of": int, "source": str}
 #: P(class) above which a window is called when no threshold is stored: the class then
 #: outweighs the others together.
 DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Power:
+    """What a decision threshold finds: the planted sweeps (``of``) whose site's window it
+    calls (``found``), and on which sweeps, how (``source``, one line)."""
+
+    found: int
+    of: int
+    source: str
+
+    @property
+    def share(self) -> float:
+        return self.found / self.of
+
+    def text(self) -> str:
+        return f"{self.found} of {self.of} planted sweeps ({self.share:.2f})"
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,8 @@ class DecisionThreshold:
     stored: bool = True  # False: the default, which no contract stores
     #: > 0: the call is made on P(label) smoothed over this many bp each side (module doc)
     smoothing_bp: int = 0
+    #: what it finds, where measured (module doc)
+    power: Power | None = None
 
     def text(self) -> str:
         if self.smoothing_bp:
@@ -52,6 +79,12 @@ class DecisionThreshold:
         return (f"the mean P({self.label}) of the scored windows centred within "
                 f"{self.smoothing_bp:,} bp of the window's centre (its own included); the "
                 f"decision threshold applies to it, and to its track")
+
+    def record(self) -> dict[str, Any]:
+        """The contract's ``references["decision_threshold"]`` that stores it."""
+        return {"label": self.label, "value": self.value, "source": self.source,
+                **({SMOOTHING: self.smoothing_bp} if self.smoothing_bp else {}),
+                **({POWER: asdict(self.power)} if self.power else {})}
 
     @property
     def called_label(self) -> str:
@@ -66,8 +99,10 @@ def decision_threshold(references: dict[str, Any], labels: list[str]) -> Decisio
         return DecisionThreshold(labels[1], DEFAULT_THRESHOLD, "the default: the class more "
                                  "probable than the others together; no measured threshold "
                                  "is stored", stored=False)
+    power = stored.get(POWER)
     return DecisionThreshold(stored["label"], stored["value"], stored["source"],
-                             smoothing_bp=stored.get(SMOOTHING, 0))
+                             smoothing_bp=stored.get(SMOOTHING, 0),
+                             power=Power(**power) if power is not None else None)
 
 
 def threshold_problems(record: Any, labels: list[str]) -> list[str]:
@@ -83,19 +118,37 @@ def threshold_problems(record: Any, labels: list[str]) -> list[str]:
     if isinstance(smoothing, bool) or not isinstance(smoothing, int) or smoothing < 0:
         problems.append(f"{where}: {SMOOTHING} is {short(smoothing)}, not a whole number of bp "
                         f"of at least 0")
+    if POWER in record:
+        problems += [f"{where}.{POWER}: {p}" for p in power_problems(record[POWER])]
     return problems + [f"{where}: {p}" for p in
                        value_problems(record["value"], record["source"])]
+
+
+def power_problems(record: Any) -> list[str]:
+    """What is wrong with a stored :class:`Power` record (empty: nothing)."""
+    problems = record_problems(record, POWER_KEYS)
+    if problems:
+        return problems
+    if not 0 <= record["found"] <= record["of"] or record["of"] < 1:
+        problems.append(f"found {record['found']} of {record['of']}: give 0 <= found <= of, "
+                        f"of at least 1")
+    return problems + source_problems(record["source"], "the sweeps and how they were found")
 
 
 def value_problems(value: float, source: str) -> list[str]:
     """What is wrong with a threshold's value and its source, which says how the value was
     chosen in one line (the window table's header holds it on one comment line)."""
     problems = [f"value {value:g} is not a probability in (0, 1)"] if not 0 < value < 1 else []
+    return problems + source_problems(source, "how the threshold was chosen")
+
+
+def source_problems(source: str, what: str) -> list[str]:
+    """What is wrong with a one-line source saying ``what``."""
     if not source.strip():
-        problems.append("source is empty (say how the threshold was chosen)")
-    elif len(source.splitlines()) > 1:
-        problems.append("source spans several lines (give it on one)")
-    return problems
+        return [f"source is empty (say {what})"]
+    if len(source.splitlines()) > 1:
+        return ["source spans several lines (give it on one)"]
+    return []
 
 
 def smoothed(centres: np.ndarray, values: np.ndarray, span: float) -> np.ndarray:

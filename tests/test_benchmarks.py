@@ -13,6 +13,7 @@ import pytest
 
 import popgen_hub
 from conftest import ROOT, needs, shared
+from popgen_hub.simulate.histories import ANCESTRY_GROUPS
 
 BENCHMARKS = ROOT / "benchmarks"
 NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
@@ -37,9 +38,9 @@ def number(text: str) -> float:
 
 def test_every_benchmark_is_tested():
     assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == [
-        "bam.py", "calibration.py", "embed.py", "fit_demography.py", "known_sweep.py",
-        "recombination.py", "sample_depth.py", "scan.py", "simulate.py", "sweep_approximation.py",
-        "temporal_diagnostics.py", "zoo.py"]
+        "auto_choice.py", "bam.py", "calibration.py", "embed.py", "fit_demography.py",
+        "known_sweep.py", "recombination.py", "sample_depth.py", "scan.py", "simulate.py",
+        "sweep_approximation.py", "temporal_diagnostics.py", "zoo.py"]
 
 
 def test_fit_demography_benchmark_smoke():
@@ -290,6 +291,24 @@ def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
 
 
 @pytest.mark.real_data
+def test_auto_choice_smoke(tmp_path):
+    """Two populations' neutral chromosomes: each gets auto's choice over the bundled models and
+    its nearest population by D and H12, and the summary counts them."""
+    out = run_benchmark("auto_choice.py", "-o", tmp_path)
+    rows = table_rows(out, "HomSap/")
+    assert [row[:2] for row in rows] == [["HomSap/OutOfAfrica_3G09/YRI", "african"],
+                                         ["HomSap/OutOfAfrica_3G09/CEU", "european"]], out
+    report = json.loads((tmp_path / "auto_choice.json").read_text())
+    for row, result in zip(rows, report["results"], strict=True):
+        assert row[2] == result["chosen"] and result["chosen"] in popgen_hub.list_models()
+        assert 1 <= int(row[3]) <= len(result["distances"]) and row[5].startswith("HomSap/")
+        nearest_group = next((group for group, populations in ANCESTRY_GROUPS.items()
+                              if row[5].split("/")[2] in populations), "")
+        assert row[6] == ("yes" if nearest_group == row[1] else "no"), row
+    right = sum(row[6] == "yes" for row in rows)
+    assert f"in the chromosome's ancestry group: {right} of 2" in out
+
+
 def test_known_sweep_smoke(tmp_path):
     """LCT in CEU (../shared/data; skipped without it) and two simulated neutral loci of its
     size in each of an African and an East Asian history, scored by the general CNN: the
@@ -383,3 +402,44 @@ def test_temporal_diagnostics_smoke():
                             r"(\S+) / (\S+) \(seeds 1, 2, 3\)", out)
     assert [int(a[0]) for a in accuracies] == 2 * [3, 9, 17, 33], out
     assert all(0 <= float(value) <= 1 for row in accuracies for value in row[1:])
+
+
+def test_decision_power_exporter_counts_the_site_windows_called_at_the_threshold():
+    """exporters/decision_power.py's figure, from a run's summary: each planted sweep whose
+    site's window is above the model's threshold (its column of the thresholds measured)."""
+    sys.path.insert(0, str(ROOT / "exporters"))
+    try:
+        from decision_power import found_of
+    finally:
+        sys.path.remove(str(ROOT / "exporters"))
+
+    def runs(*hits: tuple[bool, bool]) -> list[dict]:
+        return [{"hit_at": list(at)} for at in hits]
+
+    report = {"thresholds": [0.45, 0.67], "summary": {"m.x": {"sweeps": [
+        {"runs": runs((True, True), (True, False), (False, False))},
+        {"runs": runs((True, False), (True, True))}]}}}
+    assert found_of(report, "m.x", 0.45) == (4, 5)
+    assert found_of(report, "m.x", 0.67) == (2, 5)
+
+
+def test_decision_power_exporter_refuses_what_it_cannot_measure(tmp_path):
+    """A model without a stored threshold, one that is not bundled, and a kept run of another
+    seed: each refused in one line, before any run or rewrite."""
+    model = "stats_fc_genome.sweep_hsap_general"
+    (tmp_path / "calibration.json").write_text(json.dumps(
+        {"seed": 2, "thresholds": [0.45], "summary": {model: {}}}))
+    for options, message in (
+            (["imagene_cnn.sweep_hsap_eur", "--work", str(tmp_path / "fresh")],
+             "decision_power.py: imagene_cnn.sweep_hsap_eur stores no decision threshold"),
+            (["no_such.model", "--work", str(tmp_path / "fresh")],
+             "decision_power.py: no_such.model is not a bundled model with a card source"),
+            ([model, "--reuse", "--work", str(tmp_path)],
+             f"{tmp_path / 'calibration.json'} does not measure ['{model}'] at [0.45] on "
+             f"seed 8")):
+        result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_power.py"),
+                                 *options], capture_output=True, text=True, timeout=120,
+                                cwd=ROOT)
+        assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["calibration.json"]

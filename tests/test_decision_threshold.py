@@ -1,7 +1,8 @@
 """A model's decision threshold (``calibrate --decision-threshold``): stored in both copies of
 the contract, checked on load, and used by the scan's summary, report, window table and UCSC
 hub; one that smooths (``--smoothing-bp``) calls windows on a smoothed column and track of
-their own; and ``--model auto`` taking an ensemble before its members at equal distance."""
+their own; what it finds (``--threshold-power``), and ``--model auto`` ranking the models that
+match the input by it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 
 import popgen_hub
 from conftest import BUNDLED_MODEL, ROOT, run_cli
+from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
-from popgen_hub.decision import THRESHOLD, smoothed
+from popgen_hub.decision import THRESHOLD, Power, smoothed
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.registry import get_contract
 
@@ -152,8 +154,36 @@ def test_a_smoothing_threshold_calls_windows_on_the_mean_p_of_their_neighbours(t
     assert marks == {"P(sweep)": "0.5", "P(linked)": "0.5", "P(sweep_smoothed)": "0.4"}
 
 
+def test_calibrate_stores_what_the_threshold_finds_and_info_and_the_card_show_it(tmp_path):
+    pytest.importorskip("onnx")
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "hub" / "pretrained" / THREE_CLASSES, model_dir)
+    stdout = run_cli("calibrate", model_dir, "--decision-threshold", "0.6",
+                     "--threshold-source", SOURCE, "--threshold-power", "7/10",
+                     "--power-source", "ten sweeps planted by hand", "--card",
+                     ROOT / "cards" / f"{THREE_CLASSES}.yaml").stdout
+    assert "it finds 7 of 10 planted sweeps (0.70) (ten sweeps planted by hand)" in stdout
+    power = {"found": 7, "of": 10, "source": "ten sweeps planted by hand"}
+    assert popgen_hub.load(model_dir, device="cpu").contract.references[THRESHOLD] == {
+        "label": "sweep", "value": 0.6, "source": SOURCE, "power": power}
+    session = ort.InferenceSession(str(model_dir / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    embedded = json.loads(session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY])
+    assert embedded["references"][THRESHOLD]["power"] == power
+    assert ("at it, the site's window called for 7 of 10 planted sweeps (0.70) (ten sweeps "
+            "planted by hand)") in run_cli("info", f"local-dir:{model_dir}").stdout
+    card = " ".join((model_dir / "README.md").read_text().split())
+    assert ("At it, the site's window of **7 of 10 planted sweeps** is called: ten sweeps "
+            "planted by hand.") in card
+
+
 @pytest.mark.parametrize("options, message", [
     (["--smoothing-bp", "5000"], "--smoothing-bp 5000: give"),
+    (["--threshold-power", "7/10", "--power-source", "why"], "go together, with the"),
+    (["--decision-threshold", "0.7", "--threshold-source", "why", "--threshold-power", "7/10"],
+     "go together, with the"),
+    (["--decision-threshold", "0.7", "--threshold-source", "why", "--threshold-power", "7/10",
+      "--power-source", " "], "--power-source: source is empty"),
     (["--decision-threshold", "0.7", "--threshold-source", "why", "--smoothing-bp", "-5"],
      "--smoothing-bp -5: give"),
     (["--decision-threshold", "0.7"], "go together"),
@@ -188,6 +218,8 @@ def test_a_regression_has_no_decision_threshold(tmp_path):
     ({"source": "one\ntwo"}, "several lines"),
     ({"smoothing_bp": -1}, "smoothing_bp is -1, not a whole number"),
     ({"smoothing_bp": 2.5}, "smoothing_bp is 2.5, not a whole number"),
+    ({"power": {"found": 11, "of": 10, "source": "why"}}, "power: found 11 of 10"),
+    ({"power": {"found": 1, "of": 10}}, "power: no 'source'"),
 ])
 def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, message,
                                                                      tmp_path):
@@ -227,11 +259,51 @@ def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_fre
             in threshold.source)
 
 
-@pytest.mark.parametrize("order", [1, -1])
-def test_auto_takes_an_ensemble_before_its_members_at_equal_distance(order):
-    members = ["imagene_cnn.sweep_hsap_general", "ensemble.sweep_hsap_general"][::order]
-    choice = popgen_hub.choose_model(EXAMPLE_VCF, candidates=members, n_windows=5)
-    best, second = choice.candidates
-    assert best.distance == second.distance  # the ensemble stores its members' statistics
-    assert choice.name == "ensemble.sweep_hsap_general"
-    assert "an ensemble goes before single models" in choice.message()
+@pytest.mark.parametrize("name", MEASURED)
+def test_bundled_sweep_models_store_what_their_threshold_finds_on_the_same_sweeps(name):
+    power = get_contract(name).decision_threshold().power
+    assert power is not None and 0 < power.found <= power.of
+    others = [get_contract(other).decision_threshold().power for other in MEASURED]
+    assert {(p.of, p.source) for p in others} == {(power.of, power.source)}
+    assert "benchmarks/calibration.py --seed 8" in power.source
+
+
+def test_auto_ranks_matching_models_by_what_they_find_then_ensembles_then_distance():
+    def power(found):
+        return Power(found, 100, "planted")
+
+    ranked = sorted([
+        Candidate("far", distance=MAX_DISTANCE + 0.1, power=power(99)),  # matches not
+        Candidate("farther", distance=MAX_DISTANCE + 0.2, power=power(100)),
+        Candidate("refused", refused="reads genotypes"),
+        Candidate("unmeasured", distance=0.01),
+        Candidate("member", distance=0.2, power=power(80)),
+        Candidate("ensemble", distance=0.2, power=power(80), members=2),
+        Candidate("finds_most", distance=0.5, power=power(90)),
+        Candidate("nearer_member", distance=0.1, power=power(80))], key=Candidate.rank)
+    assert [c.name for c in ranked] == ["finds_most", "ensemble", "nearer_member", "member",
+                                        "unmeasured", "far", "farther", "refused"]
+    choice = Choice(ranked[0].name, ranked)
+    message = choice.message()
+    assert message.startswith("--model auto chose finds_most: of the 5 models whose training "
+                              "data match the input, it finds the most planted sweeps at its "
+                              "decision threshold (`popgen-hub info finds_most` says which "
+                              "sweeps): finds 90 of 100 planted sweeps (0.90) at its decision "
+                              "threshold, distance 0.50 (the distance:")
+    assert ("runner-up ensemble: finds 80 of 100 planted sweeps (0.80) at its decision "
+            "threshold, distance 0.20; skipped refused: reads genotypes") in message
+    alone = Choice("far", ranked[-3:]).message()
+    assert "chose far: no model's training data match the input; its are the closest" in alone
+
+
+def test_auto_takes_the_matching_bundled_model_that_finds_the_most_sweeps():
+    """Over every bundled model, of the example VCF (2 Mb of 128 phased haplotypes): the
+    models that can read it and whose training data match it are ranked by the power their
+    contracts store; an unmeasured one goes after."""
+    choice = popgen_hub.choose_model(EXAMPLE_VCF, n_windows=10)
+    best = choice.candidates[0]
+    matching = [c for c in choice.candidates if c.matches]
+    assert best.name == choice.name and best.matches and best.power is not None
+    assert all(c.power is None or c.power.share <= best.power.share for c in matching)
+    assert any(c.power is None for c in matching)  # the genotype model, measured otherwise
+    assert "it finds the most planted sweeps at its decision threshold" in choice.message()

@@ -201,6 +201,9 @@ def test_list_json_describes_every_bundled_model_as_its_contract_does():
         assert entry["decision_threshold"] == (stored.get("value", 0.5) if classes else None)
         assert entry["decision_smoothing_bp"] == (stored.get("smoothing_bp", 0) if classes
                                                   else None)
+        power = stored.get("power")
+        assert entry["decision_power"] == (power and {"found": power["found"],
+                                                      "of": power["of"]})
     assert json.loads(run_cli("list", "--json", "nothing*").stdout) == []
 
 

@@ -19,7 +19,11 @@ individuals it reads and their mean depth.
 which every neutral history of benchmarks/calibration.py keeps at most 1 % of its windows
 above it, read from one seed's matrix and measured on another's. With --smoothing-bp the call
 is made on each window's mean P(primary class) over the windows centred within that many bp of
-its centre: scans write that smoothed score as a column and a track of its own.
+its centre: scans write that smoothed score as a column and a track of its own. With
+--threshold-power FOUND/OF and --power-source the threshold says what it finds: the site's
+window of FOUND of OF planted sweeps called at it, and on which sweeps (`info` shows it, and
+`scan --model auto` prefers, among the models whose training data match the input, the one
+that finds the most; exporters/decision_power.py measures it for the bundled models).
 
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
@@ -30,7 +34,8 @@ examples:
   popgen-hub calibrate my_model --decision-threshold 0.67 \
       --threshold-source "benchmarks/calibration.py --seed 1: least P with <= 1 % per case"
   popgen-hub calibrate my_model --decision-threshold 0.5 --smoothing-bp 50000 \
-      --threshold-source "benchmarks/calibration.py --smoothing 50000: ..."
+      --threshold-source "benchmarks/calibration.py --smoothing 50000: ..." \
+      --threshold-power 143/150 --power-source "benchmarks/calibration.py --seed 8: ..."
 """
 
 from __future__ import annotations
@@ -38,9 +43,13 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..calibration import ConditionGrid
 from . import common
+
+if TYPE_CHECKING:
+    from ..decision import DecisionThreshold
 
 NAME, HELP = "calibrate", "store a model's null distribution (p/q-values), decision threshold"
 
@@ -60,6 +69,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoothing-bp", type=int, default=0, metavar="BP", help="with "
                    "--decision-threshold: call windows on P(primary class) averaged over the "
                    "windows centred within BP of each window's centre (default 0: on P itself)")
+    p.add_argument("--threshold-power", type=_found_of, metavar="FOUND/OF", help="with "
+                   "--decision-threshold: it calls the site's window of FOUND of OF planted "
+                   "sweeps; needs --power-source")
+    p.add_argument("--power-source", metavar="TEXT", help="which sweeps, and how they were "
+                   "scanned (shown with the power by `info`)")
     p.add_argument("--max-loci", type=int, metavar="N", help="use at most N null replicates "
                    "(default: all)")
     group = p.add_argument_group("models of individuals: nulls by condition")
@@ -79,16 +93,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_device(p)
 
 
-def _threshold(args: argparse.Namespace) -> tuple[float, str, int] | None:
-    """--decision-threshold, --threshold-source and --smoothing-bp, checked; None when no
-    threshold is given."""
-    from ..decision import value_problems
+def _threshold(args: argparse.Namespace) -> DecisionThreshold | None:
+    """--decision-threshold, --threshold-source, --smoothing-bp, --threshold-power and
+    --power-source, checked; None when no threshold is given (the label is the model's
+    primary class, filled in when it is stored)."""
+    from ..decision import DecisionThreshold, Power, source_problems, value_problems
     from ..errors import PopgenHubError
 
     value, source = args.decision_threshold, args.threshold_source
     if args.smoothing_bp < 0 or (args.smoothing_bp and value is None):
         raise PopgenHubError(f"--smoothing-bp {args.smoothing_bp}: give a number of bp of at "
                              f"least 0, with --decision-threshold P and --threshold-source TEXT")
+    power = None
+    if args.threshold_power is not None or args.power_source is not None:
+        if value is None or args.threshold_power is None or args.power_source is None:
+            raise PopgenHubError("--threshold-power FOUND/OF and --power-source TEXT go "
+                                 "together, with the --decision-threshold they measure")
+        if problems := source_problems(args.power_source, "which sweeps, and how"):
+            raise PopgenHubError(f"--power-source: {problems[0]}")
+        power = Power(*args.threshold_power, args.power_source)
     if value is None and source is None:
         return None
     if value is None or source is None:
@@ -97,7 +120,16 @@ def _threshold(args: argparse.Namespace) -> tuple[float, str, int] | None:
     if problems := value_problems(value, source):
         raise PopgenHubError(f"--decision-threshold {value:g} --threshold-source: "
                              f"{problems[0]}")
-    return value, source, args.smoothing_bp
+    return DecisionThreshold("", value, source, smoothing_bp=args.smoothing_bp, power=power)
+
+
+def _found_of(text: str) -> tuple[int, int]:
+    """An argparse type: FOUND/OF, whole numbers with 0 <= FOUND <= OF and OF >= 1."""
+    found, _, of = text.partition("/")
+    if found.isdigit() and of.isdigit() and int(found) <= int(of) and int(of) >= 1:
+        return int(found), int(of)
+    raise argparse.ArgumentTypeError(f"{text!r} is not FOUND/OF, two whole numbers with FOUND "
+                                     f"at most OF, e.g. 143/150")
 
 
 def _text(values: tuple[float, ...]) -> str:
@@ -144,6 +176,9 @@ def run(args: argparse.Namespace) -> None:
         print(null_summary(contract.references[NULL_SCORE],
                            contract.references.get(CONDITIONS)))
     if threshold is not None:
-        print(f"decision threshold {contract.decision_threshold().text()} ({threshold[1]})")
+        stored = contract.decision_threshold()
+        print(f"decision threshold {stored.text()} ({stored.source})"
+              + (f"; it finds {stored.power.text()} ({stored.power.source})"
+                 if stored.power else ""))
     if args.card:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")

@@ -85,4 +85,7 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
             "decision_threshold": threshold.value if threshold else None,
             # bp each side the P it is applied to is averaged over (0: P itself)
             "decision_smoothing_bp": threshold.smoothing_bp if threshold else None,
+            # planted sweeps whose site's window is called at it, where measured
+            "decision_power": ({"found": threshold.power.found, "of": threshold.power.of}
+                               if threshold and threshold.power else None),
             "test_accuracy": accuracy[0] if accuracy else None}
