@@ -309,8 +309,7 @@ def threshold_text(contract: ModelContract) -> str:
     threshold = contract.decision_threshold()
     if threshold is None:
         return DASH
-    found = (f"; finds {threshold.power.found} of {threshold.power.of} planted sweeps"
-             if threshold.power else "")
+    found = f"; finds {threshold.power.text()}" if threshold.power else ""
     return threshold.text() + ("" if threshold.stored else " (default)") + found
 
 

@@ -9,7 +9,8 @@ sweeps have their site's window called at the model's stored decision threshold 
 smoothed P where the threshold smooths). It is stored with the threshold (`popgen-hub calibrate
 --threshold-power FOUND/OF --power-source TEXT`), `info` and the card show it, and
 `scan --model auto` ranks the models whose training data match the input by it. One run scans
-the chromosomes with every model named: about 20 min for seven models on 2 CPU cores.
+the chromosomes with every model named: about 10 min for seven models on 2 CPU cores, most
+of it simulating the chromosomes.
 
     python exporters/decision_power.py MODEL [MODEL ...] [--work DIR] [--workers N] [--reuse]
 
@@ -104,8 +105,8 @@ def main() -> None:
         found, of = found_of(report, scored, threshold.value)
         source = (f"planted hard sweeps of {command} (2Ns 300 and 1,000, ended 0, 500 and "
                   f"1,000 generations ago; a constant history and four bottlenecked ones, 5 "
-                  f"chromosomes of 5 Mb x 128 haplotypes each), the same for every bundled "
-                  f"sweep model")
+                  f"chromosomes of 5 Mb x 128 haplotypes each), the same for every model "
+                  f"exporters/decision_power.py measures")
         run(["-m", "popgen_hub", "calibrate", str(ROOT / "hub" / "pretrained" / name),
              "--decision-threshold", str(threshold.value), "--threshold-source",
              threshold.source, "--smoothing-bp", str(threshold.smoothing_bp),

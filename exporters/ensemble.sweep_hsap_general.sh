@@ -4,9 +4,10 @@
 # already), its temperature and test figures from 6,000 held-out windows of their regime, its
 # null and training statistics from the same independent loci as theirs, its decision
 # threshold (exporters/decision_threshold.py: chosen on seed 1's neutral chromosomes, measured
-# on seed 2's), what the threshold finds (exporters/decision_power.py, ~8 min) and its matrix (5 chromosomes per case; sweeps also in bottlenecked histories;
-# figures at the threshold too; its members on the same chromosomes) on the card. About 1.5
-# hours on 2 CPU cores (the threshold ~25 min, the matrix ~40 min); the simulations resume
+# on seed 2's), what the threshold finds (exporters/decision_power.py) and its matrix (5
+# chromosomes per case; sweeps also in bottlenecked histories; figures at the threshold too;
+# its members on the same chromosomes) on the card. About 1.7 hours on 2 CPU cores (the
+# threshold ~25 min, what it finds ~10 min, the matrix ~40 min); the simulations resume
 # after an interruption, the threshold's runs are made again (exporters/decision_threshold.py
 # --reuse takes them). Run from the repository root inside the project's environment
 # (`make venv-train`, then `. .venv/bin/activate`).

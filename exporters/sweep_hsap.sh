@@ -13,7 +13,7 @@
 # The simulations of a group are shared by its architectures (build/sweep_hsap_GROUP), so
 # models of one group train and are calibrated on the same windows and their held-out figures
 # compare. About 1.5 hours on 2 CPU cores for the first model of a group (simulation ~10 min,
-# null ~15 min, CNN training ~40 min, threshold ~25 min, its power ~5 min, matrix ~8 min;
+# null ~15 min, CNN training ~40 min, threshold ~25 min, its power ~10 min, matrix ~8 min;
 # stats_fc trains in ~3 min, and stats_fc_genome's threshold, on 15 chromosomes per case of
 # four seeds, < 2 h; imagene_stats trains in ~25 min and its matrix takes ~12 min); every
 # step but the threshold's and the power's runs resumes after an interruption (rerun the same
@@ -67,7 +67,7 @@ popgen-hub simulate sweep_regime "${histories[@]}" "${genomes[@]}" --n 30000 --s
 popgen-hub calibrate "$model" --data "$data/null"
 if [ "$model" = "hub/pretrained/$name" ]; then
     python exporters/decision_threshold.py "$name" "${threshold[@]}" --workers "${WORKERS:-2}"
-    # what the threshold finds, on the planted sweeps every bundled model is measured on
+    # what the threshold finds, on the planted sweeps the other bundled models were measured on
     python exporters/decision_power.py "$name" --workers "${WORKERS:-2}" --work "$work/power"
 fi
 python benchmarks/calibration.py "$scanned" "${matrix[@]}" --workers "${WORKERS:-2}" -o "$work/matrix"

@@ -29,17 +29,21 @@ populations, matched by Tajima's D and H12 to the nearest of the same population
 the regime simulates them, fell in its own ancestry group, European, East Asian or African,
 15 times in 26: ``benchmarks/auto_choice.py``), and models trained on the same simulations
 differ in it by chance. What does differ is what each model finds at its decision
-threshold, which every bundled sweep model has measured on the same planted sweeps (its
-stored :class:`~popgen_hub.decision.Power`). So the matching model that finds the most goes
-first; models without that figure go after those with one, an ensemble before single models
-at equal figures (it was built from them and measured to be misled less), and then the
-nearest. When no model matches, the scan warns and uses the closest.
+threshold, which the seven bundled sweep models with a measured threshold have measured on
+the same planted sweeps (their stored :class:`~popgen_hub.decision.Power`). So the matching
+model that finds the most goes first; models without that figure go after those with one,
+and so does a model whose figure was measured on other sweeps than most matching models'
+(:func:`comparable`: shares of different sweeps do not compare); then an ensemble before
+single models at equal figures (it was built from them and measured to be misled less), and
+then the nearest. When no model matches, the scan warns and uses the closest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,15 +91,16 @@ class Candidate:
         found = self.power.share if self.power else -1.0
         return False, False, -found, -self.members, self.distance
 
-    def figures(self) -> str:
+    def summary(self) -> str:
         found = (f"finds {self.power.text()} at its decision threshold, " if self.power
                  else "")
-        return f"{found}distance {self.distance:.2f}"
+        return f"{found}distance {self.distance:.2f}" + ("" if self.matches else
+                                                          " (does not match)")
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The model chosen and every candidate, closest first."""
+    """The model chosen and every candidate, in the module doc's order."""
 
     name: str
     candidates: list[Candidate]
@@ -106,17 +111,21 @@ class Choice:
         among = ("the only model whose training data match the input" if matching == 1 else
                  f"of the {matching} models whose training data match the input")
         if not best.matches:
-            why = "no model's training data match the input; its are the closest"
-        elif best.power and matching > 1:
+            why = "no model's training data match the input; this model's are the closest"
+        elif matching == 1:
+            why = among
+        elif best.power:
             why = (f"{among}, it finds the most planted sweeps at its decision threshold "
                    f"(`popgen-hub info {best.name}` says which sweeps)")
+        elif best.members:
+            why = f"{among}, an ensemble goes before single models (none measured what it finds)"
         else:
-            why = among + ("" if matching == 1 else ", the nearest")
-        runner_up = (f"; runner-up {rest[0].name}: {rest[0].figures()}" if rest
+            why = f"{among}, the nearest (none measured what it finds)"
+        runner_up = (f"; runner-up {rest[0].name}: {rest[0].summary()}" if rest
                      else "; no other model could take the input")
         skipped = "".join(f"; skipped {c.name}: {c.refused}" for c in self.candidates
                           if c.refused)
-        return (f"--model auto chose {best.name}: {why}: {best.figures()} (the distance: the "
+        return (f"--model auto chose {best.name}: {why}: {best.summary()} (the distance: the "
                 f"mean over statistics of |median input - median training| / training IQR; "
                 f"at most {MAX_DISTANCE:g} matches){runner_up}{skipped}")
 
@@ -133,8 +142,8 @@ def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | No
     warns when none matches. A :class:`PopgenHubError` when no candidate can take the input."""
     reader = open_reader(path)
     table = sample_table(samples, sample_column, age_column, population, population_column)
-    ranked = sorted((_candidate(name, reader, table, region, seed, n_windows)
-                     for name in (candidates or list_models())),
+    ranked = sorted(comparable([_candidate(name, reader, table, region, seed, n_windows)
+                                for name in (candidates or list_models())]),
                     key=Candidate.rank)
     if not ranked or ranked[0].refused:
         reasons = "; ".join(f"{c.name}: {c.refused}" for c in ranked) or "no models"
@@ -144,9 +153,21 @@ def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | No
     log.info("%s", choice.message())
     if ranked[0].distance > MAX_DISTANCE:
         log.warning("warning: no model's training data match %s (the closest, %s, is at "
-                    "distance %.2f > %.1f): its scores describe data unlike the input",
+                    "distance %.2f > %g): its scores describe data unlike the input",
                     input_name(reader), ranked[0].name, ranked[0].distance, MAX_DISTANCE)
     return choice
+
+
+def comparable(candidates: list[Candidate]) -> list[Candidate]:
+    """``candidates`` with only the figures of what they find that were measured on the same
+    sweeps (``of`` and ``source``) as most of the matching candidates' kept: a share of other
+    sweeps does not compare with theirs, so its model goes with the unmeasured."""
+    sweeps = Counter((c.power.of, c.power.source) for c in candidates if c.matches and c.power)
+    if not sweeps:
+        return candidates
+    common = sweeps.most_common(1)[0][0]
+    return [c if c.power is None or (c.power.of, c.power.source) == common
+            else dataclasses.replace(c, power=None) for c in candidates]
 
 
 def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str | None,
@@ -175,8 +196,8 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
         return Candidate(name, refused=f"{outside} (in the sampled windows)")
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
-    # models of individuals: the statistics of the sample size and depth read, as the scan's
     threshold = contract.decision_threshold()
+    # models of individuals: the statistics of the sample size and depth read, as the scan's
     return Candidate(name, distance(np.vstack(rows), scan_reference(
         contract.references, len(selection.samples), stats.mean_depth())),
         members=len(contract.training.get("members", [])),

@@ -10,6 +10,7 @@ old one before anything is written, and the new file must load as a scan loads i
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from .errors import PopgenHubError
 from .files import ModelFolder, atomic_files
 from .locks import output_lock
 from .runtime import OnnxModel, load_model_dir, sha256_of
+
+log = logging.getLogger("popgen_hub")
 
 PUBLISH_HINT = "calibrate needs the onnx package: pip install 'popgen-hub[publish]'"
 
@@ -61,6 +64,11 @@ def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> Mod
         raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
                              f"{contract.output_kind}, not class probabilities; only a "
                              f"classifier has a decision threshold")
+    previous = contract.decision_threshold()
+    if previous.power and threshold.power is None:
+        log.warning("warning: %s: the power stored with its previous threshold (%s, %s) is "
+                    "dropped; measure it at the new one and store it with --threshold-power",
+                    contract.name, previous.text(), previous.power.text())
     record = dataclasses.replace(threshold, label=contract.labels[1]).record()
     return ModelContract.from_dict(
         {**contract.to_dict(), "references": {**contract.references, THRESHOLD: record}},

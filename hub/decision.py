@@ -11,8 +11,9 @@ overlapping windows keeps high and a lone neutral window does not (``docs/sweep_
 
 A stored threshold may say what it finds (``power``, :class:`Power`): how many of a set of
 planted sweeps have their site's window called at it. Measured on the same sweeps for every
-bundled sweep model (``exporters/decision_power.py``), it is what ``scan --model auto`` ranks
-the models whose training data match the input by (:mod:`popgen_hub.auto`).
+bundled sweep model with a measured threshold (``exporters/decision_power.py``), it is what
+``scan --model auto`` ranks the models whose training data match the input by
+(:mod:`popgen_hub.auto`). Storing another threshold drops it: it was measured at the old one.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def decision_threshold(references: dict[str, Any], labels: list[str]) -> Decisio
     power = stored.get(POWER)
     return DecisionThreshold(stored["label"], stored["value"], stored["source"],
                              smoothing_bp=stored.get(SMOOTHING, 0),
-                             power=Power(**power) if power is not None else None)
+                             power=None if power is None else Power(
+                                 power["found"], power["of"], power["source"]))
 
 
 def threshold_problems(record: Any, labels: list[str]) -> list[str]:

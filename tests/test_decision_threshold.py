@@ -15,7 +15,7 @@ import pytest
 
 import popgen_hub
 from conftest import BUNDLED_MODEL, ROOT, run_cli
-from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice
+from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice, comparable
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
 from popgen_hub.decision import THRESHOLD, Power, smoothed
 from popgen_hub.errors import PopgenHubError
@@ -162,7 +162,7 @@ def test_calibrate_stores_what_the_threshold_finds_and_info_and_the_card_show_it
                      "--threshold-source", SOURCE, "--threshold-power", "7/10",
                      "--power-source", "ten sweeps planted by hand", "--card",
                      ROOT / "cards" / f"{THREE_CLASSES}.yaml").stdout
-    assert "it finds 7 of 10 planted sweeps (0.70) (ten sweeps planted by hand)" in stdout
+    assert "it finds 7 of 10 planted sweeps (0.70): ten sweeps planted by hand" in stdout
     power = {"found": 7, "of": 10, "source": "ten sweeps planted by hand"}
     assert popgen_hub.load(model_dir, device="cpu").contract.references[THRESHOLD] == {
         "label": "sweep", "value": 0.6, "source": SOURCE, "power": power}
@@ -170,11 +170,18 @@ def test_calibrate_stores_what_the_threshold_finds_and_info_and_the_card_show_it
                                    providers=["CPUExecutionProvider"])
     embedded = json.loads(session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY])
     assert embedded["references"][THRESHOLD]["power"] == power
-    assert ("at it, the site's window called for 7 of 10 planted sweeps (0.70) (ten sweeps "
-            "planted by hand)") in run_cli("info", f"local-dir:{model_dir}").stdout
+    assert ("at it, the site's window called for 7 of 10 planted sweeps (0.70): ten sweeps "
+            "planted by hand") in run_cli("info", f"local-dir:{model_dir}").stdout
     card = " ".join((model_dir / "README.md").read_text().split())
     assert ("At it, the site's window of **7 of 10 planted sweeps** is called: ten sweeps "
             "planted by hand.") in card
+    # another threshold: the power, measured at the old one, is dropped, and the run says so
+    run = run_cli("calibrate", model_dir, "--decision-threshold", "0.7", "--threshold-source",
+                  SOURCE)
+    assert ("the power stored with its previous threshold (P(sweep) > 0.6, 7 of 10 planted "
+            "sweeps (0.70)) is dropped") in run.stderr
+    assert "power" not in popgen_hub.load(model_dir, device="cpu").contract.references[
+        THRESHOLD]
 
 
 @pytest.mark.parametrize("options, message", [
@@ -293,7 +300,23 @@ def test_auto_ranks_matching_models_by_what_they_find_then_ensembles_then_distan
     assert ("runner-up ensemble: finds 80 of 100 planted sweeps (0.80) at its decision "
             "threshold, distance 0.20; skipped refused: reads genotypes") in message
     alone = Choice("far", ranked[-3:]).message()
-    assert "chose far: no model's training data match the input; its are the closest" in alone
+    assert ("chose far: no model's training data match the input; this model's are the "
+            "closest") in alone
+    assert "runner-up farther: finds 100 of 100 planted sweeps (1.00) at its decision " \
+           "threshold, distance 1.20 (does not match)" in alone
+
+
+def test_auto_compares_only_what_models_found_on_the_same_sweeps():
+    """A share measured on other sweeps than most matching models' (a hand-planted 10 of 10)
+    does not outrank theirs: its model goes with the unmeasured."""
+    bundled = Power(90, 150, "the bundled set")
+    candidates = [Candidate("a", 0.3, power=bundled), Candidate("b", 0.2, power=Power(
+        80, 150, "the bundled set")), Candidate("easy", 0.1, power=Power(10, 10, "by hand")),
+        Candidate("far", MAX_DISTANCE + 1, power=Power(10, 10, "by hand"))]
+    kept = comparable(candidates)
+    assert [c.power for c in kept] == [bundled, candidates[1].power, None, None]
+    assert [c.name for c in sorted(kept, key=Candidate.rank)] == ["a", "b", "easy", "far"]
+    assert comparable(candidates[2:3]) == candidates[2:3]  # alone, it compares with itself
 
 
 def test_auto_takes_the_matching_bundled_model_that_finds_the_most_sweeps():

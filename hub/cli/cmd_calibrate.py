@@ -23,7 +23,8 @@ its centre: scans write that smoothed score as a column and a track of its own. 
 --threshold-power FOUND/OF and --power-source the threshold says what it finds: the site's
 window of FOUND of OF planted sweeps called at it, and on which sweeps (`info` shows it, and
 `scan --model auto` prefers, among the models whose training data match the input, the one
-that finds the most; exporters/decision_power.py measures it for the bundled models).
+that finds the most; exporters/decision_power.py measures it for the bundled models). A
+threshold stored without them drops the one stored before, measured at the old threshold.
 
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
@@ -69,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoothing-bp", type=int, default=0, metavar="BP", help="with "
                    "--decision-threshold: call windows on P(primary class) averaged over the "
                    "windows centred within BP of each window's centre (default 0: on P itself)")
-    p.add_argument("--threshold-power", type=_found_of, metavar="FOUND/OF", help="with "
+    p.add_argument("--threshold-power", type=_power_arg, metavar="FOUND/OF", help="with "
                    "--decision-threshold: it calls the site's window of FOUND of OF planted "
                    "sweeps; needs --power-source")
     p.add_argument("--power-source", metavar="TEXT", help="which sweeps, and how they were "
@@ -123,13 +124,13 @@ def _threshold(args: argparse.Namespace) -> DecisionThreshold | None:
     return DecisionThreshold("", value, source, smoothing_bp=args.smoothing_bp, power=power)
 
 
-def _found_of(text: str) -> tuple[int, int]:
+def _power_arg(text: str) -> tuple[int, int]:
     """An argparse type: FOUND/OF, whole numbers with 0 <= FOUND <= OF and OF >= 1."""
     found, _, of = text.partition("/")
-    if found.isdigit() and of.isdigit() and int(found) <= int(of) and int(of) >= 1:
+    if found.isdecimal() and of.isdecimal() and int(found) <= int(of) and int(of) >= 1:
         return int(found), int(of)
     raise argparse.ArgumentTypeError(f"{text!r} is not FOUND/OF, two whole numbers with FOUND "
-                                     f"at most OF, e.g. 143/150")
+                                     f"at most OF and OF at least 1, e.g. 143/150")
 
 
 def _text(values: tuple[float, ...]) -> str:
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> None:
     if threshold is not None:
         stored = contract.decision_threshold()
         print(f"decision threshold {stored.text()} ({stored.source})"
-              + (f"; it finds {stored.power.text()} ({stored.power.source})"
+              + (f"; it finds {stored.power.text()}: {stored.power.source}"
                  if stored.power else ""))
     if args.card:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")

@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> None:
         threshold = contract.decision_threshold()
         print(f"decision threshold: {threshold.text()} ({threshold.source})")
         if threshold.power:
-            print(f"at it, the site's window called for {threshold.power.text()} "
-                  f"({threshold.power.source})")
+            print(f"at it, the site's window called for {threshold.power.text()}: "
+                  f"{threshold.power.source}")
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())
