@@ -330,3 +330,19 @@ def test_auto_takes_the_matching_bundled_model_that_finds_the_most_sweeps():
     assert all(c.power is None or c.power.share <= best.power.share for c in matching)
     assert any(c.power is None for c in matching)  # the genotype model, measured otherwise
     assert "it finds the most planted sweeps at its decision threshold" in choice.message()
+
+
+def test_auto_does_not_judge_an_input_too_short_to_be_typical(caplog):
+    """400 kb of the example (5 windows of 80 kb; the sweep at 1.2 Mb outside it): too few
+    windows to say whether the input is like any training data, so every model that can read
+    it counts as matching, the ranking is by what they find, and the scan warns."""
+    with caplog.at_level("INFO", logger="popgen_hub"):
+        choice = popgen_hub.choose_model(EXAMPLE_VCF, region="chr1:1-400000")
+    readable = [c for c in choice.candidates if not c.refused]
+    assert all(c.matches and not c.judged and c.windows == 5 for c in readable)
+    measured = [c.power.share for c in readable if c.power]
+    assert choice.candidates[0].power.share == max(measured)
+    assert "(5 windows: too few to judge its likeness to their training data)" in (
+        choice.message())
+    assert any("holds 5 windows of the model's length, too few to judge" in r.message
+               for r in caplog.records)
