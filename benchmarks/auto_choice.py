@@ -3,7 +3,8 @@ stdpopsim's HomSap models, and whether the statistics it compares could choose b
 
 For each population (benchmarks/calibration.py's cases, simulation and seeds) --replicates
 neutral chromosomes of --length bp x 128 haplotypes are simulated and `popgen_hub.choose_model`
-is run over the bundled models: the model chosen, how many matched, the runner-up. Then the
+is run over the bundled models: the model chosen, the training data it matched through (a
+training history's or all its training windows pooled), how many matched, the runner-up. Then the
 measurement behind auto's design (`popgen_hub.auto`'s module doc): the median Tajima's D and
 H12 of the windows auto sampled (the statistics it compares that do not scale with the
 mutation rate) are matched to the nearest population's neutral windows as the training regime
@@ -94,6 +95,7 @@ def chromosome(task: dict) -> dict:
                              WINDOW, task["windows"], reader.new_stats())])
     ranked = [c for c in choice.candidates if not c.refused]
     return {"history": task["history"], "replicate": task["replicate"], "chosen": choice.name,
+            "through": ranked[0].history or "pooled",
             "matching": sum(c.matches for c in ranked),
             "runner_up": ranked[1].name if len(ranked) > 1 else None,
             "distances": {c.name: c.distance for c in ranked},
@@ -120,10 +122,12 @@ def markdown(results: list[dict], command: str) -> str:
     right = [same_group(r) == "yes" for r in results if r["group"]]
     chosen = collections.Counter(r["chosen"] for r in results)
     lines = [f"Command: `{command}`", "",
-             "| population | group | auto chose | models matching | runner-up | nearest "
-             "population by D and H12 | same group |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['history']} | {r['group'] or '-'} | {r['chosen']} | {r['matching']} | "
-              f"{r['runner_up'] or '-'} | {r['nearest']} | {same_group(r)} |" for r in results]
+             "| population | group | auto chose | its nearest training data | models matching "
+             "| runner-up | nearest population by D and H12 | same group |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['history']} | {r['group'] or '-'} | {r['chosen']} | {r['through']} | "
+              f"{r['matching']} | {r['runner_up'] or '-'} | {r['nearest']} | {same_group(r)} |"
+              for r in results]
     lines += ["", "auto chose: " + ", ".join(f"{name} {n}" for name, n in chosen.most_common()),
               f"nearest population by D and H12 in the chromosome's ancestry group: "
               f"{sum(right)} of {len(right)}"]

@@ -20,10 +20,11 @@ popgen-hub simulate sweep_regime --n 6000 --seed 11 --workers "${WORKERS:-2}" --
     -o "$data/heldout"
 popgen-hub ensemble imagene_cnn.sweep_hsap_general stats_fc.sweep_hsap_general \
     --data "$data/heldout" --name "$name" --card "cards/$name.yaml" -o "$model"
-# the members' null loci (exporters/sweep_hsap.sh): 10,000 neutral of 30,000
+# the members' null loci (exporters/sweep_hsap.sh): 10,000 neutral of 30,000; the statistics
+# by training history, as the members'
 popgen-hub simulate sweep_regime --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
-popgen-hub calibrate "$model" --data "$data/null"
+popgen-hub calibrate "$model" --data "$data/null" --history-statistics 200 --workers "${WORKERS:-2}"
 python exporters/decision_threshold.py "$name" --workers "${WORKERS:-2}"
 python exporters/decision_power.py "$name" --workers "${WORKERS:-2}" --work "$work/power"
 threshold=$(python -c "from popgen_hub.registry import get_contract

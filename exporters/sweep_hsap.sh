@@ -61,10 +61,11 @@ popgen-hub train "$architecture" --data "$data/data" --epochs "${EPOCHS:-$epochs
 popgen-hub export "$work/run" --name "$name" --card "cards/$name.yaml" -o "$model"
 # Independent loci of the same histories (another seed): the 10,000 neutral ones are the
 # stored null (its empirical p-values reach 1e-4; a fitted tail goes beyond), all of them the
-# training statistics that out-of-distribution flags and --model auto compare with.
+# training statistics that out-of-distribution flags and --model auto compare with; and, for
+# --model auto, the statistics of 200 neutral windows of each training history (~1 min).
 popgen-hub simulate sweep_regime "${histories[@]}" "${genomes[@]}" --n 30000 --seed 7 --workers "${WORKERS:-2}" --resume \
     -o "$data/null"
-popgen-hub calibrate "$model" --data "$data/null"
+popgen-hub calibrate "$model" --data "$data/null" --history-statistics 200 --workers "${WORKERS:-2}"
 if [ "$model" = "hub/pretrained/$name" ]; then
     python exporters/decision_threshold.py "$name" "${threshold[@]}" --workers "${WORKERS:-2}"
     # what the threshold finds, on the planted sweeps the other bundled models were measured on

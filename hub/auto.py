@@ -21,8 +21,14 @@ IQR puts SNP density, site counts, H12 and Tajima's D on one scale. Statistics t
 data do not vary in (missingness: simulations have none) cannot rank models and are left out
 (missing calls are flagged per window instead).
 
-A model **matches** the input when its distance is at most :data:`MAX_DISTANCE` (the input's
-typical window lies within the training quartiles, on average over the statistics). Among
+A model trained over a family of histories may also store its training statistics by history
+(:mod:`popgen_hub.history_statistics`); its distance is then the least of that to the pooled
+training windows and those to each history's, and the nearest history is named: an input like
+one training history is like the training data, even where that history is unlike most
+(PapuansOutOfAfrica_10J19's YRI, CEU and CHB, about twice the pooled upper quartile of SNPs per
+kb, matched no model before). A model **matches** the input when its distance is at most
+:data:`MAX_DISTANCE` (the input's typical window lies within the training quartiles, on average
+over the statistics). Among
 the models that match, the distance does not decide: these statistics of 50 windows do not
 tell one human history from another (a neutral 2 Mb chromosome of each of stdpopsim's HomSap
 populations, matched by Tajima's D and H12 to the nearest of the same populations' windows as
@@ -57,7 +63,7 @@ import numpy as np
 from .decision import Power
 from .encoders import build_encoder
 from .errors import PopgenHubError
-from .ood import REFERENCE, STATISTICS, scan_reference, window_values
+from .ood import REFERENCE, STATISTICS, match_references, window_values
 from .readers import Reader, input_name, open_reader
 from .readers.samples import SampleTable
 from .registry import get_contract, list_models
@@ -89,6 +95,7 @@ class Candidate:
     members: int = 0  # of an ensemble: at equal figures the most go first
     power: Power | None = None  # what its decision threshold finds, where measured
     windows: int = SAMPLE_WINDOWS  # read to measure the distance
+    history: str = ""  # the training history nearest the input ("": the training data pooled)
 
     @property
     def judged(self) -> bool:
@@ -108,8 +115,9 @@ class Candidate:
     def summary(self) -> str:
         found = (f"finds {self.power.text()} at its decision threshold, " if self.power
                  else "")
-        return f"{found}distance {self.distance:.2f}" + ("" if self.matches else
-                                                          " (does not match)")
+        to = f" to its training history {self.history}" if self.history else ""
+        return f"{found}distance {self.distance:.2f}{to}" + ("" if self.matches else
+                                                              " (does not match)")
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,8 @@ class Choice:
         skipped = "".join(f"; skipped {c.name}: {c.refused}" for c in self.candidates
                           if c.refused)
         return (f"--model auto chose {best.name}: {why}: {best.summary()} (the distance: the "
-                f"mean over statistics of |median input - median training| / training IQR; "
+                f"mean over statistics of |median input - median training| / training IQR, "
+                f"of the training data pooled or of its nearest training history where stored; "
                 f"at most {MAX_DISTANCE:g} matches){runner_up}{skipped}")
 
 
@@ -220,10 +229,14 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
         return Candidate(name, refused="no sites in the sampled windows")
     threshold = contract.decision_threshold()
     # models of individuals: the statistics of the sample size and depth read, as the scan's
-    return Candidate(name, distance(np.vstack(rows), scan_reference(
-        contract.references, len(selection.samples), stats.mean_depth())),
-        members=len(contract.training.get("members", [])),
-        power=threshold.power if threshold else None, windows=len(rows))
+    references = match_references(contract.references, len(selection.samples),
+                                  stats.mean_depth())
+    distances = {key: distance(np.vstack(rows), reference)
+                 for key, reference in references.items()}
+    nearest = min(distances, key=distances.__getitem__)
+    return Candidate(name, distances[nearest], members=len(contract.training.get("members", [])),
+                     power=threshold.power if threshold else None, windows=len(rows),
+                     history=nearest)
 
 
 def distance(values: np.ndarray, reference: dict) -> float:

@@ -28,7 +28,7 @@ from .decision import (
 )
 from .errors import PopgenHubError
 from .genotypes import KINDS
-from .ood import REFERENCE, reference_problems
+from .ood import BY_HISTORY, REFERENCE, by_history_problems, reference_problems
 from .schema import field_problems, short
 
 FORMAT_VERSION = 2
@@ -224,11 +224,14 @@ def regression_summary(test: dict[str, Any]) -> str:
 
 def _reference_problems(references: dict[str, Any], labels: list[str]) -> list[str]:
     """What is wrong with the stored distributions calibrate writes (empty: nothing): the
-    null, the training statistics, and the nulls by condition with theirs."""
+    null, the training statistics (pooled and by history), and the nulls by condition with
+    theirs."""
     null, stats = references.get(NULL_SCORE), references.get(REFERENCE)
     conditions = references.get(CONDITIONS)
     problems = ((null_problems(null, labels) if null is not None else [])
-                + (reference_problems(stats) if stats is not None else []))
+                + (reference_problems(stats) if stats is not None else [])
+                + (by_history_problems(references[BY_HISTORY]) if BY_HISTORY in references
+                   else []))
     if problems or conditions is None:
         return problems
     return condition_problems(conditions, labels) or [

@@ -65,6 +65,8 @@ NEEDED = (*FLAG_RANGE, 0.25, 0.5, 0.75)
 REASONS = ("missing_calls", *(f"{name}_{side}" for name in STATISTICS if name != "missingness"
                               for side in ("low", "high")))
 REFERENCE = "training_stats"
+#: The training statistics of each training history (:mod:`popgen_hub.history_statistics`).
+BY_HISTORY = "training_stats_by_history"
 
 
 def as_seen(encoder: Any, block: GenotypeBlock) -> GenotypeBlock:
@@ -188,6 +190,39 @@ def scan_reference(references: dict[str, Any], individuals: int | None,
     pooled ones (None: no flags)."""
     condition = nearest_condition(references, individuals, depth)
     return condition[REFERENCE] if condition else references.get(REFERENCE)
+
+
+def match_references(references: dict[str, Any], individuals: int | None,
+                     depth: float | None = None) -> dict[str, dict[str, Any]]:
+    """What ``scan --model auto`` compares an input with: the scan's reference
+    (:func:`scan_reference`) keyed "", and where stored, each training history's, keyed by the
+    history."""
+    pooled = scan_reference(references, individuals, depth)
+    by_history = references.get(BY_HISTORY, {}).get("histories", {})
+    return {**({"": pooled} if pooled else {}), **by_history}
+
+
+def by_history_problems(record: Any) -> list[str]:
+    """What is wrong with stored training statistics by history (empty: nothing)."""
+    where = f"references.{BY_HISTORY}"
+    if not isinstance(record, dict) or not isinstance(record.get("histories"), dict) or \
+            not record["histories"] or not isinstance(record.get("source"), str):
+        return [f"{where} must be an object with a 'source' text and a non-empty 'histories' "
+                f"object"]
+    return [problem for history, reference in record["histories"].items()
+            for problem in reference_problems(reference, f"{where}.histories[{history!r}]")]
+
+
+def history_summary(record: dict[str, Any]) -> str:
+    """Stored statistics by history in one line: how many, and the range of median SNP
+    density over the histories (what most often sets one apart)."""
+    histories = record["histories"]
+    density = {history: reference["statistics"]["snp_density"]["quantiles"]["0.5"]
+               for history, reference in histories.items()}
+    low, high = min(density, key=density.get), max(density, key=density.get)
+    return (f"training statistics by history, {len(histories)} histories: {record['source']}; "
+            f"median SNPs per kb from {density[low]:.2f} ({low}) to {density[high]:.2f} "
+            f"({high})")
 
 
 def reasons(bits: int) -> list[str]:

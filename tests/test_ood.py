@@ -13,7 +13,8 @@ import popgen_hub
 from conftest import BUNDLED_MODEL, ROOT, run_cli
 from popgen_hub.contract import ModelContract
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.ood import REASONS, REFERENCE, flag_text, training_statistics
+from popgen_hub.ood import BY_HISTORY, REASONS, REFERENCE, flag_text, training_statistics
+from popgen_hub.registry import get_contract
 
 EXAMPLE_VCF = ROOT / "hub" / "data" / "example_sweep.vcf.gz"
 
@@ -190,3 +191,80 @@ def test_auto_skips_models_that_cannot_read_the_input_and_subsamples_large_input
     message = choice.message()
     assert "\n" not in message and f"; skipped {likelihoods}: example_sweep" in message
     assert f"; skipped {at_least_100}: " in message
+
+
+# ------------------------------------------- training statistics by history (--model auto)
+TEN_J19_YRI = "HomSap/PapuansOutOfAfrica_10J19/YRI"
+
+
+def without_history_statistics(base, model: str) -> str:
+    """A folder (config.json only: what auto reads) of ``model`` with its pooled training
+    statistics alone, as the bundled models were before they stored them by history."""
+    contract = json.loads((ROOT / "hub" / "pretrained" / model / "config.json").read_text())
+    assert BY_HISTORY in contract["references"], f"{model}: run calibrate --history-statistics"
+    del contract["references"][BY_HISTORY]
+    folder = base / "pooled_only"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(contract))
+    return f"local-dir:{folder}"
+
+
+def test_auto_matches_an_input_like_one_training_history_unlike_most(tmp_path):
+    """A neutral chromosome of 10J19's YRI, as the regime simulates that history (its
+    pairwise-coalescence size history; the middle of the mutation-rate prior), has about 15
+    SNPs per kb, beyond the quartiles of the general CNN's training windows pooled: without
+    statistics by history no model matched it. With them, the model matches through a training
+    history of African ancestry, named in the message."""
+    from popgen_hub.simulate.genome import simulate_to_vcf
+    from popgen_hub.simulate.histories import ANCESTRY_GROUPS, published
+
+    vcf = simulate_to_vcf(tmp_path / "yri.vcf.gz", published(TEN_J19_YRI).demography(), 64,
+                          length=1_200_000, recombination_rate=1e-8, mutation_rate=1.75e-8,
+                          seeds=(31, 32))
+    general = "imagene_cnn.sweep_hsap_general"
+    pooled = without_history_statistics(tmp_path, general)
+    choice = popgen_hub.choose_model(vcf, candidates=[general, pooled])
+    by_name = {c.name: c for c in choice.candidates}
+    assert not by_name[pooled].matches and by_name[pooled].history == ""
+    assert by_name[general].matches and choice.name == general, choice.candidates
+    assert by_name[general].history.split("/")[2] in ANCESTRY_GROUPS["african"]
+    assert f"to its training history {by_name[general].history}" in choice.message()
+
+
+def test_calibrate_stores_statistics_by_history_and_refuses_a_model_of_one_history(tmp_path):
+    """The CLI, as a user runs it, on a copy of the African CNN: one reference per training
+    history, of the windows asked for, written into config.json and the ONNX file alike (the
+    load checks they agree) and shown by `info`; a model of one history is refused in one line
+    before any work."""
+    import shutil
+
+    from popgen_hub.simulate.histories import training_histories
+
+    folder = tmp_path / "african"
+    shutil.copytree(ROOT / "hub" / "pretrained" / "imagene_cnn.sweep_hsap_african", folder)
+    result = run_cli("calibrate", folder, "--history-statistics", "50", "--workers", "2", "-q")
+    assert "training statistics by history, 8 histories" in result.stdout
+    model = popgen_hub.load(f"local-dir:{folder}", device="cpu")
+    record = model.contract.references[BY_HISTORY]
+    assert list(record["histories"]) == list(training_histories("african"))
+    assert {r["n_windows"] for r in record["histories"].values()} == {50}
+    stored = model.session.get_modelmeta().custom_metadata_map["popgen_hub.contract"]
+    assert json.loads(stored)["references"][BY_HISTORY] == record
+    assert "training statistics by history" in run_cli("info", f"local-dir:{folder}").stdout
+
+    one_history = tmp_path / "eur"
+    shutil.copytree(ROOT / "hub" / "pretrained" / BUNDLED_MODEL, one_history)
+    refused = run_cli("calibrate", one_history, "--history-statistics", "50", check=False)
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    assert "not on a family of histories" in refused.stderr
+
+
+def test_damaged_statistics_by_history_are_refused_in_one_line():
+    data = get_contract("imagene_cnn.sweep_hsap_african").to_dict()
+    history = next(iter(data["references"][BY_HISTORY]["histories"]))
+    data["references"][BY_HISTORY]["histories"][history]["statistics"]["h12"]["quantiles"] \
+        .pop("0.5")
+    with pytest.raises(PopgenHubError) as error:
+        ModelContract.from_dict(data, source="config.json")
+    assert "\n" not in str(error.value) and history in str(error.value)
+    assert f"{BY_HISTORY}.histories" in str(error.value)

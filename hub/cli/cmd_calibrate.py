@@ -26,12 +26,18 @@ window of FOUND of OF planted sweeps called at it, and on which sweeps (`info` s
 that finds the most; exporters/decision_power.py measures it for the bundled models). A
 threshold stored without them drops the one stored before, measured at the old threshold.
 
+--history-statistics N, for a model trained over a family of histories (the sweep regime),
+simulates N neutral windows of each published training history afresh, with the training
+parameters, and stores their statistics by history: `scan --model auto` then matches an input
+like any one of them, not only one like the training windows pooled.
+
 examples:
   popgen-hub simulate imagene_sweep --n 4000 --seed 7 -o null_data
   popgen-hub calibrate hub/pretrained/imagene_cnn.sweep_hsap_eur --data null_data
   popgen-hub calibrate my_model --data null_data --max-loci 2000
   popgen-hub calibrate my_gl_model --data null_data --sample-sizes 5,20,60 --workers 8
   popgen-hub calibrate my_model --card cards/my_model.yaml   # only render the card again
+  popgen-hub calibrate my_regime_model --history-statistics 200 --workers 2
   popgen-hub calibrate my_model --decision-threshold 0.67 \
       --threshold-source "benchmarks/calibration.py --seed 1: least P with <= 1 % per case"
   popgen-hub calibrate my_model --decision-threshold 0.5 --smoothing-bp 50000 \
@@ -77,6 +83,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "scanned (shown with the power by `info`)")
     p.add_argument("--max-loci", type=int, metavar="N", help="use at most N null replicates "
                    "(default: all)")
+    p.add_argument("--history-statistics", type=int, metavar="N", help="models trained over "
+                   "a family of histories: simulate N neutral windows of each training history "
+                   "afresh (the training parameters) and store their statistics per history, "
+                   "which `scan --model auto` matches inputs against (--workers processes)")
     group = p.add_argument_group("models of individuals: nulls by condition")
     grid = ConditionGrid()
     group.add_argument("--sample-sizes", type=_numbers(int), default=grid.sample_sizes,
@@ -90,7 +100,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="neutral replicates per condition, each drawn once (default "
                        "%(default)s)")
     group.add_argument("--workers", type=int, default=grid.workers, metavar="N",
-                       help="processes drawing and scoring the conditions (default %(default)s)")
+                       help="processes drawing and scoring the conditions, or simulating "
+                       "--history-statistics (default %(default)s)")
     common.add_device(p)
 
 
@@ -156,12 +167,15 @@ def run(args: argparse.Namespace) -> None:
     from ..calibration import CONDITIONS, NULL_SCORE, null_summary
     from ..contract_update import refresh_card, store_threshold
     from ..errors import PopgenHubError
+    from ..history_statistics import store_history_statistics
+    from ..ood import BY_HISTORY, history_summary
 
     threshold = _threshold(args)  # checked before the work
-    if args.data is None and args.card is None and threshold is None:
+    if args.data is None and args.card is None and threshold is None and \
+            args.history_statistics is None:
         raise PopgenHubError("calibrate needs --data DATASET (store a null), "
-                             "--decision-threshold P, --card SOURCE (render the card again), "
-                             "or several")
+                             "--decision-threshold P, --history-statistics N, --card SOURCE "
+                             "(render the card again), or several")
     if args.data is not None:  # the threshold, if any, written with the null
         grid = ConditionGrid(sample_sizes=args.sample_sizes, depths=args.depths,
                              loci=args.loci_per_condition, workers=args.workers)
@@ -170,7 +184,11 @@ def run(args: argparse.Namespace) -> None:
                                    progress=not args.quiet, command=args.invocation)
     elif threshold is not None:
         contract = store_threshold(args.model_dir, threshold, command=args.invocation)
-    if args.data is not None or threshold is not None:
+    if args.history_statistics is not None:
+        contract = store_history_statistics(args.model_dir, args.history_statistics,
+                                            workers=args.workers, progress=not args.quiet,
+                                            command=args.invocation)
+    if args.data is not None or threshold is not None or args.history_statistics is not None:
         print(f"stored in {args.model_dir} (config.json and model.onnx, sha256 "
               f"{contract.weights['sha256'][:12]}...):")
     if args.data is not None:
@@ -181,5 +199,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"decision threshold {stored.text()} ({stored.source})"
               + (f"; it finds {stored.power.text()}: {stored.power.source}"
                  if stored.power else ""))
+    if args.history_statistics is not None:
+        print(history_summary(contract.references[BY_HISTORY]))
     if args.card:
         print(f"wrote {refresh_card(args.model_dir, args.card)}")

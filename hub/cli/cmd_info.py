@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from ..calibration import CONDITIONS, NULL_SCORE, null_summary
     from ..contract import regression_summary
+    from ..ood import BY_HISTORY, history_summary
     from ..registry import get_contract, model_card
 
     contract = get_contract(args.model)
@@ -57,6 +58,8 @@ def run(args: argparse.Namespace) -> None:
         if threshold.power:
             print(f"at it, the site's window called for {threshold.power.text()}: "
                   f"{threshold.power.source}")
+    if BY_HISTORY in contract.references:
+        print(history_summary(contract.references[BY_HISTORY]))
     card = model_card(args.model)
     if card:  # the card's body, without its YAML front matter
         print("\n" + card.split("\n---\n", 1)[-1].strip())
