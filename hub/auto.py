@@ -26,9 +26,10 @@ A model trained over a family of histories may also store its training statistic
 training windows and those to each history's, and the nearest history is named: an input like
 one training history is like the training data, even where that history is unlike most
 (PapuansOutOfAfrica_10J19's YRI, CEU and CHB, about twice the pooled upper quartile of SNPs per
-kb, matched no model before). A model **matches** the input when its distance is at most
-:data:`MAX_DISTANCE` (the input's typical window lies within the training quartiles, on average
-over the statistics). Among
+kb, matched no model before). The more histories a model stores, the more chances it has to
+match: the match asks only whether some of its training data cover the input. A model
+**matches** the input when its distance is at most :data:`MAX_DISTANCE` (the input's typical
+window lies within the training quartiles, on average over the statistics). Among
 the models that match, the distance does not decide: these statistics of 50 windows do not
 tell one human history from another (a neutral 2 Mb chromosome of each of stdpopsim's HomSap
 populations, matched by Tajima's D and H12 to the nearest of the same populations' windows as
@@ -63,7 +64,7 @@ import numpy as np
 from .decision import Power
 from .encoders import build_encoder
 from .errors import PopgenHubError
-from .ood import REFERENCE, STATISTICS, match_references, window_values
+from .ood import BY_HISTORY, REFERENCE, STATISTICS, match_references, window_values
 from .readers import Reader, input_name, open_reader
 from .readers.samples import SampleTable
 from .registry import get_contract, list_models
@@ -205,8 +206,7 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
                seed: int, n_windows: int) -> Candidate:
     """One model's distance to the input, or why it cannot take it."""
     contract = get_contract(name)
-    reference = contract.references.get(REFERENCE)
-    if reference is None:
+    if REFERENCE not in contract.references and BY_HISTORY not in contract.references:
         return Candidate(name, refused="stores no training statistics")
     kind, window = contract.input.data_kind, contract.input.window_bp
     if kind not in reader.kinds:

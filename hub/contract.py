@@ -177,6 +177,10 @@ class ModelContract:
         references = data.get("references", {})
         if wrong := _reference_problems(references, data["labels"]):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
+        if BY_HISTORY in references and (wrong := by_history_problems(references[BY_HISTORY])):
+            raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; store them "
+                                 f"again with `popgen-hub calibrate MODEL_DIR "
+                                 f"--history-statistics N`")
         threshold = references.get(THRESHOLD)
         if threshold is not None and (wrong := threshold_problems(threshold, data["labels"])):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; "
@@ -224,14 +228,11 @@ def regression_summary(test: dict[str, Any]) -> str:
 
 def _reference_problems(references: dict[str, Any], labels: list[str]) -> list[str]:
     """What is wrong with the stored distributions calibrate writes (empty: nothing): the
-    null, the training statistics (pooled and by history), and the nulls by condition with
-    theirs."""
+    null, the training statistics, and the nulls by condition with theirs."""
     null, stats = references.get(NULL_SCORE), references.get(REFERENCE)
     conditions = references.get(CONDITIONS)
     problems = ((null_problems(null, labels) if null is not None else [])
-                + (reference_problems(stats) if stats is not None else [])
-                + (by_history_problems(references[BY_HISTORY]) if BY_HISTORY in references
-                   else []))
+                + (reference_problems(stats) if stats is not None else []))
     if problems or conditions is None:
         return problems
     return condition_problems(conditions, labels) or [

@@ -217,12 +217,15 @@ def history_summary(record: dict[str, Any]) -> str:
     """Stored statistics by history in one line: how many, and the range of median SNP
     density over the histories (what most often sets one apart)."""
     histories = record["histories"]
+    text = f"training statistics by history, {len(histories)} histories: {record['source']}"
     density = {history: reference["statistics"]["snp_density"]["quantiles"]["0.5"]
-               for history, reference in histories.items()}
+               for history, reference in histories.items()
+               if "snp_density" in reference["statistics"]}
+    if not density:
+        return text
     low, high = min(density, key=density.get), max(density, key=density.get)
-    return (f"training statistics by history, {len(histories)} histories: {record['source']}; "
-            f"median SNPs per kb from {density[low]:.2f} ({low}) to {density[high]:.2f} "
-            f"({high})")
+    return (f"{text}; median SNPs per kb from {density[low]:.2f} ({low}) to "
+            f"{density[high]:.2f} ({high})")
 
 
 def reasons(bits: int) -> list[str]:

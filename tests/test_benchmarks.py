@@ -13,6 +13,8 @@ import pytest
 
 import popgen_hub
 from conftest import ROOT, needs, shared
+from popgen_hub.ood import BY_HISTORY
+from popgen_hub.registry import get_contract
 from popgen_hub.simulate.histories import ANCESTRY_GROUPS
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -301,11 +303,14 @@ def test_auto_choice_smoke(tmp_path):
     report = json.loads((tmp_path / "auto_choice.json").read_text())
     for row, result in zip(rows, report["results"], strict=True):
         assert row[2] == result["chosen"] and result["chosen"] in popgen_hub.list_models()
-        assert 1 <= int(row[3]) <= len(result["distances"]) and row[5].startswith("HomSap/")
+        # what it matched through: a training history of the chosen model, or its pool
+        histories = get_contract(row[2]).references.get(BY_HISTORY, {}).get("histories", {})
+        assert row[3] == result["through"] and (row[3] == "pooled" or row[3] in histories)
+        assert 1 <= int(row[4]) <= len(result["distances"]) and row[6].startswith("HomSap/")
         nearest_group = next((group for group, populations in ANCESTRY_GROUPS.items()
-                              if row[5].split("/")[2] in populations), "")
-        assert row[6] == ("yes" if nearest_group == row[1] else "no"), row
-    right = sum(row[6] == "yes" for row in rows)
+                              if row[6].split("/")[2] in populations), "")
+        assert row[7] == ("yes" if nearest_group == row[1] else "no"), row
+    right = sum(row[7] == "yes" for row in rows)
     assert f"in the chromosome's ancestry group: {right} of 2" in out
 
 

@@ -259,6 +259,42 @@ def test_calibrate_stores_statistics_by_history_and_refuses_a_model_of_one_histo
     assert "not on a family of histories" in refused.stderr
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--history-statistics", "10"], "--history-statistics 10: give at least 50 windows"),
+    (["--history-statistics", "50", "--workers", "0"], "--workers 0: give 1 or more"),
+])
+def test_history_statistics_options_are_checked_before_the_null_is_scored(tmp_path, options,
+                                                                           message):
+    """With --data, a wrong --history-statistics option stops calibrate before the null is
+    scored: nothing is written (the dataset does not even exist)."""
+    import shutil
+
+    folder = tmp_path / "general"
+    shutil.copytree(ROOT / "hub" / "pretrained" / "imagene_cnn.sweep_hsap_general", folder)
+    before = (folder / "config.json").read_bytes()
+    result = run_cli("calibrate", folder, "--data", tmp_path / "no_such_dataset", *options,
+                     check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (folder / "config.json").read_bytes() == before
+
+
+def test_history_scenario_keeps_the_published_histories_in_training_proportion():
+    """Random histories are left out and jittered ones keep their share of the rest; models
+    of individuals are refused (their references follow the individuals read)."""
+    from popgen_hub.history_statistics import history_scenario
+
+    general = get_contract("imagene_cnn.sweep_hsap_general")
+    scenario, params = history_scenario(general)
+    trained = general.training["parameters"]
+    assert scenario == "sweep_regime" and params["random_share"] == 0
+    assert params["jitter_share"] == pytest.approx(
+        trained["jitter_share"] / (1 - trained["random_share"]))
+    assert params["histories"] == trained["histories"]
+    with pytest.raises(PopgenHubError, match="reads genotypes, whose statistics move"):
+        history_scenario(get_contract("exchangeable_cnn.sweep_hsap_genotypes"))
+
+
 def test_damaged_statistics_by_history_are_refused_in_one_line():
     data = get_contract("imagene_cnn.sweep_hsap_african").to_dict()
     history = next(iter(data["references"][BY_HISTORY]["histories"]))

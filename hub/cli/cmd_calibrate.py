@@ -167,10 +167,13 @@ def run(args: argparse.Namespace) -> None:
     from ..calibration import CONDITIONS, NULL_SCORE, null_summary
     from ..contract_update import refresh_card, store_threshold
     from ..errors import PopgenHubError
-    from ..history_statistics import store_history_statistics
+    from ..history_statistics import history_plan, store_history_statistics
     from ..ood import BY_HISTORY, history_summary
 
     threshold = _threshold(args)  # checked before the work
+    if args.history_statistics is not None:  # so is what simulating the histories needs
+        common.require_train_extra()
+        history_plan(args.model_dir, args.history_statistics, args.workers)
     if args.data is None and args.card is None and threshold is None and \
             args.history_statistics is None:
         raise PopgenHubError("calibrate needs --data DATASET (store a null), "
