@@ -47,9 +47,9 @@ HISTORY_SEED = 2024
 MIN_HISTORY_WINDOWS = 50
 
 
-def history_plan(model_dir: str | Path, windows: int, workers: int = 1
+def history_plan(contract: ModelContract, windows: int, workers: int = 1
                  ) -> tuple[str, dict[str, Any]]:
-    """The options checked and the model's training scenario and parameters to simulate
+    """The options checked and the scenario and parameters to simulate for ``contract``
     (:func:`history_scenario`), before any work; a :class:`PopgenHubError` in one line."""
     require_onnx()
     if windows < MIN_HISTORY_WINDOWS:
@@ -58,7 +58,7 @@ def history_plan(model_dir: str | Path, windows: int, workers: int = 1
                              f"move with the draw)")
     if workers < 1:
         raise PopgenHubError(f"--workers {workers}: give 1 or more processes")
-    return history_scenario(load_model_dir(Path(model_dir), device="cpu").contract)
+    return history_scenario(contract)
 
 
 def store_history_statistics(model_dir: str | Path, windows: int, *, workers: int = 1,
@@ -66,10 +66,10 @@ def store_history_statistics(model_dir: str | Path, windows: int, *, workers: in
     """Simulate ``windows`` neutral windows of each training history of the model in
     ``model_dir`` (the module doc) and store their statistics in its contract; the new
     contract."""
-    scenario, params = history_plan(model_dir, windows, workers)
     folder = ModelFolder(Path(model_dir))
     with output_lock(folder.path, command):
         contract = load_model_dir(folder.path, device="cpu").contract
+        scenario, params = history_plan(contract, windows, workers)
         histories = params["histories"]
         tasks = [(scenario, {**params, "histories": [history]}, contract.encoder, windows)
                  for history in histories]

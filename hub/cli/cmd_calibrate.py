@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..calibration import ConditionGrid
@@ -169,11 +170,13 @@ def run(args: argparse.Namespace) -> None:
     from ..errors import PopgenHubError
     from ..history_statistics import history_plan, store_history_statistics
     from ..ood import BY_HISTORY, history_summary
+    from ..runtime import load_model_dir
 
     threshold = _threshold(args)  # checked before the work
     if args.history_statistics is not None:  # so is what simulating the histories needs
         common.require_train_extra()
-        history_plan(args.model_dir, args.history_statistics, args.workers)
+        history_plan(load_model_dir(Path(args.model_dir), device="cpu").contract,
+                     args.history_statistics, args.workers)
     if args.data is None and args.card is None and threshold is None and \
             args.history_statistics is None:
         raise PopgenHubError("calibrate needs --data DATASET (store a null), "
