@@ -174,10 +174,13 @@ class ModelContract:
         if problems:
             raise PopgenHubError(f"{source} is not a valid popgen-hub contract: {problems[0]}; "
                                  f"{EXPORT_AGAIN}")
-        references = data.get("references", {})
-        if wrong := _reference_problems(references, data["labels"]):
+        references, window_bp = data.get("references", {}), data["input"]["window_bp"]
+        if wrong := _reference_problems(references, data["labels"], window_bp):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; {RECALIBRATE}")
-        if BY_HISTORY in references and (wrong := by_history_problems(references[BY_HISTORY])):
+        trained_on = ((data.get("training") or {}).get("parameters") or {}).get("histories")
+        if BY_HISTORY in references and (wrong := by_history_problems(
+                references[BY_HISTORY], trained_on if isinstance(trained_on, list) else None,
+                window_bp)):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; store them "
                                  f"again with `popgen-hub calibrate MODEL_DIR "
                                  f"--history-statistics N`")
@@ -226,18 +229,20 @@ def regression_summary(test: dict[str, Any]) -> str:
             f"(n = {test['n']:,})")
 
 
-def _reference_problems(references: dict[str, Any], labels: list[str]) -> list[str]:
-    """What is wrong with the stored distributions calibrate writes (empty: nothing): the
-    null, the training statistics, and the nulls by condition with theirs."""
+def _reference_problems(references: dict[str, Any], labels: list[str], window_bp: int
+                        ) -> list[str]:
+    """What is wrong with the stored distributions calibrate writes for a model of ``labels``
+    and windows of ``window_bp`` (empty: nothing): the null, the training statistics, and the
+    nulls by condition with theirs."""
     null, stats = references.get(NULL_SCORE), references.get(REFERENCE)
     conditions = references.get(CONDITIONS)
     problems = ((null_problems(null, labels) if null is not None else [])
-                + (reference_problems(stats) if stats is not None else []))
+                + (reference_problems(stats, window_bp=window_bp) if stats is not None else []))
     if problems or conditions is None:
         return problems
     return condition_problems(conditions, labels) or [
         problem for i, record in enumerate(conditions) for problem in reference_problems(
-            record[REFERENCE], f"references.{CONDITIONS}[{i}].{REFERENCE}")]
+            record[REFERENCE], f"references.{CONDITIONS}[{i}].{REFERENCE}", window_bp)]
 
 
 def _value_problems(data: dict[str, Any]) -> list[str]:

@@ -121,12 +121,18 @@ def _history_reference(task: tuple[str, dict[str, Any], dict[str, Any], int]
 
     name, params, encoder_config, windows = task
     scenario = get_scenario(name, **params)
-    # replicates take the classes in turn (class 0 is neutral), and a genome's windows a
-    # multiple of them: its first window is neutral
-    step = getattr(scenario, "genome_windows", 0) or len(scenario.labels)
     with single_threaded_blas():
         blocks = [GenotypeBlock.from_haplotypes(replicate.haplotypes, replicate.positions)
                   for replicate in (scenario.simulate(index, HISTORY_SEED)
-                                    for index in range(0, windows * step, step))]
+                                    for index in neutral_replicates(scenario, windows))]
         return training_statistics(blocks, encoder=build_encoder(encoder_config),
                                    window_bp=scenario.length)
+
+
+def neutral_replicates(scenario: Any, windows: int) -> range:
+    """The indices of ``windows`` independent neutral replicates of ``scenario``: replicates
+    take the classes in turn (class 0 is neutral), and where windows come in genomes (sharing
+    a history and rates) a genome's windows are a multiple of them, so its first is neutral;
+    one per genome."""
+    step = getattr(scenario, "genome_windows", 0) or len(scenario.labels)
+    return range(0, windows * step, step)

@@ -202,15 +202,23 @@ def match_references(references: dict[str, Any], individuals: int | None,
     return {**({"": pooled} if pooled else {}), **by_history}
 
 
-def by_history_problems(record: Any) -> list[str]:
-    """What is wrong with stored training statistics by history (empty: nothing)."""
+def by_history_problems(record: Any, trained_on: list[str] | None = None,
+                        window_bp: int | None = None) -> list[str]:
+    """What is wrong with stored training statistics by history (empty: nothing), of a model
+    trained on the histories ``trained_on`` (None: not recorded) with windows of ``window_bp``
+    (None: any)."""
     where = f"references.{BY_HISTORY}"
     if not isinstance(record, dict) or not isinstance(record.get("histories"), dict) or \
             not record["histories"] or not isinstance(record.get("source"), str):
         return [f"{where} must be an object with a 'source' text and a non-empty 'histories' "
                 f"object"]
+    foreign = [history for history in record["histories"]
+               if trained_on is not None and history not in trained_on]
+    if foreign:
+        return [f"{where} describes {foreign[0]!r}, a history the model was not trained on"]
     return [problem for history, reference in record["histories"].items()
-            for problem in reference_problems(reference, f"{where}.histories[{history!r}]")]
+            for problem in reference_problems(reference, f"{where}.histories[{history!r}]",
+                                              window_bp)]
 
 
 def history_summary(record: dict[str, Any]) -> str:
@@ -270,14 +278,18 @@ def flag_summary(model: str, flags: np.ndarray) -> str | None:
             f"training data: {reasons_text}; see the flag column")
 
 
-def reference_problems(reference: Any, where: str = f"references.{REFERENCE}") -> list[str]:
-    """What is wrong with a stored ``training_stats`` reference at ``where`` in a contract
-    (empty: nothing)."""
+def reference_problems(reference: Any, where: str = f"references.{REFERENCE}",
+                       window_bp: int | None = None) -> list[str]:
+    """What is wrong with a stored ``training_stats`` reference at ``where`` in the contract of
+    a model of windows of ``window_bp`` (None: any) (empty: nothing)."""
     if not isinstance(reference, dict) or not isinstance(reference.get("statistics"), dict):
         return [f"{where} must be an object with a 'statistics' object"]
     window = reference.get("window_bp")
     if not isinstance(window, int) or isinstance(window, bool) or window < 1:
         return [f"{where}.window_bp is {window!r}, not a positive number"]
+    if window_bp is not None and window != window_bp:
+        # statistics of other windows (H12, informative sites) do not describe this model's
+        return [f"{where}.window_bp is {window}, not the model's window ({window_bp} bp)"]
     for name, summary in reference["statistics"].items():
         statistic = f"{where}.statistics.{name}"
         if name not in STATISTICS:

@@ -295,12 +295,55 @@ def test_history_scenario_keeps_the_published_histories_in_training_proportion()
         history_scenario(get_contract("exchangeable_cnn.sweep_hsap_genotypes"))
 
 
-def test_damaged_statistics_by_history_are_refused_in_one_line():
+@pytest.mark.parametrize("genome_windows", [0, 6])
+def test_statistics_by_history_take_independent_neutral_windows(genome_windows):
+    """The windows a history's statistics are computed on are neutral and, where training had
+    windows in genomes (stats_fc_genome), one per genome: windows of one genome share its
+    history, mutation rate and recombination scale, so they are not independent draws."""
+    from popgen_hub.history_statistics import HISTORY_SEED, neutral_replicates
+    from popgen_hub.simulate.scenarios import get_scenario
+
+    scenario = get_scenario("sweep_regime", histories=["HomSap/OutOfAfrica_2T12/AFR"],
+                            random_share=0.0, length=5_000, n_haplotypes=8,
+                            genome_windows=genome_windows)
+    replicates = [scenario.simulate(index, HISTORY_SEED)
+                  for index in neutral_replicates(scenario, 4)]
+    assert [replicate.label for replicate in replicates] == [0] * 4
+    if genome_windows:
+        assert len({replicate.params["genome"] for replicate in replicates}) == 4
+
+
+AFRICAN = "HomSap/OutOfAfrica_2T12/AFR"  # a training history of the African CNN
+EUROPEAN = "HomSap/OutOfAfrica_2T12/EUR"  # not one of them
+
+
+def _rename(histories: dict, old: str, new: str) -> None:
+    histories[new] = histories.pop(old)
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda h: h[AFRICAN]["statistics"]["h12"]["quantiles"].pop("0.5"),
+     f"histories['{AFRICAN}'].statistics.h12"),
+    (lambda h: h[AFRICAN].update(window_bp=100_000),
+     f"histories['{AFRICAN}'].window_bp is 100000, not the model's window (80000 bp)"),
+    (lambda h: _rename(h, AFRICAN, EUROPEAN),
+     f"describes '{EUROPEAN}', a history the model was not trained on"),
+])
+def test_damaged_statistics_by_history_are_refused_in_one_line(edit, said):
+    """Statistics by history that are malformed, of windows of another width or of a history
+    the model was not trained on would mislead --model auto: the contract is refused."""
     data = get_contract("imagene_cnn.sweep_hsap_african").to_dict()
-    history = next(iter(data["references"][BY_HISTORY]["histories"]))
-    data["references"][BY_HISTORY]["histories"][history]["statistics"]["h12"]["quantiles"] \
-        .pop("0.5")
+    edit(data["references"][BY_HISTORY]["histories"])
     with pytest.raises(PopgenHubError) as error:
         ModelContract.from_dict(data, source="config.json")
-    assert "\n" not in str(error.value) and history in str(error.value)
-    assert f"{BY_HISTORY}.histories" in str(error.value)
+    message = str(error.value)
+    assert "\n" not in message and BY_HISTORY in message and said in message
+    assert "--history-statistics N" in message
+
+
+def test_training_statistics_of_another_window_are_refused(bundled):
+    data = bundled.contract.to_dict()
+    data["references"][REFERENCE]["window_bp"] = 2 * data["input"]["window_bp"]
+    with pytest.raises(PopgenHubError, match=r"training_stats\.window_bp is 160000, not the "
+                                             r"model's window \(80000 bp\)"):
+        ModelContract.from_dict(data, source="config.json")
