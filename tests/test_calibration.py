@@ -298,3 +298,22 @@ def test_calibrate_stores_the_null_and_leaves_the_probabilities(tmp_path):
     assert after.contract.weights["sha256"] != before.contract.weights["sha256"]
     with pytest.raises(AssertionError, match="at least 100"):
         run_cli("calibrate", model_dir, "--data", data, "--max-loci", "20", "-q")
+
+
+@pytest.mark.timeout(120)
+def test_calibrate_refuses_a_dataset_of_another_window_before_scoring_it(tmp_path):
+    """A null or training statistics of 40 kb windows do not describe a model that scans 80 kb
+    ones: calibrate stops in one line before encoding anything, and the model is untouched."""
+    pytest.importorskip("msprime")
+    pytest.importorskip("onnx")
+    model_dir = tmp_path / "model"
+    shutil.copytree(BUNDLED_DIR, model_dir)
+    before = (model_dir / "config.json").read_bytes()
+    data = tmp_path / "data"
+    run_cli("simulate", "imagene_sweep", "--n", "4", "--param", "length=40000", "--seed", "3",
+            "-q", "-o", data)
+    result = run_cli("calibrate", model_dir, "--data", data, "-q", check=False)
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+    assert f"{data}: its windows are 40000 bp and {BUNDLED_MODEL} reads 80000 bp" \
+           in result.stderr and "--param length=80000" in result.stderr
+    assert (model_dir / "config.json").read_bytes() == before
