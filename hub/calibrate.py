@@ -151,9 +151,9 @@ def _neutral_inputs(model: OnnxModel, data: Path, manifest: dict[str, Any],
             f"{contract.labels[0]!r}")
     length = manifest["parameters"]["length"]
     if length != contract.input.window_bp:  # a scan reads the model's windows only
-        raise PopgenHubError(f"{data}: its windows are {length:g} bp and {contract.name} reads "
-                             f"{contract.input.window_bp} bp; calibrate on a dataset of the "
-                             f"model's window (`popgen-hub simulate ... --param "
+        raise PopgenHubError(f"{data}: its windows are {length:,.0f} bp and {contract.name} "
+                             f"reads {contract.input.window_bp:,} bp; calibrate on a dataset of "
+                             f"the model's window (`popgen-hub simulate ... --param "
                              f"length={contract.input.window_bp}`)")
     _warn_if_not_training_history(contract, manifest, data)
     inputs, labels = encode_dataset(data, model.encoder, progress=progress, manifest=manifest)

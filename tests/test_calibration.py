@@ -314,6 +314,6 @@ def test_calibrate_refuses_a_dataset_of_another_window_before_scoring_it(tmp_pat
             "-q", "-o", data)
     result = run_cli("calibrate", model_dir, "--data", data, "-q", check=False)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
-    assert f"{data}: its windows are 40000 bp and {BUNDLED_MODEL} reads 80000 bp" \
+    assert f"{data}: its windows are 40,000 bp and {BUNDLED_MODEL} reads 80,000 bp" \
            in result.stderr and "--param length=80000" in result.stderr
     assert (model_dir / "config.json").read_bytes() == before
