@@ -120,6 +120,20 @@ def example_vcf_lines(n_records: int) -> list[str]:
     return lines
 
 
+def unphased_copy(vcf: Path, out: Path) -> Path:
+    """``vcf`` with every genotype's phase removed (as many callers write GT), indexed."""
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as source, \
+            pysam.VariantFile(str(out), "wz", header=source.header) as sink:
+        for record in source:
+            for call in record.samples.values():
+                call.phased = False
+            sink.write(record)
+    pysam.tabix_index(str(out), preset="vcf", force=True)
+    return out
+
+
 def needs(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:

@@ -11,18 +11,21 @@ import shutil
 
 import numpy as np
 import onnxruntime as ort
+import pysam
 import pytest
 
 import popgen_hub
-from conftest import BUNDLED_MODEL, ROOT, run_cli
+from conftest import BUNDLED_MODEL, ROOT, run_cli, unphased_copy
 from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice, comparable
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
 from popgen_hub.decision import THRESHOLD, Power, smoothed
 from popgen_hub.errors import PopgenHubError
+from popgen_hub.genotypes import KINDS
 from popgen_hub.registry import get_contract
 
 THREE_CLASSES = "imagene_cnn.sweep_hsap_general"  # neutral / sweep / linked
 EXAMPLE_VCF = ROOT / "tests" / "data" / "example_sweep.vcf.gz"
+GENOTYPE_MODEL = "exchangeable_cnn.sweep_hsap_genotypes"
 SOURCE = "chosen by hand for this test"
 
 
@@ -240,18 +243,22 @@ def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, mes
     assert "--decision-threshold P --threshold-source TEXT" in str(error.value)
 
 
-# the bundled sweep models trained over the regime (the ImaGene reproduction keeps 0.5: its
-# seed-1 threshold would be 1, saturated)
+# the bundled sweep models trained over the regime that read the benchmark's VCFs (the ImaGene
+# reproduction keeps 0.5: its seed-1 threshold would be 1, saturated; the likelihood model
+# reads GL/PL at a depth, which the benchmark's called genotypes do not have)
 MEASURED = ("ensemble.sweep_hsap_general", "imagene_cnn.sweep_hsap_general",
             "stats_fc.sweep_hsap_general", "stats_fc_genome.sweep_hsap_general",
             "imagene_cnn.sweep_hsap_european", "imagene_cnn.sweep_hsap_east_asian",
-            "imagene_cnn.sweep_hsap_african")
+            "imagene_cnn.sweep_hsap_african", "exchangeable_cnn.sweep_hsap_genotypes")
 
 
 #: the models whose threshold is on P(sweep) smoothed over this many bp each side
 SMOOTHED = {"stats_fc_genome.sweep_hsap_general": 50_000}
 #: the models whose threshold is measured on the chromosomes of these seeds together
 MEASURED_ON = {"stats_fc_genome.sweep_hsap_general": "--seed 2, 5 and 6 together (45 per case)"}
+#: the models whose threshold is chosen on more chromosomes per case than the default 5
+CHROMOSOMES = {"stats_fc_genome.sweep_hsap_general": 15,
+               "exchangeable_cnn.sweep_hsap_genotypes": 15}
 
 
 @pytest.mark.parametrize("name", MEASURED)
@@ -262,6 +269,8 @@ def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_fre
     # P itself needs more than 0.5 somewhere; the smoothed mean, free of lone spikes, may not
     assert (0.4 if threshold.smoothing_bp else 0.5) < threshold.value < 1
     assert "benchmarks/calibration.py --seed 1" in threshold.source
+    assert (f"({CHROMOSOMES.get(name, 5)} chromosomes of 5 Mb x 128 haplotypes each)"
+            in threshold.source)
     assert (f"on the chromosomes of {MEASURED_ON.get(name, '--seed 2')} the worst case is"
             in threshold.source)
 
@@ -328,21 +337,56 @@ def test_auto_takes_the_matching_bundled_model_that_finds_the_most_sweeps():
     matching = [c for c in choice.candidates if c.matches]
     assert best.name == choice.name and best.matches and best.power is not None
     assert all(c.power is None or c.power.share <= best.power.share for c in matching)
-    assert any(c.power is None for c in matching)  # the genotype model, measured otherwise
+    assert any(c.power is None for c in matching)  # the ImaGene reproduction keeps 0.5
     assert "it finds the most planted sweeps at its decision threshold" in choice.message()
 
 
-def test_auto_does_not_judge_an_input_too_short_to_be_typical(caplog):
-    """400 kb of the example (5 windows of 80 kb; the sweep at 1.2 Mb outside it): too few
-    windows to say whether the input is like any training data, so every model that can read
-    it counts as matching, the ranking is by what they find, and the scan warns."""
+def test_auto_does_not_judge_an_input_too_short_to_be_typical(caplog, tmp_path):
+    """A VCF of the example's first 400 kb (5 windows of 80 kb; the sweep at 1.2 Mb outside
+    it), as a candidate region is often given: too few windows to say whether the input is
+    like any training data, so every model that can read it counts as matching, the ranking
+    is by what they find, and the scan warns. Too short for a genome background, it leaves
+    stats_fc_genome out."""
+    short = tmp_path / "short.vcf.gz"
+    with pysam.VariantFile(str(EXAMPLE_VCF)) as source, \
+            pysam.VariantFile(str(short), "wz", header=source.header) as sink:
+        for record in source.fetch("chr1", 0, 400_000):
+            sink.write(record)
+    pysam.tabix_index(str(short), preset="vcf")
     with caplog.at_level("INFO", logger="popgen_hub"):
-        choice = popgen_hub.choose_model(EXAMPLE_VCF, region="chr1:1-400000")
+        choice = popgen_hub.choose_model(short)
     readable = [c for c in choice.candidates if not c.refused]
     assert all(c.matches and not c.judged and c.windows == 5 for c in readable)
-    measured = [c.power.share for c in readable if c.power]
-    assert choice.candidates[0].power.share == max(measured)
-    assert "(5 windows: too few to judge its likeness to their training data)" in (
-        choice.message())
-    assert any("holds 5 windows of the model's length, too few to judge" in r.message
+    assert "stats_fc_genome.sweep_hsap_general" not in {c.name for c in readable}
+    # phased haplotypes: the models that read them go first, although the unphased genotype
+    # model finds more planted sweeps than any of those that can read 400 kb
+    haplotype_models = [c for c in readable if c.kind == KINDS.index("haplotypes")]
+    genotypes = next(c for c in readable if c.name == GENOTYPE_MODEL)
+    assert genotypes.power.share > max(c.power.share for c in haplotype_models if c.power)
+    assert choice.candidates[:len(haplotype_models)] == haplotype_models
+    assert choice.candidates[0].power.share == max(c.power.share for c in haplotype_models
+                                                   if c.power)
+    assert "(5 windows: too few to judge its likeness to their training data), of those " \
+           "that read haplotypes (the most the input gives; the others go after) it finds " \
+           "the most planted sweeps" in choice.message()
+    assert any("short.vcf.gz holds 5 windows of the model's length, too few to judge" in r.message
                for r in caplog.records)
+
+
+def test_auto_takes_the_genotype_model_and_its_threshold_for_unphased_calls(tmp_path):
+    """The example with its phase removed (as most callers write GT): every haplotype model
+    is skipped, and the unphased genotype model is taken, its stored threshold and what it
+    finds there named; the scan calls windows at that threshold."""
+    vcf = unphased_copy(EXAMPLE_VCF, tmp_path / "unphased.vcf.gz")
+    choice = popgen_hub.choose_model(vcf, n_windows=10)
+    assert choice.name == GENOTYPE_MODEL
+    threshold = get_contract(GENOTYPE_MODEL).decision_threshold()
+    assert f"finds {threshold.power.text()} at its decision threshold" in choice.message()
+    haplotype_models = [c for c in choice.candidates
+                        if get_contract(c.name).input.data_kind == "haplotypes"]
+    assert haplotype_models and all(c.refused for c in haplotype_models)
+    run = run_cli("scan", "--vcf", vcf, "--model", "auto", "--region", "chr1:1-1000000",
+                  "-o", tmp_path / "out")
+    assert f"--model auto chose {GENOTYPE_MODEL}: " in run.stderr
+    assert (f"P(sweep) > {threshold.value:g}, the model's decision threshold"
+            in run.stdout + run.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUNDLED_MODEL, run_cli, shared
+from conftest import BUNDLED_MODEL, run_cli, shared, unphased_copy
 from test_scan import read_table
 
 pytestmark = pytest.mark.real_data
@@ -63,20 +63,6 @@ def test_wide_vcf_with_3202_samples_and_no_known_sweep(tmp_path):
     scored = [r for r in rows if r["p_sweep"] != "NA"]
     assert len(scored) >= 30
     assert max(float(r["p_sweep"]) for r in scored) < 0.5
-
-
-def unphased_copy(vcf, out):
-    """``vcf`` with every genotype's phase removed (as many callers write GT), indexed."""
-    import pysam
-
-    with pysam.VariantFile(str(vcf)) as source, \
-            pysam.VariantFile(str(out), "wz", header=source.header) as sink:
-        for record in source:
-            for call in record.samples.values():
-                call.phased = False
-            sink.write(record)
-    pysam.tabix_index(str(out), preset="vcf", force=True)
-    return out
 
 
 def test_lct_unphased_scores_as_selected_in_subsets_of_5_to_99(tmp_path):
