@@ -103,7 +103,7 @@ class Candidate:
     power: Power | None = None  # what its decision threshold finds, where measured
     windows: int = SAMPLE_WINDOWS  # read to measure the distance
     history: str = ""  # the training history nearest the input ("": the training data pooled)
-    kind: int = 0  # KINDS.index of what it reads: the most the input gives goes first
+    kind: str = KINDS[0]  # the data it reads: the most the input gives goes first (KINDS)
 
     @property
     def judged(self) -> bool:
@@ -118,7 +118,7 @@ class Candidate:
         if not self.matches:  # the closest first
             return bool(self.refused), True, 0, 0.0, 0, self.distance
         found = self.power.share if self.power else -1.0
-        return False, False, self.kind, -found, -self.members, self.distance
+        return False, False, KINDS.index(self.kind), -found, -self.members, self.distance
 
     def summary(self) -> str:
         found = (f"finds {self.power.text()} at its decision threshold, " if self.power
@@ -149,7 +149,7 @@ class Choice:
             why = among
         elif best.power:
             kinds = {c.kind for c in self.candidates if c.matches}
-            of = (f" of those that read {KINDS[best.kind]} (the most the input gives; the "
+            of = (f" of those that read {best.kind} (the most the input gives; the "
                   f"others go after)" if len(kinds) > 1 else "")
             why = (f"{among},{of} it finds the most planted sweeps at its decision threshold "
                    f"(`popgen-hub info {best.name}` says which sweeps)")
@@ -246,7 +246,7 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
     nearest = min(distances, key=distances.__getitem__)
     return Candidate(name, distances[nearest], members=len(contract.training.get("members", [])),
                      power=threshold.power if threshold else None, windows=len(rows),
-                     history=nearest, kind=KINDS.index(kind))
+                     history=nearest, kind=kind)
 
 
 def distance(values: np.ndarray, reference: dict) -> float:

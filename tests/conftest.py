@@ -120,14 +120,16 @@ def example_vcf_lines(n_records: int) -> list[str]:
     return lines
 
 
-def unphased_copy(vcf: Path, out: Path) -> Path:
-    """``vcf`` with every genotype's phase removed (as many callers write GT), indexed."""
+def vcf_copy(vcf: Path, out: Path, *, region: tuple[str, int, int] | None = None,
+             unphased: bool = False) -> Path:
+    """``vcf``'s records (of ``region``, contig and 0-based half-open bounds, if given), with
+    every genotype's phase removed if ``unphased`` (as many callers write GT), indexed."""
     import pysam
 
     with pysam.VariantFile(str(vcf)) as source, \
             pysam.VariantFile(str(out), "wz", header=source.header) as sink:
-        for record in source:
-            for call in record.samples.values():
+        for record in source.fetch(*region) if region else source:
+            for call in record.samples.values() if unphased else ():
                 call.phased = False
             sink.write(record)
     pysam.tabix_index(str(out), preset="vcf", force=True)

@@ -11,16 +11,14 @@ import shutil
 
 import numpy as np
 import onnxruntime as ort
-import pysam
 import pytest
 
 import popgen_hub
-from conftest import BUNDLED_MODEL, ROOT, run_cli, unphased_copy
+from conftest import BUNDLED_MODEL, ROOT, run_cli, vcf_copy
 from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice, comparable
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
 from popgen_hub.decision import THRESHOLD, Power, smoothed
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.genotypes import KINDS
 from popgen_hub.registry import get_contract
 
 THREE_CLASSES = "imagene_cnn.sweep_hsap_general"  # neutral / sweep / linked
@@ -347,12 +345,7 @@ def test_auto_does_not_judge_an_input_too_short_to_be_typical(caplog, tmp_path):
     like any training data, so every model that can read it counts as matching, the ranking
     is by what they find, and the scan warns. Too short for a genome background, it leaves
     stats_fc_genome out."""
-    short = tmp_path / "short.vcf.gz"
-    with pysam.VariantFile(str(EXAMPLE_VCF)) as source, \
-            pysam.VariantFile(str(short), "wz", header=source.header) as sink:
-        for record in source.fetch("chr1", 0, 400_000):
-            sink.write(record)
-    pysam.tabix_index(str(short), preset="vcf")
+    short = vcf_copy(EXAMPLE_VCF, tmp_path / "short.vcf.gz", region=("chr1", 0, 400_000))
     with caplog.at_level("INFO", logger="popgen_hub"):
         choice = popgen_hub.choose_model(short)
     readable = [c for c in choice.candidates if not c.refused]
@@ -360,7 +353,7 @@ def test_auto_does_not_judge_an_input_too_short_to_be_typical(caplog, tmp_path):
     assert "stats_fc_genome.sweep_hsap_general" not in {c.name for c in readable}
     # phased haplotypes: the models that read them go first, although the unphased genotype
     # model finds more planted sweeps than any of those that can read 400 kb
-    haplotype_models = [c for c in readable if c.kind == KINDS.index("haplotypes")]
+    haplotype_models = [c for c in readable if c.kind == "haplotypes"]
     genotypes = next(c for c in readable if c.name == GENOTYPE_MODEL)
     assert genotypes.power.share > max(c.power.share for c in haplotype_models if c.power)
     assert choice.candidates[:len(haplotype_models)] == haplotype_models
@@ -377,7 +370,7 @@ def test_auto_takes_the_genotype_model_and_its_threshold_for_unphased_calls(tmp_
     """The example with its phase removed (as most callers write GT): every haplotype model
     is skipped, and the unphased genotype model is taken, its stored threshold and what it
     finds there named; the scan calls windows at that threshold."""
-    vcf = unphased_copy(EXAMPLE_VCF, tmp_path / "unphased.vcf.gz")
+    vcf = vcf_copy(EXAMPLE_VCF, tmp_path / "unphased.vcf.gz", unphased=True)
     choice = popgen_hub.choose_model(vcf, n_windows=10)
     assert choice.name == GENOTYPE_MODEL
     threshold = get_contract(GENOTYPE_MODEL).decision_threshold()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUNDLED_MODEL, run_cli, shared, unphased_copy
+from conftest import BUNDLED_MODEL, run_cli, shared, vcf_copy
 from test_scan import read_table
 
 pytestmark = pytest.mark.real_data
@@ -74,8 +74,8 @@ def test_lct_unphased_scores_as_selected_in_subsets_of_5_to_99(tmp_path):
     import pysam
 
     model = "exchangeable_cnn.sweep_hsap_genotypes"
-    vcf = unphased_copy(shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz"),
-                        tmp_path / "unphased.vcf.gz")
+    vcf = vcf_copy(shared("real/lct_ceu_grch38/LCT.CEU.GRCh38.vcf.gz"),
+                   tmp_path / "unphased.vcf.gz", unphased=True)
     names = list(pysam.VariantFile(str(vcf)).header.samples)
     rng = np.random.default_rng(0)
     scores = {}
