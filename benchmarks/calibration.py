@@ -66,6 +66,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "imagene_cnn.sweep_hsap_eur"
+HAPLOTYPES = 128  # sampled per chromosome, unless --haplotypes
 R, MU, N_REF = 1e-8, 1.5e-8, 10_000
 MARTH3 = "marth2004_eur_3epoch"  # the rate cases' history
 STRENGTHS, AGES = (100, 300, 1000), (0, 500, 1000)  # 2 N_ref s; generations since the end
@@ -512,7 +513,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("models", nargs="*", default=[MODEL], help="bundled names or folders")
     for flag, default, text in (
             ("--replicates", 2, "chromosomes per case"), ("--length", 5_000_000, "bp each"),
-            ("--haplotypes", 128, "sampled"), ("--workers", 1, "processes, over chromosomes"),
+            ("--haplotypes", HAPLOTYPES, "sampled"),
+            ("--workers", 1, "processes, over chromosomes"),
             ("--loc-haplotypes", 1000, "haplotypes of the extra localisation sweeps"),
             ("--loc-replicates", 1, "chromosomes per localisation sweep (0: none)"),
             ("--seed", 1, "base seed"),

@@ -305,12 +305,16 @@ def first_readable(model: popgen_hub.Model, candidates: list[Input], windows: in
 
 def threshold_text(contract: ModelContract) -> str:
     """A classifier's decision threshold as its scans call windows (the contract's, or 0.5),
-    and what it finds where the contract says."""
+    those chosen at other numbers of individuals, and what it finds where the contract says."""
     threshold = contract.decision_threshold()
     if threshold is None:
         return DASH
+    sizes = "".join(f", {value:g} at {size}" for size, value, _ in
+                    sorted(threshold.by_individuals))
+    if sizes:
+        sizes = f" at {threshold.individuals} individuals{sizes}"
     found = f"; finds {threshold.power.text()}" if threshold.power else ""
-    return threshold.text() + ("" if threshold.stored else " (default)") + found
+    return threshold.text() + ("" if threshold.stored else " (default)") + sizes + found
 
 
 def measure(name: str, args: argparse.Namespace, candidates: list[Input]) -> dict[str, Any]:

@@ -110,6 +110,8 @@ def main() -> None:
         run(["-m", "popgen_hub", "calibrate", str(ROOT / "hub" / "pretrained" / name),
              "--decision-threshold", str(threshold.value), "--threshold-source",
              threshold.source, "--smoothing-bp", str(threshold.smoothing_bp),
+             *(["--threshold-individuals", str(threshold.individuals)]
+               if threshold.individuals else []),
              "--threshold-power", f"{found}/{of}", "--power-source", source,
              "--card", str(ROOT / "cards" / f"{name}.yaml")], f"popgen-hub calibrate {name}")
 

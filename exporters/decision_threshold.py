@@ -13,7 +13,7 @@ case's share more closely (15: under half an hour per seed on 2 cores; seed 6's 
 planted sweeps besides, took 30 min), and more seeds measure it more closely still.
 
     python exporters/decision_threshold.py MODEL [--smoothing BP] [--replicates N]
-        [--measure-seeds SEED ...] [--work DIR] [--workers N] [--reuse]
+        [--measure-seeds SEED ...] [--haplotypes H] [--work DIR] [--workers N] [--reuse]
 
 MODEL is a bundled model's name: hub/pretrained/MODEL is rewritten by `popgen-hub calibrate`
 (run with this interpreter), and its card rendered again from cards/MODEL.yaml. --reuse takes
@@ -21,6 +21,12 @@ the runs already in WORK (WORK/seedN, after an interruption) instead of making t
 only for the same weights. With --smoothing BP the threshold is chosen and measured on P
 smoothed over BP each side (benchmarks/calibration.py --smoothing) and stored with it
 (--smoothing-bp).
+
+A model of individuals (genotypes, likelihoods) reads any number of individuals, and the more
+it reads the more neutral windows it calls. Its threshold is stored with the individuals it was
+chosen at (H/2 of calibration.py's H haplotypes, 64 by default). With --haplotypes H (runs in
+WORK/individualsH/2) the threshold chosen at H/2 individuals is stored beside the one chosen at
+the default, and scans call windows at the one chosen nearest the individuals they read.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from calibration import smoothed_name  # noqa: E402
+from calibration import HAPLOTYPES, smoothed_name  # noqa: E402
 
 CHOOSING_SEED = 1  # the threshold is chosen on its chromosomes, measured on others
 
@@ -48,24 +54,35 @@ def run(command: list[str], what: str) -> None:
 
 def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[float]) -> dict:
     """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes,
-    ``args.replicates`` per case (and of its P smoothed over ``args.smoothing`` bp, if not 0)."""
+    ``args.replicates`` per case of ``args.haplotypes`` haplotypes (None: its default), and of
+    its P smoothed over ``args.smoothing`` bp, if not 0."""
     out = args.work / f"seed{seed}"
     if not (args.reuse and (out / "calibration.json").is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
              "--replicates", str(args.replicates), "--neutral-only", "--workers",
              str(args.workers), "-o", str(out),
              *(["--thresholds", *map(str, thresholds)] if thresholds else []),
-             *(["--smoothing", str(args.smoothing)] if args.smoothing else [])],
+             *(["--smoothing", str(args.smoothing)] if args.smoothing else []),
+             *(["--haplotypes", str(args.haplotypes)] if args.haplotypes else [])],
             f"benchmarks/calibration.py --seed {seed}")
     report = json.loads((out / "calibration.json").read_text())
     scored = smoothed_name(name, args.smoothing) if args.smoothing else name
     if (scored not in report["summary"] or report["replicates"] != args.replicates
             or report["seed"] != seed
+            or report.get("haplotypes") != (args.haplotypes or report.get("haplotypes"))
             or not set(thresholds) <= set(report.get("thresholds", []))):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "
                          f"{thresholds} with {args.replicates} chromosomes per case of seed "
-                         f"{seed}: remove it and run again")
+                         f"{seed}" + (f" and {args.haplotypes} haplotypes" if args.haplotypes
+                                      else "") + ": remove it and run again")
     return report
+
+
+def sample_text(haplotypes: int, individuals: bool) -> str:
+    """A chromosome's sample: ``haplotypes`` haplotypes, read as individuals by a model of
+    individuals."""
+    return (f"{haplotypes // 2} individuals ({haplotypes} haplotypes)" if individuals
+            else f"{haplotypes} haplotypes")
 
 
 def rounded_up(value: float) -> float:
@@ -87,10 +104,10 @@ def pooled_shares(name: str, measured: list[dict], value: float) -> dict[str, fl
 
 
 def source_text(name: str, chosen: dict, measured: list[dict], value: float,
-                smoothing: int = 0) -> str:
+                smoothing: int = 0, individuals: bool = False) -> str:
     """How the threshold was chosen and what it gives on fresh chromosomes (``measured``: one
     calibration.py report per seed), in one line; ``name`` is the model measured (with
-    ``smoothing``: its smoothed P's name)."""
+    ``smoothing``: its smoothed P's name; ``individuals``: a model of individuals)."""
     least = chosen["summary"][name]["least_threshold"]
     shares = pooled_shares(name, measured, value)
     worst = max(shares, key=shares.get)
@@ -100,11 +117,14 @@ def source_text(name: str, chosen: dict, measured: list[dict], value: float,
               f"above it on the chromosomes of seed(s) {seeds}", file=sys.stderr)
     score, option = ((f"mean P within {smoothing / 1e3:g} kb", f" --smoothing {smoothing}")
                      if smoothing else ("P", ""))
+    if chosen["haplotypes"] != HAPLOTYPES:
+        option += f" --haplotypes {chosen['haplotypes']}"
     text = (f"the least {score} at which each of {len(shares)} neutral histories and rate cases "
             f"of benchmarks/calibration.py --seed {CHOOSING_SEED}{option} "
             f"({chosen['replicates']} chromosomes of {chosen['length_bp'] / 1e6:g} Mb x "
-            f"{chosen['haplotypes']} haplotypes each) has at most {100 * least['share']:g} % of "
-            f"its windows above it, {least['value']:.3f} ({least['case']}), rounded up; ")
+            f"{sample_text(chosen['haplotypes'], individuals)} each) has at most "
+            f"{100 * least['share']:g} % of its windows above it, {least['value']:.3f} "
+            f"({least['case']}), rounded up; ")
     if len(measured) == 1:
         return text + (f"on the chromosomes of --seed {seeds[0]} the worst case is "
                        f"{100 * shares[worst]:.2f} % ({worst})")
@@ -128,6 +148,9 @@ def main() -> None:
                         help="chromosomes per case on each seed (default 5)")
     parser.add_argument("--measure-seeds", type=int, nargs="+", default=[2], metavar="SEED",
                         help="seeds of the fresh chromosomes it is measured on (default 2)")
+    parser.add_argument("--haplotypes", type=int, metavar="H", help="models of individuals: "
+                        "choose the threshold at H/2 individuals and store it beside the one "
+                        "chosen at the default (runs in WORK/individualsH/2)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()
@@ -145,7 +168,15 @@ def main() -> None:
         raise SystemExit(f"decision_threshold.py: --measure-seeds {args.measure_seeds}: give "
                          f"distinct seeds other than {CHOOSING_SEED}, which chooses the "
                          f"threshold")
+    kind = json.loads((model_dir / "config.json").read_text())["input"]["data_kind"]
+    if args.haplotypes is not None and (kind == "haplotypes" or args.haplotypes < 2
+                                        or args.haplotypes % 2):
+        raise SystemExit(f"decision_threshold.py: --haplotypes {args.haplotypes}: only a model "
+                         f"of individuals, with an even number of haplotypes (two each); "
+                         f"{args.model} reads {kind}")
     args.work = args.work or ROOT / "build" / "threshold" / args.model
+    if args.haplotypes:
+        args.work /= f"individuals{args.haplotypes // 2}"
     scored = smoothed_name(args.model, args.smoothing) if args.smoothing else args.model
     chosen = matrix(args.model, CHOOSING_SEED, args, [])
     value = rounded_up(chosen["summary"][scored]["least_threshold"]["value"])
@@ -153,9 +184,12 @@ def main() -> None:
         raise SystemExit(f"decision_threshold.py: {scored} needs P > {value:g} for every "
                          f"case to stay under 1 % (its scores saturate); no threshold stored")
     measured = [matrix(args.model, seed, args, [value]) for seed in args.measure_seeds]
+    individuals = kind != "haplotypes"
     run(["-m", "popgen_hub", "calibrate", str(model_dir), "--decision-threshold", str(value),
          "--smoothing-bp", str(args.smoothing),
-         "--threshold-source", source_text(scored, chosen, measured, value, args.smoothing),
+         "--threshold-source", source_text(scored, chosen, measured, value, args.smoothing,
+                                           individuals),
+         *(["--threshold-individuals", str(chosen["haplotypes"] // 2)] if individuals else []),
          "--card", str(card)], "popgen-hub calibrate")
 
 

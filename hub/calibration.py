@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .decision import nearest_size
 from .schema import record_problems
 
 NULL_SCORE = "null_score"  # the key in ModelContract.references
@@ -136,9 +137,6 @@ def nearest_condition(references: dict[str, Any], individuals: int | None,
     if not records or not individuals:
         return None
 
-    def size(record: dict[str, Any]) -> tuple[float, int]:
-        return abs(math.log(record["individuals"] / individuals)), record["individuals"]
-
     def depth_distance(record: dict[str, Any]) -> tuple[bool, float, float]:
         stored = record["depth"]
         if stored is None or depth is None:
@@ -146,8 +144,9 @@ def nearest_condition(references: dict[str, Any], individuals: int | None,
         # a scan that counted no read base (depth 0) is nearest the lowest stored depth
         return False, abs(math.log(stored / max(depth, 1e-9))), stored
 
-    closest = min(map(size, records))
-    return min((record for record in records if size(record) == closest), key=depth_distance)
+    closest = nearest_size([record["individuals"] for record in records], individuals)
+    return min((record for record in records if record["individuals"] == closest),
+               key=depth_distance)
 
 
 def scan_null(references: dict[str, Any], individuals: int | None = None,

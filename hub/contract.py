@@ -129,9 +129,11 @@ class ModelContract:
         numbers = isinstance(accuracy, (int, float)) and isinstance(n, int)
         return (float(accuracy), n) if numbers and not isinstance(accuracy, bool) else None
 
-    def decision_threshold(self) -> DecisionThreshold | None:
-        """A classifier's threshold on P(labels[1]): stored, or 0.5 (None: not a classifier)."""
-        return (decision_threshold(self.references, self.labels)
+    def decision_threshold(self, individuals: int | None = None) -> DecisionThreshold | None:
+        """A classifier's threshold on P(labels[1]): stored, or 0.5 (None: not a classifier);
+        with ``individuals``, the one a scan of that many calls windows at
+        (:meth:`DecisionThreshold.for_individuals`)."""
+        return (decision_threshold(self.references, self.labels).for_individuals(individuals)
                 if self.output_kind == "classes" else None)
 
     @property
@@ -185,7 +187,8 @@ class ModelContract:
                                  f"again with `popgen-hub calibrate MODEL_DIR "
                                  f"--history-statistics N`")
         threshold = references.get(THRESHOLD)
-        if threshold is not None and (wrong := threshold_problems(threshold, data["labels"])):
+        if threshold is not None and (wrong := threshold_problems(
+                threshold, data["labels"], data["input"].get("data_kind", "haplotypes"))):
             raise PopgenHubError(f"{source}: model {data['name']}'s {wrong[0]}; "
                                  f"{RESTORE_THRESHOLD}")
         try:

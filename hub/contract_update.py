@@ -59,19 +59,61 @@ def store_threshold(model_dir: str | Path, threshold: DecisionThreshold, command
 
 
 def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> ModelContract:
-    """``contract`` storing ``threshold`` on P(labels[1])."""
+    """``contract`` storing ``threshold`` on P(labels[1]). A threshold chosen at another number
+    of individuals than the stored one's is stored beside it (``by_individuals``); else it
+    replaces the stored one, keeping its power where value and smoothing are the same, and
+    its thresholds at other numbers of individuals."""
     if contract.output_kind != "classes":
         raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
                              f"{contract.output_kind}, not class probabilities; only a "
                              f"classifier has a decision threshold")
     previous = contract.decision_threshold()
+    threshold = dataclasses.replace(threshold, label=contract.labels[1])
+    if threshold.individuals is not None:
+        if contract.input.data_kind == "haplotypes":
+            raise PopgenHubError(f"--threshold-individuals: {contract.name} reads haplotypes "
+                                 f"(a fixed number of them); only a model of individuals has "
+                                 f"thresholds by number of individuals")
+        if previous.individuals not in (None, threshold.individuals):
+            return _stored(contract, beside(previous, threshold))
+    others = tuple(entry for entry in previous.by_individuals
+                   if entry[0] != threshold.individuals)
+    if others and threshold.individuals is None:
+        raise PopgenHubError(f"--decision-threshold: {contract.name} stores thresholds at "
+                             f"{', '.join(str(entry[0]) for entry in others)} individuals; "
+                             f"give --threshold-individuals N, the individuals this one was "
+                             f"chosen at")
+    same = (threshold.value, threshold.smoothing_bp) == (previous.value, previous.smoothing_bp)
     if previous.power and threshold.power is None:
-        log.warning("warning: %s: the power stored with its previous threshold (%s, %s) is "
-                    "dropped; measure it at the new one and store it with --threshold-power",
-                    contract.name, previous.text(), previous.power.text())
-    record = dataclasses.replace(threshold, label=contract.labels[1]).record()
+        if same:
+            threshold = dataclasses.replace(threshold, power=previous.power)
+        else:
+            log.warning("warning: %s: the power stored with its previous threshold (%s, %s) "
+                        "is dropped; measure it at the new one and store it with "
+                        "--threshold-power", contract.name, previous.text(),
+                        previous.power.text())
+    return _stored(contract, dataclasses.replace(threshold, by_individuals=others))
+
+
+def beside(stored: DecisionThreshold, other: DecisionThreshold) -> DecisionThreshold:
+    """``stored`` with ``other``, chosen the same way at another number of individuals, beside
+    it (replacing one at the same number)."""
+    if other.smoothing_bp != stored.smoothing_bp or other.power is not None:
+        raise PopgenHubError(f"--threshold-individuals {other.individuals}: a threshold at "
+                             f"other individuals than the stored one's ({stored.individuals}) "
+                             f"shares its smoothing ({stored.smoothing_bp} bp) and has no "
+                             f"power of its own; store it without --threshold-power, with "
+                             f"--smoothing-bp {stored.smoothing_bp}")
+    kept = tuple(entry for entry in stored.by_individuals if entry[0] != other.individuals)
+    return dataclasses.replace(stored, by_individuals=(
+        *kept, (other.individuals, other.value, other.source)))
+
+
+def _stored(contract: ModelContract, threshold: DecisionThreshold) -> ModelContract:
+    """``contract`` with ``threshold`` as its stored decision threshold."""
     return ModelContract.from_dict(
-        {**contract.to_dict(), "references": {**contract.references, THRESHOLD: record}},
+        {**contract.to_dict(), "references": {**contract.references,
+                                              THRESHOLD: threshold.record()}},
         source="--decision-threshold and --threshold-source")
 
 

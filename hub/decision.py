@@ -13,17 +13,25 @@ A stored threshold may say what it finds (``power``, :class:`Power`): how many o
 planted sweeps have their site's window called at it. Measured on the same sweeps for every
 bundled sweep model with a measured threshold (``exporters/decision_power.py``), it is what
 ``scan --model auto`` ranks the models whose training data match the input by
-(:mod:`popgen_hub.auto`). Storing another threshold drops it: it was measured at the old one.
+(:mod:`popgen_hub.auto`). Storing another value drops it: it was measured at the old one.
+
+A model of individuals (genotypes, likelihoods) reads any number of them, and its scores grow
+more confident with more: a threshold chosen on 64 individuals calls more neutral windows of
+100. Its threshold may say how many individuals it was chosen at (``individuals``) and store
+thresholds chosen the same way at other numbers (``by_individuals``); a scan calls windows at
+the one chosen nearest the individuals it read (:meth:`DecisionThreshold.for_individuals`,
+:func:`nearest_size`, the rule its nulls by condition follow).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .schema import record_problems, short
+from .schema import matches, record_problems, short
 
 RESTORE_THRESHOLD = ("store it again with `popgen-hub calibrate MODEL_DIR --decision-threshold P "
                      "--threshold-source TEXT`")
@@ -34,6 +42,11 @@ SMOOTHING = "smoothing_bp"
 #: The optional key of what a threshold finds (:class:`Power`), and the keys of its record.
 POWER = "power"
 POWER_KEYS = {"found": int, "of": int, "source": str}
+#: The optional keys of a model of individuals' threshold: the individuals it was chosen at,
+#: and thresholds chosen at other numbers of individuals, each a record of SIZE_KEYS.
+INDIVIDUALS = "individuals"
+BY_INDIVIDUALS = "by_individuals"
+SIZE_KEYS = {"individuals": int, "value": float, "source": str}
 #: P(class) above which a window is called when no threshold is stored: the class then
 #: outweighs the others together.
 DEFAULT_THRESHOLD = 0.5
@@ -68,12 +81,25 @@ class DecisionThreshold:
     smoothing_bp: int = 0
     #: what it finds, where measured (module doc)
     power: Power | None = None
+    #: the individuals it was chosen at, where recorded (a model of individuals)
+    individuals: int | None = None
+    #: thresholds chosen at other numbers of individuals: individuals -> (value, source)
+    by_individuals: tuple[tuple[int, float, str], ...] = ()
 
     def text(self) -> str:
         if self.smoothing_bp:
             return (f"mean P({self.label}) of the windows centred within "
                     f"{self.smoothing_bp / 1e3:g} kb > {self.value:g}")
         return f"P({self.label}) > {self.value:g}"
+
+    def sizes_text(self) -> str:
+        """Its thresholds at other numbers of individuals, a line each (empty: none stored)."""
+        if not self.by_individuals:
+            return ""
+        return "\n".join([f"chosen at {self.individuals} individuals; a scan calls windows at "
+                          f"the threshold chosen nearest the individuals it reads:"] + [
+            f"  at {size} individuals: {replace(self, value=value).text()} ({source})"
+            for size, value, source in sorted(self.by_individuals)])
 
     def smoothing_text(self) -> str:
         """What the smoothed column and track are (a threshold that smooths)."""
@@ -85,7 +111,27 @@ class DecisionThreshold:
         """The contract's ``references["decision_threshold"]`` that stores it."""
         return {"label": self.label, "value": self.value, "source": self.source,
                 **({SMOOTHING: self.smoothing_bp} if self.smoothing_bp else {}),
-                **({POWER: asdict(self.power)} if self.power else {})}
+                **({POWER: asdict(self.power)} if self.power else {}),
+                **({INDIVIDUALS: self.individuals} if self.individuals is not None else {}),
+                **({BY_INDIVIDUALS: [dict(zip(SIZE_KEYS, entry, strict=True))
+                                     for entry in sorted(self.by_individuals)]}
+                   if self.by_individuals else {})}
+
+    def for_individuals(self, individuals: int | None) -> DecisionThreshold:
+        """The threshold a scan of ``individuals`` individuals calls windows at: the one chosen
+        at the nearest number (:func:`nearest_size`), its source saying so; itself when it
+        stores no other or ``individuals`` is unknown. Power was measured at this one only."""
+        if not self.by_individuals or not individuals:
+            return self
+        chosen = {self.individuals: (self.value, self.source),
+                  **{size: (value, source) for size, value, source in self.by_individuals}}
+        size = nearest_size(list(chosen), individuals)
+        value, source = chosen[size]
+        return replace(self, value=value, individuals=size, by_individuals=(),
+                       power=self.power if size == self.individuals else None,
+                       source=f"chosen at {size} individuals, of those measured "
+                              f"({', '.join(map(str, sorted(chosen)))}) the nearest to the "
+                              f"{individuals} read: {source}")
 
     @property
     def called_label(self) -> str:
@@ -104,11 +150,22 @@ def decision_threshold(references: dict[str, Any], labels: list[str]) -> Decisio
     return DecisionThreshold(stored["label"], stored["value"], stored["source"],
                              smoothing_bp=stored.get(SMOOTHING, 0),
                              power=None if power is None else Power(
-                                 power["found"], power["of"], power["source"]))
+                                 power["found"], power["of"], power["source"]),
+                             individuals=stored.get(INDIVIDUALS),
+                             by_individuals=tuple((entry["individuals"], entry["value"],
+                                                   entry["source"])
+                                                  for entry in stored.get(BY_INDIVIDUALS, [])))
 
 
-def threshold_problems(record: Any, labels: list[str]) -> list[str]:
-    """What is wrong with a stored decision threshold (empty: nothing)."""
+def nearest_size(sizes: list[int], individuals: int) -> int:
+    """Of ``sizes`` (numbers of individuals something was measured at), the nearest to
+    ``individuals`` on a log scale, the smaller on a tie."""
+    return min(sizes, key=lambda size: (abs(math.log(size / individuals)), size))
+
+
+def threshold_problems(record: Any, labels: list[str], data_kind: str) -> list[str]:
+    """What is wrong with a stored decision threshold of a model reading ``data_kind``
+    (empty: nothing)."""
     where = f"references.{THRESHOLD}"
     problems = [f"{where}: {p}" for p in record_problems(record, THRESHOLD_KEYS)]
     if problems:
@@ -122,8 +179,41 @@ def threshold_problems(record: Any, labels: list[str]) -> list[str]:
                         f"of at least 0")
     if POWER in record:
         problems += [f"{where}.{POWER}: {p}" for p in power_problems(record[POWER])]
+    problems += size_problems(record, where, data_kind)
     return problems + [f"{where}: {p}" for p in
                        value_problems(record["value"], record["source"])]
+
+
+def size_problems(record: dict[str, Any], where: str, data_kind: str) -> list[str]:
+    """What is wrong with a stored threshold's individuals and its thresholds at other numbers
+    of individuals, for a model reading ``data_kind`` (empty: nothing)."""
+    individuals = record.get(INDIVIDUALS)
+    if data_kind == "haplotypes" and {INDIVIDUALS, BY_INDIVIDUALS} & set(record):
+        return [f"{where}: {INDIVIDUALS} and {BY_INDIVIDUALS} are for models of individuals; "
+                f"this one reads haplotypes"]
+    if individuals is not None and (not matches(individuals, int) or individuals < 1):
+        return [f"{where}: {INDIVIDUALS} is {short(individuals)}, not a number of individuals "
+                f"of at least 1"]
+    if BY_INDIVIDUALS not in record:
+        return []
+    entries = record[BY_INDIVIDUALS]
+    if individuals is None:
+        return [f"{where}: {BY_INDIVIDUALS} needs {INDIVIDUALS}, the individuals the threshold "
+                f"itself was chosen at"]
+    if not isinstance(entries, list) or not entries:
+        return [f"{where}: {BY_INDIVIDUALS} must be a non-empty list of records"]
+    seen = {individuals}
+    for i, entry in enumerate(entries):
+        at = f"{where}.{BY_INDIVIDUALS}[{i}]"
+        if problems := record_problems(entry, SIZE_KEYS):
+            return [f"{at}: {p}" for p in problems]
+        if entry["individuals"] < 1 or entry["individuals"] in seen:
+            return [f"{at}: individuals {entry['individuals']} is below 1 or has a threshold "
+                    f"already"]
+        seen.add(entry["individuals"])
+        if problems := value_problems(entry["value"], entry["source"]):
+            return [f"{at}: {p}" for p in problems]
+    return []
 
 
 def power_problems(record: Any) -> list[str]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import condition_text, log_odds, scan_null, scan_significance
 from .contract import ModelContract
-from .decision import smoothed
+from .decision import DecisionThreshold, smoothed
 from .genotypes import ReadStats, Region
 from .ood import STATISTICS, flag_bits, flag_note, scan_reference
 from .version import __version__
@@ -128,7 +128,7 @@ class ScanResult:
                                    self.stats.mean_depth())
         if reference is not None and len(self.windows):
             self.windows["flags"] = flag_bits(self.windows["statistics"], reference)
-        threshold = self.contract.decision_threshold()
+        threshold = self.threshold
         if threshold is not None and threshold.smoothing_bp:
             self.called_scores = self._smoothed(self.contract.labels.index(threshold.label),
                                                 threshold.smoothing_bp)
@@ -139,7 +139,7 @@ class ScanResult:
         not smooth."""
         if self.called_scores is None:
             return None
-        return self.contract.decision_threshold().called_label, self.called_scores
+        return self.threshold.called_label, self.called_scores
 
     def _smoothed(self, column: int, span: int) -> np.ndarray:
         """P(labels[column]) of every window smoothed over ``span`` bp, contig by contig."""
@@ -169,6 +169,11 @@ class ScanResult:
             return (f"mean read depth {depth:.1f}x per individual; {self.contract.name} "
                     f"states no depths it was trained on")
         return f"mean read depth {depth:.1f}x per individual, within {_depths(self.contract)}"
+
+    @property
+    def threshold(self) -> DecisionThreshold | None:
+        """The model's decision threshold for the individuals read (None: not a classifier)."""
+        return self.contract.decision_threshold(self.n_individuals)
 
     @property
     def n_individuals(self) -> int:
@@ -224,7 +229,7 @@ class ScanResult:
     def n_called(self) -> int | None:
         """The scored windows above a classifier's decision threshold (None: a regression or
         an embedding, which has none)."""
-        threshold = self.contract.decision_threshold()
+        threshold = self.threshold
         if threshold is None:
             return None
         scores = (self.windows["probabilities"][:, self.contract.labels.index(threshold.label)]
@@ -253,7 +258,7 @@ class ScanResult:
             **({"read_depth": note} if (note := self.depth_note()) else {}),
             "execution_provider": self.provider,
             **({"decision_threshold": f"{threshold.text()}: {threshold.source}"}
-               if (threshold := c.decision_threshold()) else {}),
+               if (threshold := self.threshold) else {}),
             **({f"p_{threshold.called_label}": threshold.smoothing_text()}
                if threshold is not None and threshold.smoothing_bp else {}),
             "p_value": self.significance_note(),

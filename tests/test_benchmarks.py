@@ -255,6 +255,16 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
         "benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 128 haplotypes each) has "
         "at most 1 % of its windows above it, 0.551 (HomSap/A/B), rounded up; on the "
         "chromosomes of --seed 2 the worst case is 1.50 % (HomSap/C/D)")
+    # a model of individuals reads the haplotypes as individuals; one at other than the default
+    assert source_text(name, chosen, [seed2], 0.56, individuals=True).startswith(
+        "the least P at which each of 2 neutral histories and rate cases of "
+        "benchmarks/calibration.py --seed 1 (5 chromosomes of 5 Mb x 64 individuals (128 "
+        "haplotypes) each)")
+    assert source_text(name, {**chosen, "haplotypes": 200}, [seed2], 0.56,
+                       individuals=True).startswith(
+        "the least P at which each of 2 neutral histories and rate cases of "
+        "benchmarks/calibration.py --seed 1 --haplotypes 200 (5 chromosomes of 5 Mb x 100 "
+        "individuals (200 haplotypes) each)")
     assert source_text(name, chosen, [seed2], 0.56, smoothing=50_000).startswith(
         "the least mean P within 50 kb at which each of 2 neutral histories and rate cases of "
         "benchmarks/calibration.py --seed 1 --smoothing 50000 (5 chromosomes")
@@ -281,6 +291,9 @@ def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
              "decision_threshold.py: --measure-seeds [2, 1]: give distinct seeds other than 1"),
             (["--replicates", "15", "--reuse", "--work", str(tmp_path)],
              f"{kept / 'calibration.json'} does not measure {model} at [] with 15 chromosomes"),
+            (["--haplotypes", "200", "--work", str(tmp_path / "fresh")],
+             f"decision_threshold.py: --haplotypes 200: only a model of individuals, with an "
+             f"even number of haplotypes (two each); {model} reads haplotypes"),
             (["--reuse", "--work", str(tmp_path)],
              f"{kept / 'calibration.json'} does not measure {model} at [] with 5 chromosomes per "
              f"case of seed 1")):

@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import onnxruntime as ort
+import pysam
 import pytest
 
 import popgen_hub
@@ -200,11 +201,37 @@ def test_calibrate_stores_what_the_threshold_finds_and_info_and_the_card_show_it
     (["--decision-threshold", "0.7", "--threshold-source", " "], "source is empty"),
     # the window table's header holds the source on one comment line
     (["--decision-threshold", "0.7", "--threshold-source", "one\ntwo"], "several lines"),
+    (["--threshold-individuals", "20"], "--threshold-individuals N goes with"),
+    (["--decision-threshold", "0.7", "--threshold-source", "why", "--threshold-individuals",
+      "0"], "--threshold-individuals 0: give the number"),
 ])
 def test_a_threshold_without_its_source_or_outside_0_1_is_one_line(options, message, tmp_path):
     run = run_cli("calibrate", tmp_path, *options, check=False)
     assert run.returncode != 0 and message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+def test_thresholds_by_individuals_are_refused_where_they_cannot_be_told_apart(tmp_path):
+    """A model of haplotypes reads a fixed number of them; a model of individuals storing
+    thresholds at other numbers needs this one's: each refused in one line, nothing written."""
+    pytest.importorskip("onnx")
+    for model, steps, message in (
+            (THREE_CLASSES, [["--threshold-individuals", "20"]],
+             "imagene_cnn.sweep_hsap_general reads haplotypes (a fixed number of them)"),
+            (GENOTYPE_MODEL, [["--threshold-individuals", "64"], ["--threshold-individuals",
+                                                                   "20"], []],
+             "individuals; give --threshold-individuals N, the individuals this one was")):
+        model_dir = tmp_path / model
+        shutil.copytree(ROOT / "hub" / "pretrained" / model, model_dir)
+        for step in steps[:-1]:
+            run_cli("calibrate", model_dir, "--decision-threshold", "0.8",
+                    "--threshold-source", "why", *step)
+        before = (model_dir / "config.json").read_text()
+        run = run_cli("calibrate", model_dir, "--decision-threshold", "0.9",
+                      "--threshold-source", "why", *steps[-1], check=False)
+        assert run.returncode != 0 and message in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+        assert (model_dir / "config.json").read_text() == before
 
 
 def test_a_regression_has_no_decision_threshold(tmp_path):
@@ -231,13 +258,40 @@ def test_a_regression_has_no_decision_threshold(tmp_path):
 ])
 def test_a_malformed_threshold_is_refused_naming_the_model_and_field(change, message,
                                                                      tmp_path):
-    data = json.loads((ROOT / "hub" / "pretrained" / THREE_CLASSES / "config.json").read_text())
+    assert_refused(THREE_CLASSES, change, message, tmp_path)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"by_individuals": [{"individuals": 20, "value": 0.6, "source": "s"}]},
+     "by_individuals needs individuals"),
+    ({"individuals": True}, "individuals is True, not a number"),
+    ({"individuals": 64, "by_individuals": []}, "must be a non-empty list"),
+    ({"individuals": 64, "by_individuals": [{"individuals": 64, "value": 0.6, "source": "s"}]},
+     "individuals 64 is below 1 or has a threshold already"),
+    ({"individuals": 64, "by_individuals": [{"individuals": 20, "value": 1.5, "source": "s"}]},
+     "by_individuals[0]: value 1.5 is not a probability"),
+    ({"individuals": 64, "by_individuals": [{"individuals": 20, "value": 0.6}]},
+     "by_individuals[0]: no 'source'"),
+])
+def test_malformed_thresholds_by_individuals_are_refused(change, message, tmp_path):
+    assert_refused(GENOTYPE_MODEL, change, message, tmp_path)
+
+
+def test_thresholds_by_individuals_are_refused_on_a_model_of_haplotypes(tmp_path):
+    assert_refused(THREE_CLASSES, {"individuals": 64}, "are for models of individuals; this "
+                   "one reads haplotypes", tmp_path)
+
+
+def assert_refused(model: str, change: dict, message: str, tmp_path) -> None:
+    """``model``'s contract with ``change`` in its threshold is refused on load in one message
+    naming the model, the field and how to store it again."""
+    data = json.loads((ROOT / "hub" / "pretrained" / model / "config.json").read_text())
     data["references"][THRESHOLD] = {"label": "sweep", "value": 0.7, "source": "why", **change}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(data))
     with pytest.raises(PopgenHubError, match=f"references.{THRESHOLD}") as error:
         ModelContract.from_json_file(path)
-    assert message in str(error.value) and THREE_CLASSES in str(error.value)
+    assert message in str(error.value) and model in str(error.value)
     assert "--decision-threshold P --threshold-source TEXT" in str(error.value)
 
 
@@ -266,11 +320,20 @@ def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_fre
     assert threshold.smoothing_bp == SMOOTHED.get(name, 0)
     # P itself needs more than 0.5 somewhere; the smoothed mean, free of lone spikes, may not
     assert (0.4 if threshold.smoothing_bp else 0.5) < threshold.value < 1
-    assert "benchmarks/calibration.py --seed 1" in threshold.source
-    assert (f"({CHROMOSOMES.get(name, 5)} chromosomes of 5 Mb x 128 haplotypes each)"
+    assert "benchmarks/calibration.py --seed 1 " in threshold.source
+    # a model of individuals reads the 128 haplotypes as 64 individuals, and says so
+    individuals = get_contract(name).input.data_kind != "haplotypes"
+    sample = "64 individuals (128 haplotypes)" if individuals else "128 haplotypes"
+    assert (f"({CHROMOSOMES.get(name, 5)} chromosomes of 5 Mb x {sample} each)"
             in threshold.source)
+    assert threshold.individuals == (64 if individuals else None)
     assert (f"on the chromosomes of {MEASURED_ON.get(name, '--seed 2')} the worst case is"
             in threshold.source)
+    for size, _, source in threshold.by_individuals:  # chosen the same way at other sizes
+        assert (f"benchmarks/calibration.py --seed 1 --haplotypes {2 * size} "
+                f"({CHROMOSOMES.get(name, 5)} chromosomes of 5 Mb x {size} individuals "
+                f"({2 * size} haplotypes) each)") in source
+        assert "on the chromosomes of --seed 2 the worst case is" in source
 
 
 @pytest.mark.parametrize("name", MEASURED)
@@ -383,3 +446,65 @@ def test_auto_takes_the_genotype_model_and_its_threshold_for_unphased_calls(tmp_
     assert f"--model auto chose {GENOTYPE_MODEL}: " in run.stderr
     assert (f"P(sweep) > {threshold.value:g}, the model's decision threshold"
             in run.stdout + run.stderr)
+
+
+def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_those_read(
+        tmp_path):
+    """calibrate --threshold-individuals: the genotype model's threshold says it was chosen at
+    64 individuals (stored again at the same value, it keeps what it finds), a threshold chosen
+    at 20 is stored beside it, in both contracts and on the card; a scan of all 64 individuals
+    calls windows at the first, one of 24 at the second, and each says which and why."""
+    pytest.importorskip("onnx")
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "hub" / "pretrained" / GENOTYPE_MODEL, model_dir)
+    bundled = get_contract(GENOTYPE_MODEL).decision_threshold()
+    run_cli("calibrate", model_dir, "--decision-threshold", str(bundled.value),
+            "--threshold-individuals", "64", "--threshold-source", bundled.source)
+    run = run_cli("calibrate", model_dir, "--decision-threshold", "0.3",
+                  "--threshold-individuals", "20", "--threshold-source", SOURCE,
+                  "--card", ROOT / "cards" / f"{GENOTYPE_MODEL}.yaml")
+    assert f"  at 20 individuals: P(sweep) > 0.3 ({SOURCE})" in run.stdout
+    # the bundled thresholds at other numbers of individuals stay, but the one at 20 replaced
+    others = [other for other in get_contract(GENOTYPE_MODEL).references[THRESHOLD].get(
+        "by_individuals", []) if other["individuals"] != 20]
+    stored = {"label": "sweep", "value": bundled.value, "source": bundled.source,
+              "power": {"found": bundled.power.found, "of": bundled.power.of,
+                        "source": bundled.power.source}, "individuals": 64,
+              "by_individuals": sorted([*others, {"individuals": 20, "value": 0.3,
+                                                  "source": SOURCE}],
+                                       key=lambda other: other["individuals"])}
+    measured = ", ".join(str(other["individuals"]) for other in sorted(
+        [*stored["by_individuals"], stored], key=lambda other: other["individuals"]))
+    assert popgen_hub.load(model_dir, device="cpu").contract.references[THRESHOLD] == stored
+    session = ort.InferenceSession(str(model_dir / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    embedded = json.loads(session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY])
+    assert embedded["references"][THRESHOLD] == stored
+    card = " ".join((model_dir / "README.md").read_text().split())
+    assert f"| 20 | 0.3 | {SOURCE} |" in card and f"| 64 | {bundled.value} | above |" in card
+
+    vcf = vcf_copy(EXAMPLE_VCF, tmp_path / "unphased.vcf.gz", unphased=True)
+    with pysam.VariantFile(str(vcf)) as source:
+        samples = list(source.header.samples)
+    table = tmp_path / "samples.tsv"
+    table.write_text("sample\n" + "".join(f"{name}\n" for name in samples[:24]))
+    for read, options, value, other, why in (
+            (64, [], bundled.value, 0.3, bundled.source),
+            (24, ["--samples", table], 0.3, bundled.value, SOURCE)):
+        out = tmp_path / f"scan{read}"
+        stdout = run_cli("scan", "--vcf", vcf, "--model", f"local-dir:{model_dir}", *options,
+                         "--region", "chr1:500001-1500000", "-q", "-o", out).stdout
+        p = np.array([float(row["p_sweep"]) for row in window_rows(
+            out / f"{GENOTYPE_MODEL}.windows.tsv") if row["p_sweep"] != "NA"])
+        called = int((p > value).sum())
+        assert called != int((p > other).sum())  # the other threshold would call others
+        assert (f"{called} of {len(p)} scored windows have P(sweep) > {value:g}, the model's "
+                f"decision threshold (chosen at {64 if read == 64 else 20} individuals, of "
+                f"those measured ({measured}) the nearest to the {read} read: {why})") in stdout
+
+
+def window_rows(path) -> list[dict[str, str]]:
+    """A window table's rows, by column."""
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    columns = lines[0].split("\t")
+    return [dict(zip(columns, line.split("\t"), strict=True)) for line in lines[1:]]

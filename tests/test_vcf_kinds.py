@@ -201,6 +201,10 @@ def test_list_json_describes_every_bundled_model_as_its_contract_does():
         assert entry["decision_threshold"] == (stored.get("value", 0.5) if classes else None)
         assert entry["decision_smoothing_bp"] == (stored.get("smoothing_bp", 0) if classes
                                                   else None)
+        by_size = stored.get("by_individuals")
+        assert entry["decision_threshold_by_individuals"] == (by_size and {
+            str(stored["individuals"]): stored["value"],
+            **{str(other["individuals"]): other["value"] for other in by_size}})
         power = stored.get("power")
         assert entry["decision_power"] == (power and {"found": power["found"],
                                                       "of": power["of"]})

@@ -24,7 +24,13 @@ its centre: scans write that smoothed score as a column and a track of its own. 
 window of FOUND of OF planted sweeps called at it, and on which sweeps (`info` shows it, and
 `scan --model auto` prefers, among the models whose training data match the input, the one
 that finds the most; exporters/decision_power.py measures it for the bundled models). A
-threshold stored without them drops the one stored before, measured at the old threshold.
+threshold of another value stored without them drops the one stored before, measured at the
+old value; the same value stored again keeps it.
+
+A model of individuals calls more neutral windows the more individuals it reads. With
+--threshold-individuals N the threshold says it was chosen at N individuals; one chosen the
+same way at another number is then stored beside it, and a scan calls windows at the one
+chosen nearest the individuals it reads (on a log scale, as its nulls by condition).
 
 --history-statistics N, for a model trained over a family of histories (the sweep regime),
 simulates N neutral windows of each published training history afresh, with the training
@@ -43,6 +49,8 @@ examples:
   popgen-hub calibrate my_model --decision-threshold 0.5 --smoothing-bp 50000 \
       --threshold-source "benchmarks/calibration.py --smoothing 50000: ..." \
       --threshold-power 143/150 --power-source "benchmarks/calibration.py --seed 8: ..."
+  popgen-hub calibrate my_genotype_model --decision-threshold 0.84 --threshold-individuals 100 \
+      --threshold-source "benchmarks/calibration.py --seed 1 --haplotypes 200: ..."
 """
 
 from __future__ import annotations
@@ -77,6 +85,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoothing-bp", type=int, default=0, metavar="BP", help="with "
                    "--decision-threshold: call windows on P(primary class) averaged over the "
                    "windows centred within BP of each window's centre (default 0: on P itself)")
+    p.add_argument("--threshold-individuals", type=int, metavar="N", help="with "
+                   "--decision-threshold, models of individuals: it was chosen at N "
+                   "individuals; one chosen at another number than the stored one's is stored "
+                   "beside it, and scans call windows at the one nearest the individuals read")
     p.add_argument("--threshold-power", type=_power_arg, metavar="FOUND/OF", help="with "
                    "--decision-threshold: it calls the site's window of FOUND of OF planted "
                    "sweeps; needs --power-source")
@@ -126,6 +138,9 @@ def _threshold(args: argparse.Namespace) -> DecisionThreshold | None:
             raise PopgenHubError(f"--power-source: {problems[0]}")
         power = Power(*args.threshold_power, args.power_source)
     if value is None and source is None:
+        if args.threshold_individuals is not None:
+            raise PopgenHubError("--threshold-individuals N goes with the --decision-threshold "
+                                 "P and --threshold-source TEXT chosen at N individuals")
         return None
     if value is None or source is None:
         raise PopgenHubError("--decision-threshold P and --threshold-source TEXT go together: "
@@ -133,7 +148,11 @@ def _threshold(args: argparse.Namespace) -> DecisionThreshold | None:
     if problems := value_problems(value, source):
         raise PopgenHubError(f"--decision-threshold {value:g} --threshold-source: "
                              f"{problems[0]}")
-    return DecisionThreshold("", value, source, smoothing_bp=args.smoothing_bp, power=power)
+    if args.threshold_individuals is not None and args.threshold_individuals < 1:
+        raise PopgenHubError(f"--threshold-individuals {args.threshold_individuals}: give the "
+                             f"number of individuals the threshold was chosen at, at least 1")
+    return DecisionThreshold("", value, source, smoothing_bp=args.smoothing_bp, power=power,
+                             individuals=args.threshold_individuals)
 
 
 def _power_arg(text: str) -> tuple[int, int]:
@@ -205,6 +224,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"decision threshold {stored.text()} ({stored.source})"
               + (f"; it finds {stored.power.text()}: {stored.power.source}"
                  if stored.power else ""))
+        if sizes := stored.sizes_text():
+            print(sizes)
     if args.history_statistics is not None:
         print(history_summary(contract.references[BY_HISTORY]))
     if args.card:

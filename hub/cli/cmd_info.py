@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> None:
         if threshold.power:
             print(f"at it, the site's window called for {threshold.power.text()}: "
                   f"{threshold.power.source}")
+        if sizes := threshold.sizes_text():
+            print(sizes)
     if BY_HISTORY in contract.references:
         print(history_summary(contract.references[BY_HISTORY]))
     card = model_card(args.model)

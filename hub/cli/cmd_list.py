@@ -88,4 +88,10 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
             # planted sweeps whose site's window is called at it, where measured
             "decision_power": ({"found": threshold.power.found, "of": threshold.power.of}
                                if threshold and threshold.power else None),
+            # models of individuals: individuals -> the threshold chosen at that many, where
+            # more than one is stored (scans take the one chosen nearest the individuals read)
+            "decision_threshold_by_individuals": (
+                {str(threshold.individuals): threshold.value,
+                 **{str(size): value for size, value, _ in threshold.by_individuals}}
+                if threshold and threshold.by_individuals else None),
             "test_accuracy": accuracy[0] if accuracy else None}

@@ -151,7 +151,7 @@ def _report(result: Any) -> None:
           f"{result.window:,} bp every {result.step:,} bp with {result.contract.name} "
           f"on {result.provider}; {result.samples_read()}"
           + (f" ({result.population})" if result.population else ""))
-    if threshold := result.contract.decision_threshold():
+    if threshold := result.threshold:
         print(f"{result.n_called()} of {len(scored)} scored windows have {threshold.text()}, "
               f"the model's decision threshold ({threshold.source})")
     _report_significance(result, len(scored))

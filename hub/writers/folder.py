@@ -99,7 +99,7 @@ def folder_tracks(result: ScanResult, staging: Staging) -> list[ModelTracks]:
 
 def model_thresholds(result: ScanResult) -> dict[str, float]:
     """Class label -> the scan's model's decision threshold, where it stores one."""
-    threshold = result.contract.decision_threshold()
+    threshold = result.threshold
     return ({} if threshold is None or not threshold.stored
             else {threshold.called_label: threshold.value})
 
