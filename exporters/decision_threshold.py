@@ -54,8 +54,8 @@ def run(command: list[str], what: str) -> None:
 
 def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[float]) -> dict:
     """calibration.py's summary of ``name`` on seed ``seed``'s neutral chromosomes,
-    ``args.replicates`` per case of ``args.haplotypes`` haplotypes (None: its default), and of
-    its P smoothed over ``args.smoothing`` bp, if not 0."""
+    ``args.replicates`` per case of ``args.haplotypes`` haplotypes (None: calibration.py's
+    default), and of its P smoothed over ``args.smoothing`` bp, if not 0."""
     out = args.work / f"seed{seed}"
     if not (args.reuse and (out / "calibration.json").is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), name, "--seed", str(seed),
@@ -69,12 +69,12 @@ def matrix(name: str, seed: int, args: argparse.Namespace, thresholds: list[floa
     scored = smoothed_name(name, args.smoothing) if args.smoothing else name
     if (scored not in report["summary"] or report["replicates"] != args.replicates
             or report["seed"] != seed
-            or report.get("haplotypes") != (args.haplotypes or report.get("haplotypes"))
+            or report.get("haplotypes") != (args.haplotypes or HAPLOTYPES)
             or not set(thresholds) <= set(report.get("thresholds", []))):
         raise SystemExit(f"{out / 'calibration.json'} does not measure {scored} at "
                          f"{thresholds} with {args.replicates} chromosomes per case of seed "
-                         f"{seed}" + (f" and {args.haplotypes} haplotypes" if args.haplotypes
-                                      else "") + ": remove it and run again")
+                         f"{seed} of {args.haplotypes or HAPLOTYPES} haplotypes: remove it and "
+                         f"run again")
     return report
 
 

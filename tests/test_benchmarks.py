@@ -278,12 +278,15 @@ def test_decision_threshold_exporter_rounds_up_and_states_both_seeds():
 def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
     """--replicates must be at least 1, --measure-seeds fresh seeds, and a run kept for --reuse
     must have as many chromosomes per case as asked, of its folder's seed (here a seed-3 run
-    kept as seed 1's): each refused in one line, before any run or rewrite."""
+    kept as seed 1's) and of as many haplotypes (here 200, where 128 are asked): each refused in
+    one line, before any run or rewrite."""
     model = "stats_fc_genome.sweep_hsap_general"
-    kept = tmp_path / "seed1"
-    kept.mkdir()
-    (kept / "calibration.json").write_text(json.dumps(
-        {"seed": 3, "replicates": 5, "thresholds": [], "summary": {model: {}}}))
+    kept, wider = tmp_path / "seed1", tmp_path / "wider" / "seed1"
+    for folder, seed, haplotypes in ((kept, 3, 128), (wider, 1, 200)):
+        folder.mkdir(parents=True)
+        (folder / "calibration.json").write_text(json.dumps(
+            {"seed": seed, "replicates": 5, "haplotypes": haplotypes, "thresholds": [],
+             "summary": {model: {}}}))
     for options, message in (  # a run for the first would go to tmp_path / "fresh"
             (["--replicates", "0", "--work", str(tmp_path / "fresh")],
              "decision_threshold.py: --replicates 0: give at least 1"),
@@ -296,13 +299,17 @@ def test_decision_threshold_exporter_refuses_what_it_cannot_use(tmp_path):
              f"even number of haplotypes (two each); {model} reads haplotypes"),
             (["--reuse", "--work", str(tmp_path)],
              f"{kept / 'calibration.json'} does not measure {model} at [] with 5 chromosomes per "
-             f"case of seed 1")):
+             f"case of seed 1"),
+            (["--reuse", "--work", str(tmp_path / "wider")],
+             f"{wider / 'calibration.json'} does not measure {model} at [] with 5 chromosomes "
+             f"per case of seed 1 of 128 haplotypes")):
         result = subprocess.run([sys.executable, str(ROOT / "exporters" / "decision_threshold.py"),
                                  model, *options], capture_output=True, text=True, timeout=120,
                                 cwd=ROOT)
         assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["calibration.json", "seed1"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "calibration.json", "calibration.json", "seed1", "seed1", "wider"]
 
 
 @pytest.mark.real_data
