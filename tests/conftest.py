@@ -136,6 +136,14 @@ def vcf_copy(vcf: Path, out: Path, *, region: tuple[str, int, int] | None = None
     return out
 
 
+def window_table(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A scan's window table: its header lines (key: text) and its rows (column: cell)."""
+    lines = path.read_text().splitlines()
+    header = dict(line[2:].partition(": ")[::2] for line in lines if line.startswith("# "))
+    body = [line.split("\t") for line in lines if not line.startswith("#")]
+    return header, [dict(zip(body[0], row, strict=True)) for row in body[1:]]
+
+
 def needs(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:

@@ -7,13 +7,12 @@ import dataclasses
 import json
 import math
 import shutil
-from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pytest
 
-from conftest import BUNDLED_MODEL, ROOT, run_cli
+from conftest import BUNDLED_MODEL, ROOT, run_cli, window_table
 from popgen_hub.calibration import (
     NULL_SCORE,
     TAIL_ABOVE,
@@ -46,13 +45,6 @@ def ks_p_value(p: np.ndarray) -> float:
     t = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * d  # Stephens' small-sample correction
     return float(min(1.0, max(0.0, 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * t * t)
                                            for k in range(1, 101)))))
-
-
-def table_rows(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
-    lines = path.read_text().splitlines()
-    header = dict(line[2:].partition(": ")[::2] for line in lines if line.startswith("# "))
-    body = [line.split("\t") for line in lines if not line.startswith("#")]
-    return header, [dict(zip(body[0], row, strict=True)) for row in body[1:]]
 
 
 # ------------------------------------------------------------------------- the statistics
@@ -235,7 +227,7 @@ def test_scan_window_table_has_p_and_q_values(tmp_path):
     out = tmp_path / "scan"
     stdout = run_cli("scan", "--vcf", EXAMPLE_VCF, "--model", BUNDLED_MODEL, "--region",
                      "chr1:900001-1500000", "-q", "-o", out).stdout
-    header, rows = table_rows(out / TABLE)
+    header, rows = window_table(out / TABLE)
     assert "empirical" in header["p_value"] and "Benjamini-Hochberg" in header["p_value"]
     p = np.array([float(row["p_value"]) for row in rows])
     q = np.array([float(row["q_value"]) for row in rows])
@@ -262,7 +254,7 @@ def test_a_model_without_a_null_leaves_them_empty_and_says_so(bundled_model, tmp
     finally:
         bundled_model.contract = original
     assert result.p_values is None and result.q_values is None
-    header, rows = table_rows(tmp_path / "scan" / TABLE)
+    header, rows = window_table(tmp_path / "scan" / TABLE)
     assert rows and all(row["p_value"] == row["q_value"] == "NA" for row in rows)
     assert header["p_value"].startswith("NA: ")
     _report(result)

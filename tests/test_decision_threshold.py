@@ -15,7 +15,7 @@ import pysam
 import pytest
 
 import popgen_hub
-from conftest import BUNDLED_MODEL, ROOT, run_cli, vcf_copy
+from conftest import BUNDLED_MODEL, ROOT, run_cli, vcf_copy, window_table
 from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice, comparable
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
 from popgen_hub.decision import THRESHOLD, Power, smoothed
@@ -494,17 +494,10 @@ def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_th
         out = tmp_path / f"scan{read}"
         stdout = run_cli("scan", "--vcf", vcf, "--model", f"local-dir:{model_dir}", *options,
                          "--region", "chr1:500001-1500000", "-q", "-o", out).stdout
-        p = np.array([float(row["p_sweep"]) for row in window_rows(
-            out / f"{GENOTYPE_MODEL}.windows.tsv") if row["p_sweep"] != "NA"])
+        p = np.array([float(row["p_sweep"]) for row in window_table(
+            out / f"{GENOTYPE_MODEL}.windows.tsv")[1] if row["p_sweep"] != "NA"])
         called = int((p > value).sum())
         assert called != int((p > other).sum())  # the other threshold would call others
         assert (f"{called} of {len(p)} scored windows have P(sweep) > {value:g}, the model's "
                 f"decision threshold (chosen at {64 if read == 64 else 20} individuals, of "
                 f"those measured ({measured}) the nearest to the {read} read: {why})") in stdout
-
-
-def window_rows(path) -> list[dict[str, str]]:
-    """A window table's rows, by column."""
-    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
-    columns = lines[0].split("\t")
-    return [dict(zip(columns, line.split("\t"), strict=True)) for line in lines[1:]]
