@@ -21,10 +21,14 @@ the windows centred within BP of each window's centre, what a decision threshold
 ``popgen-hub calibrate --smoothing-bp BP`` calls windows on) is measured as one more model.
 Sweeps sit at the chromosome's centre, which is a window's centre; with ``--site-jitter BP``
 each site is drawn uniformly within BP of it, as a real site falls anywhere between window
-centres. Measures; asserts nothing.
+centres. A model of genotype likelihoods scans each chromosome as sequenced at ``--depth`` D:
+each individual's mean depth drawn around D, reads drawn at its sites, SNPs discovered and
+samtools likelihoods computed by the BAM reader's own code (`popgen_hub.simulate.reads.
+sequenced`, as its training data were made), written as a VCF of PL (the other models scan the
+calls themselves). Measures; asserts nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
-        [--haplotypes 128] [--workers N] [--subset] [--thresholds 0.5 0.65]
+        [--haplotypes 128] [--depth D] [--workers N] [--subset] [--thresholds 0.5 0.65]
         [--sweep-histories marth2004_eur_1epoch bottleneck HomSap/OutOfAfrica_3G09/CHB]
         [--neutral-only] [--consensus] [--smoothing BP] [--site-jitter BP] [-o OUTDIR]
         # -> matrix.md, JSON, plots
@@ -56,10 +60,13 @@ import stdpopsim
 import popgen_hub
 from popgen_hub.decision import smoothed
 from popgen_hub.errors import PopgenHubError
+from popgen_hub.genotypes import concatenate
+from popgen_hub.readers import SampleSelection, VcfReader, haplotype_columns
 from popgen_hub.simulate.catalogue.sweep_regime import SweepRegime
 from popgen_hub.simulate.demography import get_demography
 from popgen_hub.simulate.genome import planted_sweep, simulate_to_vcf, write_indexed_vcf
 from popgen_hub.simulate.histories import SizeHistory, published
+from popgen_hub.simulate.reads import individual_depths, sequenced, write_likelihood_vcf
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -163,6 +170,20 @@ def simulate_regime_sweep(task: dict, vcf: Path) -> None:
     write_indexed_vcf(ts, vcf, contig="chr1")
 
 
+def sequenced_copy(vcf: Path, depth: float, chromosome_seeds: tuple[int, int]) -> Path:
+    """The chromosome of ``vcf`` as sequenced at mean depth ``depth`` per individual, written
+    beside it as a VCF of PL (module doc): its calls read as a scan reads them (phase dropped;
+    sites it skips, e.g. multi-allelic ones, skipped), reads drawn from the chromosome's seeds."""
+    reader = VcfReader(vcf)
+    selection = SampleSelection(tuple(haplotype_columns(reader)), phased=False, kind="genotypes")
+    region = reader.region(reader.contigs[0])
+    calls = concatenate(list(reader.blocks(region, selection, stats=reader.new_stats())))
+    rng = np.random.default_rng([*chromosome_seeds, round(1000 * depth)])
+    reads = sequenced(calls, individual_depths(depth, len(calls.samples), rng), rng)
+    return write_likelihood_vcf(reads, vcf.with_name("sequenced.vcf.gz"), contig=region.contig,
+                                length=reader.contig_lengths[region.contig])
+
+
 def read_table(path: Path, labels: list[str]) -> dict[str, np.ndarray]:
     """The scored windows of a window table: centre, P(primary), log-odds and, where the
     model gives them, q_value and flag (None where the table has no such column, or its
@@ -256,11 +277,14 @@ def run_task(task: dict) -> dict:
     with tempfile.TemporaryDirectory(prefix="calibration-", dir=task["tmp"]) as tmp:
         vcf = Path(tmp) / "chrom.vcf.gz"
         simulate(task, vcf)
+        reads = (sequenced_copy(vcf, task["depth"], task["seeds"])
+                 if task["sequenced"] else None)
         simulated = time.perf_counter()
         found, tables = {}, []
         for name in task["models"]:
             model, out = load(name), Path(tmp) / "scan"
-            model.scan(vcf, out, workers=1, progress=False)
+            model.scan(reads if name in task["sequenced"] else vcf, out, workers=1,
+                       progress=False)
             tables.append(read_table(out / f"{model.contract.name}.windows.tsv",
                                      model.contract.labels))
             found[name] = figures(tables[-1], task.get("site"), task["thresholds"])
@@ -301,6 +325,7 @@ def tasks_of(args, cases: list[dict]) -> list[dict]:
                             else 0))
               for s in args.strengths for a in args.ages if k]
     return [{"models": args.models, "consensus": args.consensus, "smoothing": args.smoothing,
+             "depth": args.depth, "sequenced": args.sequenced,
              "tmp": str(args.out),
              "length": args.length, "key": key,
              "thresholds": args.thresholds,
@@ -442,6 +467,10 @@ def markdown(summary: dict, args, command: str, elapsed: float) -> str:
              + (f" and, as the sweep_regime scenario runs its sweeps (the sampled population's "
                 f"size history, held at its harmonic mean while the sweep runs), in "
                 f"{', '.join(elsewhere)}" if elsewhere and not args.neutral_only else "")
+             + (f". {', '.join(args.sequenced)} scanned each chromosome as sequenced at mean "
+                f"depth {args.depth:g}x per individual (reads drawn, SNPs discovered and "
+                f"likelihoods computed as the BAM reader does; a VCF of PL)"
+                if args.sequenced else "")
              + f". Scans: the model's window, default step. Run time {elapsed / 60:.1f} min, "
                f"{args.workers} worker(s)."]
     for name, s in summary.items():
@@ -520,6 +549,9 @@ def parse_args() -> argparse.Namespace:
             ("--seed", 1, "base seed"),
             ("--site-jitter", 0, "bp: each sweep's site uniform within this of the centre")):
         parser.add_argument(flag, type=int, default=default, help=text)
+    parser.add_argument("--depth", type=float, metavar="D", help="models of genotype "
+                        "likelihoods: scan each chromosome sequenced at mean depth D per "
+                        "individual (module doc)")
     parser.add_argument("--strengths", type=int, nargs="+", default=list(STRENGTHS))
     parser.add_argument("--ages", type=int, nargs="+", default=list(AGES))
     parser.add_argument("--cases", nargs="+", help="only these neutral cases (names as listed)")
@@ -569,6 +601,18 @@ def main() -> None:
         except PopgenHubError as exc:
             raise SystemExit(f"--sweep-histories: {exc}") from None
     contracts = {name: load(name).contract for name in args.models}
+    # the models that read likelihoods scan the chromosomes as sequenced at --depth
+    args.sequenced = [name for name, c in contracts.items()
+                      if c.input.data_kind == "likelihoods"]
+    if args.sequenced and args.depth is None:
+        raise SystemExit(f"--depth D: {', '.join(args.sequenced)} reads genotype likelihoods; "
+                         f"give the mean read depth per individual to sequence the chromosomes "
+                         f"at")
+    if args.depth is not None and not args.sequenced:
+        raise SystemExit(f"--depth {args.depth:g}: no model named reads genotype likelihoods; "
+                         f"leave it out")
+    if args.depth is not None and not args.depth > 0:
+        raise SystemExit(f"--depth {args.depth:g}: give a mean read depth above 0")
     if args.consensus:
         if len(args.models) < 2 or len({c.labels[1] for c in contracts.values()}) > 1:
             raise SystemExit("--consensus: give two models or more of one primary class")
@@ -591,6 +635,7 @@ def main() -> None:
     (args.out / "calibration.json").write_text(json.dumps(
         {"command": command, "seed": args.seed, "recombination_rate": R, "mutation_rate": MU,
          "replicates": args.replicates, "length_bp": args.length, "haplotypes": args.haplotypes,
+         "depth": args.depth,
          "thresholds": args.thresholds,
          "elapsed_s": elapsed, "cases": cases, "summary": summary,
          "site_jitter": args.site_jitter,

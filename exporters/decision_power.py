@@ -12,7 +12,14 @@ smoothed P where the threshold smooths). It is stored with the threshold (`popge
 the chromosomes with every model named: about 10 min for seven models on 2 CPU cores, most
 of it simulating the chromosomes.
 
-    python exporters/decision_power.py MODEL [MODEL ...] [--work DIR] [--workers N] [--reuse]
+A model of individuals reads the sweeps' haplotypes as individuals (64 by default). With
+--haplotypes H it is measured on the same sweeps read as H/2 individuals (runs in
+WORK/individualsH/2), at the threshold chosen at H/2 individuals
+(exporters/decision_threshold.py --haplotypes H), and what it finds is stored with that one:
+`scan --model auto` ranks it by what the threshold taken for the input's individuals finds.
+
+    python exporters/decision_power.py MODEL [MODEL ...] [--haplotypes H] [--work DIR]
+        [--workers N] [--reuse]
 
 Each MODEL is a bundled model with a stored decision threshold (exporters/decision_threshold.py)
 and a card source; hub/pretrained/MODEL is rewritten by `popgen-hub calibrate` (run with this
@@ -30,7 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from calibration import smoothed_name  # noqa: E402
+from calibration import HAPLOTYPES, smoothed_name  # noqa: E402
+from decision_threshold import sample_text  # noqa: E402
 
 from popgen_hub.registry import get_contract  # noqa: E402
 
@@ -49,19 +57,21 @@ def run(command: list[str], what: str) -> None:
 
 def measured(models: list[str], thresholds: list[float], span: int,
              args: argparse.Namespace) -> dict:
-    """calibration.py's report of ``models`` on the planted sweeps, at ``thresholds`` (and on
-    P smoothed over ``span`` bp, if not 0)."""
+    """calibration.py's report of ``models`` on the planted sweeps of ``args.haplotypes``
+    haplotypes, at ``thresholds`` (and on P smoothed over ``span`` bp, if not 0)."""
     report_path = args.work / "calibration.json"
     if not (args.reuse and report_path.is_file()):
         run([str(ROOT / "benchmarks" / "calibration.py"), *models, "--seed", str(SEED),
-             *SWEEPS, "--thresholds", *map(str, thresholds),
-             *(["--smoothing", str(span)] if span else []), "--workers", str(args.workers),
-             "-o", str(args.work)], "benchmarks/calibration.py")
+             *SWEEPS, "--haplotypes", str(args.haplotypes), "--thresholds",
+             *map(str, thresholds), *(["--smoothing", str(span)] if span else []),
+             "--workers", str(args.workers), "-o", str(args.work)],
+            "benchmarks/calibration.py")
     report = json.loads(report_path.read_text())
     if (report["seed"] != SEED or not set(thresholds) <= set(report["thresholds"])
-            or not set(models) <= set(report["summary"])):
+            or not set(models) <= set(report["summary"])
+            or report.get("haplotypes", HAPLOTYPES) != args.haplotypes):
         raise SystemExit(f"{report_path} does not measure {models} at {thresholds} on seed "
-                         f"{SEED}: remove it and run again")
+                         f"{SEED} with {args.haplotypes} haplotypes: remove it and run again")
     return report
 
 
@@ -78,34 +88,59 @@ def main() -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL", help="bundled models' names")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "power",
                         help="the run's folder (default build/power)")
+    parser.add_argument("--haplotypes", type=int, metavar="H", help="models of individuals: "
+                        "read the sweeps as H/2 individuals and measure the threshold chosen "
+                        "at that many (runs in WORK/individualsH/2)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the run already in WORK (same weights only)")
     args = parser.parse_args()
-    thresholds = {}
+    individuals = (args.haplotypes or HAPLOTYPES) // 2
+    thresholds, kinds = {}, {}
     for name in args.models:
         card = ROOT / "cards" / f"{name}.yaml"
         if not (ROOT / "hub" / "pretrained" / name / "config.json").is_file() or not card.is_file():
             raise SystemExit(f"decision_power.py: {name} is not a bundled model with a card "
                              f"source (hub/pretrained/{name}, {card.relative_to(ROOT)})")
-        threshold = get_contract(name).decision_threshold()
+        contract = get_contract(name)
+        threshold = contract.decision_threshold()
         if threshold is None or not threshold.stored:
             raise SystemExit(f"decision_power.py: {name} stores no decision threshold; choose "
                              f"one first (exporters/decision_threshold.py {name})")
-        thresholds[name] = threshold
+        kinds[name] = contract.input.data_kind
+        if args.haplotypes is not None and (kinds[name] == "haplotypes" or args.haplotypes < 2
+                                            or args.haplotypes % 2):
+            raise SystemExit(f"decision_power.py: --haplotypes {args.haplotypes}: only models "
+                             f"of individuals, with an even number of haplotypes (two each); "
+                             f"{name} reads {kinds[name]}")
+        # a model of individuals: the threshold chosen at as many as the sweeps are read as
+        taken = (threshold if kinds[name] == "haplotypes"
+                 or threshold.individuals is None and args.haplotypes is None
+                 else threshold.chosen_at(individuals))
+        if taken is None:
+            raise SystemExit(f"decision_power.py: {name} stores no threshold chosen at "
+                             f"{individuals} individuals; choose one first "
+                             f"(exporters/decision_threshold.py {name} --haplotypes "
+                             f"{2 * individuals})")
+        thresholds[name] = taken
     spans = {t.smoothing_bp for t in thresholds.values()} - {0}
     if len(spans) > 1:
         raise SystemExit(f"decision_power.py: the thresholds smooth over {sorted(spans)} bp; "
                          f"measure models of one span per run")
     span = spans.pop() if spans else 0
+    if args.haplotypes:
+        args.work /= f"individuals{individuals}"
+    args.haplotypes = args.haplotypes or HAPLOTYPES
     report = measured(args.models, sorted({t.value for t in thresholds.values()}), span, args)
-    command = shlex.join(["benchmarks/calibration.py", "--seed", str(SEED), *SWEEPS])
+    command = shlex.join(["benchmarks/calibration.py", "--seed", str(SEED), *SWEEPS, *(
+        ["--haplotypes", str(args.haplotypes)] if args.haplotypes != HAPLOTYPES else [])])
     for name, threshold in thresholds.items():
+        sample = sample_text(args.haplotypes, individuals=kinds[name] != "haplotypes")
         scored = smoothed_name(name, span) if threshold.smoothing_bp else name
         found, of = found_of(report, scored, threshold.value)
         source = (f"planted hard sweeps of {command} (2Ns 300 and 1,000, ended 0, 500 and "
                   f"1,000 generations ago; a constant history and four bottlenecked ones, 5 "
-                  f"chromosomes of 5 Mb x 128 haplotypes each), the same for every model "
+                  f"chromosomes of 5 Mb x {sample} each), the same for every model "
                   f"exporters/decision_power.py measures")
         run(["-m", "popgen_hub", "calibrate", str(ROOT / "hub" / "pretrained" / name),
              "--decision-threshold", str(threshold.value), "--threshold-source",

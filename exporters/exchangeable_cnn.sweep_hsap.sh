@@ -4,7 +4,8 @@
 # random 5 to 100 of them (likelihoods: read at a random 0.5-20x through the BAM reader's own
 # SNP discovery and likelihood code), export, store nulls and training statistics for each
 # sample size (and depth), then measure it by sample size and depth on held-out replicates, on
-# held-out histories, and (genotypes) across the misspecification matrix; all of it on its card.
+# held-out histories, and across the misspecification matrix (likelihoods: its chromosomes
+# sequenced at 4x and at 1x); all of it on its card.
 #   exporters/exchangeable_cnn.sweep_hsap.sh genotypes    # unphased genotypes (GT)
 #   exporters/exchangeable_cnn.sweep_hsap.sh likelihoods  # genotype likelihoods (GL/PL, BAM)
 # About 1.5 hours on 2 CPU cores each (the two share their simulations); the simulations and
@@ -45,9 +46,17 @@ python benchmarks/sample_depth.py "$name" --data "$work/data" --workers "$worker
     -o "$work/sample_depth_$kind"
 python benchmarks/sample_depth.py "$name" --data "$work/held_out_histories" \
     --workers "$workers" -o "$work/sample_depth_held_out_$kind"
-# the misspecification matrix scans VCFs of called genotypes: the genotype model's input
+# the misspecification matrix: VCFs of called genotypes for the genotype model; for the
+# likelihood model the same chromosomes sequenced at a mean depth (VCFs of PL; no 1,000-haplotype
+# localisation sweeps, as it reads at most 100 individuals)
+depths=(4 1)
 if [ "$kind" = genotypes ]; then
     python benchmarks/calibration.py "$name" --workers "$workers" -o "$work/matrix_$kind"
+else
+    for depth in "${depths[@]}"; do
+        python benchmarks/calibration.py "$name" --depth "$depth" --loc-replicates 0 \
+            --workers "$workers" -o "$work/matrix_${kind}_${depth}x"
+    done
 fi
 cp "$work/sample_depth_$kind/sample_depth.png" "hub/pretrained/$name/"  # the card shows it
 {
@@ -59,6 +68,11 @@ cp "$work/sample_depth_$kind/sample_depth.png" "hub/pretrained/$name/"  # the ca
     if [ "$kind" = genotypes ]; then
         echo; echo "## Misspecification matrix"; echo
         cat "$work/matrix_$kind/matrix.md"
+    else
+        for depth in "${depths[@]}"; do
+            echo; echo "## Misspecification matrix, sequenced at ${depth}x"; echo
+            cat "$work/matrix_${kind}_${depth}x/matrix.md"
+        done
     fi
 } > "cards/$name.matrix.md"
 popgen-hub calibrate "hub/pretrained/$name" --card "cards/$name.yaml"

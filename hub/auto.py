@@ -44,8 +44,10 @@ A phased input read as genotypes loses its phase: on the 160 kb around LCT in 10
 CEU the unphased genotype model, which finds more of the planted sweeps at its threshold than
 the product (118 and 109 of 150), gives P(sweep) 0.45 and q 0.07 where the product gives 0.58
 and q < 0.05. Models without that figure go after those with one,
-and so does a model whose figure was measured on other sweeps than most matching models'
-(:func:`comparable`: shares of different sweeps do not compare); then an ensemble before
+and so does a model whose figure was measured on other sweeps than most matching models' of
+its data kind (:func:`comparable`: shares of different sweeps do not compare). A model of
+individuals is ranked by what the threshold it takes for the input's individuals finds
+(:meth:`~popgen_hub.decision.DecisionThreshold.for_individuals`). Then an ensemble before
 single models at equal figures (it was built from them and measured to be misled less), and
 then the nearest. When no model matches, the scan warns and uses the closest.
 
@@ -202,13 +204,18 @@ def choose_model(path: str | os.PathLike | Reader, *, candidates: list[str] | No
 
 def comparable(candidates: list[Candidate]) -> list[Candidate]:
     """``candidates`` with only the figures of what they find that were measured on the same
-    sweeps (``of`` and ``source``) as most of the matching candidates' kept: a share of other
-    sweeps does not compare with theirs, so its model goes with the unmeasured."""
-    sweeps = Counter((c.power.of, c.power.source) for c in candidates if c.matches and c.power)
-    if not sweeps:
-        return candidates
-    common = sweeps.most_common(1)[0][0]
-    return [c if c.power is None or (c.power.of, c.power.source) == common
+    sweeps (``of`` and ``source``) as most of the matching candidates' of the same data kind
+    kept: a share of other sweeps does not compare with theirs, so its model goes with the
+    unmeasured. Kinds rank before figures, so only a kind's figures are compared (a model of
+    individuals' source says it read the sweeps as individuals, and how many)."""
+    common = {}
+    for kind in {c.kind for c in candidates}:
+        sweeps = Counter((c.power.of, c.power.source) for c in candidates
+                         if c.kind == kind and c.matches and c.power)
+        if sweeps:
+            common[kind] = sweeps.most_common(1)[0][0]
+    return [c if c.power is None
+            or common.get(c.kind, (c.power.of, c.power.source)) == (c.power.of, c.power.source)
             else dataclasses.replace(c, power=None) for c in candidates]
 
 
@@ -237,8 +244,9 @@ def _candidate(name: str, reader: Reader, table: SampleTable | None, region: str
         return Candidate(name, refused=f"{outside} (in the sampled windows)")
     if not rows:
         return Candidate(name, refused="no sites in the sampled windows")
-    threshold = contract.decision_threshold()
-    # models of individuals: the statistics of the sample size and depth read, as the scan's
+    # models of individuals: the threshold, and the statistics, of the sample size (and depth)
+    # read, as the scan's
+    threshold = contract.decision_threshold(len(selection.samples))
     references = match_references(contract.references, len(selection.samples),
                                   stats.mean_depth())
     distances = {key: distance(np.vstack(rows), reference)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import ONNX_METADATA_KEY, ModelContract
-from .decision import THRESHOLD, DecisionThreshold
+from .decision import THRESHOLD, DecisionThreshold, Power, SizedThreshold
 from .errors import PopgenHubError
 from .files import ModelFolder, atomic_files
 from .locks import output_lock
@@ -61,8 +61,9 @@ def store_threshold(model_dir: str | Path, threshold: DecisionThreshold, command
 def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> ModelContract:
     """``contract`` storing ``threshold`` on P(labels[1]). A threshold chosen at another number
     of individuals than the stored one's is stored beside it (``by_individuals``); else it
-    replaces the stored one, keeping its power where value and smoothing are the same, and
-    its thresholds at other numbers of individuals."""
+    replaces the stored one, keeping its thresholds at other numbers of individuals. Either
+    keeps the power of the one it replaces where value and smoothing are the same
+    (:func:`kept_power`)."""
     if contract.output_kind != "classes":
         raise PopgenHubError(f"--decision-threshold: {contract.name} gives a "
                              f"{contract.output_kind}, not class probabilities; only a "
@@ -75,38 +76,48 @@ def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> Mod
                                  f"(a fixed number of them); only a model of individuals has "
                                  f"thresholds by number of individuals")
         if previous.individuals not in (None, threshold.individuals):
-            return _stored(contract, beside(previous, threshold))
+            return _stored(contract, beside(contract.name, previous, threshold))
     others = tuple(entry for entry in previous.by_individuals
-                   if entry[0] != threshold.individuals)
+                   if entry.individuals != threshold.individuals)
     if others and threshold.individuals is None:
         raise PopgenHubError(f"--decision-threshold: {contract.name} stores thresholds at "
-                             f"{', '.join(str(entry[0]) for entry in others)} individuals; "
-                             f"give --threshold-individuals N, the individuals this one was "
-                             f"chosen at")
-    same = (threshold.value, threshold.smoothing_bp) == (previous.value, previous.smoothing_bp)
-    if previous.power and threshold.power is None:
-        if same:
-            threshold = dataclasses.replace(threshold, power=previous.power)
-        else:
-            log.warning("warning: %s: the power stored with its previous threshold (%s, %s) "
-                        "is dropped; measure it at the new one and store it with "
-                        "--threshold-power", contract.name, previous.text(),
-                        previous.power.text())
-    return _stored(contract, dataclasses.replace(threshold, by_individuals=others))
+                             f"{', '.join(str(entry.individuals) for entry in others)} "
+                             f"individuals; give --threshold-individuals N, the individuals "
+                             f"this one was chosen at")
+    return _stored(contract, dataclasses.replace(
+        threshold, power=kept_power(contract.name, threshold, previous), by_individuals=others))
 
 
-def beside(stored: DecisionThreshold, other: DecisionThreshold) -> DecisionThreshold:
-    """``stored`` with ``other``, chosen the same way at another number of individuals, beside
-    it (replacing one at the same number)."""
-    if other.smoothing_bp != stored.smoothing_bp or other.power is not None:
+def beside(name: str, stored: DecisionThreshold, other: DecisionThreshold) -> DecisionThreshold:
+    """``stored`` (model ``name``'s) with ``other``, chosen the same way at another number of
+    individuals, beside it (replacing one at the same number)."""
+    if other.smoothing_bp != stored.smoothing_bp:
         raise PopgenHubError(f"--threshold-individuals {other.individuals}: a threshold at "
                              f"other individuals than the stored one's ({stored.individuals}) "
-                             f"shares its smoothing ({stored.smoothing_bp} bp) and has no "
-                             f"power of its own; store it without --threshold-power, with "
-                             f"--smoothing-bp {stored.smoothing_bp}")
-    kept = tuple(entry for entry in stored.by_individuals if entry[0] != other.individuals)
+                             f"shares its smoothing; store it with --smoothing-bp "
+                             f"{stored.smoothing_bp}")
+    kept = tuple(entry for entry in stored.by_individuals
+                 if entry.individuals != other.individuals)
+    replaced = stored.chosen_at(other.individuals)
+    power = kept_power(name, other, replaced) if replaced else other.power
     return dataclasses.replace(stored, by_individuals=(
-        *kept, (other.individuals, other.value, other.source)))
+        *kept, SizedThreshold(other.individuals, other.value, other.source, power)))
+
+
+def kept_power(name: str, threshold: DecisionThreshold,
+               previous: DecisionThreshold) -> Power | None:
+    """The power ``threshold`` is stored with, replacing ``previous`` (model ``name``'s): its
+    own where given, else ``previous``'s where that was measured at the same value and
+    smoothing; a warning says when one is dropped."""
+    if threshold.power or not previous.power:
+        return threshold.power
+    if (threshold.value, threshold.smoothing_bp) == (previous.value, previous.smoothing_bp):
+        return previous.power
+    at = f" at {previous.individuals} individuals" if previous.individuals else ""
+    log.warning("warning: %s: the power stored with its previous threshold%s (%s, %s) is "
+                "dropped; measure it at the new one and store it with --threshold-power",
+                name, at, previous.text(), previous.power.text())
+    return None
 
 
 def _stored(contract: ModelContract, threshold: DecisionThreshold) -> ModelContract:

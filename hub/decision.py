@@ -18,9 +18,11 @@ bundled sweep model with a measured threshold (``exporters/decision_power.py``),
 A model of individuals (genotypes, likelihoods) reads any number of them, and its scores grow
 more confident with more: a threshold chosen on 64 individuals calls more neutral windows of
 100. Its threshold may say how many individuals it was chosen at (``individuals``) and store
-thresholds chosen the same way at other numbers (``by_individuals``); a scan calls windows at
-the one chosen nearest the individuals it read (:meth:`DecisionThreshold.for_individuals`,
-:func:`nearest_size`, the rule its nulls by condition follow).
+thresholds chosen the same way at other numbers (``by_individuals``, :class:`SizedThreshold`,
+each with what it finds where measured on the same sweeps read as that many individuals); a scan
+calls windows at the one chosen nearest the individuals it read, and ``--model auto`` ranks the
+model by what that one finds (:meth:`DecisionThreshold.for_individuals`, :func:`nearest_size`,
+the rule its nulls by condition follow).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ SMOOTHING = "smoothing_bp"
 POWER = "power"
 POWER_KEYS = {"found": int, "of": int, "source": str}
 #: The optional keys of a model of individuals' threshold: the individuals it was chosen at,
-#: and thresholds chosen at other numbers of individuals, each a record of SIZE_KEYS.
+#: and thresholds chosen at other numbers of individuals, each a record of SIZE_KEYS (and
+#: POWER, optional).
 INDIVIDUALS = "individuals"
 BY_INDIVIDUALS = "by_individuals"
 SIZE_KEYS = {"individuals": int, "value": float, "source": str}
@@ -68,6 +71,25 @@ class Power:
     def text(self) -> str:
         return f"{self.found} of {self.of} planted sweeps ({self.share:.2f})"
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> Power | None:
+        return None if record is None else cls(record["found"], record["of"], record["source"])
+
+
+@dataclass(frozen=True)
+class SizedThreshold:
+    """A threshold chosen at ``individuals`` individuals, beside the one a model of
+    individuals stores (module doc), and what it finds there where measured."""
+
+    individuals: int
+    value: float
+    source: str
+    power: Power | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {"individuals": self.individuals, "value": self.value, "source": self.source,
+                **({POWER: asdict(self.power)} if self.power else {})}
+
 
 @dataclass(frozen=True)
 class DecisionThreshold:
@@ -83,8 +105,8 @@ class DecisionThreshold:
     power: Power | None = None
     #: the individuals it was chosen at, where recorded (a model of individuals)
     individuals: int | None = None
-    #: thresholds chosen at other numbers of individuals: individuals -> (value, source)
-    by_individuals: tuple[tuple[int, float, str], ...] = ()
+    #: thresholds chosen at other numbers of individuals, by individuals
+    by_individuals: tuple[SizedThreshold, ...] = ()
 
     def text(self) -> str:
         if self.smoothing_bp:
@@ -98,8 +120,14 @@ class DecisionThreshold:
             return ""
         return "\n".join([f"chosen at {self.individuals} individuals; a scan calls windows at "
                           f"the threshold chosen nearest the individuals it reads:"] + [
-            f"  at {size} individuals: {replace(self, value=value).text()} ({source})"
-            for size, value, source in sorted(self.by_individuals)])
+            f"  at {other.individuals} individuals: {replace(self, value=other.value).text()} "
+            f"({other.source})" + (f"; it finds {other.power.text()}: {other.power.source}"
+                                   if other.power else "")
+            for other in self.sorted_sizes()])
+
+    def sorted_sizes(self) -> list[SizedThreshold]:
+        """Its thresholds at other numbers of individuals, the fewest individuals first."""
+        return sorted(self.by_individuals, key=lambda other: other.individuals)
 
     def smoothing_text(self) -> str:
         """What the smoothed column and track are (a threshold that smooths)."""
@@ -113,25 +141,36 @@ class DecisionThreshold:
                 **({SMOOTHING: self.smoothing_bp} if self.smoothing_bp else {}),
                 **({POWER: asdict(self.power)} if self.power else {}),
                 **({INDIVIDUALS: self.individuals} if self.individuals is not None else {}),
-                **({BY_INDIVIDUALS: [dict(zip(SIZE_KEYS, entry, strict=True))
-                                     for entry in sorted(self.by_individuals)]}
+                **({BY_INDIVIDUALS: [other.record() for other in self.sorted_sizes()]}
                    if self.by_individuals else {})}
+
+    def sizes(self) -> list[int]:
+        """The numbers of individuals it and those beside it were chosen at, fewest first
+        (empty where none is recorded)."""
+        return sorted(([] if self.individuals is None else [self.individuals])
+                      + [other.individuals for other in self.by_individuals])
+
+    def chosen_at(self, individuals: int) -> DecisionThreshold | None:
+        """The threshold chosen at exactly ``individuals`` individuals, this one or one stored
+        beside it, with its own source and power and without the others; None where none
+        was."""
+        if individuals == self.individuals:
+            return replace(self, by_individuals=())
+        return next((replace(self, value=other.value, source=other.source, power=other.power,
+                             individuals=individuals, by_individuals=())
+                     for other in self.by_individuals if other.individuals == individuals), None)
 
     def for_individuals(self, individuals: int | None) -> DecisionThreshold:
         """The threshold a scan of ``individuals`` individuals calls windows at: the one chosen
         at the nearest number (:func:`nearest_size`), its source saying so; itself when it
-        stores no other or ``individuals`` is unknown. Power was measured at this one only."""
+        stores no other or ``individuals`` is unknown. Its power is the one measured there."""
         if not self.by_individuals or not individuals:
             return self
-        chosen = {self.individuals: (self.value, self.source),
-                  **{size: (value, source) for size, value, source in self.by_individuals}}
-        size = nearest_size(list(chosen), individuals)
-        value, source = chosen[size]
-        return replace(self, value=value, individuals=size, by_individuals=(),
-                       power=self.power if size == self.individuals else None,
-                       source=f"chosen at {size} individuals, of those measured "
-                              f"({', '.join(map(str, sorted(chosen)))}) the nearest to the "
-                              f"{individuals} read: {source}")
+        sizes = self.sizes()
+        taken = self.chosen_at(nearest_size(sizes, individuals))
+        return replace(taken, source=f"chosen at {taken.individuals} individuals, of those "
+                                     f"measured ({', '.join(map(str, sizes))}) the nearest to "
+                                     f"the {individuals} read: {taken.source}")
 
     @property
     def called_label(self) -> str:
@@ -146,15 +185,15 @@ def decision_threshold(references: dict[str, Any], labels: list[str]) -> Decisio
         return DecisionThreshold(labels[1], DEFAULT_THRESHOLD, "the default: the class more "
                                  "probable than the others together; no measured threshold "
                                  "is stored", stored=False)
-    power = stored.get(POWER)
     return DecisionThreshold(stored["label"], stored["value"], stored["source"],
                              smoothing_bp=stored.get(SMOOTHING, 0),
-                             power=None if power is None else Power(
-                                 power["found"], power["of"], power["source"]),
+                             power=Power.from_record(stored.get(POWER)),
                              individuals=stored.get(INDIVIDUALS),
-                             by_individuals=tuple((entry["individuals"], entry["value"],
-                                                   entry["source"])
-                                                  for entry in stored.get(BY_INDIVIDUALS, [])))
+                             by_individuals=tuple(
+                                 SizedThreshold(entry["individuals"], entry["value"],
+                                                entry["source"],
+                                                Power.from_record(entry.get(POWER)))
+                                 for entry in stored.get(BY_INDIVIDUALS, [])))
 
 
 def nearest_size(sizes: list[int], individuals: int) -> int:
@@ -213,6 +252,8 @@ def size_problems(record: dict[str, Any], where: str, data_kind: str) -> list[st
         seen.add(entry["individuals"])
         if problems := value_problems(entry["value"], entry["source"]):
             return [f"{at}: {p}" for p in problems]
+        if POWER in entry and (problems := power_problems(entry[POWER])):
+            return [f"{at}.{POWER}: {p}" for p in problems]
     return []
 
 

@@ -25,7 +25,7 @@ import popgen_hub
 from conftest import BUNDLED_MODEL, needs, run_cli
 from popgen_hub.cli import main
 from popgen_hub.errors import PopgenHubError
-from popgen_hub.genotypes import Region, concatenate, likelihoods
+from popgen_hub.genotypes import GenotypeBlock, Region, Samples, concatenate, likelihoods
 from popgen_hub.genotypes.likelihoods import (
     Pileup,
     SiteFilter,
@@ -34,13 +34,20 @@ from popgen_hub.genotypes.likelihoods import (
     lrt_threshold,
     snp_test,
 )
-from popgen_hub.readers import BamReader, SampleSelection, open_reader
+from popgen_hub.readers import BamReader, SampleSelection, haplotype_columns, open_reader
 from popgen_hub.readers.bam import bam_list
 from popgen_hub.readers.pileup import SKIPPED_FLAGS, ReadFilter, read_bases
 from popgen_hub.result import window_dtype
 from popgen_hub.scan import PieceFiles, run_key
 from popgen_hub.scoring import ScanJob
-from popgen_hub.simulate.reads import SimulatedReads, simulate_pileup, write_bams
+from popgen_hub.simulate.reads import (
+    SimulatedReads,
+    individual_depths,
+    sequenced,
+    simulate_pileup,
+    write_bams,
+    write_likelihood_vcf,
+)
 
 CONTIG = "Mme_chr24:2558528-4558528"
 LENGTH = 60_000
@@ -213,6 +220,29 @@ def test_simulated_reads_pass_through_the_same_code(monkeypatch):
     at_once = genotype_likelihoods(pileup, alleles)
     monkeypatch.setattr(likelihoods, "LIKELIHOOD_BATCH", len(pileup.site) // 7)
     assert np.array_equal(genotype_likelihoods(pileup, alleles), at_once)
+
+
+def test_sequenced_calls_written_as_pl_read_back_as_the_same_likelihoods(tmp_path):
+    """write_likelihood_vcf (what benchmarks/calibration.py --depth scans the likelihood model
+    on): 20 individuals' genotypes sequenced at 20x, written as a VCF of PL and read back by
+    the VCF reader (htslib) as likelihoods: the same sites, each sample's likelihoods those
+    computed to PL's whole-phred precision, calling the true genotype at >= 99 % of sites."""
+    rng = np.random.default_rng(5)
+    positions = np.sort(rng.choice(200_000, 400, replace=False))
+    truth = rng.binomial(2, rng.uniform(0.2, 0.8, (400, 1)), (400, 20)).astype(np.int8)
+    calls = GenotypeBlock(positions, truth, "genotypes", Samples.anonymous(20, ploidy=2))
+    reads = sequenced(calls, individual_depths(20.0, 20, rng), rng)
+    vcf = write_likelihood_vcf(reads, tmp_path / "calls.vcf.gz", contig="chr2", length=200_000)
+    reader = open_reader(vcf)
+    selection = SampleSelection(tuple(haplotype_columns(reader)), phased=False,
+                                kind="likelihoods")
+    back = concatenate(list(reader.blocks(reader.region("chr2"), selection,
+                                          stats=reader.new_stats())))
+    assert np.array_equal(back.positions, reads.positions) and back.samples == reads.samples
+    expected = reads.values - reads.values.max(axis=2, keepdims=True)
+    assert np.abs(back.values - expected).max() <= 0.05 + 1e-9  # PL rounds to 0.5 phred
+    true = truth[np.searchsorted(positions, back.positions)]
+    assert (back.values.argmax(axis=2) == true).mean() >= 0.99
 
 
 def test_the_snp_test_is_the_maximum_likelihood_one():

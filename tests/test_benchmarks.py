@@ -204,6 +204,33 @@ def test_calibration_neutral_only_smoke(tmp_path):
     assert not (tmp_path / "power.png").exists() and (tmp_path / "fp_heatmap.png").stat().st_size
 
 
+def test_calibration_scans_the_likelihood_model_on_sequenced_calls_smoke(tmp_path):
+    """--depth: the likelihood model scans each chromosome as sequenced at that mean depth (a
+    VCF of PL), beside the genotype model on the calls themselves; it needs --depth, which
+    needs it (each refused in one line, before any run)."""
+    models = ["exchangeable_cnn_gl.sweep_hsap_likelihoods", "exchangeable_cnn.sweep_hsap_genotypes"]
+    out = run_benchmark("calibration.py", *models, "--depth", "2", "--neutral-only",
+                        "-o", tmp_path)
+    assert (f"{models[0]} scanned each chromosome as sequenced at mean depth 2x per individual"
+            in out), out
+    report = json.loads((tmp_path / "calibration.json").read_text())
+    assert report["depth"] == 2 and len(report["chromosomes"]) == 3
+    for model in models:
+        rows = report["summary"][model]["matrix"]
+        assert len(rows) == 3 and all(row["windows"] > 0 and 0 <= row["max_p"] <= 1
+                                      for row in rows), rows
+    for options, message in (
+            ([models[0]], f"--depth D: {models[0]} reads genotype likelihoods; give the mean "
+                          f"read depth"),
+            ([models[0], "--depth", "0"], "--depth 0: give a mean read depth above 0"),
+            (["--depth", "2"], "--depth 2: no model named reads genotype likelihoods")):
+        result = subprocess.run([sys.executable, str(BENCHMARKS / "calibration.py"), "--smoke",
+                                 *options, "-o", str(tmp_path / "refused")],
+                                capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "refused").exists()
+
+
 def test_calibration_consensus_and_smoothing_smoke(tmp_path):
     """--consensus: a window is called only where every model calls it, so no case has more
     windows above 0.5, or a higher P, under the consensus than under either model (on the
@@ -449,12 +476,27 @@ def test_decision_power_exporter_counts_the_site_windows_called_at_the_threshold
 
 
 def test_decision_power_exporter_refuses_what_it_cannot_measure(tmp_path):
-    """A model without a stored threshold, one that is not bundled, and a kept run of another
-    seed: each refused in one line, before any run or rewrite."""
-    model = "stats_fc_genome.sweep_hsap_general"
+    """A model without a stored threshold, one that is not bundled, a kept run of another
+    seed, --haplotypes for a model of haplotypes or at a number of individuals the model of
+    individuals stores no threshold for, and a kept run of other haplotypes than asked: each
+    refused in one line, before any run or rewrite."""
+    model, genotypes = "stats_fc_genome.sweep_hsap_general", "exchangeable_cnn.sweep_hsap_genotypes"
     (tmp_path / "calibration.json").write_text(json.dumps(
         {"seed": 2, "thresholds": [0.45], "summary": {model: {}}}))
+    at20 = get_contract(genotypes).decision_threshold(20).value
+    (tmp_path / "individuals20").mkdir()  # a kept run of 128 haplotypes where 40 are asked
+    (tmp_path / "individuals20" / "calibration.json").write_text(json.dumps(
+        {"seed": 8, "haplotypes": 128, "thresholds": [at20], "summary": {genotypes: {}}}))
     for options, message in (
+            ([model, "--haplotypes", "40", "--work", str(tmp_path / "fresh")],
+             f"decision_power.py: --haplotypes 40: only models of individuals, with an even "
+             f"number of haplotypes (two each); {model} reads haplotypes"),
+            ([genotypes, "--haplotypes", "60", "--work", str(tmp_path / "fresh")],
+             f"decision_power.py: {genotypes} stores no threshold chosen at 30 individuals; "
+             f"choose one first (exporters/decision_threshold.py {genotypes} --haplotypes 60)"),
+            ([genotypes, "--haplotypes", "40", "--reuse", "--work", str(tmp_path)],
+             f"{tmp_path / 'individuals20' / 'calibration.json'} does not measure "
+             f"['{genotypes}'] at [{at20}] on seed 8 with 40 haplotypes"),
             (["imagene_cnn.sweep_hsap_eur", "--work", str(tmp_path / "fresh")],
              "decision_power.py: imagene_cnn.sweep_hsap_eur stores no decision threshold"),
             (["no_such.model", "--work", str(tmp_path / "fresh")],
@@ -467,4 +509,5 @@ def test_decision_power_exporter_refuses_what_it_cannot_measure(tmp_path):
                                 cwd=ROOT)
         assert result.returncode != 0 and result.stderr.startswith(message), result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["calibration.json"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "calibration.json", "calibration.json", "individuals20"]

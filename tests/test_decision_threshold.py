@@ -18,7 +18,8 @@ import popgen_hub
 from conftest import BUNDLED_MODEL, ROOT, run_cli, vcf_copy, window_table
 from popgen_hub.auto import MAX_DISTANCE, Candidate, Choice, comparable
 from popgen_hub.contract import ONNX_METADATA_KEY, ModelContract
-from popgen_hub.decision import THRESHOLD, Power, smoothed
+from popgen_hub.contract_update import with_threshold
+from popgen_hub.decision import THRESHOLD, DecisionThreshold, Power, smoothed
 from popgen_hub.errors import PopgenHubError
 from popgen_hub.registry import get_contract
 
@@ -329,20 +330,33 @@ def test_bundled_sweep_models_store_a_threshold_chosen_on_seed_1_measured_on_fre
     assert threshold.individuals == (64 if individuals else None)
     assert (f"on the chromosomes of {MEASURED_ON.get(name, '--seed 2')} the worst case is"
             in threshold.source)
-    for size, _, source in threshold.by_individuals:  # chosen the same way at other sizes
+    for other in threshold.by_individuals:  # chosen the same way at other sizes
+        size = other.individuals
         assert (f"benchmarks/calibration.py --seed 1 --haplotypes {2 * size} "
                 f"({CHROMOSOMES.get(name, 5)} chromosomes of 5 Mb x {size} individuals "
-                f"({2 * size} haplotypes) each)") in source
-        assert "on the chromosomes of --seed 2 the worst case is" in source
+                f"({2 * size} haplotypes) each)") in other.source
+        assert "on the chromosomes of --seed 2 the worst case is" in other.source
 
 
 @pytest.mark.parametrize("name", MEASURED)
 def test_bundled_sweep_models_store_what_their_threshold_finds_on_the_same_sweeps(name):
-    power = get_contract(name).decision_threshold().power
+    threshold = get_contract(name).decision_threshold()
+    power = threshold.power
     assert power is not None and 0 < power.found <= power.of
-    others = [get_contract(other).decision_threshold().power for other in MEASURED]
+    # the same sweeps for every model of the same kind; a model of individuals reads them so
+    kind = get_contract(name).input.data_kind
+    others = [get_contract(other).decision_threshold().power for other in MEASURED
+              if get_contract(other).input.data_kind == kind]
     assert {(p.of, p.source) for p in others} == {(power.of, power.source)}
-    assert "benchmarks/calibration.py --seed 8" in power.source
+    sample = "64 individuals (128 haplotypes)" if kind != "haplotypes" else "128 haplotypes"
+    assert ("benchmarks/calibration.py --seed 8 --replicates 5 " in power.source
+            and f"5 chromosomes of 5 Mb x {sample} each" in power.source)
+    for other in threshold.by_individuals:  # the same sweeps read as that many individuals
+        size = other.individuals
+        assert other.power is not None and other.power.of == power.of
+        assert other.power.source == power.source.replace(
+            "--site-jitter 5000 (", f"--site-jitter 5000 --haplotypes {2 * size} (").replace(
+            sample, f"{size} individuals ({2 * size} haplotypes)")
 
 
 def test_auto_ranks_matching_models_by_what_they_find_then_ensembles_then_distance():
@@ -462,8 +476,10 @@ def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_th
             "--threshold-individuals", "64", "--threshold-source", bundled.source)
     run = run_cli("calibrate", model_dir, "--decision-threshold", "0.3",
                   "--threshold-individuals", "20", "--threshold-source", SOURCE,
+                  "--threshold-power", "7/10", "--power-source", "sweeps read as 20",
                   "--card", ROOT / "cards" / f"{GENOTYPE_MODEL}.yaml")
-    assert f"  at 20 individuals: P(sweep) > 0.3 ({SOURCE})" in run.stdout
+    assert (f"  at 20 individuals: P(sweep) > 0.3 ({SOURCE}); it finds 7 of 10 planted sweeps "
+            f"(0.70): sweeps read as 20") in run.stdout
     # the bundled thresholds at other numbers of individuals stay, but the one at 20 replaced
     others = [other for other in get_contract(GENOTYPE_MODEL).references[THRESHOLD].get(
         "by_individuals", []) if other["individuals"] != 20]
@@ -471,7 +487,9 @@ def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_th
               "power": {"found": bundled.power.found, "of": bundled.power.of,
                         "source": bundled.power.source}, "individuals": 64,
               "by_individuals": sorted([*others, {"individuals": 20, "value": 0.3,
-                                                  "source": SOURCE}],
+                                                  "source": SOURCE, "power": {
+                                                      "found": 7, "of": 10,
+                                                      "source": "sweeps read as 20"}}],
                                        key=lambda other: other["individuals"])}
     measured = ", ".join(str(other["individuals"]) for other in sorted(
         [*stored["by_individuals"], stored], key=lambda other: other["individuals"]))
@@ -481,7 +499,9 @@ def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_th
     embedded = json.loads(session.get_modelmeta().custom_metadata_map[ONNX_METADATA_KEY])
     assert embedded["references"][THRESHOLD] == stored
     card = " ".join((model_dir / "README.md").read_text().split())
-    assert f"| 20 | 0.3 | {SOURCE} |" in card and f"| 64 | {bundled.value} | above |" in card
+    assert f"| 20 | 0.3 | {SOURCE} | 7 of 10: sweeps read as 20 |" in card
+    assert (f"| 64 | {bundled.value} | above | {bundled.power.found} of {bundled.power.of} "
+            f"(above) |") in card
 
     vcf = vcf_copy(EXAMPLE_VCF, tmp_path / "unphased.vcf.gz", unphased=True)
     with pysam.VariantFile(str(vcf)) as source:
@@ -501,3 +521,30 @@ def test_a_model_of_individuals_calls_windows_at_the_threshold_chosen_nearest_th
         assert (f"{called} of {len(p)} scored windows have P(sweep) > {value:g}, the model's "
                 f"decision threshold (chosen at {64 if read == 64 else 20} individuals, of "
                 f"those measured ({measured}) the nearest to the {read} read: {why})") in stdout
+    # --model auto ranks it by what the threshold it would take finds, and says so
+    choice = popgen_hub.choose_model(vcf, candidates=[f"local-dir:{model_dir}"], samples=table,
+                                     n_windows=10)
+    assert choice.candidates[0].power == Power(7, 10, "sweeps read as 20")
+    assert "finds 7 of 10 planted sweeps (0.70) at its decision threshold" in choice.message()
+
+
+def test_a_threshold_by_individuals_keeps_what_it_finds_only_at_the_same_value(caplog):
+    """What a threshold chosen at 20 individuals finds is stored with it, a scan of 20 (not
+    one of 64) takes it; storing the same value again keeps it, another value drops it with
+    a warning naming the individuals."""
+    contract = get_contract(GENOTYPE_MODEL)
+    found = Power(7, 10, "sweeps read as 20 individuals")
+
+    def at20(value: float, power: Power | None = None) -> DecisionThreshold:
+        return DecisionThreshold("sweep", value, SOURCE, power=power, individuals=20)
+
+    again = with_threshold(with_threshold(contract, at20(0.3, found)), at20(0.3))
+    assert again.decision_threshold(20).power == found
+    assert again.decision_threshold(64).power == contract.decision_threshold().power
+    with caplog.at_level("WARNING", logger="popgen_hub"):
+        moved = with_threshold(again, at20(0.35))
+    assert moved.decision_threshold(20).power is None
+    assert moved.decision_threshold(20).value == 0.35
+    assert (f"warning: {GENOTYPE_MODEL}: the power stored with its previous threshold at 20 "
+            f"individuals (P(sweep) > 0.3, 7 of 10 planted sweeps (0.70)) is dropped") \
+        in caplog.text

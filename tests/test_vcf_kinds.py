@@ -208,6 +208,10 @@ def test_list_json_describes_every_bundled_model_as_its_contract_does():
         power = stored.get("power")
         assert entry["decision_power"] == (power and {"found": power["found"],
                                                       "of": power["of"]})
+        assert entry["decision_power_by_individuals"] == (by_size and {
+            str(chosen["individuals"]): {"found": chosen["power"]["found"],
+                                         "of": chosen["power"]["of"]}
+            for chosen in [stored, *by_size] if "power" in chosen})
     assert json.loads(run_cli("list", "--json", "nothing*").stdout) == []
 
 

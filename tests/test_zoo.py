@@ -77,14 +77,15 @@ def test_held_out_figures_are_the_contracts(zoo):
 
 def test_the_threshold_column_is_the_contracts_with_each_number_of_individuals(zoo):
     """Each classifier's stored threshold, and for the genotype model (which stores some) each
-    threshold chosen at another number of individuals, in its row."""
+    threshold chosen at another number of individuals and what it finds, in its row."""
     for row in zoo["report"]["models"]:
         stored = get_contract(row["model"]).references.get("decision_threshold")
         if stored is None:
             continue
         assert f"> {stored['value']:g}" in row["decision_threshold"], row
         for other in stored.get("by_individuals", []):
-            assert (f", {other['value']:g} at {other['individuals']}"
+            assert (f"; {other['value']:g} at {other['individuals']}, finds "
+                    f"{other['power']['found']} of {other['power']['of']}"
                     in row["decision_threshold"]), row
     assert get_contract("exchangeable_cnn.sweep_hsap_genotypes").references[
         "decision_threshold"]["by_individuals"]

@@ -30,7 +30,9 @@ old value; the same value stored again keeps it.
 A model of individuals calls more neutral windows the more individuals it reads. With
 --threshold-individuals N the threshold says it was chosen at N individuals; one chosen the
 same way at another number is then stored beside it, and a scan calls windows at the one
-chosen nearest the individuals it reads (on a log scale, as its nulls by condition).
+chosen nearest the individuals it reads (on a log scale, as its nulls by condition). With
+--threshold-power as well, what it finds (on sweeps read as N individuals) is stored with it,
+and `scan --model auto` ranks the model by what the one it takes for the input finds.
 
 --history-statistics N, for a model trained over a family of histories (the sweep regime),
 simulates N neutral windows of each published training history afresh, with the training

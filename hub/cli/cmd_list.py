@@ -72,6 +72,8 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
     spec = contract.input
     accuracy = contract.test_accuracy()
     threshold = contract.decision_threshold()
+    # models of individuals storing thresholds chosen at several numbers of them
+    sizes = threshold.sizes() if threshold and threshold.by_individuals else []
     return {"name": contract.name, "architecture": contract.architecture,
             "revision": contract.revision, "description": contract.description,
             "labels": contract.labels, "output": contract.output_kind,
@@ -91,7 +93,10 @@ def model_summary(contract: ModelContract) -> dict[str, Any]:
             # models of individuals: individuals -> the threshold chosen at that many, where
             # more than one is stored (scans take the one chosen nearest the individuals read)
             "decision_threshold_by_individuals": (
-                {str(threshold.individuals): threshold.value,
-                 **{str(size): value for size, value, _ in threshold.by_individuals}}
-                if threshold and threshold.by_individuals else None),
+                {str(size): threshold.chosen_at(size).value for size in sizes} or None),
+            # the same: individuals -> what the threshold chosen at that many finds, where
+            # measured (on the planted sweeps read as that many individuals)
+            "decision_power_by_individuals": (
+                {str(size): {"found": chosen.power.found, "of": chosen.power.of}
+                 for size in sizes if (chosen := threshold.chosen_at(size)).power} or None),
             "test_accuracy": accuracy[0] if accuracy else None}

@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import msprime
@@ -80,21 +81,31 @@ def planted_sweep(position: float, size: float, strength: float, reference_size:
 
 def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Path:
     """bgzip-compressed VCF and .tbi index of a tree sequence, written atomically."""
+    names = [f"sample{i}" for i in range(ts.num_individuals)]
+
+    def write(handle: io.TextIOBase) -> None:
+        # streamed to the file (the text of thousands of haplotypes would not fit in memory);
+        # tskit declares the transformed length (L + 1); the contig is L bp long.
+        ts.write_vcf(_Replacing(handle, f"##contig=<ID={contig},length="
+                                        f"{int(ts.sequence_length) + 1}>",
+                                f"##contig=<ID={contig},length={int(ts.sequence_length)}>"),
+                     contig_id=contig, individual_names=names,
+                     position_transform=lambda x: np.asarray(x, dtype=np.int64) + 1)
+
+    return write_indexed(path, write)
+
+
+def write_indexed(path: Path, write: Callable[[io.TextIOBase], None]) -> Path:
+    """``path`` (.vcf.gz) and its .tbi index, from the VCF text ``write`` writes to a handle,
+    bgzip-compressed and indexed, written atomically."""
     import pysam
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".popgen-hub-"))
     try:
         plain = tmp_dir / path.name[: -len(".gz")]
-        names = [f"sample{i}" for i in range(ts.num_individuals)]
-        # streamed to the file (the text of thousands of haplotypes would not fit in memory);
-        # tskit declares the transformed length (L + 1); the contig is L bp long.
         with open(plain, "w") as handle:
-            ts.write_vcf(_Replacing(handle, f"##contig=<ID={contig},length="
-                                            f"{int(ts.sequence_length) + 1}>",
-                                    f"##contig=<ID={contig},length={int(ts.sequence_length)}>"),
-                         contig_id=contig, individual_names=names,
-                         position_transform=lambda x: np.asarray(x, dtype=np.int64) + 1)
+            write(handle)
         pysam.tabix_index(str(plain), preset="vcf", force=True)
         os.replace(tmp_dir / path.name, path)
         os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))

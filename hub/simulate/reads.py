@@ -6,7 +6,9 @@
 - :func:`sequenced`: what sequencing at a given depth shows of a block of genotypes, as the BAM
   reader calls it: reads drawn at its sites (:func:`simulate_pileup`), SNPs discovered and
   samtools likelihoods computed by the reader's own code
-  (:func:`popgen_hub.genotypes.likelihoods.call_sites`). The likelihood networks train on it.
+  (:func:`popgen_hub.genotypes.likelihoods.call_sites`). The likelihood networks train on it;
+  :func:`write_likelihood_vcf` writes it as the VCF of PL a caller would (what
+  ``benchmarks/calibration.py --depth`` scans the likelihood model on).
 
 Every read is ``read_length`` bases from one of the two chromosomes of its individual, on a
 random strand, with base qualities drawn uniformly from ``qualities`` and an error (another base)
@@ -182,3 +184,34 @@ def sequenced(genotypes: GenotypeBlock, depths: np.ndarray, rng: np.random.Gener
     calls = call_sites(pileup, site_filter, reference=reference)
     return GenotypeBlock(calls.positions, calls.likelihoods, "likelihoods", genotypes.samples,
                          likelihood_scale=SCALE)
+
+
+def write_likelihood_vcf(block: GenotypeBlock, path: Path, *, contig: str, length: int) -> Path:
+    """A diploid likelihoods block (:func:`sequenced`'s) as an indexed .vcf.gz of PL, phred
+    likelihoods rounded to whole numbers with each sample's most likely genotype at 0, as
+    callers write them (``bcftools call`` keeps PL); GT missing. Sites at the block's positions
+    (0-based, written 1-based) on ``contig`` of ``length`` bp; every site's alleles are written
+    A and C, since the block keeps no bases and a scan of likelihoods reads none."""
+    from .genome import write_indexed  # it imports msprime, which reads need not otherwise
+
+    values = np.asarray(block.values, dtype=float)
+    if block.likelihood_scale != SCALE or values.shape[2:] != (3,):
+        raise ValueError(f"write_likelihood_vcf takes diploid {SCALE} likelihoods, not "
+                         f"{block.kind} ({block.likelihood_scale}) of shape {values.shape}")
+    # a genotype a sample cannot have (log10 -inf) gets the largest PL callers write
+    phred = np.rint(np.minimum(-10.0 * (values - values.max(axis=2, keepdims=True)), 99_999))
+    names = block.samples.names
+
+    def write(handle) -> None:
+        handle.write(f"##fileformat=VCFv4.2\n##contig=<ID={contig},length={length}>\n"
+                     f"##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                     f"##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Phred-scaled "
+                     f"genotype likelihoods\">\n"
+                     f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+                     + "\t".join(names) + "\n")
+        for position, site in zip(block.positions, phred, strict=True):
+            handle.write(f"{contig}\t{position + 1}\t.\tA\tC\t.\tPASS\t.\tGT:PL\t"
+                         + "\t".join(f"./.:{a},{b},{c}" for a, b, c in
+                                      site.astype(np.int64).tolist()) + "\n")
+
+    return write_indexed(path, write)
