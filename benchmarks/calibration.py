@@ -25,7 +25,9 @@ centres. A model of genotype likelihoods scans each chromosome as sequenced at `
 each individual's mean depth drawn around D, reads drawn at its sites, SNPs discovered and
 samtools likelihoods computed by the BAM reader's own code (`popgen_hub.simulate.reads.
 sequenced`, as its training data were made), written as a VCF of PL (the other models scan the
-calls themselves). Measures; asserts nothing.
+calls themselves; the 1,000-haplotype localisation sweeps are sequenced too, slowly, though
+such a model reads at most 100 individuals: give ``--loc-replicates 0``). Measures; asserts
+nothing.
 
     python benchmarks/calibration.py MODEL [MODEL ...] [--replicates 2] [--length 5000000]
         [--haplotypes 128] [--depth D] [--workers N] [--subset] [--thresholds 0.5 0.65]

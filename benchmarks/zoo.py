@@ -142,14 +142,15 @@ def share(cell: str) -> float:
 
 def misspecification(name: str) -> dict[str, Any]:
     """From ``cards/NAME.matrix.md``: the largest share of neutral windows with P > 0.5 over
-    the held-out histories (and its case), and the pooled power at P > 0.5 of sweeps with
-    2Ns >= 300 ended <= 500 generations ago in the constant history, over all its matrices
-    (the likelihood model's: one per read depth); absent parts are left out."""
+    the held-out histories (and its case, and how many matrices it is the largest of), and the
+    pooled power at P > 0.5 of sweeps with 2Ns >= 300 ended <= 500 generations ago in the
+    constant history, over all its matrices (the likelihood model's: one per read depth);
+    absent parts are left out."""
     path = CARDS / f"{name}.matrix.md"
     if not path.is_file():
         return {}
     figures: dict[str, Any] = {"source": str(path.relative_to(ROOT))}
-    found, n = 0.0, 0  # strong recent sweeps called, of those planted
+    found, n, matrices = 0.0, 0, 0  # strong recent sweeps called, of those planted
     # the model's own tables: a matrix may hold other models' too, measured beside it
     own = "".join(part for part in re.split(r"^(?=### )", path.read_text(), flags=re.M)
                   if not part.startswith("### ") or part.startswith(f"### {name}:"))
@@ -157,6 +158,7 @@ def misspecification(name: str) -> dict[str, Any]:
         if rows and {"case", "set", "share P>0.5"} <= rows[0].keys():
             held = [r for r in rows if r["set"] == "held-out"]
             worst = max(held, key=lambda r: share(r["share P>0.5"]), default=None)
+            matrices += worst is not None
             if worst and share(worst["share P>0.5"]) >= figures.get(
                     "neutral_p05_max", {}).get("share", -1):
                 figures["neutral_p05_max"] = {"share": share(worst["share P>0.5"]),
@@ -166,6 +168,8 @@ def misspecification(name: str) -> dict[str, Any]:
                       and r.get("history", SWEEP_HISTORY) == SWEEP_HISTORY]
             n += sum(int(r["replicates"]) for r in strong)
             found += sum(share(r["power P>0.5"]) * int(r["replicates"]) for r in strong)
+    if matrices:
+        figures["neutral_p05_max"]["matrices"] = matrices
     if n:
         figures["power_p05"] = {"share": round(found / n, 6), "replicates": n}
     return figures
@@ -315,7 +319,7 @@ def threshold_text(contract: ModelContract) -> str:
     found = f"; finds {threshold.power.text()}" if threshold.power else ""
     sizes = "".join(f"; {other.value:g} at {other.individuals}"
                     + (f", finds {other.power.found} of {other.power.of}" if other.power else "")
-                    for other in threshold.sorted_sizes())
+                    for other in threshold.others_by_size())
     return threshold.text() + ("" if threshold.stored else " (default)") + at + found + sizes
 
 
@@ -371,7 +375,8 @@ def cells(row: dict[str, Any], threads: list[int], notes: dict[str, int]) -> lis
         held_text(held),
         ", ".join(f"{label} {share:.2f}" for label, share in held["recall"].items())
         if held and held["recall"] else DASH,
-        f"{100 * neutral['share']:.1f} % ({neutral['case']}; max of {neutral['cases']} cases)"
+        f"{100 * neutral['share']:.1f} % ({neutral['case']}; max of {neutral['cases']} cases"
+        + (f" x {neutral['matrices']} matrices)" if neutral["matrices"] > 1 else ")")
         if neutral else DASH,
         f"{100 * power['share']:.0f} % (n = {power['replicates']})" if power else DASH,
         row["decision_threshold"],

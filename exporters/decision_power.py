@@ -14,7 +14,7 @@ of it simulating the chromosomes.
 
 A model of individuals reads the sweeps' haplotypes as individuals (64 by default). With
 --haplotypes H it is measured on the same sweeps read as H/2 individuals (runs in
-WORK/individualsH/2), at the threshold chosen at H/2 individuals
+WORK/individualsN, N = H/2), at the threshold chosen at H/2 individuals
 (exporters/decision_threshold.py --haplotypes H), and what it finds is stored with that one:
 `scan --model auto` ranks it by what the threshold taken for the input's individuals finds.
 
@@ -90,11 +90,14 @@ def main() -> None:
                         help="the run's folder (default build/power)")
     parser.add_argument("--haplotypes", type=int, metavar="H", help="models of individuals: "
                         "read the sweeps as H/2 individuals and measure the threshold chosen "
-                        "at that many (runs in WORK/individualsH/2)")
+                        "at that many (runs in WORK/individualsN, N = H/2)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the run already in WORK (same weights only)")
     args = parser.parse_args()
+    if args.haplotypes is not None and (args.haplotypes < 2 or args.haplotypes % 2):
+        raise SystemExit(f"decision_power.py: --haplotypes {args.haplotypes}: give an even "
+                         f"number of haplotypes, two per individual")
     individuals = (args.haplotypes or HAPLOTYPES) // 2
     thresholds, kinds = {}, {}
     for name in args.models:
@@ -108,11 +111,10 @@ def main() -> None:
             raise SystemExit(f"decision_power.py: {name} stores no decision threshold; choose "
                              f"one first (exporters/decision_threshold.py {name})")
         kinds[name] = contract.input.data_kind
-        if args.haplotypes is not None and (kinds[name] == "haplotypes" or args.haplotypes < 2
-                                            or args.haplotypes % 2):
+        if args.haplotypes is not None and kinds[name] == "haplotypes":
             raise SystemExit(f"decision_power.py: --haplotypes {args.haplotypes}: only models "
-                             f"of individuals, with an even number of haplotypes (two each); "
-                             f"{name} reads {kinds[name]}")
+                             f"of individuals read the sweeps as a number of individuals; "
+                             f"{name} reads haplotypes (128)")
         # a model of individuals: the threshold chosen at as many as the sweeps are read as
         taken = (threshold if kinds[name] == "haplotypes"
                  or threshold.individuals is None and args.haplotypes is None

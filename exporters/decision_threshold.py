@@ -25,8 +25,9 @@ smoothed over BP each side (benchmarks/calibration.py --smoothing) and stored wi
 A model of individuals (genotypes, likelihoods) reads any number of individuals, and the more
 it reads the more neutral windows it calls. Its threshold is stored with the individuals it was
 chosen at (H/2 of calibration.py's H haplotypes, 64 by default). With --haplotypes H (runs in
-WORK/individualsH/2) the threshold chosen at H/2 individuals is stored beside the one chosen at
-the default, and scans call windows at the one chosen nearest the individuals they read.
+WORK/individualsN, N = H/2) the threshold chosen at H/2 individuals is stored beside the one
+chosen at the default, and scans call windows at the one chosen nearest the individuals they
+read.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def main() -> None:
                         help="seeds of the fresh chromosomes it is measured on (default 2)")
     parser.add_argument("--haplotypes", type=int, metavar="H", help="models of individuals: "
                         "choose the threshold at H/2 individuals and store it beside the one "
-                        "chosen at the default (runs in WORK/individualsH/2)")
+                        "chosen at the default (runs in WORK/individualsN, N = H/2)")
     parser.add_argument("--reuse", action="store_true",
                         help="take the runs already in WORK (same weights only)")
     args = parser.parse_args()

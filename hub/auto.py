@@ -207,15 +207,20 @@ def comparable(candidates: list[Candidate]) -> list[Candidate]:
     sweeps (``of`` and ``source``) as most of the matching candidates' of the same data kind
     kept: a share of other sweeps does not compare with theirs, so its model goes with the
     unmeasured. Kinds rank before figures, so only a kind's figures are compared (a model of
-    individuals' source says it read the sweeps as individuals, and how many)."""
-    common = {}
+    individuals' source says it read the sweeps as individuals, and how many). Where two sets
+    of sweeps tie for the most, none of that kind's figures is kept: which to keep would
+    depend on the candidates' order."""
+    def sweeps(c: Candidate) -> tuple[int, str] | None:
+        return (c.power.of, c.power.source) if c.power else None
+
+    common: dict[str, tuple[int, str] | None] = {}
     for kind in {c.kind for c in candidates}:
-        sweeps = Counter((c.power.of, c.power.source) for c in candidates
-                         if c.kind == kind and c.matches and c.power)
-        if sweeps:
-            common[kind] = sweeps.most_common(1)[0][0]
-    return [c if c.power is None
-            or common.get(c.kind, (c.power.of, c.power.source)) == (c.power.of, c.power.source)
+        counts = Counter(sweeps(c) for c in candidates if c.kind == kind and c.matches
+                         and c.power).most_common(2)
+        if counts:
+            common[kind] = counts[0][0] if len(counts) == 1 or counts[0][1] > counts[1][1] \
+                else None
+    return [c if c.power is None or common.get(c.kind, sweeps(c)) == sweeps(c)
             else dataclasses.replace(c, power=None) for c in candidates]
 
 

@@ -84,6 +84,11 @@ def with_threshold(contract: ModelContract, threshold: DecisionThreshold) -> Mod
                              f"{', '.join(str(entry.individuals) for entry in others)} "
                              f"individuals; give --threshold-individuals N, the individuals "
                              f"this one was chosen at")
+    if others and threshold.smoothing_bp != previous.smoothing_bp:
+        raise PopgenHubError(f"--smoothing-bp {threshold.smoothing_bp}: the thresholds "
+                             f"{contract.name} stores at other numbers of individuals smooth over "
+                             f"{previous.smoothing_bp} bp, and all of them share one smoothing; "
+                             f"store this one with --smoothing-bp {previous.smoothing_bp}")
     return _stored(contract, dataclasses.replace(
         threshold, power=kept_power(contract.name, threshold, previous), by_individuals=others))
 

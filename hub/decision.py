@@ -123,9 +123,9 @@ class DecisionThreshold:
             f"  at {other.individuals} individuals: {replace(self, value=other.value).text()} "
             f"({other.source})" + (f"; it finds {other.power.text()}: {other.power.source}"
                                    if other.power else "")
-            for other in self.sorted_sizes()])
+            for other in self.others_by_size()])
 
-    def sorted_sizes(self) -> list[SizedThreshold]:
+    def others_by_size(self) -> list[SizedThreshold]:
         """Its thresholds at other numbers of individuals, the fewest individuals first."""
         return sorted(self.by_individuals, key=lambda other: other.individuals)
 
@@ -141,7 +141,7 @@ class DecisionThreshold:
                 **({SMOOTHING: self.smoothing_bp} if self.smoothing_bp else {}),
                 **({POWER: asdict(self.power)} if self.power else {}),
                 **({INDIVIDUALS: self.individuals} if self.individuals is not None else {}),
-                **({BY_INDIVIDUALS: [other.record() for other in self.sorted_sizes()]}
+                **({BY_INDIVIDUALS: [other.record() for other in self.others_by_size()]}
                    if self.by_individuals else {})}
 
     def sizes(self) -> list[int]:

@@ -243,6 +243,13 @@ def test_sequenced_calls_written_as_pl_read_back_as_the_same_likelihoods(tmp_pat
     assert np.abs(back.values - expected).max() <= 0.05 + 1e-9  # PL rounds to 0.5 phred
     true = truth[np.searchsorted(positions, back.positions)]
     assert (back.values.argmax(axis=2) == true).mean() >= 0.99
+    # what a VCF of PL cannot hold as written (an impossible genotype) is refused, unwritten
+    impossible = reads.values.copy()
+    impossible[0, 0, 2] = -np.inf
+    with pytest.raises(ValueError, match="finite log10 likelihoods of diploid samples"):
+        write_likelihood_vcf(reads.with_sites(reads.positions, impossible),
+                             tmp_path / "bad.vcf.gz", contig="chr2", length=200_000)
+    assert not (tmp_path / "bad.vcf.gz").exists()
 
 
 def test_the_snp_test_is_the_maximum_likelihood_one():

@@ -489,8 +489,11 @@ def test_decision_power_exporter_refuses_what_it_cannot_measure(tmp_path):
         {"seed": 8, "haplotypes": 128, "thresholds": [at20], "summary": {genotypes: {}}}))
     for options, message in (
             ([model, "--haplotypes", "40", "--work", str(tmp_path / "fresh")],
-             f"decision_power.py: --haplotypes 40: only models of individuals, with an even "
-             f"number of haplotypes (two each); {model} reads haplotypes"),
+             f"decision_power.py: --haplotypes 40: only models of individuals read the sweeps "
+             f"as a number of individuals; {model} reads haplotypes (128)"),
+            ([genotypes, "--haplotypes", "41", "--work", str(tmp_path / "fresh")],
+             "decision_power.py: --haplotypes 41: give an even number of haplotypes, two per "
+             "individual"),
             ([genotypes, "--haplotypes", "60", "--work", str(tmp_path / "fresh")],
              f"decision_power.py: {genotypes} stores no threshold chosen at 30 individuals; "
              f"choose one first (exporters/decision_threshold.py {genotypes} --haplotypes 60)"),

@@ -214,15 +214,20 @@ def test_a_threshold_without_its_source_or_outside_0_1_is_one_line(options, mess
 
 def test_thresholds_by_individuals_are_refused_where_they_cannot_be_told_apart(tmp_path):
     """A model of haplotypes reads a fixed number of them; a model of individuals storing
-    thresholds at other numbers needs this one's: each refused in one line, nothing written."""
+    thresholds at other numbers needs this one's, and its smoothing (all share one): each
+    refused in one line, nothing written."""
     pytest.importorskip("onnx")
     for model, steps, message in (
             (THREE_CLASSES, [["--threshold-individuals", "20"]],
              "imagene_cnn.sweep_hsap_general reads haplotypes (a fixed number of them)"),
             (GENOTYPE_MODEL, [["--threshold-individuals", "64"], ["--threshold-individuals",
                                                                    "20"], []],
-             "individuals; give --threshold-individuals N, the individuals this one was")):
+             "individuals; give --threshold-individuals N, the individuals this one was"),
+            (GENOTYPE_MODEL, [["--threshold-individuals", "64", "--smoothing-bp", "50000"]],
+             f"--smoothing-bp 50000: the thresholds {GENOTYPE_MODEL} stores at other numbers "
+             f"of individuals smooth over 0 bp")):
         model_dir = tmp_path / model
+        shutil.rmtree(model_dir, ignore_errors=True)
         shutil.copytree(ROOT / "hub" / "pretrained" / model, model_dir)
         for step in steps[:-1]:
             run_cli("calibrate", model_dir, "--decision-threshold", "0.8",
@@ -351,6 +356,9 @@ def test_bundled_sweep_models_store_what_their_threshold_finds_on_the_same_sweep
     sample = "64 individuals (128 haplotypes)" if kind != "haplotypes" else "128 haplotypes"
     assert ("benchmarks/calibration.py --seed 8 --replicates 5 " in power.source
             and f"5 chromosomes of 5 Mb x {sample} each" in power.source)
+    # the same sweeps as the haplotype models', read as individuals
+    assert power.source.replace(sample, "128 haplotypes") == get_contract(
+        "imagene_cnn.sweep_hsap_general").decision_threshold().power.source
     for other in threshold.by_individuals:  # the same sweeps read as that many individuals
         size = other.individuals
         assert other.power is not None and other.power.of == power.of
@@ -391,8 +399,8 @@ def test_auto_ranks_matching_models_by_what_they_find_then_ensembles_then_distan
 
 
 def test_auto_compares_only_what_models_found_on_the_same_sweeps():
-    """A share measured on other sweeps than most matching models' (a hand-planted 10 of 10)
-    does not outrank theirs: its model goes with the unmeasured."""
+    """A share measured on other sweeps than most matching models' of its data kind (a
+    hand-planted 10 of 10) does not outrank theirs: its model goes with the unmeasured."""
     bundled = Power(90, 150, "the bundled set")
     candidates = [Candidate("a", 0.3, power=bundled), Candidate("b", 0.2, power=Power(
         80, 150, "the bundled set")), Candidate("easy", 0.1, power=Power(10, 10, "by hand")),
@@ -401,6 +409,15 @@ def test_auto_compares_only_what_models_found_on_the_same_sweeps():
     assert [c.power for c in kept] == [bundled, candidates[1].power, None, None]
     assert [c.name for c in sorted(kept, key=Candidate.rank)] == ["a", "b", "easy", "far"]
     assert comparable(candidates[2:3]) == candidates[2:3]  # alone, it compares with itself
+    # figures compare within a data kind: a genotype model's sweeps read as 20 individuals
+    # keep their figure beside the haplotype models' majority (kinds rank first anyway) ...
+    as_20 = Candidate("g", 0.2, power=Power(60, 150, "read as 20"), kind="genotypes")
+    assert comparable([*candidates, as_20])[-1] == as_20
+    # ... and where two sets of sweeps tie for the most within a kind, whichever came first
+    # would win, so neither is kept
+    as_50 = Candidate("g50", 0.2, power=Power(90, 150, "read as 50"), kind="genotypes")
+    for order in ([as_20, as_50], [as_50, as_20]):
+        assert [c.power for c in comparable([*candidates, *order])[-2:]] == [None, None]
 
 
 def test_auto_takes_the_matching_bundled_model_that_finds_the_most_sweeps():

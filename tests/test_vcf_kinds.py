@@ -211,7 +211,7 @@ def test_list_json_describes_every_bundled_model_as_its_contract_does():
         assert entry["decision_power_by_individuals"] == (by_size and {
             str(chosen["individuals"]): {"found": chosen["power"]["found"],
                                          "of": chosen["power"]["of"]}
-            for chosen in [stored, *by_size] if "power" in chosen})
+            for chosen in [stored, *by_size] if "power" in chosen} or None)
     assert json.loads(run_cli("list", "--json", "nothing*").stdout) == []
 
 

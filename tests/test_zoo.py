@@ -111,6 +111,31 @@ def test_misspecification_figures_are_rows_of_the_cards(zoo):
     assert read > 0
 
 
+def test_a_card_of_several_matrices_gives_the_worst_case_of_all_and_pools_their_sweeps():
+    """The likelihood model's card holds a matrix per read depth (4x, then 1x): the cell is
+    the worst held-out case of both (4x's), and the strong recent sweeps of both pooled."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from zoo import misspecification
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    name = "exchangeable_cnn_gl.sweep_hsap_likelihoods"
+    parts = (ROOT / "cards" / f"{name}.matrix.md").read_text().split(
+        "## Misspecification matrix, sequenced at ")[1:]
+    assert [part.split("\n", 1)[0] for part in parts] == ["4x", "1x"]
+    worst = []
+    for part in parts:  # each matrix's worst held-out share of neutral windows above 0.5
+        shares = [float(line.split("|")[4].strip().rstrip(" %")) for line in part.splitlines()
+                  if line.startswith("| ") and "| held-out |" in line]
+        worst.append(max(shares))
+    figures = misspecification(name)
+    assert figures["neutral_p05_max"]["matrices"] == 2
+    assert 100 * figures["neutral_p05_max"]["share"] == pytest.approx(max(worst))
+    assert max(worst) > min(worst)  # the 1x matrix alone would give another figure
+    assert figures["power_p05"]["replicates"] == 16  # 2Ns 300 and 1,000, ended 0 and 500,
+    # 2 chromosomes each, at each depth
+
+
 def test_unknown_models_are_refused_before_any_work():
     result = run_zoo("--models", "no_such.model")
     assert result.returncode == 2

@@ -95,9 +95,11 @@ def write_indexed_vcf(ts: tskit.TreeSequence, path: Path, *, contig: str) -> Pat
     return write_indexed(path, write)
 
 
-def write_indexed(path: Path, write: Callable[[io.TextIOBase], None]) -> Path:
+def write_indexed(path: Path, write: Callable[[io.TextIOBase], None],
+                  beside: dict[str, str] | None = None) -> Path:
     """``path`` (.vcf.gz) and its .tbi index, from the VCF text ``write`` writes to a handle,
-    bgzip-compressed and indexed, written atomically."""
+    bgzip-compressed and indexed, and the text files ``beside`` (name: text) next to it, all
+    written atomically."""
     import pysam
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,8 +109,10 @@ def write_indexed(path: Path, write: Callable[[io.TextIOBase], None]) -> Path:
         with open(plain, "w") as handle:
             write(handle)
         pysam.tabix_index(str(plain), preset="vcf", force=True)
-        os.replace(tmp_dir / path.name, path)
-        os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))
+        for name, text in (beside or {}).items():
+            (tmp_dir / name).write_text(text)
+        for name in [path.name, path.name + ".tbi", *(beside or {})]:
+            os.replace(tmp_dir / name, path.with_name(name))
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return path
@@ -137,7 +141,6 @@ def simulate_temporal_vcf(path: str | os.PathLike, scenario, *, seed: int,
     to missing. Replicate ``k`` is locus ``k`` of stream ``seed``, so a test can compare a scan
     of the file with the replicate encoded directly.
     """
-    import pysam
 
     path = Path(path)
     if not path.name.endswith(".vcf.gz"):
@@ -181,19 +184,8 @@ def simulate_temporal_vcf(path: str | os.PathLike, scenario, *, seed: int,
             ancient[rng.random(len(ancient)) < missing] = "."
             lines.append("\t".join([contig, str(pos), ".", "A", "G", ".", "PASS", ".", "GT",
                                     *genotypes, *ancient]))
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = path.with_name(path.name[: -len(".vcf.gz")] + ".samples.tsv")
-    tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".popgen-hub-"))
-    try:
-        plain = tmp_dir / path.name[: -len(".gz")]
-        plain.write_text("\n".join(lines) + "\n")
-        pysam.tabix_index(str(plain), preset="vcf", force=True)
-        (tmp_dir / table.name).write_text(
-            "sample\tage_years\n" + "".join(f"{s}\t{a:g}\n" for s, a in zip(samples, ages,
-                                                                               strict=True)))
-        os.replace(tmp_dir / path.name, path)
-        os.replace(tmp_dir / (path.name + ".tbi"), path.with_name(path.name + ".tbi"))
-        os.replace(tmp_dir / table.name, table)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+    write_indexed(path, lambda handle: handle.write("\n".join(lines) + "\n"), beside={
+        table.name: "sample\tage_years\n" + "".join(f"{s}\t{a:g}\n" for s, a in zip(
+            samples, ages, strict=True))})
     return path, table

@@ -195,11 +195,12 @@ def write_likelihood_vcf(block: GenotypeBlock, path: Path, *, contig: str, lengt
     from .genome import write_indexed  # it imports msprime, which reads need not otherwise
 
     values = np.asarray(block.values, dtype=float)
-    if block.likelihood_scale != SCALE or values.shape[2:] != (3,):
-        raise ValueError(f"write_likelihood_vcf takes diploid {SCALE} likelihoods, not "
-                         f"{block.kind} ({block.likelihood_scale}) of shape {values.shape}")
-    # a genotype a sample cannot have (log10 -inf) gets the largest PL callers write
-    phred = np.rint(np.minimum(-10.0 * (values - values.max(axis=2, keepdims=True)), 99_999))
+    if (block.likelihood_scale != SCALE or values.shape[2:] != (3,)
+            or set(block.samples.ploidy) - {2} or not np.isfinite(values).all()):
+        raise ValueError(f"write_likelihood_vcf takes finite {SCALE} likelihoods of diploid "
+                         f"samples, as sequenced() gives them, not {block.kind} "
+                         f"({block.likelihood_scale}) of shape {values.shape}")
+    phred = np.rint(-10.0 * (values - values.max(axis=2, keepdims=True)))
     names = block.samples.names
 
     def write(handle) -> None:
