@@ -150,26 +150,27 @@ def misspecification(name: str) -> dict[str, Any]:
     if not path.is_file():
         return {}
     figures: dict[str, Any] = {"source": str(path.relative_to(ROOT))}
-    found, n, matrices = 0.0, 0, 0  # strong recent sweeps called, of those planted
+    neutral, matrices = None, 0  # the worst held-out case so far, of how many matrices
+    found, n = 0.0, 0  # strong recent sweeps called, of those planted
     # the model's own tables: a matrix may hold other models' too, measured beside it
     own = "".join(part for part in re.split(r"^(?=### )", path.read_text(), flags=re.M)
                   if not part.startswith("### ") or part.startswith(f"### {name}:"))
     for rows in markdown_tables(own):
         if rows and {"case", "set", "share P>0.5"} <= rows[0].keys():
             held = [r for r in rows if r["set"] == "held-out"]
-            worst = max(held, key=lambda r: share(r["share P>0.5"]), default=None)
-            matrices += worst is not None
-            if worst and share(worst["share P>0.5"]) >= figures.get(
-                    "neutral_p05_max", {}).get("share", -1):
-                figures["neutral_p05_max"] = {"share": share(worst["share P>0.5"]),
-                                              "case": worst["case"], "cases": len(held)}
+            if held:
+                matrices += 1
+                worst = max(held, key=lambda r: share(r["share P>0.5"]))
+                if neutral is None or share(worst["share P>0.5"]) >= neutral["share"]:
+                    neutral = {"share": share(worst["share P>0.5"]), "case": worst["case"],
+                               "cases": len(held)}
         if rows and {"2Ns", "age (gen.)", "replicates", "power P>0.5"} <= rows[0].keys():
             strong = [r for r in rows if float(r["2Ns"]) >= 300 and float(r["age (gen.)"]) <= 500
                       and r.get("history", SWEEP_HISTORY) == SWEEP_HISTORY]
             n += sum(int(r["replicates"]) for r in strong)
             found += sum(share(r["power P>0.5"]) * int(r["replicates"]) for r in strong)
-    if matrices:
-        figures["neutral_p05_max"]["matrices"] = matrices
+    if neutral:
+        figures["neutral_p05_max"] = {**neutral, "matrices": matrices}
     if n:
         figures["power_p05"] = {"share": round(found / n, 6), "replicates": n}
     return figures

@@ -116,9 +116,10 @@ def main() -> None:
                              f"of individuals read the sweeps as a number of individuals; "
                              f"{name} reads haplotypes (128)")
         # a model of individuals: the threshold chosen at as many as the sweeps are read as
-        taken = (threshold if kinds[name] == "haplotypes"
-                 or threshold.individuals is None and args.haplotypes is None
-                 else threshold.chosen_at(individuals))
+        # (one that records no individuals: measured as it is, on the default sweeps)
+        taken = threshold
+        if kinds[name] != "haplotypes" and (threshold.individuals or args.haplotypes):
+            taken = threshold.chosen_at(individuals)
         if taken is None:
             raise SystemExit(f"decision_power.py: {name} stores no threshold chosen at "
                              f"{individuals} individuals; choose one first "

@@ -19,6 +19,7 @@ the duplicate flag.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +204,7 @@ def write_likelihood_vcf(block: GenotypeBlock, path: Path, *, contig: str, lengt
     phred = np.rint(-10.0 * (values - values.max(axis=2, keepdims=True)))
     names = block.samples.names
 
-    def write(handle) -> None:
+    def write(handle: io.TextIOBase) -> None:
         handle.write(f"##fileformat=VCFv4.2\n##contig=<ID={contig},length={length}>\n"
                      f"##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
                      f"##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Phred-scaled "
